@@ -1,0 +1,123 @@
+"""Wires config → storage → adapter → dispatcher, and runs the lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Iterable
+
+from bot.adapter import Adapter
+from bot.adapters import build_adapter
+from bot.clock import Clock, SystemClock
+from bot.config.model import WarmlineConfig
+from bot.dispatcher import Dispatcher, Middleware
+from bot.i18n import Catalog
+from bot.middlewares import default_middlewares
+from bot.router import CommandIndex, Router
+from bot.runner import UpdateRunner
+from bot.services import Services
+from bot.web import WebServer
+from storage.database import Database
+from storage.dedupe import RedisLedger, SqlLedger, UpdateLedger
+from storage.members import SqlChatRepository, SqlInteractionLog, SqlMemberRepository
+from storage.migrate import ensure_schema
+from storage.redis import connect_redis
+
+log = logging.getLogger("warmline.app")
+
+Hook = Callable[["App"], Awaitable[None]]
+
+
+class App:
+    """One running bot. Features hook in with :meth:`on_startup`/:meth:`on_shutdown`."""
+
+    def __init__(
+        self,
+        config: WarmlineConfig,
+        *,
+        adapter: Adapter | None = None,
+        clock: Clock | None = None,
+        routers: Iterable[Router] | None = None,
+        middlewares: Iterable[Middleware] | None = None,
+    ) -> None:
+        self.config = config
+        self.database = Database(config.storage.database_url, echo=config.storage.echo_sql)
+        self.redis = connect_redis(config.storage.redis_url) if config.storage.redis_url else None
+        self.web = WebServer(config.bot.telegram.webhook.listen)
+        self.adapter = adapter or build_adapter(config, self.web)
+        ledger: UpdateLedger = (
+            RedisLedger(self.redis, config.storage.dedupe_ttl)
+            if self.redis is not None
+            else SqlLedger(self.database, config.storage.dedupe_ttl)
+        )
+        self.services = Services(
+            config=config,
+            adapter=self.adapter,
+            clock=clock or SystemClock(),
+            members=SqlMemberRepository(self.database),
+            chats=SqlChatRepository(self.database),
+            interactions=SqlInteractionLog(self.database),
+            ledger=ledger,
+            catalog=Catalog(default=config.bot.default_language),
+        )
+        if routers is None:
+            from handlers import default_routers
+
+            routers = default_routers()
+        self.dispatcher = Dispatcher(
+            self.services,
+            routers,
+            middlewares if middlewares is not None else default_middlewares(),
+        )
+        self.runner = UpdateRunner(self.dispatcher.feed, config.bot.max_concurrent_updates)
+        self._startup: list[Hook] = []
+        self._shutdown: list[Hook] = []
+        self._started = False
+
+    def on_startup(self, hook: Hook) -> None:
+        self._startup.append(hook)
+
+    def on_shutdown(self, hook: Hook) -> None:
+        self._shutdown.append(hook)
+
+    async def start(self) -> None:
+        await ensure_schema(self.database)
+        self.dispatcher.freeze()
+        self.services.provide(CommandIndex.of(self.dispatcher.specs))
+        for hook in self._startup:
+            await hook(self)
+        await self.adapter.start(self.runner.submit)
+        if self.web.has_routes:
+            await self.web.start()
+        self._started = True
+        log.info("Warmline started on %s", self.adapter.platform)
+
+    async def stop(self) -> None:
+        """Stop receiving, finish in-flight updates, then release resources."""
+        if self._started:
+            await self.adapter.stop()
+            await self.runner.drain()
+            await self.web.stop()
+            for hook in reversed(self._shutdown):
+                try:
+                    await hook(self)
+                except Exception:
+                    log.exception("shutdown hook failed")
+            self._started = False
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.database.close()
+
+    async def run_forever(self) -> None:
+        """Run until Ctrl-C or SIGTERM, then shut down cleanly."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            log.info("shutting down: finishing in-flight updates")
+            await self.stop()

@@ -1,0 +1,122 @@
+"""The ``warmline`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from bot.config import WarmlineConfig, load_config
+from bot.errors import ConfigError, WarmlineError
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Warmline: trust-first community-commerce bots.",
+)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+config_app = typer.Typer(no_args_is_help=True, help="Configuration.")
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "-c", "--config", help="Config file (default: config.yaml, then config.example.yaml)."
+    ),
+]
+
+
+def load_or_exit(path: Path | None) -> WarmlineConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        err.print(f"[bold red]Invalid configuration[/]\n{exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def setup_logging(config: WarmlineConfig) -> None:
+    logging.basicConfig(
+        level=config.logging.level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@app.command()
+def run(config: ConfigOption = None) -> None:
+    """Start the bot (Ctrl-C or SIGTERM shuts down cleanly)."""
+    from bot.app import App
+
+    cfg = load_or_exit(config)
+    setup_logging(cfg)
+    try:
+        asyncio.run(App(cfg).run_forever())
+    except WarmlineError as exc:
+        err.print(f"[bold red]Cannot start:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def chat(config: ConfigOption = None) -> None:
+    """Talk to the bot in this terminal, as any member or as an admin (no token)."""
+    from bot.cli.chat import run_chat
+
+    cfg = load_or_exit(config)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(run_chat(cfg))
+    except WarmlineError as exc:
+        err.print(f"[bold red]Cannot start:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Migrate the database to the newest schema."""
+    from storage.database import Database
+
+    cfg = load_or_exit(config)
+
+    async def upgrade() -> None:
+        db = Database(cfg.storage.database_url)
+        try:
+            await db.migrate()
+        finally:
+            await db.close()
+
+    asyncio.run(upgrade())
+    Console().print(f"database at [bold]{_redact(cfg.storage.database_url)}[/] is up to date")
+
+
+@config_app.command("check")
+def config_check(config: ConfigOption = None) -> None:
+    """Validate a config file without starting anything."""
+    cfg = load_or_exit(config)
+    Console().print(
+        f"config OK: platform={cfg.bot.platform}"
+        + (
+            f" library={cfg.bot.telegram.library} mode={cfg.bot.telegram.mode}"
+            if cfg.bot.platform == "telegram"
+            else ""
+        )
+        + f" database={_redact(cfg.storage.database_url)}",
+        highlight=False,
+    )
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,84 @@
+"""Filter → middleware → handler, on one page.
+
+Middlewares wrap the routing step as a chain built once at start-up, so the
+hot path is a few awaits and a dict lookup per update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Protocol
+
+from bot.context import Context
+from bot.events import Event
+from bot.router import HandlerSpec, Router
+from bot.services import Services
+
+Next = Callable[[Context], Awaitable[None]]
+
+
+class Middleware(Protocol):
+    async def __call__(self, call_next: Next, ctx: Context) -> None: ...
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        services: Services,
+        routers: Iterable[Router] = (),
+        middlewares: Iterable[Middleware] = (),
+    ) -> None:
+        self.services = services
+        self.routers: list[Router] = list(routers)
+        self.middlewares: list[Middleware] = list(middlewares)
+        self._by_type: dict[type[Event], list[HandlerSpec]] = {}
+        self._chain: Next | None = None
+
+    def include(self, router: Router) -> None:
+        self.routers.append(router)
+        self._chain = None
+
+    def use(self, middleware: Middleware) -> None:
+        self.middlewares.append(middleware)
+        self._chain = None
+
+    @property
+    def specs(self) -> list[HandlerSpec]:
+        return [spec for router in self.routers for spec in router.specs]
+
+    def freeze(self) -> Next:
+        """Index handlers by event type and build the middleware chain."""
+        self._by_type = {}
+        for spec in self.specs:
+            self._by_type.setdefault(spec.event_type, []).append(spec)
+        chain: Next = self._route
+        for middleware in reversed(self.middlewares):
+            chain = _wrap(middleware, chain)
+        self._chain = chain
+        return chain
+
+    async def feed(self, event: Event) -> Context:
+        """Handle one event; returns its context (``ctx.data`` says what happened)."""
+        chain = self._chain or self.freeze()
+        ctx = Context(event=event, services=self.services)
+        await chain(ctx)
+        return ctx
+
+    async def _route(self, ctx: Context) -> None:
+        for spec in self._by_type.get(type(ctx.event), ()):
+            if spec.matches(ctx):
+                ctx.data["handler"] = spec.callback.__qualname__
+                if spec.admin_only and not ctx.is_bot_admin:
+                    ctx.data["refused"] = "admin_only"
+                    await ctx.reply(ctx.t("errors.admin_only"))
+                    return
+                await spec.callback(ctx)
+                return
+        ctx.data["handler"] = None
+
+
+def _wrap(middleware: Middleware, call_next: Next) -> Next:
+    async def step(ctx: Context) -> None:
+        await middleware(call_next, ctx)
+
+    return step

@@ -1,0 +1,81 @@
+"""Built-in middlewares: error isolation, logging, dedupe, member loading."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from bot.context import Context
+from bot.dispatcher import Middleware, Next
+from bot.events import IncomingMessage, MemberJoined, MemberLeft
+
+log = logging.getLogger("warmline.dispatch")
+
+
+class ErrorIsolation:
+    """Outermost: a failing handler is logged and the member gets an apology;
+    the bot keeps going."""
+
+    async def __call__(self, call_next: Next, ctx: Context) -> None:
+        try:
+            await call_next(ctx)
+        except Exception:
+            ctx.data["error"] = True
+            log.exception(
+                "handler failed for update %s (%s) in chat %s",
+                ctx.event.update_key,
+                type(ctx.event).__name__,
+                ctx.event.chat.id,
+            )
+            if ctx.chat.is_private and isinstance(ctx.event, IncomingMessage):
+                try:
+                    await ctx.reply(ctx.t("errors.generic"))
+                except Exception:
+                    log.warning("could not send the apology for update %s", ctx.event.update_key)
+
+
+class Logging:
+    async def __call__(self, call_next: Next, ctx: Context) -> None:
+        started = time.perf_counter()
+        await call_next(ctx)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "update %s %s → %s in %.1f ms",
+                ctx.event.update_key,
+                type(ctx.event).__name__,
+                ctx.data.get("handler"),
+                (time.perf_counter() - started) * 1000,
+            )
+
+
+class Dedupe:
+    """Skip an update whose key was already claimed (by us or another worker)."""
+
+    async def __call__(self, call_next: Next, ctx: Context) -> None:
+        key = ctx.event.update_key
+        if key is not None and not await ctx.services.ledger.claim(key):
+            ctx.data["duplicate"] = True
+            return
+        await call_next(ctx)
+
+
+class MemberLoader:
+    """Load (or create) the member and keep chats/memberships current."""
+
+    async def __call__(self, call_next: Next, ctx: Context) -> None:
+        event = ctx.event
+        services = ctx.services
+        if not event.user.is_bot:
+            ctx.member = await services.members.touch(event.user, event.at)
+            if isinstance(event, MemberJoined):
+                await services.chats.joined(event.chat, ctx.member.id, event.at)
+            elif isinstance(event, MemberLeft):
+                await services.chats.left(event.chat, ctx.member.id, event.at)
+        await call_next(ctx)
+
+
+def default_middlewares(with_members: bool = True) -> list[Middleware]:
+    chain: list[Middleware] = [ErrorIsolation(), Logging(), Dedupe()]
+    if with_members:
+        chain.append(MemberLoader())
+    return chain

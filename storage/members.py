@@ -1,0 +1,232 @@
+"""Member, chat and interaction repositories: the contract and the SQL backend."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot.events import ChatRef, UserRef
+from storage.database import Database
+from storage.records import MemberRecord
+from storage.tables import Chat, ChatMembership, Interaction, Member
+
+
+class MemberRepository(Protocol):
+    async def touch(self, user: UserRef, at: datetime) -> MemberRecord:
+        """Create the member on first sight, else refresh name and last-seen."""
+
+    async def get(self, platform: str, user_id: str) -> MemberRecord | None: ...
+
+    async def get_by_id(self, member_id: int) -> MemberRecord | None: ...
+
+    async def update(self, member_id: int, **fields: Any) -> MemberRecord:
+        """Set columns (language, time_zone, opted_out, reachable, …)."""
+
+    async def set_source_once(
+        self, member_id: int, source: str | None, referrer: str | None
+    ) -> None:
+        """Record where the member came from; the first source wins."""
+
+    async def count(self) -> int: ...
+
+    async def reachable_ids(self, after_id: int = 0, limit: int = 1000) -> list[int]:
+        """Ids of members the bot can DM, in id order, for batched fan-out."""
+
+
+class ChatRepository(Protocol):
+    async def touch(self, chat: ChatRef, at: datetime) -> int: ...
+
+    async def joined(self, chat: ChatRef, member_id: int, at: datetime) -> None: ...
+
+    async def left(self, chat: ChatRef, member_id: int, at: datetime) -> None: ...
+
+
+class InteractionLog(Protocol):
+    async def record(
+        self,
+        member_id: int | None,
+        kind: str,
+        at: datetime,
+        chat_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None: ...
+
+
+def insert_for(dialect: str, table: Any) -> Any:
+    """An INSERT that supports ON CONFLICT on this dialect."""
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table)
+
+
+def to_record(row: Member) -> MemberRecord:
+    return MemberRecord(
+        id=row.id,
+        platform=row.platform,
+        user_id=row.user_id,
+        display_name=row.display_name,
+        username=row.username,
+        language=row.language,
+        time_zone=row.time_zone,
+        source=row.source,
+        referrer_code=row.referrer_code,
+        joined_at=row.joined_at,
+        last_seen_at=row.last_seen_at,
+        started_bot=row.started_bot,
+        opted_out=row.opted_out,
+        reachable=row.reachable,
+    )
+
+
+class SqlMemberRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def touch(self, user: UserRef, at: datetime) -> MemberRecord:
+        stmt = insert_for(self._db.dialect, Member).values(
+            platform=user.platform,
+            user_id=user.id,
+            display_name=user.display_name,
+            username=user.username,
+            language=_language(user.language_code),
+            joined_at=at,
+            last_seen_at=at,
+            started_bot=False,
+            opted_out=False,
+            reachable=True,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[Member.platform, Member.user_id],
+            set_={
+                "display_name": stmt.excluded.display_name,
+                "username": stmt.excluded.username,
+                "last_seen_at": stmt.excluded.last_seen_at,
+            },
+        ).returning(Member)
+        async with self._db.session() as session, session.begin():
+            row = (await session.execute(stmt)).scalar_one()
+            return to_record(row)
+
+    async def get(self, platform: str, user_id: str) -> MemberRecord | None:
+        return await self._one(
+            select(Member).where(Member.platform == platform, Member.user_id == user_id)
+        )
+
+    async def get_by_id(self, member_id: int) -> MemberRecord | None:
+        return await self._one(select(Member).where(Member.id == member_id))
+
+    async def update(self, member_id: int, **fields: Any) -> MemberRecord:
+        async with self._db.session() as session, session.begin():
+            stmt = update(Member).where(Member.id == member_id).values(**fields).returning(Member)
+            row = (await session.execute(stmt)).scalar_one()
+            return to_record(row)
+
+    async def set_source_once(
+        self, member_id: int, source: str | None, referrer: str | None
+    ) -> None:
+        async with self._db.session() as session, session.begin():
+            if source:
+                await session.execute(
+                    update(Member)
+                    .where(Member.id == member_id, Member.source.is_(None))
+                    .values(source=source)
+                )
+            if referrer:
+                await session.execute(
+                    update(Member)
+                    .where(Member.id == member_id, Member.referrer_code.is_(None))
+                    .values(referrer_code=referrer)
+                )
+
+    async def count(self) -> int:
+        async with self._db.session() as session:
+            return int((await session.execute(select(func.count(Member.id)))).scalar_one())
+
+    async def reachable_ids(self, after_id: int = 0, limit: int = 1000) -> list[int]:
+        stmt = (
+            select(Member.id)
+            .where(Member.id > after_id, Member.reachable.is_(True), Member.started_bot.is_(True))
+            .order_by(Member.id)
+            .limit(limit)
+        )
+        async with self._db.session() as session:
+            return list((await session.execute(stmt)).scalars())
+
+    async def _one(self, stmt: Select[Any]) -> MemberRecord | None:
+        async with self._db.session() as session:
+            row = (await session.execute(stmt)).scalar_one_or_none()
+            return to_record(row) if row is not None else None
+
+
+class SqlChatRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def touch(self, chat: ChatRef, at: datetime) -> int:
+        stmt = insert_for(self._db.dialect, Chat).values(
+            platform=chat.platform,
+            chat_id=chat.id,
+            kind=str(chat.kind),
+            title=chat.title,
+            created_at=at,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[Chat.platform, Chat.chat_id], set_={"title": stmt.excluded.title}
+        ).returning(Chat.id)
+        async with self._db.session() as session, session.begin():
+            return int((await session.execute(stmt)).scalar_one())
+
+    async def joined(self, chat: ChatRef, member_id: int, at: datetime) -> None:
+        chat_pk = await self.touch(chat, at)
+        stmt = insert_for(self._db.dialect, ChatMembership).values(
+            chat_id=chat_pk, member_id=member_id, joined_at=at, left_at=None, active=True
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[ChatMembership.chat_id, ChatMembership.member_id],
+            set_={"active": True, "left_at": None},
+        )
+        async with self._db.session() as session, session.begin():
+            await session.execute(stmt)
+
+    async def left(self, chat: ChatRef, member_id: int, at: datetime) -> None:
+        chat_pk = await self.touch(chat, at)
+        async with self._db.session() as session, session.begin():
+            await session.execute(
+                update(ChatMembership)
+                .where(ChatMembership.chat_id == chat_pk, ChatMembership.member_id == member_id)
+                .values(active=False, left_at=at)
+            )
+
+
+class SqlInteractionLog:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def record(
+        self,
+        member_id: int | None,
+        kind: str,
+        at: datetime,
+        chat_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        async with self._db.session() as session, session.begin():
+            session.add(
+                Interaction(
+                    member_id=member_id, kind=kind, at=at, chat_id=chat_id, detail=detail or {}
+                )
+            )
+
+
+def _language(code: str | None) -> str | None:
+    if not code:
+        return None
+    return (
+        "zh"
+        if code.lower().startswith("zh")
+        else "en"
+        if code.lower().startswith("en")
+        else code[:8]
+    )
