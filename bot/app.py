@@ -12,6 +12,7 @@ from bot.adapters import build_adapter
 from bot.clock import Clock, SystemClock
 from bot.config.model import WarmlineConfig
 from bot.dispatcher import Dispatcher, Middleware
+from bot.features import installers
 from bot.i18n import Catalog
 from bot.middlewares import default_middlewares
 from bot.router import CommandIndex, Router
@@ -40,6 +41,7 @@ class App:
         clock: Clock | None = None,
         routers: Iterable[Router] | None = None,
         middlewares: Iterable[Middleware] | None = None,
+        install_features: bool = True,
     ) -> None:
         self.config = config
         self.database = Database(config.storage.database_url, echo=config.storage.echo_sql)
@@ -74,6 +76,8 @@ class App:
         self._startup: list[Hook] = []
         self._shutdown: list[Hook] = []
         self._started = False
+        for install in installers() if install_features else ():
+            install(self)
 
     def on_startup(self, hook: Hook) -> None:
         self._startup.append(hook)

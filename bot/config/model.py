@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from bot.config.duration import Duration
-
-
-class Section(BaseModel):
-    """Unknown keys are errors, so a typo never passes silently."""
-
-    model_config = ConfigDict(extra="forbid")
+from bot.config.flows import FlowsConfig
+from bot.config.insight import InsightConfig
+from bot.config.knowledge import KnowledgeConfig
+from bot.config.moderation import ModerationConfig
+from bot.config.push import PushConfig
+from bot.config.section import Section
 
 
 class WebhookConfig(Section):
@@ -73,3 +73,8 @@ class WarmlineConfig(Section):
     bot: BotConfig = BotConfig()
     storage: StorageConfig = StorageConfig()
     logging: LoggingConfig = LoggingConfig()
+    push: PushConfig = PushConfig()
+    knowledge: KnowledgeConfig = KnowledgeConfig()
+    flows: FlowsConfig = FlowsConfig()
+    moderation: ModerationConfig = ModerationConfig()
+    insight: InsightConfig = InsightConfig()

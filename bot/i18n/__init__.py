@@ -1,4 +1,8 @@
-"""Message catalogs (en, zh): every user-facing string comes from here."""
+"""Message catalogs (en, zh): every user-facing string comes from here.
+
+``locales/<lang>/<feature>.yaml`` files are merged per language, so each
+feature keeps its own texts; a key present in one language only is an error.
+"""
 
 from __future__ import annotations
 
@@ -27,8 +31,14 @@ class Catalog:
         self.default = default
         self._texts: dict[str, dict[str, str]] = {}
         for lang in SUPPORTED:
-            path = directory / f"{lang}.yaml"
-            self._texts[lang] = _flatten(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+            merged: dict[str, str] = {}
+            for path in sorted((directory / lang).glob("*.yaml")):
+                entries = _flatten(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+                clash = merged.keys() & entries.keys()
+                if clash:
+                    raise ValueError(f"{path}: keys defined twice: {sorted(clash)}")
+                merged.update(entries)
+            self._texts[lang] = merged
         missing = set(self._texts["en"]) ^ set(self._texts["zh"])
         if missing:
             raise ValueError(f"catalog keys present in one language only: {sorted(missing)}")

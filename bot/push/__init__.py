@@ -1,0 +1,1 @@
+"""The push gate: every proactive message to a member passes here."""
