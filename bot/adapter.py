@@ -65,3 +65,11 @@ class Adapter(Protocol):
 
     async def me(self) -> UserRef:
         """The bot's own identity (username is used for deep links)."""
+
+
+@runtime_checkable
+class Closable(Protocol):
+    """An adapter holding connections: the App closes it after draining in-flight
+    updates, since their replies still need the connection after ``stop``."""
+
+    async def close(self) -> None: ...

@@ -7,7 +7,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable
 
-from bot.adapter import Adapter
+from bot.adapter import Adapter, Closable
 from bot.adapters import build_adapter
 from bot.clock import Clock, SystemClock
 from bot.config.model import WarmlineConfig
@@ -89,12 +89,17 @@ class App:
         await ensure_schema(self.database)
         self.dispatcher.freeze()
         self.services.provide(CommandIndex.of(self.dispatcher.specs))
-        for hook in self._startup:
-            await hook(self)
-        await self.adapter.start(self.runner.submit)
-        if self.web.has_routes:
-            await self.web.start()
+        # From here on stop() undoes whatever did start, even if a later step fails.
         self._started = True
+        try:
+            for hook in self._startup:
+                await hook(self)
+            await self.adapter.start(self.runner.submit)
+            if self.web.has_routes:
+                await self.web.start()
+        except BaseException:
+            await self.stop()
+            raise
         log.info("Warmline started on %s", self.adapter.platform)
 
     async def stop(self) -> None:
@@ -108,6 +113,8 @@ class App:
                     await hook(self)
                 except Exception:
                     log.exception("shutdown hook failed")
+            if isinstance(self.adapter, Closable):
+                await self.adapter.close()
             self._started = False
         if self.redis is not None:
             await self.redis.aclose()

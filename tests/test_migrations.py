@@ -29,4 +29,6 @@ def test_every_revision_descends_from_the_foundation() -> None:
     script = ScriptDirectory.from_config(alembic_config())
     for revision in script.walk_revisions():
         if revision.revision != "0001":
-            assert "0001" in {r.revision for r in script.iterate_revisions(revision.revision, "base")}
+            assert "0001" in {
+                r.revision for r in script.iterate_revisions(revision.revision, "base")
+            }

@@ -1,0 +1,200 @@
+"""What both Telegram adapters share: identity, parsing, polling, webhook.
+
+The subclasses (aiogram, python-telegram-bot) only make the library calls;
+receiving updates, skipping malformed ones and the lifecycle live here once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from abc import ABC, abstractmethod
+from typing import Any
+
+from bot.adapter import UpdateSink
+from bot.adapters.retry import RetryPolicy
+from bot.adapters.telegram_convert import PLATFORM, UpdateConverter
+from bot.adapters.webhook import WebhookEndpoint
+from bot.config.model import TelegramConfig
+from bot.errors import ConfigError, DeliveryError, RateLimited, TransientError
+from bot.events import Event, UserRef
+from bot.web import WebServer
+
+log = logging.getLogger("warmline.telegram")
+
+#: extra seconds the HTTP client waits beyond the long-poll timeout
+POLL_GRACE = 10.0
+
+
+def bot_id_of(token: str | None) -> str:
+    """The numeric bot id that starts every token; checked before any network call."""
+    if not token:
+        raise ConfigError(
+            "bot.telegram.token: missing. Set the TELEGRAM_BOT_TOKEN environment variable "
+            "(or bot.telegram.token) to the token @BotFather gave you."
+        )
+    bot_id, sep, secret = token.partition(":")
+    if not bot_id.isdigit() or not sep or not secret or any(c.isspace() for c in token):
+        raise ConfigError("bot.telegram.token: must look like 123456789:AA… (from @BotFather)")
+    return bot_id
+
+
+class TelegramAdapter(ABC):
+    platform = PLATFORM
+
+    def __init__(self, config: TelegramConfig, web: WebServer | None) -> None:
+        self.config = config
+        self.converter = UpdateConverter(bot_id_of(config.token))
+        self.retry = RetryPolicy(max_retries=config.max_retries)
+        self._web = web
+        self._endpoint: WebhookEndpoint | None = None
+        if config.mode == "webhook":
+            if not config.webhook.secret_token:
+                raise ConfigError(
+                    "bot.telegram.webhook.secret_token: required in webhook mode, so that "
+                    "only Telegram can post updates (any 1-256 of A-Z a-z 0-9 _ -)"
+                )
+            if web is None:
+                raise ConfigError("bot.telegram.mode: webhook needs the bot's web server")
+            self._endpoint = WebhookEndpoint(config.webhook.secret_token, self.receive)
+            self._endpoint.mount(web, config.webhook.path)
+        self._sink: UpdateSink | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self._offset: int | None = None
+        self._asked_offset: int | None = None
+
+    @property
+    def bot_id(self) -> str:
+        return self.converter.bot_id
+
+    # -- library calls the subclasses make -------------------------------------
+    @abstractmethod
+    async def _open(self) -> None:
+        """Create the library's bot and HTTP session."""
+
+    @abstractmethod
+    async def _close(self) -> None:
+        """Release the HTTP session."""
+
+    @abstractmethod
+    async def _fetch_updates(self, offset: int | None, timeout: int, limit: int = 100) -> list[Any]:
+        """getUpdates, returning raw JSON dicts (one bad update must not spoil the batch)."""
+
+    @abstractmethod
+    async def _set_webhook(self, url: str, secret: str) -> None: ...
+
+    @abstractmethod
+    async def _delete_webhook(self) -> None: ...
+
+    @abstractmethod
+    def classify(self, exc: BaseException) -> DeliveryError | TransientError | None:
+        """Library exception → neutral error (None: not a Telegram failure)."""
+
+    @abstractmethod
+    async def me(self) -> UserRef: ...
+
+    # -- receiving -------------------------------------------------------------
+    def parse(self, raw: dict[str, Any]) -> Event | None:
+        events = self.events_of(raw)
+        return events[0] if events else None
+
+    def events_of(self, raw: dict[str, Any]) -> tuple[Event, ...]:
+        """Every event in ``raw``; a malformed update is logged and yields none."""
+        try:
+            return self.converter.convert(raw)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            update_id = raw.get("update_id") if isinstance(raw, dict) else None
+            log.warning("malformed update %s skipped (%s: %s)", update_id, type(exc).__name__, exc)
+            return ()
+
+    async def receive(self, raw: dict[str, Any]) -> None:
+        if self._sink is None:
+            log.warning("update %s arrived while stopped; not handled", raw.get("update_id"))
+            return
+        for event in self.events_of(raw):
+            await self._sink(event)
+
+    # -- lifecycle -------------------------------------------------------------
+    async def start(self, sink: UpdateSink) -> None:
+        try:
+            await self._open()
+            me = await self.me()
+        except BaseException as exc:
+            await self._close()
+            if isinstance(exc, DeliveryError):
+                raise ConfigError(
+                    f"bot.telegram.token: Telegram at {self.config.api_base} refused getMe "
+                    f"({exc}); check the token from @BotFather and bot.telegram.api_base"
+                ) from exc
+            raise
+        self.converter.username = me.username
+        self._sink = sink
+        if self._endpoint is not None:
+            public_url = self.config.webhook.public_url
+            if public_url:
+                try:
+                    await self._set_webhook(public_url, self.config.webhook.secret_token or "")
+                except DeliveryError as exc:
+                    await self._close()
+                    raise ConfigError(
+                        f"bot.telegram.webhook.public_url: setWebhook refused {public_url!r} ({exc})"
+                    ) from exc
+            self._endpoint.accepting = True
+            log.info("@%s receives updates by webhook at %s", me.username, self.config.webhook.path)
+        else:
+            await self._delete_webhook()  # getUpdates is refused while a webhook is set
+            self._poller = asyncio.create_task(self._poll(), name="telegram-polling")
+            log.info("@%s receives updates by long polling", me.username)
+
+    async def stop(self) -> None:
+        """Stop receiving at once; the App then drains what is in flight."""
+        if self._endpoint is not None:
+            self._endpoint.accepting = False
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+            await self._confirm_offset()
+        self._sink = None
+
+    async def close(self) -> None:
+        await self._close()
+
+    async def _poll(self) -> None:
+        timeout = max(1, int(self.config.poll_timeout.total_seconds()))  # 0 would spin
+        failures = 0
+        while True:
+            try:
+                self._asked_offset = self._offset
+                updates = await self._fetch_updates(self._offset, timeout)
+            except Exception as exc:
+                failure = self.classify(exc)
+                if isinstance(failure, RateLimited):
+                    delay = failure.retry_after
+                else:
+                    delay = self.retry.backoff(failures)
+                    failures += 1
+                log.warning("getUpdates failed (%s); polling again in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+            for raw in updates:
+                if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int):
+                    log.warning("update without an update_id skipped: %.200r", raw)
+                    continue
+                try:
+                    await self.receive(raw)
+                except Exception:  # the sink only queues; this is the last net
+                    log.exception("update %s could not be queued", raw["update_id"])
+                self._offset = max(self._offset or 0, raw["update_id"] + 1)
+
+    async def _confirm_offset(self) -> None:
+        """Tell Telegram what we took, so a restart does not get it again."""
+        if self._offset is None or self._offset == self._asked_offset:
+            return
+        try:
+            await self._fetch_updates(self._offset, 0, limit=1)
+        except Exception as exc:
+            log.warning("could not confirm the last updates (%s); dedupe will catch repeats", exc)
