@@ -18,4 +18,20 @@ Installer = Callable[["App"], None]
 def installers() -> list[Installer]:
     """Imported lazily so the core does not depend on feature packages."""
     found: list[Installer] = []
+    from bot.callbacks import install_callbacks
+    from handlers.moderation.install import install_community
+
+    found += [install_callbacks, install_community]  # first: they wrap the adapter
+    from bot.push.install import install as install_push
+
+    found.append(install_push)
+    from knowledge.install import install_knowledge
+
+    found.append(install_knowledge)
+    from flows.install import install_flows
+
+    found.append(install_flows)
+    from insight.serve import install_insight  # last: it meters the features above
+
+    found.append(install_insight)
     return found

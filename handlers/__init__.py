@@ -4,8 +4,20 @@ matching handler wins, and the fallback comes last."""
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import fallback, help, start
+from handlers import admin, fallback, help, journey, member, moderation, push, qa, start
+from insight import commands as insight_commands
 
 
 def default_routers() -> list[Router]:
-    return [start.router, help.router, fallback.router]
+    return [
+        *moderation.routers,
+        start.router,
+        help.router,
+        member.router,
+        admin.router,
+        journey.router,
+        push.router,
+        qa.router,
+        insight_commands.router,
+        fallback.router,
+    ]

@@ -32,6 +32,8 @@ async def start(ctx: Context) -> None:
     first_time = not ctx.member.started_bot
     if first_time:
         ctx.member = await services.members.update(ctx.member.id, started_bot=True)
+    if ctx.member.opted_out:  # /start also resumes promotional pushes (push gate opt-out)
+        ctx.member = await services.members.update(ctx.member.id, opted_out=False)
     await services.members.set_source_once(ctx.member.id, source, referrer)
     await services.interactions.record(
         ctx.member.id,

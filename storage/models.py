@@ -3,9 +3,24 @@
 Feature packages add their table modules to this list.
 """
 
-from storage import tables
+from storage import (
+    flow_tables,
+    insight_tables,
+    knowledge_tables,
+    moderation_tables,
+    push_tables,
+    tables,
+)
 from storage.tables import Base
 
 metadata = Base.metadata
 
-__all__ = ["metadata", "tables"]
+__all__ = [
+    "flow_tables",
+    "insight_tables",
+    "knowledge_tables",
+    "metadata",
+    "moderation_tables",
+    "push_tables",
+    "tables",
+]

@@ -8,6 +8,7 @@ and announced to listeners (the terminal prints it).
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -61,6 +62,9 @@ class LocalAdapter:
         self._sink: UpdateSink | None = None
         self._ids = itertools.count(1)
         self._updates = itertools.count(1)
+        # update keys must not repeat across restarts on the same database,
+        # or the dedupe ledger would drop the first updates of a new session
+        self._session = uuid.uuid4().hex[:8]
 
     # -- the Adapter contract ------------------------------------------------
     async def start(self, sink: UpdateSink) -> None:
@@ -142,7 +146,7 @@ class LocalAdapter:
     ) -> IncomingMessage:
         mentions = f"@{self.bot_username}".lower() in text.lower()
         return IncomingMessage(
-            update_key=update_key or f"local:{next(self._updates)}",
+            update_key=update_key or f"local:{self._session}:{next(self._updates)}",
             chat=chat,
             user=user,
             at=datetime.now(UTC),
@@ -157,7 +161,7 @@ class LocalAdapter:
         self, user: UserRef, chat: ChatRef, data: str, *, update_key: str | None = None
     ) -> ButtonPressed:
         return ButtonPressed(
-            update_key=update_key or f"local:{next(self._updates)}",
+            update_key=update_key or f"local:{self._session}:{next(self._updates)}",
             chat=chat,
             user=user,
             at=datetime.now(UTC),
@@ -167,17 +171,26 @@ class LocalAdapter:
 
     def joined(self, user: UserRef, chat: ChatRef) -> MemberJoined:
         return MemberJoined(
-            update_key=f"local:{next(self._updates)}", chat=chat, user=user, at=datetime.now(UTC)
+            update_key=f"local:{self._session}:{next(self._updates)}",
+            chat=chat,
+            user=user,
+            at=datetime.now(UTC),
         )
 
     def left(self, user: UserRef, chat: ChatRef) -> MemberLeft:
         return MemberLeft(
-            update_key=f"local:{next(self._updates)}", chat=chat, user=user, at=datetime.now(UTC)
+            update_key=f"local:{self._session}:{next(self._updates)}",
+            chat=chat,
+            user=user,
+            at=datetime.now(UTC),
         )
 
     def join_request(self, user: UserRef, chat: ChatRef) -> JoinRequest:
         return JoinRequest(
-            update_key=f"local:{next(self._updates)}", chat=chat, user=user, at=datetime.now(UTC)
+            update_key=f"local:{self._session}:{next(self._updates)}",
+            chat=chat,
+            user=user,
+            at=datetime.now(UTC),
         )
 
     def sent_to(self, chat_id: str) -> list[OutgoingMessage]:

@@ -139,18 +139,23 @@ class PtbAdapter(TelegramAdapter):
     def __init__(self, config: TelegramConfig, web: WebServer | None = None) -> None:
         super().__init__(config, web)
         self._bot: WarmlineBot | None = None
+        self._requests: tuple[HTTPXRequest, ...] = ()
 
     @property
     def bot(self) -> WarmlineBot:
         """The PTB bot, created on first use (``start`` initializes it)."""
         if self._bot is None:
             base = self.config.api_base.rstrip("/")
+            self._requests = (
+                HTTPXRequest(connection_pool_size=64),
+                HTTPXRequest(connection_pool_size=2),
+            )
             self._bot = WarmlineBot(
                 self.config.token or "",
                 base_url=f"{base}/bot",
                 base_file_url=f"{base}/file/bot",
-                request=HTTPXRequest(connection_pool_size=64),
-                get_updates_request=HTTPXRequest(connection_pool_size=2),
+                request=self._requests[0],
+                get_updates_request=self._requests[1],
                 rate_limiter=RetryLimiter(self.retry),
             )
         return self._bot
@@ -164,6 +169,9 @@ class PtbAdapter(TelegramAdapter):
     async def _close(self) -> None:
         if self._bot is not None:
             await self._bot.shutdown()
+            # PTB's shutdown skips a bot never initialized (one-off CLI sends); close anyway
+            for request in self._requests:
+                await request.shutdown()
             self._bot = None
 
     async def _fetch_updates(self, offset: int | None, timeout: int, limit: int = 100) -> list[Any]:

@@ -118,5 +118,26 @@ def _redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+from bot.cli.insight import dashboard, insight_app, report  # noqa: E402 (uses the options above)
+
+app.command()(report)
+app.command()(dashboard)
+app.add_typer(insight_app, name="insight")
+
+from bot.cli.push import broadcast, push_app  # noqa: E402 (push gate commands)
+
+app.command()(broadcast)
+app.add_typer(push_app, name="push")
+
+from bot.cli.flows import flows_app, simulate  # noqa: E402 (member journey commands)
+
+app.command()(simulate)
+app.add_typer(flows_app, name="flows")
+
+from bot.cli.kb import kb_app  # noqa: E402 (knowledge base commands)
+
+app.add_typer(kb_app, name="kb")
+
+
 def main() -> None:
     app()

@@ -2,16 +2,124 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+from datetime import timedelta
 
+from pydantic import Field, field_validator
+
+from bot.config.duration import Duration
 from bot.config.section import Section
+
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 
 
 class OfferConfig(Section):
-    min_trust: float = 50.0
+    #: trust score (0–100) a member needs before any offer
+    min_trust: float = Field(default=50.0, ge=0, le=100)
+    #: days since joining before any offer
     min_days: int = Field(default=7, ge=0)
+    #: value messages delivered since the last offer before the next one
     value_per_offer: int = Field(default=4, ge=0)
+    #: minimum time between two offers; each "not now" doubles it for that member
+    cooldown: Duration = timedelta(days=14)
+    #: where "interested" sends the member; empty: an admin is told instead
+    product_url: str | None = None
+
+
+class TrustWeights(Section):
+    """Points per signal; the sum is clamped to 0–100 (see README: trust score)."""
+
+    per_day: float = 1.0
+    max_days: float = 30.0
+    message: float = 1.0
+    max_messages: float = 20.0
+    reply: float = 3.0
+    question: float = 6.0
+    opened: float = 2.0
+    button: float = 3.0
+    purchase: float = 20.0
+    decline: float = -5.0
+    complaint: float = -20.0
+
+
+class ContentConfig(Section):
+    #: time between two value messages to the same member
+    cadence: Duration = timedelta(days=3)
+    #: member-local time of day for content slots ("HH:MM"); null: exactly every cadence
+    send_at: str | None = "10:00"
+    #: first value message this long after the member starts the bot
+    first_after: Duration = timedelta(days=1)
+    #: extra directories of content items (Markdown/YAML), besides the playbook's own
+    directories: list[str] = Field(default_factory=list)
+
+    @field_validator("send_at")
+    @classmethod
+    def _clock_time(cls, value: str | None) -> str | None:
+        if value is not None and not _CLOCK.match(value.strip()):
+            raise ValueError(f'must be "HH:MM" (24 h clock) or null (got {value!r})')
+        return value.strip() if value else value
+
+
+class ProductConfig(Section):
+    name: str
+    #: how long one purchase lasts; 0: no repurchase reminder
+    cycle: Duration = timedelta(0)
+    #: remind this long before the cycle ends
+    remind_before: Duration = timedelta(days=3)
+    tags: list[str] = Field(default_factory=list)
+
+
+class PointsConfig(Section):
+    referrer: int = Field(default=100, ge=0)
+    friend: int = Field(default=50, ge=0)
+
+
+class TierThreshold(Section):
+    min_orders: int = Field(default=1, ge=0)
+    min_spent: float = Field(default=0.0, ge=0)
+    #: the last order must be within this long
+    within: Duration = timedelta(days=180)
+
+
+class TiersConfig(Section):
+    active: TierThreshold = TierThreshold(min_orders=1, min_spent=0, within=timedelta(days=90))
+    core: TierThreshold = TierThreshold(min_orders=3, min_spent=300, within=timedelta(days=60))
+
+
+class OrdersConfig(Section):
+    #: HMAC-SHA256 secret for ``POST /hooks/orders``; null disables the hook
+    webhook_secret: str | None = None
+    path: str = "/hooks/orders"
+
+
+class GreetingsConfig(Section):
+    birthday: bool = False
+    #: ``MM-DD: catalog-key-suffix`` pairs, e.g. ``"01-01": new_year``
+    holidays: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("holidays")
+    @classmethod
+    def _month_days(cls, value: dict[str, str]) -> dict[str, str]:
+        for day, key in value.items():
+            if not _MONTH_DAY.match(day):
+                raise ValueError(f"holiday dates are MM-DD (got {day!r})")
+            if not key.isidentifier():
+                raise ValueError(f"holiday {day}: the text key must be a plain name (got {key!r})")
+        return value
 
 
 class FlowsConfig(Section):
+    enabled: bool = True
+    #: extra flow definition directories; a flow with the same name replaces the playbook's
+    directories: list[str] = Field(default_factory=list)
+    #: how often the engine fires due timers and cadence slots; 0: only when called
+    tick: Duration = timedelta(minutes=1)
     offer: OfferConfig = OfferConfig()
+    trust: TrustWeights = TrustWeights()
+    content: ContentConfig = ContentConfig()
+    products: dict[str, ProductConfig] = Field(default_factory=dict)
+    points: PointsConfig = PointsConfig()
+    tiers: TiersConfig = TiersConfig()
+    orders: OrdersConfig = OrdersConfig()
+    greetings: GreetingsConfig = GreetingsConfig()

@@ -2,21 +2,66 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from datetime import timedelta
 
+from pydantic import Field, field_validator, model_validator
+
+from bot.config.duration import Duration
 from bot.config.section import Section
+
+#: what ``warmline insight hash-password`` prints: ``scrypt$n$r$p$salt_hex$hash_hex``
+HASH_PREFIX = "scrypt$"
 
 
 class SourceCost(Section):
+    """What one acquisition source costs: per member, or a spend per period."""
+
     cost_per_member: float | None = Field(default=None, ge=0)
     spend: float | None = Field(default=None, ge=0)
+    #: the period ``spend`` covers; spend is pro-rated to the report window
+    period: Duration = timedelta(days=30)
+
+    @model_validator(mode="after")
+    def _one_cost_model(self) -> SourceCost:
+        if self.cost_per_member is not None and self.spend is not None:
+            raise ValueError("set either cost_per_member or spend, not both")
+        if self.spend is not None and self.period.total_seconds() <= 0:
+            raise ValueError("period must be longer than 0 when spend is set")
+        return self
+
+
+class DashboardAdmin(Section):
+    username: str = Field(min_length=1, max_length=64)
+    #: from ``warmline insight hash-password``; never a plain password
+    password_hash: str
+
+    @field_validator("password_hash")
+    @classmethod
+    def _hashed(cls, value: str) -> str:
+        if not value.startswith(HASH_PREFIX) or value.count("$") != 5:
+            raise ValueError(
+                "must be a hash made by `warmline insight hash-password`, not a plain password"
+            )
+        return value
 
 
 class DashboardConfig(Section):
     enabled: bool = False
+    #: same address as the webhook server → served by it; another → its own server
     listen: str = "127.0.0.1:8081"
+    #: public base URL used in one-time login links sent to bot admins
+    public_url: str | None = None
+    admins: list[DashboardAdmin] = Field(default_factory=list)
+    session_ttl: Duration = timedelta(hours=8)
+    login_link_ttl: Duration = timedelta(minutes=10)
+
+
+class MetricsConfig(Section):
+    #: serve Prometheus metrics at /metrics on the dashboard's address
+    enabled: bool = False
 
 
 class InsightConfig(Section):
     sources: dict[str, SourceCost] = Field(default_factory=dict)
     dashboard: DashboardConfig = DashboardConfig()
+    metrics: MetricsConfig = MetricsConfig()

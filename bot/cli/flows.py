@@ -1,0 +1,194 @@
+"""``warmline flows show`` and ``warmline simulate``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bot.cli import ConfigOption, err, load_or_exit
+from bot.config.model import WarmlineConfig
+from bot.errors import ConfigError, WarmlineError
+
+flows_app: typer.Typer = typer.Typer(
+    no_args_is_help=True, help="Conversation flows of the member journey."
+)
+
+
+@flows_app.command("show")
+def show(
+    config: ConfigOption = None,
+    name: Annotated[str | None, typer.Argument(help="Only this flow.")] = None,
+) -> None:
+    """Print each flow as a Mermaid diagram generated from its definition."""
+    from flows.definition import load_flows
+    from flows.mermaid import to_mermaid
+
+    cfg = load_or_exit(config)
+    try:
+        flows = load_flows([Path(d) for d in cfg.flows.directories])
+    except ConfigError as exc:
+        err.print(f"[bold red]Invalid flow[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    if name is not None and name not in flows:
+        err.print(f"no flow {name!r}; known: {', '.join(flows)}")
+        raise typer.Exit(2)
+    out = Console(highlight=False, soft_wrap=True)
+    for flow in flows.values():
+        if name is None or flow.name == name:
+            out.print(f"## {flow.name} (stage {flow.stage}, v{flow.version}): {flow.title}\n")
+            out.print("```mermaid\n" + to_mermaid(flow) + "\n```\n", markup=False)
+
+
+def simulation_config(cfg: WarmlineConfig, database_url: str, backend: str) -> WarmlineConfig:
+    """The user's playbook and rules, on a throw-away database, with no network and no
+    real-time pacing (the clock is virtual)."""
+    data: dict[str, Any] = cfg.model_dump(by_alias=True)
+    data["bot"]["platform"] = "local"
+    data["storage"].update(database_url=database_url, redis_url=None)
+    data["flows"]["tick"] = 0
+    data["flows"]["orders"]["webhook_secret"] = None  # orders come from the simulation
+    data["bot"]["telegram"]["webhook"]["listen"] = "127.0.0.1:0"  # loopback only, if anything
+    if not data["flows"]["products"]:
+        data["flows"]["products"] = {"tea": {"name": "Tea sampler", "cycle": "30d"}}
+    push = data["push"]
+    push["backend"] = backend
+    push["scheduler"]["enabled"] = False
+    push["pacing"].update(per_second=1e9, per_chat_per_second=1e9, per_group_per_minute=10**9)
+    insight = data.get("insight")
+    if isinstance(insight, dict) and isinstance(insight.get("dashboard"), dict):
+        insight["dashboard"]["enabled"] = False
+    simulated = WarmlineConfig.model_validate(data)
+    # relative knowledge paths stay relative to the user's config file, not the cwd
+    simulated.knowledge.bind_to(cfg.knowledge.resolve("."))
+    return simulated
+
+
+def scratch_directory() -> str | None:
+    """A throw-away database in RAM when the machine has /dev/shm (no fsync to wait for)."""
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
+async def run_simulation(
+    cfg: WarmlineConfig,
+    members: int,
+    days: int,
+    seed: int,
+    backend: str,
+    quiet: bool,
+    keep_db: Path | None = None,
+) -> dict[str, Any]:
+    """Simulate on a throw-away database, or on ``keep_db`` so that `warmline report`
+    and the dashboard can read the synthetic history afterwards."""
+    from flows.simulate.world import World
+
+    with tempfile.TemporaryDirectory(prefix="warmline-sim-", dir=scratch_directory()) as tmp:
+        path = keep_db if keep_db is not None else Path(tmp) / "simulation.db"
+        url = f"sqlite+aiosqlite:///{path.resolve()}"
+        world = World(simulation_config(cfg, url, backend), members, days, seed)
+        if quiet:
+            return await world.run()
+        with Progress(
+            TextColumn("simulating"),
+            BarColumn(),
+            TextColumn("day {task.fields[day]}/{task.fields[days]}"),
+            TimeElapsedColumn(),
+            console=err,
+        ) as bar:
+            task = bar.add_task("sim", total=days * 24, day=0, days=days)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, day=done // 24)
+
+            return await world.run(progress)
+
+
+def summary_table(result: dict[str, Any], seconds: float) -> Table:
+    table = Table(title=f"Simulation: {result['members']} members × {result['days']} days")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    invariants = {
+        "offers_before_eligible",
+        "cap_breaches",
+        "quiet_hour_sends",
+        "sends_after_optout",
+    }
+    for key, value in result.items():
+        if isinstance(value, list | dict):
+            continue
+        shown = f"[green]{value}[/]" if key in invariants and value == 0 else str(value)
+        if key in invariants and value != 0:
+            shown = f"[bold red]{value}[/]"
+        table.add_row(key, shown)
+    for stage, count in result["funnel"].items():
+        table.add_row(f"funnel.{stage}", str(count))
+    table.add_row("wall time", f"{seconds:.1f} s")
+    return table
+
+
+def simulate(
+    config: ConfigOption = None,
+    members: Annotated[int, typer.Option("--members", min=1, help="Synthetic members.")] = 1000,
+    days: Annotated[int, typer.Option("--days", min=1, help="Simulated days.")] = 30,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same result).")] = 1,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the result as JSON.")
+    ] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Write an HTML report.")] = None,
+    gate_backend: Annotated[
+        str, typer.Option("--gate-backend", help="Push gate counters: memory or sql.")
+    ] = "memory",
+    keep_db: Annotated[
+        Path | None,
+        typer.Option(
+            "--keep-db",
+            help="Keep the simulated history in this new SQLite file (for `warmline report`).",
+        ),
+    ] = None,
+) -> None:
+    """Run the playbook on synthetic members on a virtual clock (no network)."""
+    if gate_backend not in {"memory", "sql"}:
+        err.print("--gate-backend must be memory or sql")
+        raise typer.Exit(2)
+    if keep_db is not None and keep_db.exists():
+        err.print(f"--keep-db: {keep_db} already exists; name a new file (nothing is overwritten)")
+        raise typer.Exit(2)
+    cfg = load_or_exit(config)
+    started = time.perf_counter()
+    try:
+        result = asyncio.run(
+            run_simulation(cfg, members, days, seed, gate_backend, quiet=False, keep_db=keep_db)
+        )
+    except WarmlineError as exc:
+        err.print(f"[bold red]Cannot simulate:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    seconds = time.perf_counter() - started
+    Console().print(summary_table(result, seconds))
+    if json_out is not None:
+        json_out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    if report is not None:
+        from flows.simulate.report import write_report
+
+        write_report(result, report)
+    bad = [
+        key
+        for key in (
+            "offers_before_eligible",
+            "cap_breaches",
+            "quiet_hour_sends",
+            "sends_after_optout",
+        )
+        if result[key]
+    ]
+    if bad:
+        err.print(f"[bold red]invariants broken:[/] {', '.join(bad)}")
+        raise typer.Exit(1)

@@ -1,0 +1,424 @@
+"""The one entry point for proactive messages: decide, deliver, record, defer.
+
+Order of checks for one message (README "Push gate" has the full semantics):
+unreachable → opt-out → expired → quiet hours → (backend, atomic) kill switch →
+duplicate key → waiting line → caps and gap. A deferred message is parked in
+``push_pending`` and a scheduler job drains the member's waiting line when it
+is due, highest priority first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from bot.errors import DeliveryError, RecipientUnreachable, TransientError
+from bot.events import Button, ChatKind, ChatRef, OutgoingMessage
+from bot.push.backends import BackendUnavailable, GateBackend
+from bot.push.contract import Category, Decision, Outcome, PushMessage
+from bot.push.pacing import PacedSender
+from bot.push.recorder import DecisionRecorder
+from bot.push.rules import Ask, Reason, Rules, Verdict, Waiting
+from bot.scheduling.interface import Scheduler
+from bot.services import Services
+from storage.push import CampaignStore, DecisionRow, PendingMessage, PendingStore
+from storage.records import MemberRecord
+
+log = logging.getLogger("warmline.push")
+
+DRAIN_TARGET = "bot.push.jobs:drain_member"
+#: how soon a message is retried after the backend or the platform failed
+RETRY_AFTER = timedelta(minutes=1)
+
+
+class _Records(Protocol):
+    def record(self, row: DecisionRow) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Submission:
+    member: MemberRecord
+    message: PushMessage
+    category: Category
+    priority: int
+    expires_at: datetime | None
+    seq: int
+    queued: bool
+
+
+def buttons_to_json(buttons: tuple[tuple[Button, ...], ...]) -> list[Any]:
+    return [[{"text": b.text, "data": b.data, "url": b.url} for b in row] for row in buttons]
+
+
+def buttons_from_json(rows: list[Any]) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(Button(b["text"], b.get("data"), b.get("url")) for b in row) for row in rows)
+
+
+def dm_of(member: MemberRecord) -> ChatRef:
+    return ChatRef(member.platform, member.user_id, ChatKind.PRIVATE)
+
+
+class Gate:
+    """:class:`~bot.push.contract.PushGate` with the scheduler-driven waiting line."""
+
+    def __init__(
+        self,
+        services: Services,
+        backend: GateBackend,
+        rules: Rules,
+        pending: PendingStore,
+        recorder: DecisionRecorder,
+        sender: PacedSender,
+        campaigns: CampaignStore,
+    ) -> None:
+        self.services = services
+        self.backend = backend
+        self.rules = rules
+        self.pending = pending
+        #: anything with ``record(row)``; features may wrap it to observe every decision
+        self.recorder: _Records = recorder
+        self._recorder = recorder
+        self.decisions = recorder.decisions
+        self.sender = sender
+        self.campaigns = campaigns
+        #: one drain per member at a time (only the scheduler's leader drains)
+        self._drain_locks = [asyncio.Lock() for _ in range(64)]
+
+    # -- the contract ----------------------------------------------------------
+    async def submit(
+        self,
+        member: MemberRecord,
+        message: PushMessage,
+        category: Category,
+        priority: int = 0,
+        expires_at: datetime | None = None,
+    ) -> Decision:
+        now = self.services.clock.now()
+        seq = int(now.timestamp() * 1000)
+        sub = _Submission(member, message, category, priority, expires_at, seq, queued=False)
+        return await self._attempt(sub)
+
+    async def check(
+        self,
+        member: MemberRecord,
+        message: PushMessage,
+        category: Category,
+        priority: int = 0,
+        expires_at: datetime | None = None,
+    ) -> Decision:
+        """Decide and record without delivering or parking: for callers that deliver
+        by themselves. When it says *sent*, the slot and the key are taken."""
+        now = self.services.clock.now()
+        sub = _Submission(
+            member, message, category, priority, expires_at, int(now.timestamp() * 1000), False
+        )
+        decision = self._decision(await self._verdict(sub, now))
+        self._record(member.id, None, message, category, priority, decision, now)
+        return decision
+
+    async def drain(self, member_id: int) -> list[Decision]:
+        """Offer the member's due waiting messages the free slot, best first."""
+        async with self._drain_locks[member_id % len(self._drain_locks)]:
+            return await self._drain(member_id)
+
+    async def _drain(self, member_id: int) -> list[Decision]:
+        decisions: list[Decision] = []
+        member = await self.services.members.get_by_id(member_id)
+        for waiting in await self.pending.due(member_id, self.services.clock.now()):
+            if member is None:
+                await self.pending.remove(member_id, waiting.key)
+                continue
+            message = PushMessage(
+                waiting.text,
+                waiting.key,
+                buttons_from_json(waiting.buttons),
+                waiting.campaign_id,
+            )
+            sub = _Submission(
+                member,
+                message,
+                Category(waiting.category),
+                waiting.priority,
+                waiting.expires_at,
+                waiting.seq,
+                queued=True,
+            )
+            decisions.append(await self._attempt(sub))
+        return decisions
+
+    async def post_to_group(
+        self, chat: ChatRef, message: PushMessage, category: Category = Category.BROADCAST
+    ) -> Decision:
+        """A bot post in a group: the kill switch and ``push.group_per_day`` apply."""
+        now = self.services.clock.now()
+        chat_key = f"{chat.platform}:{chat.id}"
+        cap = self.services.config.push.group_per_day
+        try:
+            verdict = await self.backend.admit_group(chat_key, message.key, now.timestamp(), cap)
+        except BackendUnavailable:
+            verdict = Verdict(Outcome.DROPPED, Reason.UNAVAILABLE)
+        if verdict.outcome is Outcome.SENT:
+            try:
+                await self.sender.send(OutgoingMessage(chat, message.text, message.buttons))
+            except DeliveryError:
+                verdict = Verdict(Outcome.DROPPED, Reason.FAILED)
+        decision = self._decision(verdict)
+        self._record(None, chat_key, message, category, 0, decision, now)
+        return decision
+
+    async def flush_decisions(self) -> None:
+        """Write buffered decisions now (before reading ``push_decisions``)."""
+        await self._recorder.flush()
+
+    # -- kill switch -------------------------------------------------------------
+    async def pause(self, by: str | None = None) -> None:
+        await self.backend.set_paused(True, by)
+        log.warning("push kill switch ON (by %s)", by)
+
+    async def resume(self, by: str | None = None) -> int:
+        """Turn the kill switch off and drain everything that waited; returns members."""
+        await self.backend.set_paused(False, by)
+        log.warning("push kill switch OFF (by %s)", by)
+        now = self.services.clock.now()
+        # messages held by the switch were due at the next re-check: they are due now
+        await self.pending.advance(now + self.services.config.push.pause_recheck, now)
+        return await self.reschedule_waiting()
+
+    async def is_paused(self) -> bool:
+        return await self.backend.is_paused()
+
+    async def reschedule_waiting(self) -> int:
+        """Make sure every waiting member has a drain job (start-up recovery, resume)."""
+        now = self.services.clock.now()
+        members = await self.pending.next_due()
+        for member_id, due in members:
+            await self._schedule_drain(member_id, max(due, now))
+        return len(members)
+
+    # -- planning (previews) -----------------------------------------------------
+    async def plan(
+        self,
+        members: Sequence[MemberRecord],
+        key: str,
+        category: Category,
+        priority: int = 0,
+        expires_at: datetime | None = None,
+    ) -> Counter[tuple[str, str | None]]:
+        """What ``submit`` would decide for each member now, without sending anything."""
+        now = self.services.clock.now()
+        tally: Counter[tuple[str, str | None]] = Counter()
+        member_ids: list[int] = []
+        quiet: dict[str | None, datetime | None] = {}
+        for member in members:
+            early = self._precheck(member, category, expires_at, now)
+            if early is None and not category.bypasses_caps:
+                zone = member.time_zone
+                if zone not in quiet:
+                    quiet[zone] = self.rules.quiet_until(now, zone)
+                if quiet[zone] is not None:
+                    early = Verdict(Outcome.DEFERRED, Reason.QUIET_HOURS)
+            if early is not None:
+                tally[(early.outcome.value, early.reason)] += 1
+            else:
+                member_ids.append(member.id)
+        if member_ids:
+            template = self._ask(members[0], key, category, priority, now, 0)
+            try:
+                verdicts = await self.backend.plan(template, member_ids)
+            except BackendUnavailable:
+                verdicts = [Verdict(Outcome.DEFERRED, Reason.UNAVAILABLE)] * len(member_ids)
+            for verdict in verdicts:
+                tally[(verdict.outcome.value, verdict.reason)] += 1
+        return tally
+
+    # -- internals ---------------------------------------------------------------
+    def _ask(
+        self,
+        member: MemberRecord,
+        key: str,
+        category: Category,
+        priority: int,
+        now: datetime,
+        seq: int,
+    ) -> Ask:
+        return Ask(
+            member_id=member.id,
+            key=key,
+            category=category.value,
+            priority=priority,
+            seq=seq or int(now.timestamp() * 1000),
+            now=now.timestamp(),
+            bypass=category.bypasses_caps,
+            limits=self.rules.limits(category),
+        )
+
+    def _precheck(
+        self,
+        member: MemberRecord,
+        category: Category,
+        expires_at: datetime | None,
+        now: datetime,
+    ) -> Verdict | None:
+        if not member.reachable:
+            return Verdict(Outcome.DROPPED, Reason.UNREACHABLE)
+        if member.opted_out and not category.bypasses_caps:
+            return Verdict(Outcome.DROPPED, Reason.OPTED_OUT)
+        if expires_at is not None and expires_at <= now:
+            return Verdict(Outcome.DROPPED, Reason.EXPIRED)
+        return None
+
+    async def _verdict(self, sub: _Submission, now: datetime) -> Verdict:
+        early = self._precheck(sub.member, sub.category, sub.expires_at, now)
+        if early is not None:
+            return early
+        promotional = not sub.category.bypasses_caps
+        if promotional:
+            quiet_end = self.rules.quiet_until(now, sub.member.time_zone)
+            if quiet_end is not None:
+                return self._bounded(sub, Verdict(Outcome.DEFERRED, Reason.QUIET_HOURS), quiet_end)
+        ask = self._ask(sub.member, sub.message.key, sub.category, sub.priority, now, sub.seq)
+        try:
+            verdict = await self.backend.admit(ask)
+        except BackendUnavailable as exc:
+            if promotional:
+                log.warning("gate backend unreachable, deferring %s: %s", sub.message.key, exc)
+                return self._bounded(
+                    sub, Verdict(Outcome.DEFERRED, Reason.UNAVAILABLE), now + RETRY_AFTER
+                )
+            log.warning("gate backend unreachable; %s sent unchecked", sub.category.value)
+            return Verdict(Outcome.SENT)
+        if verdict.outcome is not Outcome.DEFERRED:
+            return verdict
+        if verdict.reason == Reason.PAUSED:
+            until = now + self.services.config.push.pause_recheck
+        else:
+            until = datetime.fromtimestamp(verdict.until or now.timestamp(), now.tzinfo)
+        if promotional:
+            until = self.rules.quiet_until(until, sub.member.time_zone) or until
+        return self._bounded(sub, verdict, until)
+
+    @staticmethod
+    def _bounded(sub: _Submission, verdict: Verdict, until: datetime) -> Verdict:
+        """Deferred past its expiry means dropped as ``expired``."""
+        if sub.expires_at is not None and until > sub.expires_at:
+            return Verdict(Outcome.DROPPED, Reason.EXPIRED)
+        return Verdict(verdict.outcome, verdict.reason, until.timestamp())
+
+    async def _attempt(self, sub: _Submission) -> Decision:
+        now = self.services.clock.now()
+        verdict = await self._verdict(sub, now)
+        if verdict.outcome is Outcome.SENT:
+            verdict = await self._deliver(sub, now)
+        decision = self._decision(verdict)
+        self._record(sub.member.id, None, sub.message, sub.category, sub.priority, decision, now)
+        if decision.outcome is Outcome.DEFERRED:
+            await self._park(sub, decision)
+        elif sub.queued:
+            await self.pending.remove(sub.member.id, sub.message.key)
+            try:
+                await self.backend.unhold(sub.member.id, sub.message.key)
+            except BackendUnavailable:
+                pass
+        if sub.message.campaign_id is not None:
+            await self._mark_outbox(sub, decision, now)
+        return decision
+
+    async def _deliver(self, sub: _Submission, now: datetime) -> Verdict:
+        message = OutgoingMessage(dm_of(sub.member), sub.message.text, sub.message.buttons)
+        try:
+            await self.sender.send(message)
+            return Verdict(Outcome.SENT)
+        except RecipientUnreachable:
+            await self._release(sub)
+            await self.services.members.update(sub.member.id, reachable=False)
+            return Verdict(Outcome.DROPPED, Reason.UNREACHABLE)
+        except TransientError:
+            await self._release(sub)
+            return self._bounded(sub, Verdict(Outcome.DEFERRED, Reason.RETRY), now + RETRY_AFTER)
+        except DeliveryError:
+            await self._release(sub)
+            return Verdict(Outcome.DROPPED, Reason.FAILED)
+        except BaseException:
+            # cancelled mid-send (shutdown, crash of the fan-out): give the slot back
+            await asyncio.shield(self._release(sub))
+            raise
+
+    async def _release(self, sub: _Submission) -> None:
+        try:
+            await self.backend.release(sub.member.id, sub.message.key)
+        except BackendUnavailable:
+            log.warning("could not release %s for member %s", sub.message.key, sub.member.id)
+
+    async def _park(self, sub: _Submission, decision: Decision) -> None:
+        assert decision.until is not None
+        await self.pending.put(
+            PendingMessage(
+                member_id=sub.member.id,
+                key=sub.message.key,
+                category=sub.category.value,
+                priority=sub.priority,
+                seq=sub.seq,
+                due_at=decision.until,
+                expires_at=sub.expires_at,
+                text=sub.message.text,
+                buttons=buttons_to_json(sub.message.buttons),
+                campaign_id=sub.message.campaign_id,
+            )
+        )
+        waiting = Waiting(sub.message.key, decision.until.timestamp(), sub.priority, sub.seq)
+        try:
+            await self.backend.hold(sub.member.id, waiting)
+        except BackendUnavailable:
+            pass
+        await self._schedule_drain(sub.member.id, decision.until)
+
+    async def _schedule_drain(self, member_id: int, due: datetime) -> None:
+        scheduler = self.services.find(Scheduler)  # type: ignore[type-abstract]
+        if scheduler is None:
+            log.warning("no scheduler: member %s waits until the next start-up", member_id)
+            return
+        key = f"push:drain:{member_id}:{int(due.timestamp())}"
+        await scheduler.schedule(key, due, DRAIN_TARGET, {"member_id": member_id})
+
+    async def _mark_outbox(self, sub: _Submission, decision: Decision, now: datetime) -> None:
+        assert sub.message.campaign_id is not None
+        state, reason = decision.outcome.value, decision.reason
+        if decision.reason == Reason.DUPLICATE:
+            state = "sent"  # delivered before a crash, then resumed: it counts once, as sent
+        await self.campaigns.mark(sub.message.campaign_id, sub.member.id, state, reason, now)
+
+    def _decision(self, verdict: Verdict) -> Decision:
+        until = None
+        if verdict.until is not None and verdict.outcome is Outcome.DEFERRED:
+            until = datetime.fromtimestamp(verdict.until, self.services.clock.now().tzinfo)
+        return Decision(verdict.outcome, verdict.reason, until)
+
+    def _record(
+        self,
+        member_id: int | None,
+        chat_key: str | None,
+        message: PushMessage,
+        category: Category,
+        priority: int,
+        decision: Decision,
+        now: datetime,
+    ) -> None:
+        self.recorder.record(
+            DecisionRow(
+                at=now,
+                member_id=member_id,
+                chat_key=chat_key,
+                message_key=message.key,
+                campaign_id=message.campaign_id,
+                category=category.value,
+                priority=priority,
+                outcome=decision.outcome.value,
+                reason=decision.reason,
+                until=decision.until,
+            )
+        )

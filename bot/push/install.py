@@ -1,0 +1,98 @@
+"""Wire the push gate, the scheduler and campaigns into an App."""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING
+
+from bot.errors import ConfigError
+from bot.push.backends import GateBackend, MemoryBackend, RedisBackend, SqlBackend
+from bot.push.campaigns import Campaigns
+from bot.push.contract import PushGate
+from bot.push.gate import Gate
+from bot.push.pacing import PacedSender, Pacer
+from bot.push.recorder import DecisionRecorder
+from bot.push.rules import Rules
+from bot.push.segments import Segments
+from bot.scheduling.interface import Scheduler
+from bot.scheduling.lease import LocalLease, RedisLease
+from bot.scheduling.runner import JobScheduler
+from storage.push import CampaignStore, DecisionLog, PendingStore
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+RESUME_TARGET = "bot.push.jobs:resume_campaigns"
+
+
+def build_backend(app: App) -> GateBackend:
+    push = app.config.push
+    key_ttl = push.key_ttl.total_seconds()
+    kind = push.backend
+    if kind == "auto":
+        kind = "redis" if app.redis is not None else "sql"
+    if kind == "redis":
+        if app.redis is None:
+            raise ConfigError("push.backend: redis needs storage.redis_url")
+        return RedisBackend(app.redis, key_ttl, paused=push.paused)
+    if kind == "memory":
+        return MemoryBackend(key_ttl, paused=push.paused)
+    return SqlBackend(app.database, key_ttl, paused=push.paused)
+
+
+def install(app: App) -> None:
+    services = app.services
+    push = app.config.push
+    backend = build_backend(app)
+    store = CampaignStore(app.database)
+    recorder = DecisionRecorder(DecisionLog(app.database))
+    sender = PacedSender(app.services.adapter, Pacer(push.pacing), push.pacing.max_retries)
+    gate = Gate(services, backend, Rules(push), PendingStore(app.database), recorder, sender, store)
+    services.provide(gate, PushGate)
+    services.provide(gate, Gate)
+    segments = services.provide(Segments())
+    campaigns = services.provide(
+        Campaigns(
+            services,
+            app.database,
+            gate,
+            store,
+            segments,
+            progress_every=push.progress_every.total_seconds() or 2.0,
+        )
+    )
+    scheduler: JobScheduler | None = None
+    if push.scheduler.enabled:
+        lease = (
+            RedisLease(app.redis, push.scheduler.lease_ttl.total_seconds())
+            if app.redis is not None
+            else LocalLease()
+        )
+        scheduler = JobScheduler(
+            services,
+            app.config.storage.database_url,
+            lease,
+            push.scheduler.misfire_grace.total_seconds(),
+        )
+        services.provide(scheduler, Scheduler)
+        services.provide(scheduler, JobScheduler)
+
+    async def start(app: App) -> None:
+        recorder.start()
+        if isinstance(backend, RedisBackend):
+            await backend.init()
+        if scheduler is not None:
+            await scheduler.start(run_jobs=True)
+            await gate.reschedule_waiting()
+            # only the worker holding the scheduler lease resumes unfinished campaigns
+            now = services.clock.now()
+            await scheduler.schedule(f"push:resume:{secrets.token_hex(6)}", now, RESUME_TARGET)
+
+    async def stop(app: App) -> None:
+        await campaigns.stop()
+        if scheduler is not None:
+            await scheduler.stop()
+        await recorder.stop()
+
+    app.on_startup(start)
+    app.on_shutdown(stop)

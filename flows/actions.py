@@ -1,0 +1,211 @@
+"""Built-in step actions and guards of the default playbook."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.events import ChatKind, ChatRef, OutgoingMessage
+from bot.push.contract import Category
+from flows.offer import offer_blockers, offer_cooldown
+from flows.steps import DONE, SKIPPED, Status, StepRegistry, StepResult, StepRun
+
+
+def register_builtins(registry: StepRegistry) -> None:
+    for name, action in {
+        "open_journey": open_journey,
+        "message": message,
+        "group_welcome": group_welcome,
+        "value_content": value_content,
+        "offer": offer,
+        "interested": interested,
+        "not_now": not_now,
+        "trust_signal": trust_signal,
+        "referral_invite": referral_invite,
+        "handoff": handoff,
+        "tag": tag,
+        "repurchase": repurchase,
+        "holiday": holiday,
+    }.items():
+        registry.action(name)(action)
+    registry.guard("offer_eligible")(
+        lambda run: (
+            run.state is not None
+            and not offer_blockers(run.member, run.state, run.engine.config, run.now)
+        )
+    )
+    registry.guard("started_bot")(lambda run: run.member.started_bot)
+    registry.guard("birthday_greetings")(lambda run: run.engine.config.greetings.birthday)
+
+
+def _category(run: StepRun, default: Category) -> Category:
+    return Category(run.step.category) if run.step.category else default
+
+
+def _vars(run: StepRun) -> dict[str, object]:
+    values: dict[str, object] = {"name": run.member.display_name or run.t("start.friend")}
+    values.update({k: v for k, v in run.payload.items() if isinstance(v, str | int | float)})
+    return values
+
+
+async def open_journey(run: StepRun) -> StepResult:
+    """Create the journey (or start content for a group member who now started the bot)."""
+    engine = run.engine
+    if run.state is None:
+        await engine.open_journeys([run.member], run.now)
+        run.state = await engine.journeys.get(run.member.id)
+    elif run.state.next_value_at is None and run.member.started_bot:
+        first = run.now + engine.config.content.first_after
+        run.state.next_value_at = engine.next_slot(run.member, first)
+    return DONE
+
+
+async def message(run: StepRun) -> StepResult:
+    if run.step.text is None:
+        raise ValueError(f"flow {run.flow.name} step {run.step.id}: message needs text")
+    instance = str(run.payload.get("instance", "1"))
+    return await run.push(
+        run.t(run.step.text, **_vars(run)),
+        _category(run, Category.AFTER_SALES),
+        run.buttons(instance),
+    )
+
+
+async def group_welcome(run: StepRun) -> StepResult:
+    """A short welcome in the group itself: an answer to the join, not a push."""
+    chat_id = run.payload.get("chat_id")
+    if not chat_id or run.step.text is None:
+        return SKIPPED
+    moderation = run.engine.services.config.moderation
+    if moderation.enabled and moderation.for_chat(str(chat_id)).welcome.enabled:
+        return SKIPPED  # the group's own welcome-with-rules already greets: one message, not two
+    chat = ChatRef(run.member.platform, str(chat_id), ChatKind.GROUP)
+    await run.engine.services.adapter.send(
+        OutgoingMessage(chat=chat, text=run.t(run.step.text, **_vars(run)), silent=True)
+    )
+    return DONE
+
+
+async def value_content(run: StepRun) -> StepResult:
+    """One unseen library item; a deferred one is offered again (same key) first."""
+    state = run.state
+    if state is None:
+        return SKIPPED
+    pending = state.pending if state.pending and state.pending.get("kind") == "value" else None
+    item = run.engine.library.get(str(pending["item"])) if pending else None
+    if item is None:
+        item = run.engine.library.choose(state.seen, run.payload.get("interests", ()))
+    if item is None:
+        return SKIPPED
+    result = await run.push(
+        item.text(run.engine.lang_of(run.member)),
+        _category(run, Category.VALUE),
+        run.buttons(item.id),
+        key=f"value:{run.member.id}:{item.id}",
+        expires_at=run.now + run.engine.config.content.cadence,
+    )
+    state.pending = None
+    if result.status is Status.DONE:
+        state.seen.append(item.id)
+        state.values_sent += 1
+        state.value_since_offer += 1
+        if state.stage == "greeting":
+            state.stage = "value"
+    elif result.status is Status.DEFERRED:
+        state.pending = {"kind": "value", "flow": run.flow.name, "item": item.id}
+    return result
+
+
+async def offer(run: StepRun) -> StepResult:
+    """The soft offer; counts only once the gate delivered it."""
+    state = run.state
+    if state is None:
+        return SKIPPED
+    number = state.offers_sent + 1
+    result = await run.push(
+        run.t(run.step.text or "flows.offer.text", **_vars(run)),
+        _category(run, Category.OFFER),
+        run.buttons(str(number)),
+        key=f"offer:{run.member.id}:{number}",
+        expires_at=run.now + run.engine.config.content.cadence,
+    )
+    state.pending = None
+    if result.status is Status.DONE:
+        state.offers_sent = number
+        state.last_offer_at = run.now
+        state.first_offer_at = state.first_offer_at or run.now
+        state.value_since_offer = 0
+        if state.stage in {"greeting", "value"}:
+            state.stage = "offered"
+    elif result.status is Status.DEFERRED:
+        state.pending = {"kind": "offer", "flow": run.flow.name, "number": number}
+    return result
+
+
+async def interested(run: StepRun) -> StepResult:
+    await run.engine.tags.add(run.member.id, ["interested"], run.now)
+    url = run.engine.config.offer.product_url
+    if url:
+        await run.push(run.t("flows.offer.link", url=url), Category.REPLY)
+    else:
+        await run.engine.tell_admins(run.member, "flows.admin.interested")
+        await run.push(run.t("flows.offer.admin_will_contact"), Category.REPLY)
+    return DONE
+
+
+async def not_now(run: StepRun) -> StepResult:
+    """Back off: the gap before the next offer doubles."""
+    state = run.state
+    if state is None:
+        return SKIPPED
+    state.offer_cooldown_s = int(offer_cooldown(state, run.engine.config).total_seconds() * 2)
+    await run.engine.journeys.save([state], ("offer_cooldown_s",))
+    run.signal("declines")
+    await run.push(run.t("flows.offer.not_now"), Category.REPLY)
+    return DONE
+
+
+async def trust_signal(run: StepRun) -> StepResult:
+    run.signal(run.step.params.get("signal", "messages"))
+    return DONE
+
+
+async def referral_invite(run: StepRun) -> StepResult:
+    state = run.state or await run.engine.journeys.get(run.member.id)
+    if state is None:
+        return SKIPPED
+    await run.engine.tags.add(run.member.id, ["happy"], run.now)
+    link = await run.engine.referral_link(state.referral_code)
+    points = run.engine.config.points
+    return await run.push(
+        run.t("flows.after_sales.invite", link=link, points=points.referrer, friend=points.friend),
+        _category(run, Category.AFTER_SALES),
+    )
+
+
+async def handoff(run: StepRun) -> StepResult:
+    run.signal("complaints")
+    await run.engine.tags.add(run.member.id, ["needs-care"], run.now)
+    await run.engine.tell_admins(run.member, "flows.admin.unhappy")
+    return await run.push(run.t("flows.after_sales.handoff"), Category.REPLY)
+
+
+async def tag(run: StepRun) -> StepResult:
+    wanted = [t for t in run.step.params.get("tags", "").split(",") if t.strip()]
+    await run.engine.tags.add(run.member.id, [t.strip() for t in wanted], run.now)
+    return DONE
+
+
+async def repurchase(run: StepRun) -> StepResult:
+    product = run.engine.config.products.get(str(run.payload.get("sku", "")))
+    if product is None or product.cycle <= timedelta(0):
+        return SKIPPED
+    return await run.push(
+        run.t(run.step.text or "flows.after_sales.repurchase", product=product.name),
+        _category(run, Category.AFTER_SALES),
+    )
+
+
+async def holiday(run: StepRun) -> StepResult:
+    occasion = str(run.payload.get("occasion", "birthday"))
+    text = run.t(f"flows.occasions.{occasion}", **_vars(run))
+    return await run.push(text, _category(run, Category.GREETING))

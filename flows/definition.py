@@ -1,0 +1,121 @@
+"""Declarative, versioned flow definitions (YAML) and their validation.
+
+A flow is started by a trigger and is a list of steps. A step runs an
+*action* (built in, or registered from Python with :class:`flows.steps.StepRegistry`)
+``after`` a delay from the flow's start; a step with ``on_choice: true`` runs
+only when a button of an earlier step points to it (``goto``). A ``guard``
+names a condition that must hold for the step (or, for cadence flows, the
+flow) to run.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import Field, ValidationError, model_validator
+
+from bot.config.duration import Duration
+from bot.config.section import Section
+from bot.errors import ConfigError
+
+Trigger = Literal["start", "group_join", "cadence", "question", "order", "daily"]
+PLAYBOOK = Path(__file__).with_name("playbook")
+
+
+class ButtonDef(Section):
+    choice: str = Field(pattern=r"^[a-z0-9_]{1,24}$")
+    #: catalog key of the button label
+    label: str
+    #: step to run when pressed
+    goto: str | None = None
+
+
+class StepDef(Section):
+    id: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
+    #: action name: message, value_content, offer, referral_invite, handoff, tag, repurchase, …
+    do: str
+    after: Duration = timedelta(0)
+    #: ``after`` counts from the end of the product's consumption cycle instead of the start
+    from_cycle_end: bool = False
+    on_choice: bool = False
+    guard: str | None = None
+    #: catalog key of the message text
+    text: str | None = None
+    category: str | None = None
+    buttons: list[ButtonDef] = Field(default_factory=list)
+    #: free parameters for the action (e.g. ``tag: gift-buyer``)
+    params: dict[str, str] = Field(default_factory=dict)
+
+
+class FlowDef(Section):
+    name: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
+    version: int = Field(ge=1)
+    stage: int = Field(ge=1, le=9)
+    title: str
+    trigger: Trigger
+    #: among cadence flows the highest priority whose guard holds takes the slot
+    priority: int = 0
+    guard: str | None = None
+    #: false: steps due at once run without timer rows (frequent triggers such as answered
+    #: questions, whose steps send nothing and need no restart safety)
+    durable: bool = True
+    steps: list[StepDef] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _gotos_exist(self) -> FlowDef:
+        ids = [step.id for step in self.steps]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"step ids must be unique in a flow (got {ids})")
+        for step in self.steps:
+            for button in step.buttons:
+                # jy:<flow>:<step>:<choice>:<10-char digest> must fit the signed callback data
+                if len(f"jy:{self.name}:{step.id}:{button.choice}:") + 10 > 44:
+                    raise ValueError(
+                        f"step {step.id}: button {button.choice}: flow, step and choice names "
+                        "are too long together for a button (keep them under 30 characters)"
+                    )
+                if button.goto is not None and button.goto not in ids:
+                    raise ValueError(
+                        f"step {step.id}: button {button.choice} goes to unknown step {button.goto!r}"
+                    )
+        return self
+
+    def step(self, step_id: str) -> StepDef:
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(f"flow {self.name} has no step {step_id!r}")
+
+    @property
+    def timed_steps(self) -> list[StepDef]:
+        return [step for step in self.steps if not step.on_choice]
+
+
+def load_flow(path: Path) -> FlowDef:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    try:
+        return FlowDef.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or 'flow'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from None
+
+
+def load_flows(directories: list[Path]) -> dict[str, FlowDef]:
+    """Playbook first, then each directory; a later flow with the same name replaces it."""
+    flows: dict[str, FlowDef] = {}
+    for directory in [PLAYBOOK, *directories]:
+        if not directory.is_dir():
+            raise ConfigError(f"{directory}: flow directory not found")
+        for path in sorted(directory.glob("*.yaml")):
+            flow = load_flow(path)
+            flows[flow.name] = flow
+    return dict(sorted(flows.items(), key=lambda item: (item[1].stage, item[0])))

@@ -1,0 +1,416 @@
+"""The flow engine: starts flows on triggers, fires their timed steps, runs the
+content cadence, and answers the buttons its messages carry.
+
+Every proactive message leaves through the push gate; answers to a member's
+own button press go straight back. ``tick(now)`` is the only entry point
+that moves time: a scheduler calls it periodically, the simulator and the
+tests call it on a virtual clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+
+from bot.config.flows import FlowsConfig
+from bot.events import Button, ChatRef, OutgoingMessage, UserRef, private_chat_of
+from bot.i18n import normalise_language
+from bot.push.contract import Category, Decision, PushGate, PushMessage
+from bot.services import Services
+from flows.buttons import press_many
+from flows.content import ContentLibrary
+from flows.definition import FlowDef, StepDef
+from flows.occasions import start_occasions
+from flows.orders import OrderBook
+from flows.purchase import OrderOutcome, place_order
+from flows.state import ENGINE_FIELDS, JourneyState, JourneyStore
+from flows.steps import Status, StepRegistry, StepResult, StepRun
+from flows.tags import TagStore
+from flows.timers import NewTimer, Timer, TimerStore, timer_key
+from storage.database import Database
+from storage.records import MemberRecord
+from storage.tables import Member
+
+log = logging.getLogger("warmline.flows")
+_MEMBER_FIELDS = [field.name for field in fields(MemberRecord)]
+
+Keyboard = tuple[tuple[Button, ...], ...]
+#: a claimed cadence slot is retried after this if the worker died mid-way
+CADENCE_LEASE = timedelta(minutes=10)
+BATCH = 1000
+#: a deferred message is offered again no sooner than this (never within the same tick)
+RETRY_FLOOR = timedelta(minutes=1)
+
+
+@dataclass(slots=True)
+class TickStats:
+    timers: int = 0
+    slots: int = 0
+
+
+class FlowEngine:
+    def __init__(
+        self,
+        services: Services,
+        db: Database,
+        flows: dict[str, FlowDef],
+        library: ContentLibrary,
+        registry: StepRegistry | None = None,
+    ) -> None:
+        self.services = services
+        self.config: FlowsConfig = services.config.flows
+        self.flows = flows
+        self.library = library
+        self.registry = registry or StepRegistry.default()
+        self.registry.check(flows)
+        self.db = db
+        self.journeys = JourneyStore(db)
+        self.timers = TimerStore(db)
+        self.orders = OrderBook(db)
+        self.tags = TagStore(db)
+        self._bot_username: str | None = None
+        self._zones: dict[str, ZoneInfo] = {}
+        self._occasions_done: date | None = None
+        self._cadence = sorted(
+            (flow for flow in flows.values() if flow.trigger == "cadence"),
+            key=lambda flow: -flow.priority,
+        )
+
+    # -- texts, delivery ------------------------------------------------------
+    def lang_of(self, member: MemberRecord) -> str:
+        return normalise_language(member.language, self.services.config.bot.default_language)
+
+    def text(self, member: MemberRecord, key: str, **values: Any) -> str:
+        return self.services.catalog.t(self.lang_of(member), key, **values)
+
+    async def submit(
+        self,
+        member: MemberRecord,
+        text: str,
+        key: str,
+        category: Category,
+        buttons: Keyboard = (),
+        expires_at: datetime | None = None,
+    ) -> Decision:
+        gate = self.services.require(PushGate)  # type: ignore[type-abstract]
+        message = PushMessage(text=text, key=key, buttons=buttons)
+        return await gate.submit(member, message, category, expires_at=expires_at)
+
+    async def tell_admins(self, member: MemberRecord, key: str) -> None:
+        who = member.display_name or member.username or member.user_id
+        for admin in self.services.config.bot.admins:
+            chat = ChatRef(member.platform, admin)
+            text = self.services.catalog.t(None, key, member=who, member_id=member.user_id)
+            try:
+                await self.services.adapter.send(OutgoingMessage(chat=chat, text=text))
+            except Exception:
+                log.warning("could not tell admin %s about member %s", admin, member.id)
+
+    async def referral_link(self, code: str) -> str:
+        if self._bot_username is None:
+            me = await self.services.adapter.me()
+            self._bot_username = me.username or "bot"
+        return f"https://t.me/{self._bot_username}?start=ref-{code}"
+
+    async def note(self, member_id: int, signal: str, at: datetime, n: int = 1) -> None:
+        await self.journeys.bump({(member_id, signal): n}, at)
+
+    # -- triggers -------------------------------------------------------------
+    async def on_start(self, member: MemberRecord, at: datetime) -> None:
+        await self.start_flows("start", member, at, {})
+
+    async def on_group_join(self, member: MemberRecord, chat: ChatRef, at: datetime) -> None:
+        await self.start_flows("group_join", member, at, {"chat_id": chat.id}, instance=chat.id)
+
+    async def on_question(self, member: MemberRecord, at: datetime) -> None:
+        await self.start_flows("question", member, at, {}, instance=at.isoformat())
+
+    async def place_order(
+        self,
+        member: MemberRecord,
+        sku: str,
+        amount: float,
+        at: datetime,
+        source: str,
+        external_id: str | None = None,
+    ) -> OrderOutcome | None:
+        """Store the order and start after-sales; None for a repeated shop order id."""
+        return await place_order(self, member, sku, amount, at, source, external_id)
+
+    async def press(
+        self, member: MemberRecord, data: str, at: datetime
+    ) -> list[tuple[str, Keyboard]] | None:
+        """A flow button was pressed: run the step it points to (once), return the answers.
+
+        None when ``data`` is not a flow button; an empty list when it was already handled.
+        """
+        return (await self.press_many([(member, data)], at))[0]
+
+    async def press_many(
+        self, presses: Sequence[tuple[MemberRecord, str]], at: datetime
+    ) -> list[list[tuple[str, Keyboard]] | None]:
+        """Several presses in one batch (the simulator; a busy webhook worker)."""
+        return await press_many(self, presses, at)
+
+    # -- starting flows -------------------------------------------------------
+    async def start_flows(
+        self,
+        trigger: str,
+        member: MemberRecord,
+        at: datetime,
+        payload: dict[str, Any],
+        instance: str = "1",
+    ) -> None:
+        await self.start_flows_many(trigger, [(member, payload, instance)], at)
+
+    async def start_flows_many(
+        self,
+        trigger: str,
+        starts: Sequence[tuple[MemberRecord, dict[str, Any], str]],
+        at: datetime,
+    ) -> None:
+        """Schedule every step of the trigger's flows; steps due now run at once, in batch."""
+        new: list[NewTimer] = []
+        at_once: list[Timer] = []  # steps of non-durable flows: no timer rows
+        for member, payload, instance in starts:
+            payload = {**payload, "instance": instance}
+            for flow in self.flows.values():
+                if flow.trigger != trigger:
+                    continue
+                for step in flow.timed_steps:
+                    due = self._due(step, at, payload)
+                    if due is None:
+                        continue
+                    key = timer_key(flow, member.id, instance, step.id)
+                    if not flow.durable and due <= at:
+                        at_once.append(Timer(0, key, member.id, flow.name, step.id, due, payload))
+                    else:
+                        new.append(NewTimer(key, member.id, flow.name, step.id, due, payload))
+        claimed: list[Timer] = []
+        if new:
+            await self.timers.schedule(new)
+            claimed = await self.timers.claim_keys([t.key for t in new if t.due_at <= at], at)
+        if claimed or at_once:
+            known = {member.id: member for member, _, _ in starts}
+            await self.fire([*claimed, *at_once], at, known=known)
+
+    def _due(self, step: StepDef, at: datetime, payload: dict[str, Any]) -> datetime | None:
+        if not step.from_cycle_end:
+            return at + step.after
+        product = self.config.products.get(str(payload.get("sku", "")))
+        if product is None or product.cycle <= timedelta(0):
+            return None
+        return at + max(timedelta(0), product.cycle - product.remind_before) + step.after
+
+    # -- time passes ------------------------------------------------------------
+    async def tick(self, now: datetime) -> TickStats:
+        """Fire every due timer and content slot; safe to call from several workers."""
+        stats = TickStats()
+        if self._occasions_done != now.date():
+            self._occasions_done = now.date()
+            await start_occasions(self, now)
+        while timers := await self.timers.claim_due(now, BATCH):
+            stats.timers += len(timers)
+            await self.fire(timers, now)
+        while ids := await self.journeys.claim_cadence(now, CADENCE_LEASE, BATCH):
+            stats.slots += len(ids)
+            await self._cadence_slots(ids, now)
+        return stats
+
+    async def fire(
+        self,
+        timers: Sequence[Timer],
+        now: datetime,
+        reply: bool = False,
+        known: dict[int, MemberRecord] | None = None,
+    ) -> dict[str, list[tuple[str, Keyboard]]]:
+        """Run claimed steps in one batch; ``known`` members are not loaded again."""
+        ids = sorted({t.member_id for t in timers})
+        members = dict(known or {})
+        missing = [i for i in ids if i not in members]
+        if missing:
+            members.update(await self.members(missing))
+        states = await self.journeys.get_many(ids)
+        opening = sorted(
+            {t.member_id for t in timers if t.member_id not in states and self._opens(t)}
+        )
+        if opening:  # one INSERT for a batch of new members instead of one each
+            await self.open_journeys([members[i] for i in opening if i in members], now)
+            states.update(await self.journeys.get_many(opening))
+        before = {mid: _snapshot(state) for mid, state in states.items()}
+        replies: dict[str, list[tuple[str, Keyboard]]] = {}
+        bumps: dict[tuple[int, str], int] = {}
+        retries: list[tuple[int, datetime]] = []
+        for timer in timers:
+            flow = self.flows.get(timer.flow)
+            member = members.get(timer.member_id)
+            if flow is None or member is None:
+                log.warning("timer %s: flow or member gone; skipped", timer.key)
+                continue
+            run = StepRun(
+                self,
+                flow,
+                flow.step(timer.step),
+                member,
+                states.get(member.id),
+                now,
+                timer.key,
+                dict(timer.payload),
+                reply=reply,
+                bumps=bumps,
+            )
+            result = await self._run(run)
+            if result.status is Status.DEFERRED and timer.id:
+                retry = now + RETRY_FLOOR
+                retries.append((timer.id, max(result.until or retry, retry)))
+            if run.state is not None and run.state.member_id not in states:
+                states[run.state.member_id] = run.state
+            replies[timer.key] = run.replies
+        await self.timers.retry_many(retries)
+        await self.journeys.bump(bumps, now)
+        await self._save_changed(states.values(), before)
+        return replies
+
+    def _opens(self, timer: Timer) -> bool:
+        flow = self.flows.get(timer.flow)
+        return flow is not None and flow.step(timer.step).do == "open_journey"
+
+    async def open_journeys(self, members: Sequence[MemberRecord], now: datetime) -> None:
+        """Create journeys; content starts ``content.first_after`` after /start."""
+        first_after = self.config.content.first_after
+        await self.journeys.open_many(
+            [
+                (m.id, now, self.next_slot(m, now + first_after) if m.started_bot else None)
+                for m in members
+            ]
+        )
+
+    async def _run(self, run: StepRun) -> StepResult:
+        if run.step.guard and not self.registry.get_guard(run.step.guard)(run):
+            return StepResult(Status.SKIPPED, reason=f"guard {run.step.guard}")
+        try:
+            return await self.registry.get_action(run.step.do)(run)
+        except Exception:
+            log.exception(
+                "flow %s step %s failed for member %s", run.flow.name, run.step.id, run.member.id
+            )
+            return StepResult(Status.DROPPED, reason="error")
+
+    async def _cadence_slots(self, ids: list[int], now: datetime) -> None:
+        members = await self.members(ids)
+        states = await self.journeys.get_many(ids)
+        interests = await self.tags.of_many(ids)
+        before = {mid: _snapshot(state) for mid, state in states.items()}
+        for member_id in ids:
+            member, state = members.get(member_id), states.get(member_id)
+            if member is None or state is None:
+                continue
+            if not (member.started_bot and member.reachable):
+                state.next_value_at = None
+                continue
+            payload = {"interests": sorted(interests.get(member_id, ()))}
+            result = await self._cadence_slot(member, state, now, payload)
+            retry = now + RETRY_FLOOR
+            if result.status is Status.DEFERRED:
+                state.next_value_at = max(result.until or retry, retry)
+            else:
+                state.next_value_at = self.next_slot(member, now + self.config.content.cadence)
+            state.trust = state.score(now, self.config.trust)
+            state.updated_at = now
+        await self._save_changed(states.values(), before)
+
+    async def _cadence_slot(
+        self, member: MemberRecord, state: JourneyState, now: datetime, payload: dict[str, Any]
+    ) -> StepResult:
+        """The highest-priority cadence flow whose guard holds takes the slot.
+
+        A message the gate deferred is resolved first: the flow that made it
+        runs again (its guard re-checked), resubmitting the same key.
+        """
+        flows = self._cadence
+        if state.pending:
+            first = [f for f in flows if f.name == state.pending.get("flow")]
+            flows = first + [f for f in flows if f.name != state.pending.get("flow")]
+        result = StepResult(Status.SKIPPED)
+        for flow in flows:
+            run = StepRun(self, flow, flow.timed_steps[0], member, state, now, "", payload)
+            if flow.guard and not self.registry.get_guard(flow.guard)(run):
+                if state.pending and state.pending.get("flow") == flow.name:
+                    state.pending = None
+                continue
+            run.key = f"{flow.name}:{member.id}:{now.isoformat()}"
+            result = await self._run(run)
+            if result.status is not Status.SKIPPED:
+                return result
+        return result
+
+    async def _save_changed(
+        self, states: Iterable[JourneyState], before: dict[int, tuple[Any, ...]]
+    ) -> None:
+        """Write back only the fields this pass changed, grouped into batched UPDATEs."""
+        groups: dict[tuple[str, ...], list[JourneyState]] = {}
+        for state in states:
+            old = before.get(state.member_id)
+            new = _snapshot(state)
+            changed = (
+                tuple(
+                    name
+                    for name, a, b in zip(ENGINE_FIELDS, old or (), new, strict=False)
+                    if a != b
+                )
+                if old is not None
+                else ENGINE_FIELDS
+            )
+            if changed:
+                groups.setdefault(changed, []).append(state)
+        for names, group in groups.items():
+            await self.journeys.save(group, names)
+
+    def next_slot(self, member: MemberRecord, earliest: datetime) -> datetime:
+        """``earliest`` moved to ``content.send_at`` member-local time (same day or the next)."""
+        send_at = self.config.content.send_at
+        if send_at is None:
+            return earliest
+        zone_name = member.time_zone or self.services.config.push.timezone
+        zone = self._zones.get(zone_name)
+        if zone is None:
+            try:
+                zone = ZoneInfo(zone_name)
+            except (ZoneInfoNotFoundError, ValueError):
+                zone = ZoneInfo(self.services.config.push.timezone)
+            self._zones[zone_name] = zone
+        local = earliest.astimezone(zone)
+        hour, minute = (int(part) for part in send_at.split(":"))
+        slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if slot < local:
+            slot += timedelta(days=1)
+        return slot.astimezone(UTC)
+
+    async def members(self, ids: Sequence[int]) -> dict[int, MemberRecord]:
+        """Member records in batches (plain columns: no ORM identity map to fill)."""
+        out: dict[int, MemberRecord] = {}
+        columns = [Member.__table__.c[name] for name in _MEMBER_FIELDS]
+        async with self.db.session() as session:
+            for start in range(0, len(ids), 500):
+                stmt = select(*columns).where(Member.__table__.c.id.in_(ids[start : start + 500]))
+                for row in (await session.execute(stmt)).all():
+                    record = MemberRecord(*row)
+                    out[record.id] = record
+        return out
+
+
+def private_chat_of_member(member: MemberRecord) -> ChatRef:
+    return private_chat_of(UserRef(member.platform, member.user_id))
+
+
+def _snapshot(state: JourneyState) -> tuple[Any, ...]:
+    return tuple(
+        list(value) if isinstance(value, list) else value
+        for value in (getattr(state, name) for name in ENGINE_FIELDS)
+    )

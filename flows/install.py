@@ -1,0 +1,75 @@
+"""Wire the member journey into an App: engine, signals, order hook, ticking."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from flows.content import ContentLibrary
+from flows.definition import PLAYBOOK, load_flows
+from flows.engine import FlowEngine
+from flows.signals import InteractionTee, SignalCounter
+from flows.webhook import orders_handler
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger("warmline.flows")
+
+
+def build_engine(app: App) -> FlowEngine:
+    config = app.config.flows
+    flows = load_flows([Path(d) for d in config.directories])
+    library = ContentLibrary.load(
+        [PLAYBOOK / "content", *(Path(d) for d in config.content.directories)]
+    )
+    return FlowEngine(app.services, app.database, flows, library)
+
+
+def install_flows(app: App) -> None:
+    if not app.config.flows.enabled:
+        return
+    engine = app.services.provide(build_engine(app))
+    app.services.interactions = InteractionTee(app.services.interactions, engine, app.services)
+    app.dispatcher.use(SignalCounter(engine))
+    secret = app.config.flows.orders.webhook_secret
+    if secret:
+        app.web.add_route(
+            "POST", app.config.flows.orders.path, orders_handler(engine, app.services, secret)
+        )
+    ticker = Ticker(engine, app)
+    app.on_startup(ticker.start)
+    app.on_shutdown(ticker.stop)
+
+
+class Ticker:
+    """Calls ``engine.tick`` every ``flows.tick``; claims make concurrent workers safe."""
+
+    def __init__(self, engine: FlowEngine, app: App) -> None:
+        self._engine = engine
+        self._clock = app.services.clock
+        self._every = app.config.flows.tick.total_seconds()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, app: App) -> None:
+        app.services.provide(self)
+        if self._every > 0:
+            self._task = asyncio.create_task(self._loop(), name="flows-ticker")
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self._engine.tick(self._clock.now())
+            except Exception:
+                log.exception("flow tick failed; retrying next period")
+            await asyncio.sleep(self._every)
+
+    async def stop(self, app: App) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

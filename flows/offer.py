@@ -1,0 +1,37 @@
+"""When a soft offer may be made: every rule must hold, and the reasons it may not."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.config.flows import FlowsConfig
+from flows.state import JourneyState
+from storage.records import MemberRecord
+
+
+def offer_cooldown(state: JourneyState, config: FlowsConfig) -> timedelta:
+    """The member's current gap between offers (doubled by each "not now")."""
+    if state.offer_cooldown_s > 0:
+        return timedelta(seconds=state.offer_cooldown_s)
+    return config.offer.cooldown
+
+
+def offer_blockers(
+    member: MemberRecord, state: JourneyState, config: FlowsConfig, now: datetime
+) -> list[str]:
+    """Empty when an offer is allowed; otherwise the rules that block it."""
+    rules = config.offer
+    blocked = []
+    if member.opted_out:
+        blocked.append("opted_out")
+    if state.score(now, config.trust) < rules.min_trust:
+        blocked.append("trust")
+    if now - member.joined_at < timedelta(days=rules.min_days):
+        blocked.append("too_new")
+    if state.value_since_offer < rules.value_per_offer:
+        blocked.append("value_ratio")
+    if state.last_offer_at is not None and now < state.last_offer_at + offer_cooldown(
+        state, config
+    ):
+        blocked.append("cooldown")
+    return blocked

@@ -1,0 +1,1 @@
+"""The default playbook: flow definitions (YAML) read by flows.definition."""

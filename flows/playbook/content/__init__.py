@@ -1,0 +1,1 @@
+"""The example value-content library shipped with the playbook."""

@@ -1,0 +1,1 @@
+"""``warmline simulate``: the whole playbook on synthetic members, on a virtual clock."""

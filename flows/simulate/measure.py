@@ -1,0 +1,203 @@
+"""What the simulated members actually received, counted from the adapter's sends.
+
+Nothing here asks the gate what it decided: caps, quiet hours, opt-outs and
+offer eligibility are re-checked against the real deliveries, with the
+member-side facts (join time, time zone, opt-out time, what they did) that
+only the simulation knows.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.config.flows import FlowsConfig
+from bot.config.push import PushConfig
+from flows.trust import SIGNALS, Signals, trust_score
+
+DAY = 86400.0
+WEEK = 7 * DAY
+
+#: button-data prefixes that identify what a delivered message was
+VALUE_PREFIX = "jy:value_content:deliver:"
+OFFER_PREFIX = "jy:soft_offer:offer:"
+SATISFACTION_PREFIX = "jy:after_sales:check:"
+
+
+@dataclass(slots=True)
+class MemberFacts:
+    joined_at: datetime
+    zone: ZoneInfo
+    opted_out_at: datetime | None = None
+    signals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SIGNALS, 0))
+    sends: list[float] = field(default_factory=list)  # promotional deliveries (epoch s)
+    values_since_offer: int = 0
+    offers: int = 0
+    first_offer_at: datetime | None = None
+    orders: int = 0
+    engaged: bool = False
+    trusted: bool = False
+    referred: bool = False
+
+
+class QuietWindow:
+    def __init__(self, spec: str | None) -> None:
+        self.window: tuple[time, time] | None = None
+        if spec:
+            first, second = spec.split("-")
+            self.window = (time.fromisoformat(first), time.fromisoformat(second))
+
+    def contains(self, moment: datetime, zone: ZoneInfo) -> bool:
+        if self.window is None:
+            return False
+        start, end = self.window
+        clock = moment.astimezone(zone).time()
+        if start < end:
+            return start <= clock < end
+        return clock >= start or clock < end
+
+
+class Measure:
+    def __init__(self, flows: FlowsConfig, push: PushConfig) -> None:
+        self.flows = flows
+        self.push = push
+        self.quiet = QuietWindow(push.quiet_hours)
+        self.members: dict[str, MemberFacts] = {}
+        self.proactive = 0
+        self.replies = 0
+        self.transactional = 0
+        self.offers = 0
+        self.values = 0
+        self.offers_before_eligible = 0
+        self.quiet_hour_sends = 0
+        self.sends_after_optout = 0
+        self.orders = 0
+        self.repurchases = 0
+        self.referrals = 0
+
+    # -- facts from the member side ----------------------------------------------
+    def joined(self, user_id: str, at: datetime, zone: str) -> None:
+        self.members[user_id] = MemberFacts(at, ZoneInfo(zone))
+
+    def acted(self, user_id: str, signal: str, at: datetime, n: int = 1) -> None:
+        facts = self.members[user_id]
+        facts.engaged = True
+        if signal in facts.signals:
+            facts.signals[signal] += n
+        self._check_trust(facts, at)
+
+    def opted_out(self, user_id: str, at: datetime) -> None:
+        self.members[user_id].opted_out_at = at
+
+    def ordered(self, user_id: str, at: datetime, referral_paid: bool) -> None:
+        facts = self.members[user_id]
+        facts.orders += 1
+        facts.signals["purchases"] += 1
+        self.orders += 1
+        self.repurchases += facts.orders > 1
+        self.referrals += referral_paid
+
+    def referrer_paid(self, user_id: str) -> None:
+        self.members[user_id].referred = True
+
+    def trust(self, facts: MemberFacts, at: datetime) -> float:
+        days = max(0.0, (at - facts.joined_at).total_seconds() / DAY)
+        return trust_score(Signals(days, **facts.signals), self.flows.trust)
+
+    def _check_trust(self, facts: MemberFacts, at: datetime) -> None:
+        if not facts.trusted and self.trust(facts, at) >= self.flows.offer.min_trust:
+            facts.trusted = True
+
+    # -- deliveries ------------------------------------------------------------------
+    def delivered(self, user_id: str, at: datetime, phase: str, data: str | None) -> None:
+        """One message the adapter actually sent to a member's DM."""
+        facts = self.members.get(user_id)
+        if facts is None:
+            return
+        if phase == "reply":
+            self.replies += 1
+            return
+        if phase == "transactional":
+            self.transactional += 1
+            self.proactive += 1
+            return
+        self.proactive += 1
+        facts.sends.append(at.timestamp())
+        if self.quiet.contains(at, facts.zone):
+            self.quiet_hour_sends += 1
+        if facts.opted_out_at is not None and at >= facts.opted_out_at:
+            self.sends_after_optout += 1
+        if data and data.startswith(VALUE_PREFIX):
+            self.values += 1
+            facts.values_since_offer += 1
+        elif data and data.startswith(OFFER_PREFIX):
+            self._offer(facts, at)
+
+    def _offer(self, facts: MemberFacts, at: datetime) -> None:
+        rules = self.flows.offer
+        self._check_trust(facts, at)
+        eligible = (
+            self.trust(facts, at) >= rules.min_trust
+            and at - facts.joined_at >= timedelta(days=rules.min_days)
+            and facts.values_since_offer >= rules.value_per_offer
+            and (facts.opted_out_at is None or at < facts.opted_out_at)
+        )
+        self.offers_before_eligible += not eligible
+        self.offers += 1
+        facts.offers += 1
+        facts.values_since_offer = 0
+        facts.first_offer_at = facts.first_offer_at or at
+
+    # -- results ------------------------------------------------------------------------
+    def cap_breaches(self) -> int:
+        caps = self.push.caps
+        breaches = 0
+        for facts in self.members.values():
+            times = facts.sends
+            for cap, window in ((caps.per_day, DAY), (caps.per_week, WEEK)):
+                if cap is None:
+                    continue
+                for index, moment in enumerate(times):
+                    # sends in the rolling window (moment - window, moment]
+                    if index + 1 - bisect_left(times, moment - window + 1e-6) > cap:
+                        breaches += 1
+        return breaches
+
+    def weekly_counts(self, start: datetime, days: int) -> list[int]:
+        """Promotional messages per member per week, one entry per (member, full week)."""
+        weeks = max(1, days // 7)
+        counts: list[int] = []
+        origin = start.timestamp()
+        for facts in self.members.values():
+            per_week: defaultdict[int, int] = defaultdict(int)
+            for moment in facts.sends:
+                per_week[int((moment - origin) // WEEK)] += 1
+            first = int((facts.joined_at.timestamp() - origin) // WEEK) + 1
+            counts.extend(per_week.get(week, 0) for week in range(first, weeks))
+        return counts
+
+    def days_to_first_offer(self) -> list[float]:
+        return sorted(
+            round((facts.first_offer_at - facts.joined_at).total_seconds() / DAY, 2)
+            for facts in self.members.values()
+            if facts.first_offer_at is not None
+        )
+
+    def finish(self, at: datetime) -> None:
+        for facts in self.members.values():
+            self._check_trust(facts, at)
+
+    def funnel(self) -> dict[str, int]:
+        facts = list(self.members.values())
+        return {
+            "joined": len(facts),
+            "engaged": sum(f.engaged for f in facts),
+            "trusted": sum(f.trusted for f in facts),
+            "offered": sum(f.offers > 0 for f in facts),
+            "purchased": sum(f.orders > 0 for f in facts),
+            "repurchased": sum(f.orders > 1 for f in facts),
+            "referred": sum(f.referred for f in facts),
+        }

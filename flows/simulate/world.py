@@ -1,0 +1,342 @@
+"""The simulation loop: synthetic members act, the real engine and gate answer.
+
+Time moves an hour at a time on a :class:`~bot.clock.ManualClock`. Each hour:
+new members arrive (``/start`` or a group join), members act (messages,
+questions, button presses, orders, opt-outs) through the engine's batch entry
+points, the gate's waiting line is drained as its scheduler would, and
+``engine.tick`` fires timers and content slots. Everything the adapter sends
+is measured by :class:`~flows.simulate.measure.Measure`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.adapters.local import Action, LocalAdapter
+from bot.app import App
+from bot.clock import ManualClock
+from bot.config.model import WarmlineConfig
+from bot.events import ChatKind, ChatRef, OutgoingMessage
+from bot.push.gate import Gate
+from flows.engine import FlowEngine, private_chat_of_member
+from flows.simulate.measure import (
+    OFFER_PREFIX,
+    SATISFACTION_PREFIX,
+    VALUE_PREFIX,
+    Measure,
+)
+from flows.simulate.population import SIM_EPOCH, SimMember, make_member, population
+from flows.state import referral_code_for
+from storage.members import insert_for
+from storage.records import MemberRecord
+from storage.tables import Member
+
+START = SIM_EPOCH
+GROUP = ChatRef("local", "-1000", ChatKind.GROUP, "Simulated community")
+Progress = Callable[[int, int], None]
+
+
+@dataclass(order=True, frozen=True, slots=True)
+class Due:
+    hour: int
+    seq: int
+    kind: str
+    member: int
+    data: str = ""
+
+
+class World:
+    def __init__(self, config: WarmlineConfig, members: int, days: int, seed: int) -> None:
+        self.config = config
+        self.days = days
+        self.seed = seed
+        self.rng, self.people = population(members, days, seed)
+        self.seeded = members
+        self.clock = ManualClock(START)
+        self.adapter = LocalAdapter(config.bot.local.bot_username, admins=config.bot.admins)
+        self.app = App(config, adapter=self.adapter, clock=self.clock)
+        self.measure = Measure(config.flows, config.push)
+        self.queue: list[Due] = []
+        self._seq = 0
+        self.phase = "tick"
+        self.hour = 0
+        self.ids: dict[int, int] = {}  # sim index → member id
+        self.index_of: dict[str, int] = {}  # user id → sim index
+        self.active: set[int] = set()
+        self.orders_of: defaultdict[int, int] = defaultdict(int)
+        skus = sorted(config.flows.products) or ["tea"]
+        self.skus = skus
+
+    # -- plumbing ---------------------------------------------------------------
+    def at(self, hour: int) -> datetime:
+        return START + timedelta(hours=hour)
+
+    def later(self, hours: int, kind: str, member: int, data: str = "") -> None:
+        self._seq += 1
+        heapq.heappush(self.queue, Due(self.hour + max(1, hours), self._seq, kind, member, data))
+
+    def on_action(self, action: Action) -> None:
+        if (
+            action.kind != "send"
+            or action.message is None
+            or action.chat.kind is not ChatKind.PRIVATE
+        ):
+            return
+        user_id = action.chat.id
+        buttons = [
+            b.data.rsplit("|", 1)[0] for row in action.message.buttons for b in row if b.data
+        ]
+        data = buttons[0] if buttons else None
+        self.measure.delivered(user_id, self.clock.now(), self.phase, data)
+        index = self.index_of.get(user_id)
+        if index is None or not data or index not in self.active:
+            return
+        self._react(self.people[index], data, buttons)
+
+    def _react(self, person: SimMember, data: str, buttons: list[str]) -> None:
+        p, roll = person.persona, self.rng.random()
+        if data.startswith(VALUE_PREFIX) and roll < p.useful:
+            self.later(self.rng.randint(1, 6), "press", person.index, data)
+        elif data.startswith(OFFER_PREFIX) and len(buttons) >= 2:
+            if roll < p.interested:
+                self.later(self.rng.randint(1, 8), "press", person.index, buttons[0])
+            elif roll < p.interested + p.not_now:
+                self.later(self.rng.randint(1, 8), "press", person.index, buttons[1])
+        elif data.startswith(SATISFACTION_PREFIX) and len(buttons) >= 2:
+            choice = buttons[0] if roll < p.happy else buttons[1]
+            self.later(self.rng.randint(2, 24), "press", person.index, choice)
+
+    # -- the run ------------------------------------------------------------------------
+    async def run(self, progress: Progress | None = None) -> dict[str, Any]:
+        quiet = logging.getLogger("warmline")
+        previous_level = quiet.level
+        quiet.setLevel(logging.ERROR)  # restored below: a simulation must not silence its host
+        self.adapter.listeners.append(self.on_action)
+        try:
+            await self.app.start()
+            engine = self.app.services.require(FlowEngine)
+            gate = self.app.services.find(Gate)
+            joins = iter(list(self.people))  # friends join through the queue
+            upcoming = next(joins, None)
+            hours = self.days * 24
+            for hour in range(hours):
+                self.hour = hour
+                now = self.at(hour)
+                self.clock.set(now)
+                arriving: list[SimMember] = []
+                while upcoming is not None and upcoming.join_hour <= hour:
+                    arriving.append(upcoming)
+                    upcoming = next(joins, None)
+                due: defaultdict[str, list[Due]] = defaultdict(list)
+                while self.queue and self.queue[0].hour <= hour:
+                    item = heapq.heappop(self.queue)
+                    due[item.kind].append(item)
+                arriving += [self._friend(item.member) for item in due["friend"]]
+                if hour % 24 == 0:
+                    self._plan_day(hour)
+                self.phase = "reply"
+                await self._arrive(engine, arriving, now)
+                await self._opt_out(due["opt_out"], now)
+                await self._chatter(engine, due["message"], due["question"], now)
+                await self._presses(engine, due["press"], now)
+                self.phase = "transactional"
+                await self._orders(engine, due["order"], now)
+                self.phase = "tick"
+                if gate is not None:
+                    for member_id, when in await gate.pending.next_due():
+                        if when <= now:
+                            await gate.drain(member_id)
+                await engine.tick(now)
+                self.adapter.log.clear()
+                if progress is not None:
+                    progress(hour + 1, hours)
+            return self.summary()
+        finally:
+            await self.app.stop()
+            quiet.setLevel(previous_level)
+
+    def summary(self) -> dict[str, Any]:
+        m = self.measure
+        return {
+            "members": len(m.members),
+            "members_seeded": self.seeded,
+            "days": self.days,
+            "seed": self.seed,
+            "messages_proactive": m.proactive,
+            "messages_reply": m.replies,
+            "messages_value": m.values,
+            "messages_transactional": m.transactional,
+            "offers": m.offers,
+            "offers_share": round(m.offers / m.proactive, 4) if m.proactive else 0.0,
+            "offers_before_eligible": m.offers_before_eligible,
+            "cap_breaches": m.cap_breaches(),
+            "quiet_hour_sends": m.quiet_hour_sends,
+            "sends_after_optout": m.sends_after_optout,
+            "orders": m.orders,
+            "repurchases": m.repurchases,
+            "referrals": m.referrals,
+            "funnel": m.funnel(),
+            "caps": {
+                "per_day": self.config.push.caps.per_day,
+                "per_week": self.config.push.caps.per_week,
+            },
+            "weekly_messages": m.weekly_counts(START, self.days),
+            "days_to_first_offer": m.days_to_first_offer(),
+        }
+
+    # -- member behaviour --------------------------------------------------------------
+    def _friend(self, referrer: int) -> SimMember:
+        friend = make_member(self.rng, len(self.people), self.hour, referrer)
+        self.people.append(friend)
+        return friend
+
+    def _plan_day(self, hour: int) -> None:
+        for index in sorted(self.active):
+            person = self.people[index]
+            p = person.persona
+            for kind, rate in (("message", p.messages_per_day), ("question", p.questions_per_day)):
+                count = int(rate) + (self.rng.random() < rate - int(rate))
+                for _ in range(count):
+                    self.later(self.rng.randint(1, 23), kind, index)
+
+    async def _arrive(self, engine: FlowEngine, people: list[SimMember], now: datetime) -> None:
+        if not people:
+            return
+        rows = []
+        for person in people:
+            starts = self.rng.random() < person.persona.starts_bot
+            referrer = (
+                referral_code_for(self.ids[person.referrer_index])
+                if person.referrer_index is not None
+                else None
+            )
+            rows.append(
+                {
+                    "platform": "local",
+                    "user_id": person.user_id,
+                    "display_name": f"Member {person.index}",
+                    "username": None,
+                    "language": person.language,
+                    "time_zone": person.time_zone,
+                    "source": "referral" if referrer else "simulation",
+                    "referrer_code": referrer,
+                    "joined_at": now,
+                    "last_seen_at": now,
+                    "started_bot": starts,
+                    "opted_out": False,
+                    "reachable": True,
+                }
+            )
+        db = self.app.database
+        async with db.session() as session, session.begin():
+            await session.execute(insert_for(db.dialect, Member), rows)
+            found = await session.execute(
+                select(Member.user_id, Member.id).where(
+                    Member.user_id.in_([person.user_id for person in people])
+                )
+            )
+            by_user = dict(found.all())
+        for person in people:
+            self.ids[person.index] = by_user[person.user_id]
+            self.index_of[person.user_id] = person.index
+            self.measure.joined(person.user_id, now, person.time_zone)
+            if person.opt_out_after is not None:
+                self.later(person.opt_out_after, "opt_out", person.index)
+        records = await engine.members([self.ids[p.index] for p in people])
+        started: list[tuple[MemberRecord, dict[str, Any], str]] = [
+            (records[self.ids[p.index]], {}, "1")
+            for p in people
+            if records[self.ids[p.index]].started_bot
+        ]
+        joined = [
+            (records[self.ids[p.index]], {"chat_id": GROUP.id}, GROUP.id)
+            for p in people
+            if not records[self.ids[p.index]].started_bot
+        ]
+        self.active.update(p.index for p in people if records[self.ids[p.index]].started_bot)
+        await engine.start_flows_many("start", started, now)
+        await engine.start_flows_many("group_join", joined, now)
+
+    async def _opt_out(self, items: list[Due], now: datetime) -> None:
+        for item in items:
+            await self.app.services.members.update(self.ids[item.member], opted_out=True)
+            self.measure.opted_out(self.people[item.member].user_id, now)
+            self.active.discard(item.member)
+
+    async def _records(self, engine: FlowEngine, items: list[Due]) -> dict[int, MemberRecord]:
+        return await engine.members(sorted({self.ids[item.member] for item in items}))
+
+    async def _chatter(
+        self, engine: FlowEngine, messages: list[Due], questions: list[Due], now: datetime
+    ) -> None:
+        bumps: dict[tuple[int, str], int] = {}
+        for item in messages:
+            key = (self.ids[item.member], "messages")
+            bumps[key] = bumps.get(key, 0) + 1
+            self.measure.acted(self.people[item.member].user_id, "messages", now)
+        await engine.journeys.bump(bumps, now)
+        if questions:
+            records = await self._records(engine, questions)
+            starts: list[tuple[MemberRecord, dict[str, Any], str]] = []
+            for item in questions:
+                starts.append((records[self.ids[item.member]], {}, f"q{item.seq}"))
+                self.measure.acted(self.people[item.member].user_id, "questions", now)
+            await engine.start_flows_many("question", starts, now)
+
+    async def _presses(self, engine: FlowEngine, items: list[Due], now: datetime) -> None:
+        if not items:
+            return
+        records = await self._records(engine, items)
+        answers = await engine.press_many(
+            [(records[self.ids[item.member]], item.data) for item in items], now
+        )
+        for item, answer in zip(items, answers, strict=True):
+            person = self.people[item.member]
+            user_id = person.user_id
+            self.measure.acted(user_id, "buttons", now)
+            choice = item.data.split(":")[3]
+            signal = {"useful": "opened", "not_now": "declines", "unhappy": "complaints"}.get(
+                choice
+            )
+            if signal:
+                self.measure.acted(user_id, signal, now)
+            for text, keyboard in answer or ():
+                await self.app.services.adapter.send(
+                    OutgoingMessage(
+                        private_chat_of_member(records[self.ids[item.member]]), text, keyboard
+                    )
+                )
+            if choice == "interested" and self.rng.random() < person.persona.buys:
+                self.later(self.rng.randint(6, 72), "order", item.member)
+            if choice == "satisfied" and answer and self.rng.random() < person.persona.refers:
+                self.later(self.rng.randint(24, 120), "friend", item.member)
+
+    async def _orders(self, engine: FlowEngine, items: list[Due], now: datetime) -> None:
+        if not items:
+            return
+        records = await self._records(engine, items)
+        for item in items:
+            person = self.people[item.member]
+            sku = self.skus[self.rng.randrange(len(self.skus))]
+            amount = float(self.rng.choice((29, 49, 89, 129)))
+            outcome = await engine.place_order(
+                records[self.ids[item.member]], sku, amount, now, "simulation"
+            )
+            if outcome is None:
+                continue
+            self.measure.ordered(person.user_id, now, outcome.referral_rewarded)
+            if outcome.referral_rewarded and person.referrer_index is not None:
+                self.measure.referrer_paid(self.people[person.referrer_index].user_id)
+            product = self.config.flows.products.get(sku)
+            if product is not None and product.cycle.total_seconds() > 0:
+                if self.rng.random() < person.persona.rebuys:
+                    hours = int(product.cycle.total_seconds() // 3600) - self.rng.randint(0, 72)
+                    self.later(hours, "order", item.member)

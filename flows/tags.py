@@ -1,0 +1,75 @@
+"""Member tags (set by flows, buttons and admins) and segments (members with all given tags)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+
+from storage.database import Database
+from storage.flow_tables import MemberTag
+from storage.members import insert_for
+
+TAG = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,47}$")
+
+
+def clean_tag(raw: str) -> str | None:
+    """Lower-case, no spaces, up to 48 characters; None when not a valid tag."""
+    tag = raw.strip().lower()
+    return tag if TAG.match(tag) else None
+
+
+class TagStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, member_id: int, tags: Iterable[str], at: datetime) -> None:
+        rows = [{"member_id": member_id, "tag": tag, "at": at} for tag in tags]
+        if not rows:
+            return
+        stmt = insert_for(self._db.dialect, MemberTag).on_conflict_do_nothing(
+            index_elements=[MemberTag.member_id, MemberTag.tag]
+        )
+        async with self._db.session() as session, session.begin():
+            await session.execute(stmt, rows)
+
+    async def remove(self, member_id: int, tag: str) -> bool:
+        async with self._db.session() as session, session.begin():
+            result = await session.execute(
+                delete(MemberTag).where(MemberTag.member_id == member_id, MemberTag.tag == tag)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def of(self, member_id: int) -> list[str]:
+        async with self._db.session() as session:
+            stmt = select(MemberTag.tag).where(MemberTag.member_id == member_id).order_by("tag")
+            return list((await session.execute(stmt)).scalars())
+
+    async def of_many(self, member_ids: list[int]) -> dict[int, set[str]]:
+        out: dict[int, set[str]] = {}
+        if not member_ids:
+            return out
+        async with self._db.session() as session:
+            for start in range(0, len(member_ids), 500):
+                chunk = member_ids[start : start + 500]
+                stmt = select(MemberTag.member_id, MemberTag.tag).where(
+                    MemberTag.member_id.in_(chunk)
+                )
+                for member_id, tag in (await session.execute(stmt)).all():
+                    out.setdefault(member_id, set()).add(tag)
+        return out
+
+    async def segment(self, tags: list[str], limit: int = 50) -> tuple[int, list[int]]:
+        """(how many members carry every tag, the first ``limit`` of their ids)."""
+        stmt = (
+            select(MemberTag.member_id)
+            .where(MemberTag.tag.in_(tags))
+            .group_by(MemberTag.member_id)
+            .having(func.count(func.distinct(MemberTag.tag)) == len(set(tags)))
+            .order_by(MemberTag.member_id)
+        )
+        async with self._db.session() as session:
+            ids = list((await session.execute(stmt)).scalars())
+        return len(ids), ids[:limit]

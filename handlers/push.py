@@ -1,0 +1,118 @@
+"""Opt-out for members (/stop, /resume); kill switch and broadcasts for admins."""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.events import Button, ButtonPressed, ChatKind, ChatRef
+from bot.push.campaigns import Campaigns, UnknownSegment
+from bot.push.gate import Gate
+from bot.push.report import ChatProgress, describe
+from bot.router import Router
+
+router = Router("push")
+
+CONFIRM = "push:bc:ok:"
+CANCEL = "push:bc:no:"
+
+
+@router.command("stop", scope="private", summary_key="push.commands.stop")
+async def stop(ctx: Context) -> None:
+    assert ctx.member is not None
+    if ctx.member.opted_out:
+        await ctx.reply(ctx.t("push.already_stopped"))
+        return
+    ctx.member = await ctx.services.members.update(ctx.member.id, opted_out=True)
+    await ctx.services.interactions.record(ctx.member.id, "opt_out", ctx.event.at, ctx.chat.id)
+    await ctx.reply(ctx.t("push.stopped"))
+
+
+@router.command("resume", scope="private", summary_key="push.commands.resume")
+async def resume(ctx: Context) -> None:
+    assert ctx.member is not None
+    if not ctx.member.opted_out:
+        await ctx.reply(ctx.t("push.not_stopped"))
+        return
+    ctx.member = await ctx.services.members.update(ctx.member.id, opted_out=False)
+    await ctx.services.interactions.record(ctx.member.id, "opt_in", ctx.event.at, ctx.chat.id)
+    await ctx.reply(ctx.t("push.resumed"))
+
+
+@router.command("pause", admin_only=True, summary_key="push.commands.pause")
+async def pause(ctx: Context) -> None:
+    gate = ctx.services.require(Gate)
+    if await gate.is_paused():
+        await ctx.reply(ctx.t("push.already_paused"))
+        return
+    await gate.pause(by=ctx.event.user.id)
+    await ctx.reply(ctx.t("push.paused"))
+
+
+@router.command("resume_all", admin_only=True, summary_key="push.commands.resume_all")
+async def resume_all(ctx: Context) -> None:
+    gate = ctx.services.require(Gate)
+    if not await gate.is_paused():
+        await ctx.reply(ctx.t("push.not_paused"))
+        return
+    members = await gate.resume(by=ctx.event.user.id)
+    await ctx.reply(ctx.t("push.resumed_all", members=members))
+
+
+@router.command("broadcast", admin_only=True, summary_key="push.commands.broadcast")
+async def broadcast(ctx: Context) -> None:
+    campaigns = ctx.services.require(Campaigns)
+    segments = ", ".join(campaigns.segments.names())
+    if not ctx.chat.is_private:
+        await ctx.reply(ctx.t("push.broadcast.private_only"))
+        return
+    assert ctx.message is not None and ctx.message.command is not None
+    segment, _, text = ctx.message.command.args.partition(" ")
+    text = text.strip()
+    if not segment or not text:
+        await ctx.reply(ctx.t("push.broadcast.usage", segments=segments))
+        return
+    try:
+        preview = await campaigns.draft(
+            segment, text, created_by=ctx.event.user.id, notify_chat=ctx.chat.id
+        )
+    except UnknownSegment:
+        await ctx.reply(ctx.t("push.broadcast.unknown_segment", segment=segment, segments=segments))
+        return
+    await ctx.reply(
+        ctx.t(
+            "push.broadcast.preview",
+            id=preview.campaign_id,
+            segment=segment,
+            audience=preview.audience,
+            plan=describe(ctx.services, ctx.lang, preview.plan),
+            text=text,
+        ),
+        [
+            [
+                Button(ctx.t("push.broadcast.confirm"), data=CONFIRM + preview.campaign_id),
+                Button(ctx.t("push.broadcast.cancel"), data=CANCEL + preview.campaign_id),
+            ]
+        ],
+    )
+
+
+@router.button("push:bc:")
+async def broadcast_button(ctx: Context) -> None:
+    assert isinstance(ctx.event, ButtonPressed)
+    if not ctx.is_bot_admin:
+        await ctx.answer_button(ctx.t("errors.admin_only"))
+        return
+    campaigns = ctx.services.require(Campaigns)
+    data = ctx.event.data
+    campaign_id = data.removeprefix(CONFIRM).removeprefix(CANCEL)
+    await ctx.answer_button()
+    if data.startswith(CANCEL):
+        if await campaigns.store.set_status(campaign_id, "cancelled", expect="draft"):
+            await ctx.reply(ctx.t("push.broadcast.cancelled", id=campaign_id))
+        else:
+            await ctx.reply(ctx.t("push.broadcast.not_draft", id=campaign_id))
+        return
+    if not await campaigns.confirm(campaign_id):
+        await ctx.reply(ctx.t("push.broadcast.not_draft", id=campaign_id))
+        return
+    chat = ChatRef(ctx.chat.platform, ctx.event.user.id, ChatKind.PRIVATE)
+    campaigns.launch(campaign_id, ChatProgress(ctx.services, chat, ctx.lang))

@@ -1,0 +1,254 @@
+"""Questions → cited answers or a handoff to a human; the admin side of handoffs.
+
+DMs: every plain-text message is a question. Groups: only when the bot is
+mentioned or replied to, or when the answer is very certain
+(``knowledge.group_min_confidence``), so the bot never floods a group.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from bot.context import Context
+from bot.events import Button, ButtonPressed, ChatKind, ChatRef, OutgoingMessage
+from bot.router import Router
+from knowledge.contract import Answer, Answerer
+from knowledge.service import KnowledgeBase
+from knowledge.text import normalise
+from storage.knowledge_store import HandoffRecord, KnowledgeStore, NewHandoff
+
+log = logging.getLogger("warmline.qa")
+
+router = Router("qa")
+REPLY_PREFIX = "kb:reply:"
+_MENTION = re.compile(r"@\w+")
+
+
+def _plain_text(ctx: Context) -> bool:
+    message = ctx.message
+    return message is not None and message.command is None and bool(message.text.strip())
+
+
+def _has_knowledge(ctx: Context) -> bool:
+    kb = ctx.services.find(KnowledgeBase)
+    return kb is not None and kb.loaded
+
+
+def _answerer(ctx: Context) -> Answerer:
+    """Through the services, so wrappers (metrics) see every answer."""
+    return ctx.services.require(Answerer)  # type: ignore[type-abstract]
+
+
+def _store(ctx: Context) -> KnowledgeStore:
+    return ctx.services.require(KnowledgeStore)  # type: ignore[type-abstract]
+
+
+def _who(ctx: Context) -> str:
+    user = ctx.event.user
+    return user.display_name or (f"@{user.username}" if user.username else user.id)
+
+
+@router.button(REPLY_PREFIX)
+async def start_reply(ctx: Context) -> None:
+    assert isinstance(ctx.event, ButtonPressed)
+    if not ctx.is_bot_admin:
+        await ctx.answer_button(ctx.t("errors.admin_only"))
+        return
+    raw = ctx.event.data.removeprefix(REPLY_PREFIX)
+    handoff = await _store(ctx).start_reply(int(raw), ctx.event.user.id) if raw.isdigit() else None
+    await ctx.answer_button()
+    if handoff is None:
+        await ctx.reply_private(ctx.t("knowledge.admin.already_closed", id=raw))
+        return
+    await ctx.reply_private(ctx.t("knowledge.admin.reply_prompt", id=handoff.id))
+
+
+@router.command("kb", admin_only=True, summary_key="commands.kb")
+async def kb_command(ctx: Context) -> None:
+    assert ctx.message is not None and ctx.message.command is not None
+    action = (ctx.message.command.argv or [""])[0].lower()
+    if action == "reload":
+        kb = ctx.services.find(KnowledgeBase)
+        if kb is None:
+            await ctx.reply(ctx.t("knowledge.not_ready"))
+            return
+        try:
+            result = await kb.reload()
+        except Exception as exc:  # a broken file must not take the old index away
+            log.exception("knowledge base reload failed")
+            await ctx.reply(ctx.t("knowledge.kb.reload_failed", error=str(exc)[:300]))
+            return
+        changed = ", ".join(result.changed_files) or "-"
+        await ctx.reply(
+            ctx.t(
+                "knowledge.kb.reloaded",
+                chunks=result.chunks,
+                embedded=result.embedded,
+                changed=changed,
+            )
+        )
+    elif action == "gaps":
+        gaps = await _store(ctx).top_gaps(20)
+        if not gaps:
+            await ctx.reply(ctx.t("knowledge.kb.no_gaps"))
+            return
+        lines = [ctx.t("knowledge.kb.gaps_header")]
+        lines += [ctx.t("knowledge.kb.gap_line", count=n, question=q[:200]) for q, n in gaps]
+        await ctx.reply("\n".join(lines))
+    else:
+        await ctx.reply(ctx.t("knowledge.kb.usage"))
+
+
+@router.command("handoffs", admin_only=True, summary_key="commands.handoffs")
+async def list_handoffs(ctx: Context) -> None:
+    handoffs = await _store(ctx).open_handoffs(20)
+    if not handoffs:
+        await ctx.reply(ctx.t("knowledge.kb.no_handoffs"))
+        return
+    lines = [ctx.t("knowledge.kb.handoffs_header")]
+    lines += [
+        ctx.t("knowledge.kb.handoff_line", id=h.id, member=h.member_name, question=h.question[:200])
+        for h in handoffs
+    ]
+    buttons = [[Button(ctx.t("knowledge.admin.reply_button", id=h.id), f"{REPLY_PREFIX}{h.id}")]
+               for h in handoffs[:8]]  # fmt: skip
+    await ctx.reply("\n".join(lines), buttons)
+
+
+@router.message(_plain_text, scope="private")
+async def private_message(ctx: Context) -> None:
+    """An admin in reply mode is relaying; anyone else is asking a question."""
+    if ctx.is_bot_admin and ctx.services.find(KnowledgeStore) is not None:  # type: ignore[type-abstract]
+        pending = await _store(ctx).pending_reply(ctx.event.user.id)
+        if pending is not None:
+            await _relay(ctx, pending)
+            return
+    if not _has_knowledge(ctx):
+        return
+    assert ctx.message is not None
+    answer = await _answerer(ctx).answer(ctx.message.text, ctx.lang)
+    await _respond(ctx, answer)
+
+
+@router.message(_plain_text, _has_knowledge, scope="group")
+async def group_message(ctx: Context) -> None:
+    message = ctx.message
+    assert message is not None
+    addressed = message.mentions_bot or (
+        message.reply_to is not None
+        and message.reply_to.user is not None
+        and message.reply_to.user.is_bot
+    )
+    question = _MENTION.sub(" ", message.text).strip() if message.mentions_bot else message.text
+    if not question:
+        return
+    answer = await _answerer(ctx).answer(question, ctx.lang)
+    if not addressed:
+        threshold = ctx.services.config.knowledge.group_min_confidence
+        if answer.small_talk or answer.handoff or answer.confidence < threshold:
+            return
+    await _respond(ctx, answer, quote=True)
+
+
+async def _respond(ctx: Context, answer: Answer, *, quote: bool = False) -> None:
+    services = ctx.services
+    member_id = ctx.member.id if ctx.member is not None else None
+    if answer.small_talk:
+        await ctx.reply(answer.answer, quote=quote)
+        return
+    detail = {
+        "question": answer.question[:500],
+        "source": answer.source,
+        "confidence": round(answer.confidence, 4),
+        "lang": answer.lang,
+    }
+    if not answer.handoff:
+        citation = services.catalog.t(answer.lang, "knowledge.citation", source=answer.source)
+        await ctx.reply(f"{answer.answer}\n\n{citation}", quote=quote)
+        await services.interactions.record(
+            member_id, "question_answered", ctx.event.at, chat_id=ctx.chat.id, detail=detail
+        )
+        return
+    store = _store(ctx)
+    text = answer.answer if ctx.chat.is_private else ctx.t("knowledge.group_handoff")
+    await ctx.reply(text, quote=quote)
+    await services.interactions.record(
+        member_id, "question_abstained", ctx.event.at, chat_id=ctx.chat.id, detail=detail
+    )
+    best = answer.candidates[0].source if answer.candidates else None
+    await store.record_gap(
+        member_id,
+        answer.question,
+        normalise(answer.question),
+        answer.lang,
+        answer.confidence,
+        best,
+        ctx.event.at,
+    )
+    handoff = await store.open_handoff(
+        NewHandoff(
+            member_id=member_id,
+            platform=ctx.event.platform,
+            user_id=ctx.event.user.id,
+            member_name=_who(ctx),
+            chat_id=ctx.chat.id,
+            question=answer.question,
+            lang=answer.lang,
+            confidence=answer.confidence,
+            candidates=[
+                {"source": s.source, "title": s.title, "confidence": round(s.confidence, 4)}
+                for s in answer.candidates
+            ],
+        ),
+        ctx.event.at,
+    )
+    await _notify_admins(ctx, handoff)
+
+
+async def _notify_admins(ctx: Context, handoff: HandoffRecord) -> None:
+    services = ctx.services
+    lang = services.config.bot.default_language
+    t = services.catalog.t
+    candidates = "\n".join(
+        t(lang, "knowledge.admin.candidate", source=c["source"], confidence=c["confidence"],
+          title=str(c.get("title", ""))[:80])
+        for c in handoff.candidates
+    ) or t(lang, "knowledge.admin.no_candidates")  # fmt: skip
+    text = t(
+        lang,
+        "knowledge.admin.handoff",
+        id=handoff.id,
+        member=handoff.member_name,
+        language=handoff.lang,
+        question=handoff.question,
+        candidates=candidates,
+    )
+    button = Button(
+        t(lang, "knowledge.admin.reply_button", id=handoff.id), f"{REPLY_PREFIX}{handoff.id}"
+    )
+    for admin_id in services.config.bot.admins:
+        try:
+            await services.adapter.send(
+                OutgoingMessage(
+                    chat=ChatRef(handoff.platform, admin_id, ChatKind.PRIVATE),
+                    text=text,
+                    buttons=((button,),),
+                )
+            )
+        except Exception:  # one unreachable admin must not hide the handoff from others
+            log.warning("could not notify admin %s of handoff %s", admin_id, handoff.id)
+
+
+async def _relay(ctx: Context, handoff: HandoffRecord) -> None:
+    assert ctx.message is not None
+    closed = await _store(ctx).close(handoff.id, ctx.event.user.id, ctx.message.text, ctx.event.at)
+    if closed is None:
+        await ctx.reply(ctx.t("knowledge.admin.already_closed", id=handoff.id))
+        return
+    text = ctx.services.catalog.t(
+        handoff.lang, "knowledge.admin.reply_to_member", text=ctx.message.text
+    )
+    member_chat = ChatRef(handoff.platform, handoff.user_id, ChatKind.PRIVATE)
+    await ctx.services.adapter.send(OutgoingMessage(chat=member_chat, text=text))
+    await ctx.reply(ctx.t("knowledge.admin.relayed", id=handoff.id, member=handoff.member_name))

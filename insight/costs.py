@@ -1,0 +1,82 @@
+"""What each acquisition source costs: config first, admin-set values win."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.config.insight import InsightConfig
+from insight.window import Window
+from storage.insight_tables import SourceCostOverride
+
+overrides = cast(Table, SourceCostOverride.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class CostModel:
+    cost_per_member: float | None = None
+    spend: float | None = None
+    period_days: float = 30.0
+    origin: str = "config"
+
+    def cost(self, joined: int, window: Window) -> float | None:
+        """The ``cost`` figure: per member × joined, or spend pro-rated to the window."""
+        if self.cost_per_member is not None:
+            return self.cost_per_member * joined
+        if self.spend is not None:
+            return self.spend * window.days / self.period_days
+        return None
+
+    def describe(self) -> str:
+        if self.cost_per_member is not None:
+            return f"{self.cost_per_member:g} per member ({self.origin})"
+        if self.spend is not None:
+            return f"{self.spend:g} per {self.period_days:g} days ({self.origin})"
+        return "not set"
+
+
+async def cost_models(conn: AsyncConnection, config: InsightConfig) -> dict[str, CostModel]:
+    models = {
+        name: CostModel(
+            cost_per_member=item.cost_per_member,
+            spend=item.spend,
+            period_days=item.period.total_seconds() / 86400,
+        )
+        for name, item in config.sources.items()
+    }
+    for row in await conn.execute(select(overrides)):
+        models[row.source] = CostModel(
+            cost_per_member=row.cost_per_member,
+            spend=row.spend,
+            period_days=row.period_days,
+            origin=f"set by {row.set_by}",
+        )
+    return models
+
+
+async def set_cost(
+    conn: AsyncConnection,
+    source: str,
+    *,
+    cost_per_member: float | None,
+    spend: float | None,
+    period_days: float,
+    by: str,
+    at: datetime,
+) -> None:
+    """Replace the admin-set cost of one source (delete + insert: portable upsert)."""
+    await conn.execute(overrides.delete().where(overrides.c.source == source))
+    await conn.execute(
+        overrides.insert().values(
+            source=source,
+            cost_per_member=cost_per_member,
+            spend=spend,
+            period_days=period_days,
+            set_by=by,
+            set_at=at,
+        )
+    )

@@ -1,0 +1,75 @@
+"""The stored facts each figure is computed from, named once.
+
+Members, their actions (``interactions``), journeys (trust, offers, referral
+codes) and orders come from the foundation and flows tables; a referral is a
+member whose ``referrer_code`` is another member's journey ``referral_code``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import String, and_, case, cast, func, literal, select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Subquery
+
+from insight.window import Window
+from storage.flow_tables import Journey, Order
+from storage.tables import Interaction, Member
+
+#: interaction kinds that are something the member did themselves (``/start``, a question
+#: answered or not, opting back in); messages and button presses are noted by
+#: :class:`insight.tracker.ActivityTracker` as they are dispatched
+MEMBER_ACTIONS = ("start", "question_answered", "question_abstained", "opt_in", "message", "button")
+
+#: a member without a recorded source
+NO_SOURCE = "direct"
+
+members = Member.__table__
+interactions = Interaction.__table__
+journeys = Journey.__table__
+orders = Order.__table__
+
+
+def source_of(table: Any = members) -> ColumnElement[str]:
+    return func.coalesce(table.c.source, cast(literal(NO_SOURCE), String))
+
+
+def joined_in(window: Window, table: Any = members) -> ColumnElement[bool]:
+    return and_(table.c.joined_at >= window.start, table.c.joined_at < window.end)
+
+
+def order_totals(window: Window) -> Subquery:
+    """Orders and revenue per member, up to the end of the window."""
+    return (
+        select(
+            orders.c.member_id,
+            func.count().label("orders"),
+            func.sum(orders.c.amount).label("revenue"),
+        )
+        .where(orders.c.at < window.end)
+        .group_by(orders.c.member_id)
+        .subquery("order_totals")
+    )
+
+
+def referral_counts(window: Window) -> Subquery:
+    """Friends who joined with each referral code before the window's end
+    (``code``, ``friends``); join it on ``journeys.referral_code``."""
+    return (
+        select(members.c.referrer_code.label("code"), func.count().label("friends"))
+        .where(members.c.referrer_code.is_not(None), members.c.joined_at < window.end)
+        .group_by(members.c.referrer_code)
+        .subquery("referral_counts")
+    )
+
+
+def engaged() -> ColumnElement[bool]:
+    """The member did something themselves: the journey's own action counters."""
+    j = journeys.c
+    return (j.messages + j.replies + j.questions + j.buttons + j.opened) > 0
+
+
+def flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    """1 when the condition holds; summed to count members."""
+    return case((condition, 1), else_=0)

@@ -1,0 +1,123 @@
+"""Wiring the dashboard and metrics into a bot, or serving the dashboard alone."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from bot.clock import SystemClock
+from bot.config.model import WarmlineConfig
+from bot.web import WebServer
+from insight.commands import DashboardLinks
+from insight.dashboard.app import metrics_view, mount
+from insight.dashboard.auth import STORE_KEY
+from insight.hooks import attach
+from insight.metrics import Metrics
+from insight.tracker import ActivityTracker
+from storage.database import Database
+from storage.migrate import ensure_schema
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger("warmline.insight")
+
+
+@dataclass(frozen=True, slots=True)
+class InsightSite:
+    """The HTTP server the dashboard and ``/metrics`` are on (its port is known once started)."""
+
+    server: WebServer
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.server.host}:{self.server.port}"
+
+
+def install_insight(app: App) -> None:
+    """Metrics are counted in every bot; ``/metrics`` is served when
+    ``insight.metrics.enabled`` and the dashboard when ``insight.dashboard.enabled``,
+    both at ``insight.dashboard.listen`` (the webhook server when it is the same address)."""
+    metrics = Metrics()
+    app.services.provide(metrics)
+    app.dispatcher.use(metrics.middleware)
+    tracker = app.services.provide(ActivityTracker(app.database.engine))
+    app.dispatcher.use(tracker.middleware)
+    hooked = attach(app, metrics)
+
+    async def track(_app: App) -> None:
+        tracker.start()
+
+    async def untrack(_app: App) -> None:
+        await tracker.stop()
+
+    app.on_startup(track)
+    app.on_shutdown(untrack)
+    insight = app.config.insight
+    if not (insight.dashboard.enabled or insight.metrics.enabled):
+        return
+    same_server = insight.dashboard.listen == app.config.bot.telegram.webhook.listen
+    server = app.web if same_server else WebServer(insight.dashboard.listen)
+    app.services.provide(InsightSite(server))
+    engine, clock = app.database.engine, app.services.clock
+    if insight.dashboard.enabled:
+        site = mount(server.app, engine, app.config, clock)
+        app.services.provide(DashboardLinks.of(app.config, site[STORE_KEY]))
+    if insight.metrics.enabled:
+        server.add_route("GET", "/metrics", metrics_view(metrics, engine, clock))
+
+    async def start(_app: App) -> None:
+        metrics.retry_log.attach()
+        if server is not app.web:
+            await server.start()
+        log.info(
+            "insight at http://%s:%s: %s (metrics count %s)",
+            server.host,
+            server.port,
+            ", ".join(
+                part
+                for part, on in (
+                    ("/dashboard/", insight.dashboard.enabled),
+                    ("/metrics", insight.metrics.enabled),
+                )
+                if on
+            ),
+            ", ".join(["updates", *hooked]),
+        )
+
+    async def stop(_app: App) -> None:
+        metrics.retry_log.detach()
+        if server is not app.web:
+            await server.stop()
+
+    app.on_startup(start)
+    app.on_shutdown(stop)
+
+
+async def serve_dashboard(config: WarmlineConfig) -> None:
+    """``warmline dashboard``: the dashboard alone, until Ctrl-C or SIGTERM."""
+    db = Database(config.storage.database_url)
+    server = WebServer(config.insight.dashboard.listen)
+    try:
+        await ensure_schema(db)
+        mount(server.app, db.engine, config, SystemClock())
+
+        async def root(_request: web.Request) -> web.Response:
+            return web.Response(status=302, headers={"Location": "/dashboard/"})
+
+        server.add_route("GET", "/", root)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await server.start()
+        log.info("dashboard at http://%s:%s/dashboard/", server.host, server.port)
+        await stop.wait()
+    finally:
+        await server.stop()
+        await db.close()

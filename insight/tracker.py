@@ -1,0 +1,85 @@
+"""Member activity for retention, seen where it happens: in the dispatcher.
+
+Other features record some actions in ``interactions`` (``/start``, answered
+questions, opt-ins) but not every message or button press. This middleware
+notes, for each member who writes or presses a button, the week since
+joining in which they did it, and folds the bits into ``insight_activity``
+every few seconds (OR, so nothing is counted twice). A crash loses at most
+one interval of activity bits, never a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.context import Context
+from bot.dispatcher import Next
+from bot.events import ButtonPressed, IncomingMessage
+from insight.queries.activity import MAX_WEEK, activity
+from storage.members import insert_for
+
+log = logging.getLogger("warmline.insight")
+
+WEEK = timedelta(weeks=1)
+
+
+class ActivityTracker:
+    def __init__(self, engine: AsyncEngine, interval: float = 5.0) -> None:
+        self.engine = engine
+        self.interval = interval
+        self._bits: dict[int, int] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def middleware(self, call_next: Next, ctx: Context) -> None:
+        await call_next(ctx)
+        member = ctx.member
+        if (
+            member is not None
+            and not ctx.data.get("duplicate")
+            and isinstance(ctx.event, IncomingMessage | ButtonPressed)
+        ):
+            week = min(MAX_WEEK, max(0, (ctx.event.at - member.joined_at) // WEEK))
+            self._bits[member.id] = self._bits.get(member.id, 0) | (1 << week)
+
+    async def flush(self) -> int:
+        """Write the noted bits; returns how many members were written."""
+        pending, self._bits = self._bits, {}
+        if not pending:
+            return 0
+        insert = insert_for(self.engine.dialect.name, activity)
+        rows = [{"member_id": member_id, "weeks": bits} for member_id, bits in pending.items()]
+        statement = insert.on_conflict_do_update(
+            index_elements=["member_id"],
+            set_={"weeks": activity.c.weeks.op("|")(insert.excluded.weeks)},
+        )
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(statement, rows)
+        except Exception:
+            log.exception("could not record activity of %d members; retrying", len(pending))
+            for member_id, bits in pending.items():
+                self._bits[member_id] = self._bits.get(member_id, 0) | bits
+            return 0
+        return len(pending)
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            await self.flush()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="insight-activity")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush()

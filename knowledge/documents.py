@@ -1,0 +1,203 @@
+"""Knowledge sources → chunks: Markdown by headings, YAML FAQ, plain text.
+
+Every chunk knows the source it is cited as (``faq.yaml#shipping-time``,
+``guide_en.md#Water``), its language, and the text shown to the member.
+FAQ chunks carry the answer in every language the entry has, so a member
+is answered in their own language whichever wording matched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
+
+from knowledge.text import detect_language
+
+MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
+FAQ_SUFFIXES = frozenset({".yaml", ".yml"})
+TEXT_SUFFIXES = frozenset({".txt", ".text"})
+SUPPORTED_SUFFIXES = MARKDOWN_SUFFIXES | FAQ_SUFFIXES | TEXT_SUFFIXES
+LANGUAGES = ("zh", "en")
+
+#: sections longer than this are split further, with overlap
+CHUNK_SIZE = 900
+CHUNK_OVERLAP = 120
+
+
+class SourceError(ValueError):
+    """A knowledge file that cannot be read; the message names file and entry."""
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    #: how the answer is cited: ``<file name>#<id or heading>``
+    source: str
+    lang: str
+    #: the text that is embedded and indexed
+    text: str
+    #: what the member is shown, per language (FAQ entries have both)
+    answers: dict[str, str] = field(default_factory=dict)
+    #: a short label for admins (the FAQ question or the heading)
+    title: str = ""
+
+    def answer_in(self, lang: str) -> tuple[str, str]:
+        """(text, language) — the member's language when the source has it."""
+        if lang in self.answers:
+            return self.answers[lang], lang
+        return self.answers.get(self.lang) or self.text, self.lang
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "lang": self.lang,
+            "text": self.text,
+            "answers": self.answers,
+            "title": self.title,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Chunk:
+        return cls(
+            source=str(data["source"]),
+            lang=str(data["lang"]),
+            text=str(data["text"]),
+            answers={str(k): str(v) for k, v in dict(data.get("answers") or {}).items()},
+            title=str(data.get("title", "")),
+        )
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def discover(paths: Iterable[Path]) -> list[Path]:
+    """Files behind ``knowledge.sources`` (folders are searched recursively)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                sorted(
+                    child
+                    for child in path.rglob("*")
+                    if child.is_file()
+                    and child.suffix.lower() in SUPPORTED_SUFFIXES
+                    and not _is_question_set(child)
+                )
+            )
+        elif path.is_file():
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                raise SourceError(
+                    f"{path}: unsupported knowledge file type "
+                    f"(use {', '.join(sorted(SUPPORTED_SUFFIXES))})"
+                )
+            found.append(path)
+        else:
+            raise SourceError(f"{path}: knowledge source not found")
+    return list(dict.fromkeys(found))
+
+
+def _is_question_set(path: Path) -> bool:
+    """Evaluation sets (``*questions*.yaml``) sit next to KBs but are not knowledge."""
+    return path.suffix.lower() in FAQ_SUFFIXES and "question" in path.stem.lower()
+
+
+def load_file(path: Path) -> list[Chunk]:
+    suffix = path.suffix.lower()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    if suffix in FAQ_SUFFIXES:
+        return list(faq_chunks(path.name, text, path))
+    if suffix in MARKDOWN_SUFFIXES:
+        return list(markdown_chunks(path.name, text))
+    return list(plain_chunks(path.name, text))
+
+
+def faq_chunks(name: str, text: str, where: Path | str) -> Iterator[Chunk]:
+    """One chunk per entry and language: ``question_<lang>`` + ``answer_<lang>``."""
+    try:
+        entries = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SourceError(f"{where}: not valid YAML: {exc}") from None
+    if entries is None:
+        return
+    if not isinstance(entries, list):
+        raise SourceError(f"{where}: an FAQ file must be a list of entries")
+    seen: set[str] = set()
+    for number, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict) or not entry.get("id"):
+            raise SourceError(f"{where}: entry {number} needs an 'id'")
+        entry_id = str(entry["id"])
+        if entry_id in seen:
+            raise SourceError(f"{where}: id {entry_id!r} is used twice")
+        seen.add(entry_id)
+        answers = {
+            lang: str(entry[f"answer_{lang}"]).strip()
+            for lang in LANGUAGES
+            if entry.get(f"answer_{lang}")
+        }
+        if not answers:
+            raise SourceError(f"{where}: entry {entry_id!r} has no answer_zh or answer_en")
+        for lang, answer in answers.items():
+            question = str(entry.get(f"question_{lang}") or "").strip()
+            yield Chunk(
+                source=f"{name}#{entry_id}",
+                lang=lang,
+                text=f"{question}\n{answer}" if question else answer,
+                answers=answers,
+                title=question or entry_id,
+            )
+
+
+def markdown_chunks(name: str, text: str) -> Iterator[Chunk]:
+    """Sections under ``#``/``##``/``###`` headings, cited by their nearest heading."""
+    splitter = MarkdownHeaderTextSplitter(
+        headers_to_split_on=[("#", "h1"), ("##", "h2"), ("###", "h3")], strip_headers=True
+    )
+    lang = detect_language(text)
+    for section in splitter.split_text(text):
+        heading = next(
+            (section.metadata[key] for key in ("h3", "h2", "h1") if key in section.metadata), ""
+        )
+        body = section.page_content.strip()
+        if not body:
+            continue
+        for piece in _split_long(body):
+            labelled = f"{heading}\n{piece}" if heading else piece
+            yield Chunk(
+                source=f"{name}#{heading}" if heading else name,
+                lang=detect_language(labelled, lang),
+                text=labelled,
+                answers={},
+                title=heading or name,
+            )
+
+
+def plain_chunks(name: str, text: str) -> Iterator[Chunk]:
+    """Plain text in overlapping pieces, cited as ``notes.txt#1``, ``#2``, …"""
+    lang = detect_language(text)
+    for number, piece in enumerate(_split_long(text.strip()), start=1):
+        yield Chunk(
+            source=f"{name}#{number}",
+            lang=detect_language(piece, lang),
+            text=piece,
+            title=piece.splitlines()[0][:60] if piece else name,
+        )
+
+
+def _split_long(text: str) -> list[str]:
+    if len(text) <= CHUNK_SIZE:
+        return [text] if text else []
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=CHUNK_SIZE,
+        chunk_overlap=CHUNK_OVERLAP,
+        separators=["\n\n", "\n", "。", ". ", "！", "？", "; ", "，", ", ", " ", ""],
+    )
+    return [piece.strip() for piece in splitter.split_text(text) if piece.strip()]

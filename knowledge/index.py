@@ -1,0 +1,349 @@
+"""The on-disk index: chunks, their vectors, BM25 per language, calibration.
+
+Building is incremental: a file whose content hash is unchanged keeps its
+chunks and vectors, and any chunk text embedded before (by the same model)
+is reused, so only new or edited text is sent to the embedding model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from knowledge.documents import Chunk, discover, file_digest, load_file
+from knowledge.embeddings import (
+    SparseTerms,
+    embed_passages,
+    embed_query,
+    embed_sparse,
+    embedding_name,
+    has_sparse,
+)
+from knowledge.text import tokenize
+
+log = logging.getLogger("warmline.knowledge")
+
+FORMAT_VERSION = 2
+MANIFEST = "manifest.json"
+VECTORS = "vectors.npy"
+SPARSE = "sparse.npz"
+#: the question/heading counts this many times in BM25 (the answer once)
+TITLE_REPEAT = 2
+#: how many headings/questions per language calibrate the confidence
+CALIBRATION_SAMPLE = 120
+#: when a language has too few entries to calibrate, use these (e5-small, measured)
+FALLBACK_CALIBRATION = {"mean": 0.86, "spread": 0.02}
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """Similarity a question reaches with the *nearest wrong* entry, per language."""
+
+    mean: float
+    spread: float
+
+
+@dataclass(slots=True)
+class BuildReport:
+    files: int = 0
+    changed_files: list[str] = field(default_factory=list)
+    chunks: int = 0
+    embedded: int = 0
+    reused: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SparseMatrix:
+    """Padded top-k latent terms: row ``i`` is ``ids[i]`` weighted by ``weights[i]``.
+
+    Scoring goes through an inverted index (postings sorted by term), so a
+    query touches only the chunks that share one of its terms.
+    """
+
+    ids: np.ndarray
+    weights: np.ndarray
+    _terms: np.ndarray = field(init=False, repr=False, compare=False)
+    _rows: np.ndarray = field(init=False, repr=False, compare=False)
+    _values: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        flat = self.weights.ravel() > 0
+        order = np.argsort(self.ids.ravel()[flat], kind="stable")
+        rows = np.repeat(np.arange(self.ids.shape[0], dtype=np.int32), self.ids.shape[1])[flat]
+        object.__setattr__(self, "_terms", self.ids.ravel()[flat][order])
+        object.__setattr__(self, "_rows", rows[order])
+        object.__setattr__(self, "_values", self.weights.ravel()[flat][order])
+
+    @classmethod
+    def stack(cls, rows: list[SparseTerms]) -> SparseMatrix:
+        width = max((len(ids) for ids, _ in rows), default=1)
+        ids = np.zeros((len(rows), width), dtype=np.int32)
+        weights = np.zeros((len(rows), width), dtype=np.float32)
+        for i, (row_ids, row_weights) in enumerate(rows):
+            ids[i, : len(row_ids)] = row_ids
+            weights[i, : len(row_weights)] = row_weights
+        return cls(ids, weights)
+
+    def row(self, i: int) -> SparseTerms:
+        return self.ids[i], self.weights[i]
+
+    def scores(self, query: SparseTerms, rows: np.ndarray) -> np.ndarray:
+        """Dot product of ``query`` with each of ``rows``."""
+        terms, weights = query
+        starts = np.searchsorted(self._terms, terms, side="left")
+        ends = np.searchsorted(self._terms, terms, side="right")
+        lengths = ends - starts
+        if not lengths.sum():
+            return np.zeros(rows.size, dtype=np.float32)
+        hits = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        totals = np.bincount(
+            self._rows[hits],
+            weights=self._values[hits] * np.repeat(weights, lengths),
+            minlength=self.ids.shape[0],
+        )
+        result: np.ndarray = totals[rows].astype(np.float32)
+        return result
+
+
+@dataclass(slots=True)
+class KnowledgeIndex:
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    embedder: str
+    files: dict[str, str]
+    calibration: dict[str, Calibration]
+    bm25: dict[str, tuple[bm25s.BM25, np.ndarray]] = field(default_factory=dict)
+    #: latent-term vectors per chunk (padded ``(n, k)`` ids and weights), when the model has them
+    sparse: SparseMatrix | None = None
+
+    @property
+    def languages(self) -> set[str]:
+        return {chunk.lang for chunk in self.chunks}
+
+    def rows_in(self, lang: str) -> np.ndarray:
+        return np.array([i for i, c in enumerate(self.chunks) if c.lang == lang], dtype=np.int64)
+
+
+def build_index(
+    sources: list[Path],
+    directory: Path,
+    embeddings: Embeddings,
+    progress: Progress | None = None,
+    latent_terms: bool = True,
+) -> tuple[KnowledgeIndex, BuildReport]:
+    """Refresh ``directory`` from ``sources``; only new or edited text is embedded.
+
+    ``latent_terms`` also stores each chunk's sparse terms when the model has
+    them (about as slow again as embedding, once per text).
+    """
+    started = time.perf_counter()
+    report = BuildReport()
+    files = discover(sources)
+    report.files = len(files)
+    previous = _read_previous(directory, embedding_name(embeddings))
+    known_vectors: dict[str, np.ndarray] = {}
+    known_sparse: dict[str, SparseTerms] = {}
+    if previous is not None:
+        known_vectors = {c.text: previous.vectors[i] for i, c in enumerate(previous.chunks)}
+        if previous.sparse is not None:
+            known_sparse = {c.text: previous.sparse.row(i) for i, c in enumerate(previous.chunks)}
+    digests = {str(path.resolve()): file_digest(path) for path in files}
+    wants_terms = latent_terms and has_sparse(embeddings)
+    if (
+        previous is not None
+        and previous.files == digests
+        and (previous.sparse is not None or not wants_terms)
+    ):
+        report.chunks = len(previous.chunks)
+        report.reused = report.chunks
+        report.seconds = time.perf_counter() - started
+        return previous, report
+
+    chunks: list[Chunk] = []
+    for path in files:
+        key = str(path.resolve())
+        if previous is None or previous.files.get(key) != digests[key]:
+            report.changed_files.append(path.name)
+        chunks.extend(load_file(path))
+    report.chunks = len(chunks)
+    missing = list(dict.fromkeys(c.text for c in chunks if c.text not in known_vectors))
+    report.embedded = len(missing)
+    fresh = set(missing)
+    report.reused = sum(1 for c in chunks if c.text not in fresh)
+    batch = 32
+    for start in range(0, len(missing), batch):
+        texts = missing[start : start + batch]
+        for text, vector in zip(texts, embed_passages(embeddings, texts), strict=True):
+            known_vectors[text] = vector
+        if progress is not None:
+            progress("embedding", min(start + batch, len(missing)), len(missing))
+    unknown = [text for text in dict.fromkeys(c.text for c in chunks) if text not in known_sparse]
+    for start in range(0, len(unknown) if wants_terms else 0, batch):
+        texts = unknown[start : start + batch]
+        for text, terms in zip(texts, embed_sparse(embeddings, texts) or [], strict=True):
+            known_sparse[text] = terms
+        if progress is not None:
+            progress("latent terms", min(start + batch, len(unknown)), len(unknown))
+    dim = next(iter(known_vectors.values())).shape[0] if known_vectors else 384
+    vectors = (
+        np.stack([known_vectors[c.text] for c in chunks]).astype(np.float32)
+        if chunks
+        else np.zeros((0, dim), dtype=np.float32)
+    )
+    index = KnowledgeIndex(
+        chunks=chunks,
+        vectors=vectors,
+        embedder=embedding_name(embeddings),
+        files=digests,
+        calibration={},
+    )
+    if wants_terms and chunks:
+        index.sparse = SparseMatrix.stack([known_sparse[c.text] for c in chunks])
+    if progress is not None:
+        progress("calibrating", 0, 1)
+    index.calibration = calibrate(index, embeddings)
+    index.bm25 = build_bm25(index)
+    save_index(index, directory)
+    report.seconds = time.perf_counter() - started
+    return index, report
+
+
+def calibrate(index: KnowledgeIndex, embeddings: Embeddings) -> dict[str, Calibration]:
+    """Label-free confidence reference taken from the KB itself.
+
+    Each FAQ question / heading is asked as a query; the best similarity it
+    reaches with a chunk of a *different* source tells how high a related
+    but wrong match scores in that language. Confidence is measured above it.
+    """
+    result: dict[str, Calibration] = {}
+    for lang in sorted(index.languages):
+        rows = index.rows_in(lang)
+        sources = np.array([index.chunks[i].source for i in rows])
+        probes: dict[str, str] = {}
+        for i in rows:
+            chunk = index.chunks[i]
+            if chunk.title and chunk.source not in probes and chunk.title != chunk.source:
+                probes[chunk.source] = chunk.title
+        picked = list(probes.items())
+        if len(picked) > CALIBRATION_SAMPLE:
+            step = len(picked) / CALIBRATION_SAMPLE
+            picked = [picked[int(k * step)] for k in range(CALIBRATION_SAMPLE)]
+        nearest_wrong: list[float] = []
+        matrix = index.vectors[rows]
+        for source, title in picked:
+            others = sources != source
+            if not others.any():
+                continue
+            sims = matrix[others] @ embed_query(embeddings, title)
+            nearest_wrong.append(float(sims.max()))
+        if len(nearest_wrong) >= 5:
+            result[lang] = Calibration(
+                float(np.mean(nearest_wrong)), max(float(np.std(nearest_wrong)), 0.01)
+            )
+        else:
+            result[lang] = Calibration(**FALLBACK_CALIBRATION)
+    return result
+
+
+def build_bm25(index: KnowledgeIndex) -> dict[str, tuple[bm25s.BM25, np.ndarray]]:
+    """One BM25 index per language, so Chinese and English terms never compete."""
+    built: dict[str, tuple[bm25s.BM25, np.ndarray]] = {}
+    for lang in sorted(index.languages):
+        rows = index.rows_in(lang)
+        corpus = [tokenize(_weighted_fields(index.chunks[i])) or ["_"] for i in rows]
+        retriever = bm25s.BM25()
+        retriever.index(corpus, show_progress=False)
+        built[lang] = (retriever, rows)
+    return built
+
+
+def _weighted_fields(chunk: Chunk) -> str:
+    """The question (or heading) says what an entry is about; let it count more than the answer."""
+    title = chunk.title if chunk.title and chunk.title != chunk.source else ""
+    return "\n".join([title] * TITLE_REPEAT + [chunk.text])
+
+
+def save_index(index: KnowledgeIndex, directory: Path) -> None:
+    """Write to a temporary folder first, then swap, so a crash never leaves half an index."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".kb-", dir=directory.parent))
+    try:
+        np.save(staging / VECTORS, index.vectors)
+        if index.sparse is not None:
+            np.savez(staging / SPARSE, ids=index.sparse.ids, weights=index.sparse.weights)
+        manifest: dict[str, Any] = {
+            "version": FORMAT_VERSION,
+            "embedder": index.embedder,
+            "files": index.files,
+            "calibration": {
+                lang: {"mean": c.mean, "spread": c.spread} for lang, c in index.calibration.items()
+            },
+            "chunks": [chunk.to_json() for chunk in index.chunks],
+        }
+        (staging / MANIFEST).write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+        for lang, (retriever, _rows) in index.bm25.items():
+            retriever.save(str(staging / f"bm25_{lang}"))
+        old = directory.with_name(directory.name + ".old")
+        if directory.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(directory, old)
+        os.replace(staging, directory)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def load_index(directory: Path) -> KnowledgeIndex:
+    """Read an index written by :func:`save_index`; raise ``FileNotFoundError`` if absent."""
+    manifest_path = directory / MANIFEST
+    if not manifest_path.is_file():
+        raise FileNotFoundError(f"{directory}: no knowledge index (run `warmline kb ingest`)")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if manifest.get("version") != FORMAT_VERSION:
+        raise FileNotFoundError(f"{directory}: index format changed; it will be rebuilt")
+    index = KnowledgeIndex(
+        chunks=[Chunk.from_json(item) for item in manifest["chunks"]],
+        vectors=np.load(directory / VECTORS),
+        embedder=str(manifest["embedder"]),
+        files={str(k): str(v) for k, v in manifest["files"].items()},
+        calibration={
+            lang: Calibration(float(c["mean"]), float(c["spread"]))
+            for lang, c in manifest["calibration"].items()
+        },
+    )
+    if (directory / SPARSE).is_file():
+        with np.load(directory / SPARSE) as stored_sparse:
+            index.sparse = SparseMatrix(stored_sparse["ids"], stored_sparse["weights"])
+    for lang in sorted(index.languages):
+        stored = directory / f"bm25_{lang}"
+        if stored.is_dir():
+            index.bm25[lang] = (bm25s.BM25.load(str(stored)), index.rows_in(lang))
+    if set(index.bm25) != index.languages:
+        index.bm25 = build_bm25(index)
+    return index
+
+
+def _read_previous(directory: Path, embedder: str) -> KnowledgeIndex | None:
+    try:
+        previous = load_index(directory)
+    except (FileNotFoundError, ValueError, KeyError, json.JSONDecodeError) as exc:
+        log.debug("no reusable index at %s: %s", directory, exc)
+        return None
+    return previous if previous.embedder == embedder else None

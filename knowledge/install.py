@@ -1,0 +1,39 @@
+"""Wire the knowledge base into an App: services, the index on start, the handoff store."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from bot.errors import ConfigError
+from knowledge.contract import Answerer
+from knowledge.documents import SourceError
+from knowledge.service import KnowledgeBase
+from storage.knowledge_store import KnowledgeStore, SqlKnowledgeStore
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger("warmline.knowledge")
+
+
+def install_knowledge(app: App) -> None:
+    config = app.config.knowledge
+    app.services.provide(SqlKnowledgeStore(app.database), KnowledgeStore)
+    if not config.enabled or not config.sources:
+        return
+    try:
+        kb = KnowledgeBase(config, app.services.catalog.t, app.config.bot.default_language)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    app.services.provide(kb)
+    app.services.provide(kb, Answerer)
+
+    async def load(_: App) -> None:
+        try:
+            await asyncio.to_thread(kb.build)
+        except (SourceError, ValueError) as exc:
+            raise ConfigError(f"knowledge.sources: {exc}") from None
+
+    app.on_startup(load)

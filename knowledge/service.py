@@ -1,0 +1,108 @@
+"""The knowledge base as one service: build or load the index, answer, reload live."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass
+
+from langchain_core.embeddings import Embeddings
+
+from bot.config.knowledge import KnowledgeConfig
+from knowledge.answerer import KnowledgeAnswerer, Phrasebook
+from knowledge.contract import Answer
+from knowledge.embeddings import build_embeddings
+from knowledge.index import BuildReport, KnowledgeIndex, Progress, build_index
+from knowledge.retriever import Retriever
+from knowledge.rewording import Rewriter, build_chat_model
+
+log = logging.getLogger("warmline.knowledge")
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadResult:
+    chunks: int
+    embedded: int
+    changed_files: tuple[str, ...]
+
+
+class KnowledgeBase:
+    """Implements :class:`~knowledge.contract.Answerer`; ``reload`` swaps the index atomically."""
+
+    def __init__(
+        self,
+        config: KnowledgeConfig,
+        phrase: Phrasebook,
+        default_lang: str = "en",
+        embeddings: Embeddings | None = None,
+    ) -> None:
+        self.config = config
+        self.phrase = phrase
+        self.default_lang = default_lang
+        self.embeddings = embeddings or build_embeddings(
+            config.embeddings.provider, dict(config.embeddings.options)
+        )
+        self.rewriter = _rewriter(config)
+        self._answerer: KnowledgeAnswerer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._answerer is not None
+
+    @property
+    def index(self) -> KnowledgeIndex | None:
+        return self._answerer.retriever.index if self._answerer is not None else None
+
+    def build(self, progress: Progress | None = None) -> BuildReport:
+        """Bring the on-disk index up to date with the sources and use it."""
+        with self._lock:
+            index, report = build_index(
+                self.config.source_paths(),
+                self.config.index_path(),
+                self.embeddings,
+                progress,
+                latent_terms=self.config.sparse_weight > 0,
+            )
+            self._answerer = self.answerer_for(index)
+        log.info(
+            "knowledge base: %d chunks from %d files (%d embedded, %d reused) in %.1fs",
+            report.chunks,
+            report.files,
+            report.embedded,
+            report.reused,
+            report.seconds,
+        )
+        return report
+
+    def answerer_for(self, index: KnowledgeIndex) -> KnowledgeAnswerer:
+        retriever = Retriever(
+            index, self.embeddings, self.config.bm25_weight, self.config.sparse_weight
+        )
+        return KnowledgeAnswerer(
+            retriever, self.phrase, self.config.min_confidence, self.rewriter, self.default_lang
+        )
+
+    async def reload(self) -> ReloadResult:
+        report = await asyncio.to_thread(self.build)
+        return ReloadResult(report.chunks, report.embedded, tuple(report.changed_files))
+
+    def require(self) -> KnowledgeAnswerer:
+        if self._answerer is None:
+            raise RuntimeError("the knowledge base is not loaded yet")
+        return self._answerer
+
+    async def answer(self, question: str, lang: str | None = None) -> Answer:
+        return await self.require().answer(question, lang)
+
+    def decide(self, question: str, lang: str | None = None) -> Answer:
+        return self.require().decide(question, lang)
+
+
+def _rewriter(config: KnowledgeConfig) -> Rewriter | None:
+    if not config.llm.enabled:
+        return None
+    if not config.llm.provider:
+        raise ValueError("knowledge.llm.provider: required when knowledge.llm.enabled is true")
+    return Rewriter(build_chat_model(config.llm.provider, dict(config.llm.options)))

@@ -1,0 +1,199 @@
+"""Handoffs and gaps: the contract the Q&A handler uses, and its SQL backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import func, select, update
+
+from storage.database import Database
+from storage.knowledge_tables import KbGap, KbHandoff
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffRecord:
+    id: int
+    member_id: int | None
+    platform: str
+    user_id: str
+    member_name: str
+    chat_id: str
+    question: str
+    lang: str
+    confidence: float
+    candidates: list[dict[str, Any]]
+    status: str
+    replier_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewHandoff:
+    member_id: int | None
+    platform: str
+    user_id: str
+    member_name: str
+    chat_id: str
+    question: str
+    lang: str
+    confidence: float
+    candidates: list[dict[str, Any]]
+
+
+class KnowledgeStore(Protocol):
+    async def open_handoff(self, handoff: NewHandoff, at: datetime) -> HandoffRecord: ...
+
+    async def start_reply(self, handoff_id: int, admin_id: str) -> HandoffRecord | None:
+        """Put ``admin_id`` in "replying to #id" mode; None if closed or unknown."""
+
+    async def pending_reply(self, admin_id: str) -> HandoffRecord | None: ...
+
+    async def close(
+        self, handoff_id: int, admin_id: str, reply: str, at: datetime
+    ) -> HandoffRecord | None:
+        """Close an open handoff; None if someone else closed it first."""
+
+    async def open_handoffs(self, limit: int = 20) -> list[HandoffRecord]: ...
+
+    async def record_gap(
+        self,
+        member_id: int | None,
+        question: str,
+        normalized: str,
+        lang: str,
+        confidence: float,
+        best_source: str | None,
+        at: datetime,
+    ) -> None: ...
+
+    async def top_gaps(self, limit: int = 20) -> list[tuple[str, int]]:
+        """Most frequent unanswered questions: (an example wording, count)."""
+
+
+def _record(row: KbHandoff) -> HandoffRecord:
+    return HandoffRecord(
+        id=row.id,
+        member_id=row.member_id,
+        platform=row.platform,
+        user_id=row.user_id,
+        member_name=row.member_name,
+        chat_id=row.chat_id,
+        question=row.question,
+        lang=row.lang,
+        confidence=row.confidence,
+        candidates=list(row.candidates or []),
+        status=row.status,
+        replier_id=row.replier_id,
+        created_at=row.created_at,
+    )
+
+
+class SqlKnowledgeStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def open_handoff(self, handoff: NewHandoff, at: datetime) -> HandoffRecord:
+        row = KbHandoff(
+            member_id=handoff.member_id,
+            platform=handoff.platform,
+            user_id=handoff.user_id,
+            member_name=handoff.member_name[:256],
+            chat_id=handoff.chat_id,
+            question=handoff.question,
+            lang=handoff.lang,
+            confidence=handoff.confidence,
+            candidates=handoff.candidates,
+            status="open",
+            created_at=at,
+        )
+        async with self._db.session() as session, session.begin():
+            session.add(row)
+            await session.flush()
+            return _record(row)
+
+    async def start_reply(self, handoff_id: int, admin_id: str) -> HandoffRecord | None:
+        async with self._db.session() as session, session.begin():
+            await session.execute(
+                update(KbHandoff)
+                .where(KbHandoff.replier_id == admin_id, KbHandoff.id != handoff_id)
+                .values(replier_id=None)
+            )
+            row = (
+                await session.execute(
+                    update(KbHandoff)
+                    .where(KbHandoff.id == handoff_id, KbHandoff.status == "open")
+                    .values(replier_id=admin_id)
+                    .returning(KbHandoff)
+                )
+            ).scalar_one_or_none()
+            return _record(row) if row is not None else None
+
+    async def pending_reply(self, admin_id: str) -> HandoffRecord | None:
+        stmt = (
+            select(KbHandoff)
+            .where(KbHandoff.replier_id == admin_id, KbHandoff.status == "open")
+            .order_by(KbHandoff.id.desc())
+            .limit(1)
+        )
+        async with self._db.session() as session:
+            row = (await session.execute(stmt)).scalar_one_or_none()
+            return _record(row) if row is not None else None
+
+    async def close(
+        self, handoff_id: int, admin_id: str, reply: str, at: datetime
+    ) -> HandoffRecord | None:
+        stmt = (
+            update(KbHandoff)
+            .where(KbHandoff.id == handoff_id, KbHandoff.status == "open")
+            .values(status="closed", closed_at=at, closed_by=admin_id, reply=reply, replier_id=None)
+            .returning(KbHandoff)
+        )
+        async with self._db.session() as session, session.begin():
+            row = (await session.execute(stmt)).scalar_one_or_none()
+            return _record(row) if row is not None else None
+
+    async def open_handoffs(self, limit: int = 20) -> list[HandoffRecord]:
+        stmt = (
+            select(KbHandoff)
+            .where(KbHandoff.status == "open")
+            .order_by(KbHandoff.created_at, KbHandoff.id)
+            .limit(limit)
+        )
+        async with self._db.session() as session:
+            return [_record(row) for row in (await session.execute(stmt)).scalars()]
+
+    async def record_gap(
+        self,
+        member_id: int | None,
+        question: str,
+        normalized: str,
+        lang: str,
+        confidence: float,
+        best_source: str | None,
+        at: datetime,
+    ) -> None:
+        async with self._db.session() as session, session.begin():
+            session.add(
+                KbGap(
+                    member_id=member_id,
+                    question=question,
+                    normalized=normalized[:255],
+                    lang=lang,
+                    confidence=confidence,
+                    best_source=best_source,
+                    at=at,
+                )
+            )
+
+    async def top_gaps(self, limit: int = 20) -> list[tuple[str, int]]:
+        count = func.count(KbGap.id)
+        stmt = (
+            select(func.min(KbGap.question), count)
+            .group_by(KbGap.normalized)
+            .order_by(count.desc(), func.max(KbGap.at).desc())
+            .limit(limit)
+        )
+        async with self._db.session() as session:
+            return [(str(q), int(n)) for q, n in (await session.execute(stmt)).all()]

