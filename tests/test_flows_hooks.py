@@ -102,10 +102,17 @@ def test_flows_show_prints_a_mermaid_diagram_per_flow() -> None:
     assert 'check -->|"satisfied"| invite' in result.output
 
 
+EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config.example.yaml"
+
+
 async def test_simulation_is_reproducible_and_keeps_the_invariants(tmp_path: Path) -> None:
     from bot.config import load_config
 
-    base = load_config("config.example.yaml")
+    example = load_config(EXAMPLE_CONFIG)
+    # the playbook needs no knowledge base; keep the test independent of shared/
+    base = example.model_copy(
+        update={"knowledge": example.knowledge.model_copy(update={"enabled": False})}
+    )
     results = []
     for run in range(2):
         url = f"sqlite+aiosqlite:///{tmp_path / f'sim{run}.db'}"

@@ -74,8 +74,8 @@ def test_missing_and_unsupported_sources_are_errors(tmp_path: Path) -> None:
         discover([tmp_path / "logo.png"])
 
 
-def test_question_sets_in_a_kb_folder_are_not_indexed() -> None:
-    names = {path.name for path in discover([SHARED_KB])}
+def test_question_sets_in_a_kb_folder_are_not_indexed(camellia_kb: Path) -> None:
+    names = {path.name for path in discover([camellia_kb])}
     assert "dev_questions.yaml" not in names and "faq.yaml" in names
 
 
