@@ -78,7 +78,11 @@ class FlowTimer(Base):
 
 class Order(Base):
     __tablename__ = "orders"
-    __table_args__ = (Index("ix_orders_member_at", "member_id", "at"),)
+    __table_args__ = (
+        Index("ix_orders_member_at", "member_id", "at"),
+        # insight: orders placed in a period
+        Index("ix_orders_at", "at"),
+    )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))

@@ -16,7 +16,11 @@ class PushSend(Base):
     for rows that ``counts``, the rolling windows the SQL backend counts caps in."""
 
     __tablename__ = "push_sends"
-    __table_args__ = (Index("ix_push_sends_member_at", "member_id", "at"),)
+    __table_args__ = (
+        Index("ix_push_sends_member_at", "member_id", "at"),
+        # insight's push rollup finds new sends by time
+        Index("ix_push_sends_at", "at"),
+    )
 
     member_id: Mapped[int] = mapped_column(IdType, primary_key=True)
     key: Mapped[str] = mapped_column(String(160), primary_key=True)

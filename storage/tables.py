@@ -40,7 +40,13 @@ class Base(DeclarativeBase):
 
 class Member(Base):
     __tablename__ = "members"
-    __table_args__ = (UniqueConstraint("platform", "user_id", name="uq_members_platform_user"),)
+    __table_args__ = (
+        UniqueConstraint("platform", "user_id", name="uq_members_platform_user"),
+        # insight counts friends per referral code from this index alone. No index on
+        # joined_at by itself: the dashboard's prepared statements switch to a generic plan
+        # after five runs, and that plan would walk it for a period covering every member
+        Index("ix_members_referrer_code", "referrer_code", "joined_at"),
+    )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     platform: Mapped[str] = mapped_column(String(32))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from insight.costs import CostModel
-from insight.loop import flag, joined_in, members, orders, source_of
+from insight.loop import joined_in, members, ordered_before_end, orders, source_of
 from insight.sql import DAY, offset, ratio
 from insight.window import Window
 
@@ -44,45 +45,65 @@ class SourceValue:
         return ratio(self.ltv, self.cac)
 
 
+def _age(window: Window) -> ColumnElement[int]:
+    """How many LTV horizons the member is old enough for (0…3): the horizons nest,
+    so one small number groups by all of them at once."""
+    return case(
+        *(
+            (members.c.joined_at <= window.end - timedelta(days=days), len(LTV_HORIZONS) - i)
+            for i, days in enumerate(reversed(LTV_HORIZONS))
+        ),
+        else_=0,
+    )
+
+
+def _old_enough(age: int, days: int) -> bool:
+    return age > LTV_HORIZONS.index(days)
+
+
 async def source_values(
     conn: AsyncConnection, window: Window, costs: dict[str, CostModel]
 ) -> list[SourceValue]:
     source = source_of().label("source")
-    matured_cols = [
-        func.sum(flag(members.c.joined_at <= window.end - timedelta(days=days))).label(f"m{days}")
-        for days in LTV_HORIZONS
-    ]
+    age = _age(window).label("age")
     joined_rows = await conn.execute(
-        select(source, func.count().label("joined"), *matured_cols)
+        select(source, age, func.count().label("joined"))
         .where(joined_in(window))
-        .group_by(source)
+        .group_by(source, age)
     )
     values: dict[str, SourceValue] = {}
     for row in joined_rows:
         name = row.source
+        value = values.get(name)
+        if value is None:
+            value = values[name] = SourceValue(
+                source=name,
+                joined=0,
+                revenue=0.0,
+                cost=None,
+                cost_basis="",
+                matured=dict.fromkeys(LTV_HORIZONS, (0, 0.0)),
+            )
+        value.joined += int(row.joined)
+        for days in LTV_HORIZONS:
+            if _old_enough(int(row.age), days):
+                count, revenue = value.matured[days]
+                value.matured[days] = (count + int(row.joined), revenue)
+    for name, value in values.items():
         model = costs.get(name, CostModel())
-        values[name] = SourceValue(
-            source=name,
-            joined=int(row.joined),
-            revenue=0.0,
-            cost=model.cost(int(row.joined), window),
-            cost_basis=model.describe(),
-            matured={days: (int(getattr(row, f"m{days}") or 0), 0.0) for days in LTV_HORIZONS},
-        )
+        value.cost = model.cost(value.joined, window)
+        value.cost_basis = model.describe()
 
-    # one pass over the orders: revenue per source, day after joining, and which LTV
-    # horizons the member is old enough for; everything else is summed from these rows
+    # one pass over the orders: revenue per source, day after joining, and member age
+    # (the integer day and age lead the grouping: cheaper to sort than the source text);
+    # everything else is summed from these rows
     bought = members.join(orders, orders.c.member_id == members.c.id)
     day = offset(orders.c.at, members.c.joined_at, DAY).label("day")
-    matured = [
-        flag(members.c.joined_at <= window.end - timedelta(days=days)).label(f"m{days}")
-        for days in LTV_HORIZONS
-    ]
     rows = await conn.execute(
-        select(source, day, *matured, func.sum(orders.c.amount).label("revenue"))
+        select(source, day, age, func.sum(orders.c.amount).label("revenue"))
         .select_from(bought)
-        .where(joined_in(window), orders.c.at < window.end)
-        .group_by(source, day, *matured)
+        .where(joined_in(window), ordered_before_end(window))
+        .group_by(day, age, source)
         .order_by(source, day)
     )
     running: dict[str, float] = {}
@@ -91,7 +112,7 @@ async def source_values(
         amount = float(row.revenue or 0)
         value.revenue += amount
         for days in LTV_HORIZONS:
-            if getattr(row, f"m{days}") and int(row.day) < days:
+            if _old_enough(int(row.age), days) and int(row.day) < days:
                 count, revenue = value.matured[days]
                 value.matured[days] = (count, revenue + amount)
         running[row.source] = running.get(row.source, 0.0) + amount
