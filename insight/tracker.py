@@ -10,8 +10,6 @@ one interval of activity bits, never a message.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
@@ -20,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.context import Context
 from bot.dispatcher import Next
 from bot.events import ButtonPressed, IncomingMessage
+from bot.periodic import PeriodicFlush
 from insight.queries.activity import MAX_WEEK, activity
 from storage.members import insert_for
 
@@ -31,9 +30,8 @@ WEEK = timedelta(weeks=1)
 class ActivityTracker:
     def __init__(self, engine: AsyncEngine, interval: float = 5.0) -> None:
         self.engine = engine
-        self.interval = interval
         self._bits: dict[int, int] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = PeriodicFlush(self.flush, interval, "insight-activity")
 
     async def middleware(self, call_next: Next, ctx: Context) -> None:
         await call_next(ctx)
@@ -67,19 +65,8 @@ class ActivityTracker:
             return 0
         return len(pending)
 
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            await self.flush()
-
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="insight-activity")
+        self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self.flush()
+        await self._periodic.stop()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
+from bot.periodic import PeriodicFlush
 from storage.push import DecisionLog, DecisionRow
 
 log = logging.getLogger("warmline.push.decisions")
@@ -20,11 +20,10 @@ class DecisionRecorder:
 
     def __init__(self, decisions: DecisionLog, interval: float = 0.5, max_rows: int = 2000) -> None:
         self.decisions = decisions
-        self._interval = interval
         self._max_rows = max_rows
         self._rows: list[DecisionRow] = []
-        self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._periodic = PeriodicFlush(self.flush, interval, "push-decisions")
 
     def record(self, row: DecisionRow) -> None:
         self._rows.append(row)
@@ -40,19 +39,8 @@ class DecisionRecorder:
                     self._rows[:0] = batch
                     return
 
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            await self.flush()
-
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="push-decisions")
+        self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self.flush()
+        await self._periodic.stop()
