@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from sqlalchemy import select
 
 from bot.config.flows import FlowsConfig
-from bot.events import Button, ChatRef, OutgoingMessage, UserRef, private_chat_of
+from bot.events import Button, ChatRef, OutgoingMessage
 from bot.i18n import normalise_language
 from bot.push.contract import Category, Decision, PushGate, PushMessage
 from bot.services import Services
+from bot.zones import member_zone
 from flows.buttons import press_many
 from flows.content import ContentLibrary
 from flows.definition import FlowDef, StepDef
@@ -35,11 +33,8 @@ from flows.tags import TagStore
 from flows.timers import NewTimer, Timer, TimerStore, timer_key
 from storage.database import Database
 from storage.records import MemberRecord
-from storage.tables import Member
 
 log = logging.getLogger("warmline.flows")
-_MEMBER_FIELDS = [field.name for field in fields(MemberRecord)]
-
 Keyboard = tuple[tuple[Button, ...], ...]
 #: a claimed cadence slot is retried after this if the worker died mid-way
 CADENCE_LEASE = timedelta(minutes=10)
@@ -75,7 +70,6 @@ class FlowEngine:
         self.orders = OrderBook(db)
         self.tags = TagStore(db)
         self._bot_username: str | None = None
-        self._zones: dict[str, ZoneInfo] = {}
         self._occasions_done: date | None = None
         self._cadence = sorted(
             (flow for flow in flows.values() if flow.trigger == "cadence"),
@@ -377,14 +371,7 @@ class FlowEngine:
         send_at = self.config.content.send_at
         if send_at is None:
             return earliest
-        zone_name = member.time_zone or self.services.config.push.timezone
-        zone = self._zones.get(zone_name)
-        if zone is None:
-            try:
-                zone = ZoneInfo(zone_name)
-            except (ZoneInfoNotFoundError, ValueError):
-                zone = ZoneInfo(self.services.config.push.timezone)
-            self._zones[zone_name] = zone
+        zone = member_zone(member.time_zone, self.services.config.push.timezone)
         local = earliest.astimezone(zone)
         hour, minute = (int(part) for part in send_at.split(":"))
         slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
@@ -393,20 +380,7 @@ class FlowEngine:
         return slot.astimezone(UTC)
 
     async def members(self, ids: Sequence[int]) -> dict[int, MemberRecord]:
-        """Member records in batches (plain columns: no ORM identity map to fill)."""
-        out: dict[int, MemberRecord] = {}
-        columns = [Member.__table__.c[name] for name in _MEMBER_FIELDS]
-        async with self.db.session() as session:
-            for start in range(0, len(ids), 500):
-                stmt = select(*columns).where(Member.__table__.c.id.in_(ids[start : start + 500]))
-                for row in (await session.execute(stmt)).all():
-                    record = MemberRecord(*row)
-                    out[record.id] = record
-        return out
-
-
-def private_chat_of_member(member: MemberRecord) -> ChatRef:
-    return private_chat_of(UserRef(member.platform, member.user_id))
+        return await self.services.members.get_many(ids)
 
 
 def _snapshot(state: JourneyState) -> tuple[Any, ...]:

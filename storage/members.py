@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -21,6 +23,9 @@ class MemberRepository(Protocol):
     async def get(self, platform: str, user_id: str) -> MemberRecord | None: ...
 
     async def get_by_id(self, member_id: int) -> MemberRecord | None: ...
+
+    async def get_many(self, ids: Sequence[int]) -> dict[int, MemberRecord]:
+        """Records by id, in batches, for fan-out and timers."""
 
     async def update(self, member_id: int, **fields: Any) -> MemberRecord:
         """Set columns (language, time_zone, opted_out, reachable, …)."""
@@ -53,6 +58,9 @@ class InteractionLog(Protocol):
         chat_id: str | None = None,
         detail: dict[str, Any] | None = None,
     ) -> None: ...
+
+
+_RECORD_FIELDS = [field.name for field in dataclass_fields(MemberRecord)]
 
 
 def insert_for(dialect: str, table: Any) -> Any:
@@ -116,6 +124,18 @@ class SqlMemberRepository:
 
     async def get_by_id(self, member_id: int) -> MemberRecord | None:
         return await self._one(select(Member).where(Member.id == member_id))
+
+    async def get_many(self, ids: Sequence[int]) -> dict[int, MemberRecord]:
+        # plain columns: no ORM identity map to fill for thousands of rows
+        out: dict[int, MemberRecord] = {}
+        columns = [Member.__table__.c[name] for name in _RECORD_FIELDS]
+        async with self._db.session() as session:
+            for start in range(0, len(ids), 500):
+                stmt = select(*columns).where(Member.__table__.c.id.in_(ids[start : start + 500]))
+                for row in (await session.execute(stmt)).all():
+                    record = MemberRecord(*row)
+                    out[record.id] = record
+        return out
 
     async def update(self, member_id: int, **fields: Any) -> MemberRecord:
         async with self._db.session() as session, session.begin():

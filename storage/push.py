@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
+from bot.events import Button
 from storage.database import Database
 from storage.members import insert_for, to_record
 from storage.push_tables import PushCampaign, PushDecision, PushOutbox, PushPending
@@ -27,7 +28,7 @@ class PendingMessage:
     due_at: datetime
     expires_at: datetime | None
     text: str
-    buttons: list[Any]
+    buttons: tuple[tuple[Button, ...], ...]
     campaign_id: str | None
 
 
@@ -59,6 +60,14 @@ class CampaignRow:
     created_at: datetime
 
 
+def buttons_to_json(buttons: tuple[tuple[Button, ...], ...]) -> list[Any]:
+    return [[{"text": b.text, "data": b.data, "url": b.url} for b in row] for row in buttons]
+
+
+def buttons_from_json(rows: list[Any]) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(Button(b["text"], b.get("data"), b.get("url")) for b in row) for row in rows)
+
+
 def _pending(row: PushPending) -> PendingMessage:
     return PendingMessage(
         row.member_id,
@@ -69,7 +78,7 @@ def _pending(row: PushPending) -> PendingMessage:
         row.due_at,
         row.expires_at,
         row.text,
-        list(row.buttons or []),
+        buttons_from_json(row.buttons or []),
         row.campaign_id,
     )
 
@@ -90,7 +99,7 @@ class PendingStore:
             "due_at": message.due_at,
             "expires_at": message.expires_at,
             "text": message.text,
-            "buttons": message.buttons,
+            "buttons": buttons_to_json(message.buttons),
             "campaign_id": message.campaign_id,
         }
         stmt = insert_for(self._db.dialect, PushPending).values(**values)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.events import ChatKind, ChatRef
+
 
 @dataclass(frozen=True, slots=True)
 class MemberRecord:
@@ -26,3 +28,8 @@ class MemberRecord:
     @property
     def key(self) -> tuple[str, str]:
         return (self.platform, self.user_id)
+
+    @property
+    def dm(self) -> ChatRef:
+        """The member's one-on-one chat with the bot (same id as the user on Telegram)."""
+        return ChatRef(self.platform, self.user_id, ChatKind.PRIVATE)

@@ -74,6 +74,13 @@ async def test_reachable_ids_page_in_order(db: Database) -> None:
     assert first + rest == [i for n, i in enumerate(ids) if n != 2]
 
 
+async def test_get_many_returns_records_by_id(db: Database) -> None:
+    members = SqlMemberRepository(db)
+    records = [await members.touch(UserRef("telegram", str(n), f"M{n}"), NOW) for n in range(3)]
+    wanted = [records[0].id, records[2].id, 10_000]
+    assert await members.get_many(wanted) == {r.id: r for r in (records[0], records[2])}
+
+
 async def test_chat_membership_and_interactions(db: Database) -> None:
     members, chats, log = SqlMemberRepository(db), SqlChatRepository(db), SqlInteractionLog(db)
     member = await members.touch(UserRef("telegram", "5"), NOW)

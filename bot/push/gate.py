@@ -15,10 +15,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.errors import DeliveryError, RecipientUnreachable, TransientError
-from bot.events import Button, ChatKind, ChatRef, OutgoingMessage
+from bot.events import ChatRef, OutgoingMessage
 from bot.push.backends import BackendUnavailable, GateBackend
 from bot.push.contract import Category, Decision, Outcome, PushMessage
 from bot.push.pacing import PacedSender
@@ -49,18 +49,6 @@ class _Submission:
     expires_at: datetime | None
     seq: int
     queued: bool
-
-
-def buttons_to_json(buttons: tuple[tuple[Button, ...], ...]) -> list[Any]:
-    return [[{"text": b.text, "data": b.data, "url": b.url} for b in row] for row in buttons]
-
-
-def buttons_from_json(rows: list[Any]) -> tuple[tuple[Button, ...], ...]:
-    return tuple(tuple(Button(b["text"], b.get("data"), b.get("url")) for b in row) for row in rows)
-
-
-def dm_of(member: MemberRecord) -> ChatRef:
-    return ChatRef(member.platform, member.user_id, ChatKind.PRIVATE)
 
 
 class Gate:
@@ -136,7 +124,7 @@ class Gate:
             message = PushMessage(
                 waiting.text,
                 waiting.key,
-                buttons_from_json(waiting.buttons),
+                waiting.buttons,
                 waiting.campaign_id,
             )
             sub = _Submission(
@@ -329,7 +317,7 @@ class Gate:
         return decision
 
     async def _deliver(self, sub: _Submission, now: datetime) -> Verdict:
-        message = OutgoingMessage(dm_of(sub.member), sub.message.text, sub.message.buttons)
+        message = OutgoingMessage(sub.member.dm, sub.message.text, sub.message.buttons)
         try:
             await self.sender.send(message)
             return Verdict(Outcome.SENT)
@@ -366,7 +354,7 @@ class Gate:
                 due_at=decision.until,
                 expires_at=sub.expires_at,
                 text=sub.message.text,
-                buttons=buttons_to_json(sub.message.buttons),
+                buttons=sub.message.buttons,
                 campaign_id=sub.message.campaign_id,
             )
         )

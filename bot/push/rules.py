@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from bot.config.push import PushConfig
 from bot.push.contract import Category, Outcome
+from bot.zones import member_zone
 
 DAY = 86400.0
 WEEK = 7 * DAY
@@ -173,7 +173,6 @@ class Rules:
     def __init__(self, config: PushConfig) -> None:
         self.config = config
         self.quiet = QuietHours.parse(config.quiet_hours)
-        self.default_zone = ZoneInfo(config.timezone)
         self._limits = {category: self._resolve(category) for category in Category}
 
     def _resolve(self, category: Category) -> Limits:
@@ -190,17 +189,9 @@ class Rules:
         return self._limits[category]
 
     def zone(self, name: str | None) -> ZoneInfo:
-        return _zone(name) or self.default_zone if name else self.default_zone
+        return member_zone(name, self.config.timezone)
 
     def quiet_until(self, moment: datetime, zone_name: str | None) -> datetime | None:
         if self.quiet is None:
             return None
         return self.quiet.ends_at(moment, self.zone(zone_name))
-
-
-@lru_cache(maxsize=512)
-def _zone(name: str) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None

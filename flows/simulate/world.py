@@ -26,7 +26,7 @@ from bot.clock import ManualClock
 from bot.config.model import WarmlineConfig
 from bot.events import ChatKind, ChatRef, OutgoingMessage
 from bot.push.gate import Gate
-from flows.engine import FlowEngine, private_chat_of_member
+from flows.engine import FlowEngine
 from flows.simulate.measure import (
     OFFER_PREFIX,
     SATISFACTION_PREFIX,
@@ -310,9 +310,7 @@ class World:
                 self.measure.acted(user_id, signal, now)
             for text, keyboard in answer or ():
                 await self.app.services.adapter.send(
-                    OutgoingMessage(
-                        private_chat_of_member(records[self.ids[item.member]]), text, keyboard
-                    )
+                    OutgoingMessage(records[self.ids[item.member]].dm, text, keyboard)
                 )
             if choice == "interested" and self.rng.random() < person.persona.buys:
                 self.later(self.rng.randint(6, 72), "order", item.member)
