@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from insight.loop import interactions, journeys, members, orders, source_of
@@ -48,25 +48,25 @@ class SearchQuery:
         return not (self.text or self.tag or self.tier or self.source)
 
 
+def _hit_columns() -> Select[Any]:
+    """One row per member as a search hit shows it: identity, source, tier, trust."""
+    return select(
+        members.c.id,
+        members.c.display_name,
+        members.c.username,
+        source_of().label("source"),
+        journeys.c.tier,
+        journeys.c.trust,
+        members.c.joined_at,
+        members.c.opted_out,
+        members.c.reachable,
+    ).select_from(members.outerjoin(journeys, journeys.c.member_id == members.c.id))
+
+
 async def search_members(
     conn: AsyncConnection, query: SearchQuery, limit: int = 50
 ) -> list[MemberHit]:
-    stmt = (
-        select(
-            members.c.id,
-            members.c.display_name,
-            members.c.username,
-            source_of().label("source"),
-            journeys.c.tier,
-            journeys.c.trust,
-            members.c.joined_at,
-            members.c.opted_out,
-            members.c.reachable,
-        )
-        .select_from(members.outerjoin(journeys, journeys.c.member_id == members.c.id))
-        .order_by(members.c.joined_at.desc(), members.c.id.desc())
-        .limit(limit)
-    )
+    stmt = _hit_columns().order_by(members.c.joined_at.desc(), members.c.id.desc()).limit(limit)
     if query.text:
         pattern = f"%{_escape(query.text.lower())}%"
         stmt = stmt.where(
@@ -127,21 +127,7 @@ async def member_detail(
     conn: AsyncConnection, member_id: int, limit: int = 200
 ) -> MemberDetail | None:
     """The member, and their last ``limit`` messages, gate decisions and orders, newest first."""
-    hits = await conn.execute(
-        select(
-            members.c.id,
-            members.c.display_name,
-            members.c.username,
-            source_of().label("source"),
-            journeys.c.tier,
-            journeys.c.trust,
-            members.c.joined_at,
-            members.c.opted_out,
-            members.c.reachable,
-        )
-        .select_from(members.outerjoin(journeys, journeys.c.member_id == members.c.id))
-        .where(members.c.id == member_id)
-    )
+    hits = await conn.execute(_hit_columns().where(members.c.id == member_id))
     row = hits.first()
     if row is None:
         return None
