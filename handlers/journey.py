@@ -91,8 +91,8 @@ async def birthday(ctx: Context) -> None:
 
 
 async def _member_arg(ctx: Context, raw: str) -> MemberRecord | None:
-    who = raw.strip().removeprefix("@")
-    return await ctx.services.members.get(ctx.event.platform, who)
+    """By id or username: on Telegram, admins know members by ``@username``."""
+    return await ctx.services.members.find(ctx.event.platform, raw)
 
 
 @router.command("order", admin_only=True, summary_key="commands.order")

@@ -24,6 +24,9 @@ class MemberRepository(Protocol):
 
     async def get_by_id(self, member_id: int) -> MemberRecord | None: ...
 
+    async def find(self, platform: str, handle: str) -> MemberRecord | None:
+        """A member as an admin names them: user id, or username with or without ``@``."""
+
     async def get_many(self, ids: Sequence[int]) -> dict[int, MemberRecord]:
         """Records by id, in batches, for fan-out and timers."""
 
@@ -124,6 +127,23 @@ class SqlMemberRepository:
 
     async def get_by_id(self, member_id: int) -> MemberRecord | None:
         return await self._one(select(Member).where(Member.id == member_id))
+
+    async def find(self, platform: str, handle: str) -> MemberRecord | None:
+        # the user id first (on Telegram a number, never a username), then the
+        # username, case-insensitive; the most recently seen holder wins a stale clash
+        name = handle.strip().removeprefix("@")
+        if not name:
+            return None
+        found = await self.get(platform, name)
+        if found is not None:
+            return found
+        stmt = (
+            select(Member)
+            .where(Member.platform == platform, func.lower(Member.username) == name.lower())
+            .order_by(Member.last_seen_at.desc())
+            .limit(1)
+        )
+        return await self._one(stmt)
 
     async def get_many(self, ids: Sequence[int]) -> dict[int, MemberRecord]:
         # plain columns: no ORM identity map to fill for thousands of rows

@@ -250,6 +250,14 @@ class FakeBotAPI:
             if chat_id is None or c.params.get("chat_id") == chat_id
         ]
 
+    async def taken(self, timeout: float = 5.0) -> None:
+        """Wait until the bot has received every pushed update: it polled past them."""
+        deadline = time.monotonic() + timeout
+        while self._queue:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(self._queue)} updates not taken within {timeout}s")
+            await asyncio.sleep(0.01)
+
     async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Wait until ``method`` succeeded ``count`` times; returns those calls."""
         deadline = time.monotonic() + timeout

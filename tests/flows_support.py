@@ -12,6 +12,7 @@ from typing import Any
 from harness import LocalBot, local_bot, make_config
 
 from bot.adapters.local import Action
+from bot.app import App
 from bot.clock import ManualClock
 from bot.events import OutgoingMessage, private_chat_of
 from bot.push.gate import Gate
@@ -22,6 +23,24 @@ def tomorrow_10_shanghai() -> datetime:
     """A virtual start after every real event time, at 10:00 in the default push zone."""
     day = datetime.now(UTC) + timedelta(days=1)
     return day.replace(hour=2, minute=0, second=0, microsecond=0)
+
+
+async def advance(
+    app: App, clock: ManualClock, delta: timedelta, step: timedelta = timedelta(hours=1)
+) -> None:
+    """Move ``clock`` on by ``delta`` in steps; at each, do what the schedulers would:
+    drain the gate's due waiting lines, then tick the flow engine."""
+    engine = app.services.require(FlowEngine)
+    end = clock.now() + delta
+    while clock.now() < end:
+        clock.advance(min(step, end - clock.now()))
+        now = clock.now()
+        gate = app.services.find(Gate)
+        if gate is not None:
+            for member_id, due in await gate.pending.next_due():
+                if due <= now:
+                    await gate.drain(member_id)
+        await engine.tick(now)
 
 
 @dataclass
@@ -51,16 +70,7 @@ class Journey:
             self.sent.append(Sent(self.clock.now(), action.chat.id, action.message))
 
     async def advance(self, delta: timedelta, step: timedelta = timedelta(hours=1)) -> None:
-        end = self.clock.now() + delta
-        while self.clock.now() < end:
-            self.clock.advance(min(step, end - self.clock.now()))
-            now = self.clock.now()
-            gate = self.bot.app.services.find(Gate)
-            if gate is not None:
-                for member_id, due in await gate.pending.next_due():
-                    if due <= now:
-                        await gate.drain(member_id)
-            await self.engine.tick(now)
+        await advance(self.bot.app, self.clock, delta, step)
 
     def button(self, sent: Sent, choice: str) -> str:
         """The pressable data of a button, as the member's client would send it back."""

@@ -12,9 +12,10 @@ from datetime import timedelta
 from typing import Any
 
 import fake_bot_api
-import pytest
+import telegram_support
 from fake_bot_api import TOKEN, FakeBotAPI
 from moderation_support import community_routers, now_clock, rows_about
+from telegram_support import keyboard
 
 from bot.adapters.retry import RetryPolicy
 from bot.adapters.telegram_base import TelegramAdapter
@@ -27,6 +28,7 @@ from handlers.moderation.install import install_community
 from handlers.moderation.service import Moderation
 
 fake_api = fake_bot_api.fake_api
+library = telegram_support.library
 
 UPDATES = FakeBotAPI().updates
 GROUP = UPDATES.group(-100123, "Tea Club")
@@ -34,11 +36,6 @@ ADA = UPDATES.user(7, "Ada")  # the group's administrator (not a bot admin)
 NEW = UPDATES.user(50, "Newbie")
 SPAM = UPDATES.user(51, "Spammy", username="spammy")
 REX = UPDATES.user(52, "Rex")
-
-
-@pytest.fixture(params=["aiogram", "ptb"])
-def library(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @asynccontextmanager
@@ -77,13 +74,6 @@ async def community_app(
         yield app
     finally:
         await app.stop()
-
-
-def keyboard(call: fake_bot_api.Call) -> list[str]:
-    markup = call.params["reply_markup"]
-    if isinstance(markup, str):
-        markup = json.loads(markup)
-    return [button["callback_data"] for row in markup["inline_keyboard"] for button in row]
 
 
 def in_group(user: dict[str, Any], text: str, reply_to: dict[str, Any] | None = None) -> Any:

@@ -20,7 +20,9 @@ from typing import Any
 
 import fake_bot_api
 import pytest
+import telegram_support
 from fake_bot_api import TOKEN, FakeBotAPI
+from telegram_support import keyboard
 from typer.testing import CliRunner
 
 from bot.adapters.retry import RetryPolicy
@@ -33,6 +35,7 @@ from bot.push.contract import Category, PushMessage
 from bot.push.gate import Gate
 
 fake_api = fake_bot_api.fake_api
+library = telegram_support.library
 # PTB announces, on every 429, that RetryAfter.retry_after will become a timedelta
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
@@ -52,11 +55,6 @@ PUSH: dict[str, Any] = {
     "progress_every": "0.3s",  # a 1 s 429 hold spans several progress reports
     "pacing": {"per_second": 200, "per_chat_per_second": 100},
 }
-
-
-@pytest.fixture(params=["aiogram", "ptb"])
-def library(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def settings(api: FakeBotAPI, library: str, db_url: str) -> dict[str, Any]:
@@ -95,13 +93,6 @@ async def members_start(api: FakeBotAPI, app: App) -> None:
     api.push(UPDATES.command(EVE, "stop"))
     await api.wait_for("sendMessage", len(MEMBERS) + 1)
     await app.runner.wait_idle()
-
-
-def keyboard(call: fake_bot_api.Call) -> list[str]:
-    markup = call.params["reply_markup"]
-    if isinstance(markup, str):
-        markup = json.loads(markup)
-    return [button["callback_data"] for row in markup["inline_keyboard"] for button in row]
 
 
 def deliveries(api: FakeBotAPI, text: str) -> Counter[int]:

@@ -49,6 +49,17 @@ async def test_same_id_on_two_platforms_are_two_members(db: Database) -> None:
     assert a.id != b.id
 
 
+async def test_admins_find_members_by_id_or_username(db: Database) -> None:
+    members = SqlMemberRepository(db)
+    ann = await members.touch(UserRef("telegram", "42", "Ann", "Ann_Tea"), NOW)
+    await members.touch(UserRef("local", "43", "Bo", "ann_tea"), NOW)  # another platform
+    for handle in ("42", "@42", "@ann_tea", "ANN_TEA", " @Ann_Tea "):
+        found = await members.find("telegram", handle)
+        assert found is not None and found.id == ann.id, handle
+    assert await members.find("telegram", "@nobody") is None
+    assert await members.find("telegram", "@") is None
+
+
 async def test_source_first_wins_and_update(db: Database) -> None:
     members = SqlMemberRepository(db)
     member = await members.touch(UserRef("telegram", "1"), NOW)

@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 import fake_bot_api
 import pytest
+import telegram_support
 from fake_bot_api import TOKEN, FakeBotAPI
 
 from bot.adapters.retry import RetryPolicy
@@ -29,18 +30,15 @@ from bot.errors import ConfigError, DeliveryError, RecipientUnreachable
 from bot.events import Button, ChatKind, ChatRef, OutgoingDocument, OutgoingMessage, UserRef
 from bot.router import Router
 
-fake_api = fake_bot_api.fake_api  # the fixture, shared with other test modules
+# the fixtures, shared with other test modules
+fake_api = fake_bot_api.fake_api
+library = telegram_support.library
 # PTB announces, on every 429, that RetryAfter.retry_after will become a timedelta
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
 SECRET = "s3cret-token"
 ALICE = FakeBotAPI().updates.user(42, "Alice")
 BOB = FakeBotAPI().updates.user(43, "Bob", username="bob")
-
-
-@pytest.fixture(params=["aiogram", "ptb"])
-def library(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def telegram_config(api: FakeBotAPI, library: str, db_url: str, **telegram: Any) -> WarmlineConfig:

@@ -1,0 +1,110 @@
+"""Q&A on Telegram, with aiogram and with python-telegram-bot, through the fake Bot API:
+a member asks in a DM, in English or Chinese, and gets an answer citing its
+source; a question outside the knowledge base is handed to an admin, who
+presses the reply button in their DM, answers, and the member gets it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import fake_bot_api
+import pytest
+import telegram_support
+from fake_bot_api import FakeBotAPI, Json
+from knowledge_support import knowledge_section
+from telegram_support import keyboard, telegram_bot, telegram_settings, texts, to_chat
+
+from bot.config.model import WarmlineConfig
+from knowledge.service import KnowledgeBase
+from storage.knowledge_store import KnowledgeStore
+
+fake_api = fake_bot_api.fake_api
+library = telegram_support.library
+pytest_plugins = ["knowledge_support"]  # the Camellia index, built once per session
+
+UPDATES = FakeBotAPI().updates
+ADMIN = UPDATES.user(1, "Ada")
+ALICE = UPDATES.user(42, "Alice")
+XIAOHONG = UPDATES.user(43, "小红", "zh-hans")
+CAROL = UPDATES.user(44, "Carol")
+
+
+def qa_config(api: FakeBotAPI, library: str, db_url: str, index_dir: Path) -> WarmlineConfig:
+    settings = telegram_settings(
+        api, library, db_url, [str(ADMIN["id"])], knowledge=knowledge_section(index_dir)
+    )
+    return WarmlineConfig.model_validate(settings)
+
+
+async def test_dm_questions_in_english_and_chinese_get_cited_answers(
+    fake_api: FakeBotAPI,
+    library: str,
+    sqlite_url: str,
+    camellia_index_dir: Path,
+    camellia: KnowledgeBase,
+) -> None:
+    config = qa_config(fake_api, library, sqlite_url, camellia_index_dir)
+    async with telegram_bot(fake_api, config) as bot:
+        sent = await bot.send(UPDATES.message(ALICE, "What's the minimum order for free shipping?"))
+        [answer] = texts(to_chat(sent, ALICE))
+        assert "199" in answer and answer.endswith("Source: faq.yaml#free-shipping")
+
+        sent = await bot.send(UPDATES.message(XIAOHONG, "满多少钱包邮呀"))
+        [answer] = texts(to_chat(sent, XIAOHONG))
+        assert "199" in answer and answer.endswith("来源：faq.yaml#free-shipping")
+        assert not to_chat(sent, ADMIN)  # answered: nobody is bothered
+
+
+@pytest.mark.parametrize(
+    ("member", "question", "lang"),
+    [
+        (CAROL, "Can you recommend a good dentist in Hangzhou?", "en"),
+        (XIAOHONG, "杭州哪里有好的牙医？", "zh"),
+    ],
+    ids=["en", "zh"],
+)
+async def test_handoff_is_answered_by_an_admin_from_their_dm(
+    fake_api: FakeBotAPI,
+    library: str,
+    sqlite_url: str,
+    camellia_index_dir: Path,
+    camellia: KnowledgeBase,
+    member: Json,
+    question: str,
+    lang: str,
+) -> None:
+    config = qa_config(fake_api, library, sqlite_url, camellia_index_dir)
+    async with telegram_bot(fake_api, config) as bot:
+        catalog = bot.app.services.catalog
+        sent = await bot.send(UPDATES.message(member, question))
+        assert texts(to_chat(sent, member)) == [catalog.t(lang, "knowledge.handoff")]
+        [to_admin] = to_chat(sent, ADMIN)
+        assert question in to_admin.params["text"]
+        assert str(member["first_name"]) in to_admin.params["text"]
+        [reply_button] = keyboard(to_admin)
+        assert reply_button.startswith("kb:reply:") and "|" in reply_button  # signed
+
+        # the member pressing the admin's button (copied into their chat) gets nowhere
+        refused = await bot.send(UPDATES.callback(member, reply_button))
+        assert not to_chat(refused, member)
+
+        answered = len(fake_api.calls_to("answerCallbackQuery"))
+        prompt = await bot.send(UPDATES.callback(ADMIN, reply_button))
+        assert texts(prompt) == [catalog.t("en", "knowledge.admin.reply_prompt", id=1)]
+        assert len(fake_api.calls_to("answerCallbackQuery")) == answered + 1
+
+        answer = "Dr. Wang on Nanshan Road is great."
+        relayed = await bot.send(UPDATES.message(ADMIN, answer))
+        assert texts(to_chat(relayed, member)) == [
+            catalog.t(lang, "knowledge.admin.reply_to_member", text=answer)
+        ]
+        [confirmation] = texts(to_chat(relayed, ADMIN))
+        assert "#1" in confirmation
+
+        # closed: nothing open, and the admin's next DM is not relayed
+        store = bot.app.services.require(KnowledgeStore)  # type: ignore[type-abstract]
+        assert await store.open_handoffs() == []
+        after = await bot.send(UPDATES.message(ADMIN, "hello"))
+        assert not to_chat(after, member)
+        listing = await bot.send(UPDATES.command(ADMIN, "handoffs"))
+        assert texts(listing) == [catalog.t("en", "knowledge.kb.no_handoffs")]
