@@ -10,6 +10,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from services import PG_URL, fresh_redis, reset_postgres
 
+#: the Camellia index fixtures, built once per session (tests/knowledge_support.py)
+pytest_plugins = ["knowledge_support"]
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_KB = REPO.parent / "shared" / "kb" / "camellia"
 

@@ -19,8 +19,6 @@ from storage.tables import Interaction
 
 ADMIN = UserRef("local", "admin", "Ada")
 
-pytest_plugins = ["knowledge_support"]  # the shared Camellia index fixtures
-
 
 def _config(url: str, index_dir: Path, **extra: object):  # type: ignore[no-untyped-def]
     return make_config(url, knowledge=knowledge_section(index_dir, **extra))

@@ -21,8 +21,6 @@ runner = CliRunner()
 FIELDS = ["question", "answer", "source", "confidence", "handoff", "lang"]
 FAKE_CHAT = "langchain_core.language_models.fake_chat_models:FakeListChatModel"
 
-pytest_plugins = ["knowledge_support"]  # the shared Camellia index fixtures
-
 
 @pytest.fixture
 def config_file(tmp_path: Path, camellia_index_dir: Path, camellia: KnowledgeBase) -> Path:

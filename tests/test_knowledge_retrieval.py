@@ -17,8 +17,6 @@ from knowledge.retriever import MODES, Mode, Retriever
 from knowledge.service import KnowledgeBase
 from knowledge.text import detect_language, is_small_talk, tokenize
 
-pytest_plugins = ["knowledge_support"]  # the shared Camellia index fixtures
-
 
 def test_markdown_is_split_by_headings_and_cited_by_heading(tmp_path: Path) -> None:
     path = tmp_path / "care.md"

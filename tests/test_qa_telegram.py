@@ -20,7 +20,6 @@ from storage.knowledge_store import KnowledgeStore
 
 fake_api = fake_bot_api.fake_api
 library = telegram_support.library
-pytest_plugins = ["knowledge_support"]  # the Camellia index, built once per session
 
 UPDATES = FakeBotAPI().updates
 ADMIN = UPDATES.user(1, "Ada")
