@@ -13,7 +13,7 @@ from collections.abc import Callable
 from knowledge.contract import Answer, Suggestion
 from knowledge.retriever import Mode, Ranking, Retriever
 from knowledge.rewording import Rewriter
-from knowledge.text import detect_language, is_small_talk
+from knowledge.text import detect_language, is_small_talk, normalise
 
 #: ``phrase(lang, key)`` → member-facing text for ``knowledge.handoff`` / ``knowledge.small_talk``
 Phrasebook = Callable[[str, str], str]
@@ -55,7 +55,8 @@ class KnowledgeAnswerer:
         """Synchronous core (the CLI and the benchmark call it directly)."""
         question = question.strip()[:MAX_QUESTION_CHARS]
         member_lang = lang if lang in ("zh", "en") else self.default_lang
-        lang = detect_language(question, fallback=member_lang)
+        # folded first, so full-width letters count as the Latin letters they are
+        lang = detect_language(normalise(question), fallback=member_lang)
         if is_small_talk(question):
             return Answer(
                 question, self.phrase(lang, "knowledge.small_talk"), None, 1.0, False, lang, True

@@ -157,25 +157,33 @@ def faq_chunks(name: str, text: str, where: Path | str) -> Iterator[Chunk]:
 
 
 def markdown_chunks(name: str, text: str) -> Iterator[Chunk]:
-    """Sections under ``#``/``##``/``###`` headings, cited by their nearest heading."""
+    """Sections under ``#``/``##``/``###`` headings, cited by their nearest heading.
+
+    The indexed text starts with the heading path below the document title
+    ("Storage > Pu-erh"), so a ``### Pu-erh`` under ``## Storage`` is found for
+    storage questions and not for brewing ones; the member is shown the nearest
+    heading and the text.
+    """
     splitter = MarkdownHeaderTextSplitter(
         headers_to_split_on=[("#", "h1"), ("##", "h2"), ("###", "h3")], strip_headers=True
     )
     lang = detect_language(text)
     for section in splitter.split_text(text):
-        heading = next(
-            (section.metadata[key] for key in ("h3", "h2", "h1") if key in section.metadata), ""
-        )
+        path = [str(section.metadata[key]) for key in ("h1", "h2", "h3") if key in section.metadata]
+        heading = path[-1] if path else ""
+        if len(path) > 1 and "h1" in section.metadata:
+            path = path[1:]  # the document's title: shared by every section, tells none apart
         body = section.page_content.strip()
         if not body:
             continue
         for piece in _split_long(body):
-            labelled = f"{heading}\n{piece}" if heading else piece
+            shown = f"{heading}\n{piece}" if heading else piece
+            chunk_lang = detect_language(shown, lang)
             yield Chunk(
                 source=f"{name}#{heading}" if heading else name,
-                lang=detect_language(labelled, lang),
-                text=labelled,
-                answers={},
+                lang=chunk_lang,
+                text=f"{' > '.join(path)}\n{piece}" if path else piece,
+                answers={chunk_lang: shown},
                 title=heading or name,
             )
 

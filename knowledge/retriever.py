@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 from knowledge.documents import Chunk
-from knowledge.embeddings import embed_query, embed_sparse
+from knowledge.embeddings import QueryEncoder, QueryVectors
 from knowledge.index import FALLBACK_CALIBRATION, Calibration, KnowledgeIndex
+from knowledge.query import QueryNormaliser
 from knowledge.text import tokenize
 
 Mode = Literal["hybrid", "dense", "sparse", "bm25"]
@@ -62,20 +62,27 @@ class _Pool:
     rows: np.ndarray
     #: start of each source's run in ``rows`` (for ``np.maximum.reduceat``)
     starts: np.ndarray
+    #: those rows' vectors, copied once so a question does not gather them again
+    vectors: np.ndarray
+    #: position in ``rows`` of each chunk row (-1: not in this pool)
+    position: np.ndarray
 
 
 class Retriever:
     def __init__(
         self,
         index: KnowledgeIndex,
-        embeddings: Embeddings,
+        encoder: QueryEncoder,
         bm25_weight: float = 0.2,
         sparse_weight: float = 0.3,
     ) -> None:
         self.index = index
-        self.embeddings = embeddings
+        self.encoder = encoder
         self.bm25_weight = bm25_weight
         self.sparse_weight = sparse_weight if index.sparse is not None else 0.0
+        self.normalise = QueryNormaliser.from_texts(
+            (chunk.text for chunk in index.chunks), encoder.pieces
+        )
         self._pools = {lang: self._pool(lang) for lang in index.languages}
 
     def _pool(self, lang: str) -> _Pool:
@@ -88,7 +95,10 @@ class Retriever:
             [k for k in range(len(sources)) if k == 0 or sources[k] != sources[k - 1]],
             dtype=np.int64,
         )
-        return _Pool(rows, starts)
+        position = np.full(len(chunks), -1, dtype=np.int64)
+        position[rows] = np.arange(rows.size)
+        vectors = np.ascontiguousarray(self.index.vectors[rows], dtype=np.float32)
+        return _Pool(rows, starts, vectors, position)
 
     def search(self, question: str, lang: str, mode: Mode = "hybrid", limit: int = 5) -> Ranking:
         """Best sources for ``question``, searched among chunks in ``lang`` when the KB has any."""
@@ -96,21 +106,22 @@ class Retriever:
         pool = self._pools.get(searched)
         if pool is None or not pool.rows.size:
             return Ranking([], 0.0, lang)
-        dense, dense_rows = self._per_source(pool, self._dense_scores(question, pool))
-        lexical, lexical_rows = self._per_source(
-            pool, self._lexical_scores(question, searched, pool)
-        )
         weights = {
             "hybrid": (1.0, self.sparse_weight, self.bm25_weight),
             "dense": (1.0, 0.0, 0.0),
             "sparse": (0.0, 1.0, 0.0),
             "bm25": (0.0, 0.0, 1.0),
         }[mode]
+        text = self.normalise(question)
+        wants_terms = bool(weights[1]) and self.index.sparse is not None
+        query = self.encoder.encode(text, with_terms=wants_terms)
+        dense, dense_rows = self._per_source(pool, row_dots(pool.vectors, query.dense))
+        lexical, lexical_rows = self._per_source(pool, self._lexical_scores(text, searched, pool))
         fused = weights[0] * _z(dense) + weights[2] * _z(lexical)
         if weights[1]:
-            sparse, _ = self._per_source(pool, self._sparse_scores(question, pool))
+            sparse, _ = self._per_source(pool, self._sparse_scores(query, pool))
             fused += weights[1] * _z(sparse)
-        order = np.argsort(-fused, kind="stable")[:limit]
+        order = _best(fused, limit)
         best_rows = lexical_rows if mode == "bm25" else dense_rows
         ranked = [
             Candidate(
@@ -133,15 +144,10 @@ class Retriever:
         )
         return best, pool.rows[-first]
 
-    def _dense_scores(self, question: str, pool: _Pool) -> np.ndarray:
-        scores: np.ndarray = self.index.vectors[pool.rows] @ embed_query(self.embeddings, question)
-        return scores
-
-    def _sparse_scores(self, question: str, pool: _Pool) -> np.ndarray:
-        terms = embed_sparse(self.embeddings, [question])
-        if self.index.sparse is None or not terms:
+    def _sparse_scores(self, query: QueryVectors, pool: _Pool) -> np.ndarray:
+        if self.index.sparse is None or query.terms is None:
             return np.zeros(pool.rows.size, dtype=np.float32)
-        return self.index.sparse.scores(terms[0], pool.rows)
+        return self.index.sparse.scores(query.terms, pool.rows)
 
     def _lexical_scores(self, question: str, lang: str, pool: _Pool) -> np.ndarray:
         """BM25 in the question's language; chunks in other languages score 0."""
@@ -150,9 +156,9 @@ class Retriever:
         if not terms or lang not in self.index.bm25:
             return scores
         retriever, rows = self.index.bm25[lang]
-        by_row = np.zeros(len(self.index.chunks), dtype=np.float32)
-        by_row[rows] = np.asarray(retriever.get_scores(terms), dtype=np.float32)
-        scores[:] = by_row[pool.rows]
+        where = pool.position[rows]
+        inside = where >= 0
+        scores[where[inside]] = np.asarray(retriever.get_scores(terms), dtype=np.float32)[inside]
         return scores
 
     def _confidence(self, ranked: list[Candidate], lang: str, mode: Mode) -> float:
@@ -169,6 +175,32 @@ class Retriever:
         """Calibrated similarity of one candidate alone (for the admin's shortlist)."""
         reference = self.index.calibration.get(lang) or Calibration(**FALLBACK_CALIBRATION)
         return _sigmoid((candidate.dense - reference.mean) / reference.spread)
+
+
+def row_dots(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """``matrix @ vector`` in numpy's own one-thread SIMD loop, not BLAS.
+
+    OpenBLAS hands a matrix-vector product of more than a few dozen rows to
+    its thread pool; on a busy two-core machine waking those threads cost
+    1-8 ms at p95 (0.1 ms single-threaded) once the model had run. Measured
+    in bench/kb_latency.py.
+    """
+    if hasattr(np, "vecdot"):
+        dots: np.ndarray = np.vecdot(matrix, vector)
+    else:  # numpy < 2
+        dots = np.einsum("ij,j->i", matrix, vector)
+    return dots
+
+
+def _best(scores: np.ndarray, limit: int) -> np.ndarray:
+    """Indices of the ``limit`` highest scores, highest first (ties: lower index first)."""
+    if scores.size > limit:
+        top = np.argpartition(-scores, limit - 1)[:limit]
+        top.sort()
+    else:
+        top = np.arange(scores.size)
+    order: np.ndarray = top[np.argsort(-scores[top], kind="stable")]
+    return order
 
 
 def _z(scores: np.ndarray) -> np.ndarray:

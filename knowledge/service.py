@@ -12,7 +12,7 @@ from langchain_core.embeddings import Embeddings
 from bot.config.knowledge import KnowledgeConfig
 from knowledge.answerer import KnowledgeAnswerer, Phrasebook
 from knowledge.contract import Answer
-from knowledge.embeddings import build_embeddings
+from knowledge.embeddings import QUERY_CACHE_SIZE, QueryEncoder, build_embeddings
 from knowledge.index import BuildReport, KnowledgeIndex, Progress, build_index
 from knowledge.retriever import Retriever
 from knowledge.rewording import Rewriter, build_chat_model
@@ -36,6 +36,7 @@ class KnowledgeBase:
         phrase: Phrasebook,
         default_lang: str = "en",
         embeddings: Embeddings | None = None,
+        query_cache: int = QUERY_CACHE_SIZE,
     ) -> None:
         self.config = config
         self.phrase = phrase
@@ -43,6 +44,8 @@ class KnowledgeBase:
         self.embeddings = embeddings or build_embeddings(
             config.embeddings.provider, dict(config.embeddings.options)
         )
+        #: kept across reloads: a question's vectors do not depend on the index
+        self.encoder = QueryEncoder(self.embeddings, query_cache)
         self.rewriter = _rewriter(config)
         self._answerer: KnowledgeAnswerer | None = None
         self._lock = threading.Lock()
@@ -78,7 +81,7 @@ class KnowledgeBase:
 
     def answerer_for(self, index: KnowledgeIndex) -> KnowledgeAnswerer:
         retriever = Retriever(
-            index, self.embeddings, self.config.bm25_weight, self.config.sparse_weight
+            index, self.encoder, self.config.bm25_weight, self.config.sparse_weight
         )
         return KnowledgeAnswerer(
             retriever, self.phrase, self.config.min_confidence, self.rewriter, self.default_lang

@@ -38,6 +38,11 @@ _SMALL_TALK = frozenset(
 )  # fmt: skip
 
 
+#: greetings first, longest first, so "hi there" is stripped whole rather than as "hi"
+_GREETINGS = tuple(sorted(_SMALL_TALK, key=len, reverse=True))
+_SEPARATOR = re.compile(r"[\s,，.。!！?？~～、:：;；]+")
+
+
 def detect_language(text: str, fallback: str = "en") -> str:
     """``zh`` when Chinese characters carry the text, ``en`` when Latin letters do."""
     cjk = len(_CJK.findall(text))
@@ -77,6 +82,25 @@ def normalise(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).lower()
     kept = "".join(ch if (ch.isalnum() or ch.isspace()) else " " for ch in folded)
     return " ".join(kept.split())
+
+
+def strip_greeting(text: str) -> str:
+    """The message without the greetings in front of its question:
+    "hi there, how do I…" → "how do I…", "亲，在吗？请问…" → "请问…".
+
+    A greeting counts only when punctuation or a space follows it, so the
+    "好" of "好喝吗" stays."""
+    rest = text
+    while True:
+        for phrase in _GREETINGS:
+            if rest[: len(phrase)].lower() != phrase:
+                continue
+            separator = _SEPARATOR.match(rest, len(phrase))
+            if separator is not None:
+                rest = rest[separator.end() :]
+                break
+        else:
+            return rest
 
 
 def is_small_talk(text: str) -> bool:

