@@ -45,6 +45,7 @@ from insight.queries.members import (  # noqa: E402
 from insight.queries.push_rollup import refresh_push  # noqa: E402
 from insight.window import Window  # noqa: E402
 from storage.database import Database  # noqa: E402
+from storage.member_loop import catch_up_member_loop  # noqa: E402
 
 END = datetime(2026, 6, 1, tzinfo=UTC)
 TARGET_PAGE_MS = 300
@@ -104,6 +105,7 @@ async def time_pages(url: str, window: Window) -> dict[str, float]:
             started = time.perf_counter()
             await refresh_activity(conn)
             await refresh_push(conn)
+            await catch_up_member_loop(conn)
             found["(rollups: first catch-up, once)"] = (time.perf_counter() - started) * 1000
         async with db.engine.connect() as conn:
             await conn.exec_driver_sql("SELECT count(*) FROM interactions")

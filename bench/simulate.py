@@ -1,28 +1,40 @@
 """How fast `warmline simulate` runs: the target is 10,000 members × 90 days in ≤ 60 s.
 
-    python bench/simulate.py [--members 10000] [--days 90] [--seed 1] [--gate-backend memory]
+    python bench/simulate.py [--members 10000] [--days 90] [--seed 7] [--repeat 2]
+                             [--gate-backend memory]
 
-Prints wall time, simulated member-days per second, the ratio to the 60 s budget, and, as a
-peer measured in the same run, a run 10× smaller (to show how the cost scales).
+Prints the best wall time of ``--repeat`` runs, simulated member-days per second, the
+ratio to the 60 s budget, whether every repeat gave the same result (same seed, same
+JSON), the invariants, and, as a peer measured in the same process, a run 10× smaller
+(to show how the cost scales and to give a ratio that does not depend on the machine's
+load). The target is for the CLI command, which adds ~1 s of start-up and its progress bar:
+
+    warmline simulate -c config.example.yaml --members 10000 --days 90 --seed 7
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import flows.simulate.world  # noqa: F401  (imported before the clock starts: runs are timed alone)
 from bot.cli.flows import run_simulation
 from bot.config import load_config
 
 BUDGET_SECONDS = 60.0
+INVARIANTS = ("offers_before_eligible", "cap_breaches", "quiet_hour_sends", "sends_after_optout")
 
 
-def timed(config_path: str, members: int, days: int, seed: int, backend: str) -> tuple[float, dict]:
+def timed(
+    config_path: str, members: int, days: int, seed: int, backend: str
+) -> tuple[float, dict[str, Any]]:
     config = load_config(config_path)
     started = time.perf_counter()
     result = asyncio.run(run_simulation(config, members, days, seed, backend, quiet=True))
@@ -34,18 +46,28 @@ def main() -> None:
     parser.add_argument("-c", "--config", default="config.example.yaml")
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=90)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=2, help="full runs; the best one counts")
     parser.add_argument("--gate-backend", default="memory", choices=("memory", "sql"))
     args = parser.parse_args()
 
     peer_members = max(1, args.members // 10)
     peer_s, _ = timed(args.config, peer_members, args.days, args.seed, args.gate_backend)
-    full_s, result = timed(args.config, args.members, args.days, args.seed, args.gate_backend)
+    runs = [
+        timed(args.config, args.members, args.days, args.seed, args.gate_backend)
+        for _ in range(max(1, args.repeat))
+    ]
+    full_s, result = min(runs, key=lambda run: run[0])
+    same = len({json.dumps(r, sort_keys=True) for _, r in runs}) == 1
     member_days = result["members"] * args.days
-    print(f"simulate {args.members} members × {args.days} days ({args.gate_backend} gate counters)")
     print(
-        f"  wall time            {full_s:8.1f} s   (budget {BUDGET_SECONDS:.0f} s: "
-        f"{full_s / BUDGET_SECONDS:.2f}× the budget)"
+        f"simulate {args.members} members × {args.days} days, seed {args.seed} "
+        f"({args.gate_backend} gate counters)"
+    )
+    print(
+        f"  wall time            {full_s:8.1f} s   best of {len(runs)} "
+        f"({', '.join(f'{s:.1f}' for s, _ in runs)}); budget {BUDGET_SECONDS:.0f} s: "
+        f"{full_s / BUDGET_SECONDS:.2f}× the budget"
     )
     print(f"  member-days / s      {member_days / full_s:8.0f}")
     print(
@@ -55,16 +77,8 @@ def main() -> None:
     print(
         f"  peer: {peer_members} members  {peer_s:8.1f} s   (full / peer = {full_s / peer_s:.1f}×)"
     )
-    invariants = {
-        k: result[k]
-        for k in (
-            "offers_before_eligible",
-            "cap_breaches",
-            "quiet_hour_sends",
-            "sends_after_optout",
-        )
-    }
-    print(f"  invariants           {invariants}")
+    print(f"  same seed, same JSON {'yes' if same else 'NO'}")
+    print(f"  invariants           { {k: result[k] for k in INVARIANTS} }")
 
 
 if __name__ == "__main__":

@@ -42,9 +42,12 @@ class App:
         routers: Iterable[Router] | None = None,
         middlewares: Iterable[Middleware] | None = None,
         install_features: bool = True,
+        database: Database | None = None,
     ) -> None:
         self.config = config
-        self.database = Database(config.storage.database_url, echo=config.storage.echo_sql)
+        self.database = database or Database(
+            config.storage.database_url, echo=config.storage.echo_sql
+        )
         self.redis = connect_redis(config.storage.redis_url) if config.storage.redis_url else None
         self.web = WebServer(config.bot.telegram.webhook.listen)
         self.adapter = adapter or build_adapter(config, self.web)

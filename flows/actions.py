@@ -30,7 +30,8 @@ def register_builtins(registry: StepRegistry) -> None:
     registry.guard("offer_eligible")(
         lambda run: (
             run.state is not None
-            and not offer_blockers(run.member, run.state, run.engine.config, run.now)
+            and next(offer_blockers(run.member, run.state, run.engine.config, run.now), None)
+            is None
         )
     )
     registry.guard("started_bot")(lambda run: run.member.started_bot)
@@ -142,7 +143,7 @@ async def offer(run: StepRun) -> StepResult:
 
 
 async def interested(run: StepRun) -> StepResult:
-    await run.engine.tags.add(run.member.id, ["interested"], run.now)
+    run.tag(["interested"])
     url = run.engine.config.offer.product_url
     if url:
         await run.push(run.t("flows.offer.link", url=url), Category.REPLY)
@@ -157,8 +158,8 @@ async def not_now(run: StepRun) -> StepResult:
     state = run.state
     if state is None:
         return SKIPPED
+    # written back with the batch's other journey changes
     state.offer_cooldown_s = int(offer_cooldown(state, run.engine.config).total_seconds() * 2)
-    await run.engine.journeys.save([state], ("offer_cooldown_s",))
     run.signal("declines")
     await run.push(run.t("flows.offer.not_now"), Category.REPLY)
     return DONE
@@ -173,7 +174,7 @@ async def referral_invite(run: StepRun) -> StepResult:
     state = run.state or await run.engine.journeys.get(run.member.id)
     if state is None:
         return SKIPPED
-    await run.engine.tags.add(run.member.id, ["happy"], run.now)
+    run.tag(["happy"])
     link = await run.engine.referral_link(state.referral_code)
     points = run.engine.config.points
     return await run.push(
@@ -184,14 +185,14 @@ async def referral_invite(run: StepRun) -> StepResult:
 
 async def handoff(run: StepRun) -> StepResult:
     run.signal("complaints")
-    await run.engine.tags.add(run.member.id, ["needs-care"], run.now)
+    run.tag(["needs-care"])
     await run.engine.tell_admins(run.member, "flows.admin.unhappy")
     return await run.push(run.t("flows.after_sales.handoff"), Category.REPLY)
 
 
 async def tag(run: StepRun) -> StepResult:
     wanted = [t for t in run.step.params.get("tags", "").split(",") if t.strip()]
-    await run.engine.tags.add(run.member.id, [t.strip() for t in wanted], run.now)
+    run.tag(t.strip() for t in wanted)
     return DONE
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 from bot.config.flows import FlowsConfig
@@ -26,7 +27,7 @@ from flows.content import ContentLibrary
 from flows.definition import FlowDef, StepDef
 from flows.occasions import start_occasions
 from flows.orders import OrderBook
-from flows.purchase import OrderOutcome, place_order
+from flows.purchase import OrderOutcome, Purchase, place_orders
 from flows.state import ENGINE_FIELDS, JourneyState, JourneyStore
 from flows.steps import Status, StepRegistry, StepResult, StepRun
 from flows.tags import TagStore
@@ -41,6 +42,14 @@ CADENCE_LEASE = timedelta(minutes=10)
 BATCH = 1000
 #: a deferred message is offered again no sooner than this (never within the same tick)
 RETRY_FLOOR = timedelta(minutes=1)
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What a batch of steps asked to write, written once after the batch."""
+
+    bumps: dict[tuple[int, str], int] = field(default_factory=dict)
+    tags: dict[int, list[str]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -135,7 +144,14 @@ class FlowEngine:
         external_id: str | None = None,
     ) -> OrderOutcome | None:
         """Store the order and start after-sales; None for a repeated shop order id."""
-        return await place_order(self, member, sku, amount, at, source, external_id)
+        purchase = Purchase(member, sku, amount, source, external_id)
+        return (await place_orders(self, [purchase], at))[0]
+
+    async def place_orders(
+        self, purchases: Sequence[Purchase], at: datetime
+    ) -> list[OrderOutcome | None]:
+        """Several orders in one batch (the simulator; a shop's bulk import)."""
+        return await place_orders(self, purchases, at)
 
     async def press(
         self, member: MemberRecord, data: str, at: datetime
@@ -209,12 +225,17 @@ class FlowEngine:
         if self._occasions_done != now.date():
             self._occasions_done = now.date()
             await start_occasions(self, now)
+        # a batch short of BATCH was the last one: firing never makes timers or slots due now
         while timers := await self.timers.claim_due(now, BATCH):
             stats.timers += len(timers)
             await self.fire(timers, now)
+            if len(timers) < BATCH:
+                break
         while ids := await self.journeys.claim_cadence(now, CADENCE_LEASE, BATCH):
             stats.slots += len(ids)
             await self._cadence_slots(ids, now)
+            if len(ids) < BATCH:
+                break
         return stats
 
     async def fire(
@@ -239,7 +260,7 @@ class FlowEngine:
             states.update(await self.journeys.get_many(opening))
         before = {mid: _snapshot(state) for mid, state in states.items()}
         replies: dict[str, list[tuple[str, Keyboard]]] = {}
-        bumps: dict[tuple[int, str], int] = {}
+        batch = _Batch()
         retries: list[tuple[int, datetime]] = []
         for timer in timers:
             flow = self.flows.get(timer.flow)
@@ -257,7 +278,8 @@ class FlowEngine:
                 timer.key,
                 dict(timer.payload),
                 reply=reply,
-                bumps=bumps,
+                bumps=batch.bumps,
+                tags=batch.tags,
             )
             result = await self._run(run)
             if result.status is Status.DEFERRED and timer.id:
@@ -267,7 +289,8 @@ class FlowEngine:
                 states[run.state.member_id] = run.state
             replies[timer.key] = run.replies
         await self.timers.retry_many(retries)
-        await self.journeys.bump(bumps, now)
+        await self.journeys.bump(batch.bumps, now)
+        await self.tags.add_many(batch.tags, now)
         await self._save_changed(states.values(), before)
         return replies
 
@@ -301,6 +324,7 @@ class FlowEngine:
         states = await self.journeys.get_many(ids)
         interests = await self.tags.of_many(ids)
         before = {mid: _snapshot(state) for mid, state in states.items()}
+        batch = _Batch()
         for member_id in ids:
             member, state = members.get(member_id), states.get(member_id)
             if member is None or state is None:
@@ -309,7 +333,7 @@ class FlowEngine:
                 state.next_value_at = None
                 continue
             payload = {"interests": sorted(interests.get(member_id, ()))}
-            result = await self._cadence_slot(member, state, now, payload)
+            result = await self._cadence_slot(member, state, now, payload, batch)
             retry = now + RETRY_FLOOR
             if result.status is Status.DEFERRED:
                 state.next_value_at = max(result.until or retry, retry)
@@ -317,10 +341,17 @@ class FlowEngine:
                 state.next_value_at = self.next_slot(member, now + self.config.content.cadence)
             state.trust = state.score(now, self.config.trust)
             state.updated_at = now
+        await self.journeys.bump(batch.bumps, now)
+        await self.tags.add_many(batch.tags, now)
         await self._save_changed(states.values(), before)
 
     async def _cadence_slot(
-        self, member: MemberRecord, state: JourneyState, now: datetime, payload: dict[str, Any]
+        self,
+        member: MemberRecord,
+        state: JourneyState,
+        now: datetime,
+        payload: dict[str, Any],
+        batch: _Batch,
     ) -> StepResult:
         """The highest-priority cadence flow whose guard holds takes the slot.
 
@@ -333,7 +364,18 @@ class FlowEngine:
             flows = first + [f for f in flows if f.name != state.pending.get("flow")]
         result = StepResult(Status.SKIPPED)
         for flow in flows:
-            run = StepRun(self, flow, flow.timed_steps[0], member, state, now, "", payload)
+            run = StepRun(
+                self,
+                flow,
+                flow.timed_steps[0],
+                member,
+                state,
+                now,
+                "",
+                payload,
+                bumps=batch.bumps,
+                tags=batch.tags,
+            )
             if flow.guard and not self.registry.get_guard(flow.guard)(run):
                 if state.pending and state.pending.get("flow") == flow.name:
                     state.pending = None
@@ -352,6 +394,8 @@ class FlowEngine:
         for state in states:
             old = before.get(state.member_id)
             new = _snapshot(state)
+            if old == new:
+                continue
             changed = (
                 tuple(
                     name
@@ -383,8 +427,12 @@ class FlowEngine:
         return await self.services.members.get_many(ids)
 
 
+_ENGINE_VALUES = attrgetter(*ENGINE_FIELDS)
+#: the one list among the engine's fields, copied so that appending to it shows as a change
+_SEEN = ENGINE_FIELDS.index("seen")
+
+
 def _snapshot(state: JourneyState) -> tuple[Any, ...]:
-    return tuple(
-        list(value) if isinstance(value, list) else value
-        for value in (getattr(state, name) for name in ENGINE_FIELDS)
-    )
+    values = list(_ENGINE_VALUES(state))
+    values[_SEEN] = list(values[_SEEN])
+    return tuple(values)

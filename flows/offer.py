@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from bot.config.flows import FlowsConfig
@@ -18,20 +19,19 @@ def offer_cooldown(state: JourneyState, config: FlowsConfig) -> timedelta:
 
 def offer_blockers(
     member: MemberRecord, state: JourneyState, config: FlowsConfig, now: datetime
-) -> list[str]:
-    """Empty when an offer is allowed; otherwise the rules that block it."""
+) -> Iterator[str]:
+    """The rules that block an offer, none when it is allowed. Cheapest first, and
+    lazily: every content slot asks, and most stop at the first."""
     rules = config.offer
-    blocked = []
     if member.opted_out:
-        blocked.append("opted_out")
-    if state.score(now, config.trust) < rules.min_trust:
-        blocked.append("trust")
-    if now - member.joined_at < timedelta(days=rules.min_days):
-        blocked.append("too_new")
+        yield "opted_out"
     if state.value_since_offer < rules.value_per_offer:
-        blocked.append("value_ratio")
+        yield "value_ratio"
     if state.last_offer_at is not None and now < state.last_offer_at + offer_cooldown(
         state, config
     ):
-        blocked.append("cooldown")
-    return blocked
+        yield "cooldown"
+    if now - member.joined_at < timedelta(days=rules.min_days):
+        yield "too_new"
+    if state.score(now, config.trust) < rules.min_trust:
+        yield "trust"

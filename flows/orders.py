@@ -7,14 +7,16 @@ the ledger's unique (member, reason, ref).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from bot.config.flows import TiersConfig, TierThreshold
 from storage.database import Database
 from storage.flow_tables import Order, PointsEntry
+from storage.member_loop import sync_member_loop
 from storage.members import insert_for
 
 
@@ -28,6 +30,17 @@ class OrderRecord:
     external_id: str | None
     #: how many orders the member had before this one
     previous_orders: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    member_id: int
+    sku: str
+    amount: float
+    at: datetime
+    source: str
+    #: the shop's order id: a redelivery with the same id is not stored again
+    external_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +66,29 @@ def tier_for(rfm: Rfm, now: datetime, tiers: TiersConfig) -> str:
     return "ordinary"
 
 
+_ORDERS = Order.__table__.c
+_COUNTS = (
+    select(_ORDERS.member_id, func.count(_ORDERS.id))
+    .where(_ORDERS.member_id.in_(bindparam("ids", expanding=True)))
+    .group_by(_ORDERS.member_id)
+)
+_RFM = (
+    select(
+        _ORDERS.member_id, func.count(_ORDERS.id), func.sum(_ORDERS.amount), func.max(_ORDERS.at)
+    )
+    .where(_ORDERS.member_id.in_(bindparam("ids", expanding=True)))
+    .group_by(_ORDERS.member_id)
+)
+
+
 class OrderBook:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._insert = (
+            insert_for(db.dialect, Order)
+            .on_conflict_do_nothing(index_elements=[Order.external_id])
+            .returning(Order.id)
+        )
 
     async def record(
         self,
@@ -67,47 +100,69 @@ class OrderBook:
         external_id: str | None = None,
     ) -> OrderRecord | None:
         """Store the order; None when ``external_id`` was already stored."""
-        async with self._db.session() as session, session.begin():
-            previous = int(
-                (
-                    await session.execute(
-                        select(func.count(Order.id)).where(Order.member_id == member_id)
+        return (
+            await self.record_many([NewOrder(member_id, sku, amount, at, source, external_id)])
+        )[0]
+
+    async def record_many(self, orders: Sequence[NewOrder]) -> list[OrderRecord | None]:
+        """Store orders in one transaction, in this order; None for each ``external_id``
+        that was already stored."""
+        if not orders:
+            return []
+        member_ids = sorted({order.member_id for order in orders})
+        out: list[OrderRecord | None] = []
+        async with self._db.transaction() as conn:
+            found = await conn.execute(_COUNTS, {"ids": member_ids})
+            previous: dict[int, int] = {int(m): int(n) for m, n in found.all()}
+            for order in orders:
+                values = {
+                    "member_id": order.member_id,
+                    "sku": order.sku,
+                    "amount": order.amount,
+                    "at": order.at,
+                    "source": order.source,
+                    "external_id": order.external_id,
+                }
+                order_id = (await conn.execute(self._insert, values)).scalar_one_or_none()
+                if order_id is None:
+                    out.append(None)
+                    continue
+                before = previous.get(order.member_id, 0)
+                previous[order.member_id] = before + 1
+                out.append(
+                    OrderRecord(
+                        int(order_id),
+                        order.member_id,
+                        order.sku,
+                        order.amount,
+                        order.at,
+                        order.external_id,
+                        before,
                     )
-                ).scalar_one()
-            )
-            stmt = (
-                insert_for(self._db.dialect, Order)
-                .values(
-                    member_id=member_id,
-                    sku=sku,
-                    amount=amount,
-                    at=at,
-                    source=source,
-                    external_id=external_id,
                 )
-                .on_conflict_do_nothing(index_elements=[Order.external_id])
-                .returning(Order.id)
-            )
-            order_id = (await session.execute(stmt)).scalar_one_or_none()
-        if order_id is None:
-            return None
-        return OrderRecord(int(order_id), member_id, sku, amount, at, external_id, previous)
+            stored = [record.member_id for record in out if record is not None]
+            if stored:
+                await sync_member_loop(conn, stored)
+        return out
 
     async def rfm(self, member_id: int) -> Rfm:
-        async with self._db.session() as session:
-            row = (
-                await session.execute(
-                    select(func.count(Order.id), func.sum(Order.amount), func.max(Order.at)).where(
-                        Order.member_id == member_id
-                    )
-                )
-            ).one()
-        last = row[2]
-        if isinstance(last, str):  # SQLite returns aggregates untyped
-            last = datetime.fromisoformat(last)
-        if last is not None and last.tzinfo is None:
-            last = last.replace(tzinfo=UTC)
-        return Rfm(int(row[0]), float(row[1] or 0.0), last)
+        return (await self.rfm_many([member_id]))[member_id]
+
+    async def rfm_many(self, member_ids: Sequence[int]) -> dict[int, Rfm]:
+        """Orders, spend and last order per member (zero for a member without orders)."""
+        ids = sorted(set(member_ids))
+        out = {member_id: Rfm(0, 0.0, None) for member_id in ids}
+        if not ids:
+            return out
+        async with self._db.reading() as conn:
+            rows = (await conn.execute(_RFM, {"ids": ids})).all()
+        for member_id, count, spent, last in rows:
+            if isinstance(last, str):  # SQLite returns aggregates untyped
+                last = datetime.fromisoformat(last)
+            if last is not None and last.tzinfo is None:
+                last = last.replace(tzinfo=UTC)
+            out[int(member_id)] = Rfm(int(count), float(spent or 0.0), last)
+        return out
 
     async def award(self, member_id: int, delta: int, reason: str, ref: str, at: datetime) -> bool:
         """Add a ledger entry once per (member, reason, ref); True when it was new."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from flows.orders import OrderRecord, tier_for
+from flows.orders import NewOrder, OrderRecord, tier_for
 from storage.records import MemberRecord
 
 if TYPE_CHECKING:
@@ -21,33 +22,59 @@ class OrderOutcome:
     referral_rewarded: bool
 
 
-async def place_order(
-    engine: FlowEngine,
-    member: MemberRecord,
-    sku: str,
-    amount: float,
-    at: datetime,
-    source: str,
-    external_id: str | None = None,
-) -> OrderOutcome | None:
-    """Store the order and start after-sales; None for a repeated shop order id."""
-    if await engine.journeys.get(member.id) is None:
-        await engine.journeys.open_many([(member.id, at, None)])
-    order = await engine.orders.record(member.id, sku, amount, at, source, external_id)
-    if order is None:
-        return None
-    await engine.note(member.id, "purchases", at)
-    referrer_id, rewarded = await _reward_referral(engine, member, order)
-    state = await engine.journeys.get(member.id)
-    assert state is not None
-    state.tier = tier_for(await engine.orders.rfm(member.id), at, engine.config.tiers)
-    state.stage = "customer"
-    await engine.journeys.save([state], ("tier", "stage"))
-    payload: dict[str, Any] = {"sku": sku, "amount": amount, "order_id": order.id}
-    product = engine.config.products.get(sku)
-    payload["product"] = product.name if product else sku
-    await engine.start_flows("order", member, at, payload, instance=f"o{order.id}")
-    return OrderOutcome(order, state.tier, referrer_id, rewarded)
+@dataclass(frozen=True, slots=True)
+class Purchase:
+    """One order to place: who bought what, for how much, reported by whom."""
+
+    member: MemberRecord
+    sku: str
+    amount: float
+    source: str
+    external_id: str | None = None
+
+
+async def place_orders(
+    engine: FlowEngine, purchases: Sequence[Purchase], at: datetime
+) -> list[OrderOutcome | None]:
+    """Store the orders and start after-sales, in batches (one list of answers, in
+    order); None for a repeated shop order id."""
+    if not purchases:
+        return []
+    ids = sorted({p.member.id for p in purchases})
+    opened = await engine.journeys.get_many(ids)
+    missing = [member_id for member_id in ids if member_id not in opened]
+    if missing:
+        await engine.journeys.open_many([(member_id, at, None) for member_id in missing])
+    orders = await engine.orders.record_many(
+        [NewOrder(p.member.id, p.sku, p.amount, at, p.source, p.external_id) for p in purchases]
+    )
+    placed = [(p, order) for p, order in zip(purchases, orders, strict=True) if order is not None]
+    if not placed:
+        return [None] * len(purchases)
+    counts: dict[tuple[int, str], int] = {}
+    for p, _ in placed:
+        counts[(p.member.id, "purchases")] = counts.get((p.member.id, "purchases"), 0) + 1
+    await engine.journeys.bump(counts, at)
+    rewards = {order.id: await _reward_referral(engine, p.member, order) for p, order in placed}
+    buyers = sorted({p.member.id for p, _ in placed})
+    states = await engine.journeys.get_many(buyers)
+    rfm = await engine.orders.rfm_many(buyers)
+    for member_id, state in states.items():
+        state.tier = tier_for(rfm[member_id], at, engine.config.tiers)
+        state.stage = "customer"
+    await engine.journeys.save(states.values(), ("tier", "stage"))
+    starts: list[tuple[MemberRecord, dict[str, Any], str]] = []
+    for p, order in placed:
+        payload: dict[str, Any] = {"sku": p.sku, "amount": p.amount, "order_id": order.id}
+        product = engine.config.products.get(p.sku)
+        payload["product"] = product.name if product else p.sku
+        starts.append((p.member, payload, f"o{order.id}"))
+    await engine.start_flows_many("order", starts, at)
+    outcomes = {
+        order.id: OrderOutcome(order, states[p.member.id].tier, *rewards[order.id])
+        for p, order in placed
+    }
+    return [outcomes[order.id] if order is not None else None for order in orders]
 
 
 async def _reward_referral(

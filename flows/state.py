@@ -10,14 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any
+from operator import attrgetter
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config.flows import TrustWeights
 from flows.trust import SIGNALS, Signals, days_between, trust_score
 from storage.database import Database
 from storage.flow_tables import Journey
+from storage.member_loop import ENGAGING, sync_member_loop
 from storage.members import insert_for
 
 #: fields the engine writes back after a tick (counters are never overwritten)
@@ -36,6 +39,10 @@ ENGINE_FIELDS = (
     "tier",
     "updated_at",
 )
+
+#: engine fields the insight funnel copies (see storage.member_loop)
+LOOP_FIELDS = frozenset({"trust", "first_offer_at"})
+ENGAGING_SET = frozenset(ENGAGING)
 
 
 @dataclass(slots=True)
@@ -67,15 +74,14 @@ class JourneyState:
     birthday: str | None = None
 
     def signals(self, now: datetime) -> Signals:
-        return Signals(
-            days_between(self.started_at, now), *(getattr(self, name) for name in SIGNALS)
-        )
+        return Signals(days_between(self.started_at, now), *_SIGNAL_VALUES(self))
 
     def score(self, now: datetime, weights: TrustWeights) -> float:
         return trust_score(self.signals(now), weights)
 
 
 _COLUMNS = [f.name for f in fields(JourneyState)]
+_SIGNAL_VALUES = attrgetter(*SIGNALS)
 
 
 def referral_code_for(member_id: int) -> str:
@@ -91,8 +97,21 @@ def referral_code_for(member_id: int) -> str:
 
 
 class JourneyStore:
+    """Journeys in SQL. With a database that has one user (the simulator) it also
+    keeps every journey it has read, current through its own writes, so that a
+    member's journey is read once, not at every step (:meth:`Database.row_cache`)."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._known: dict[int, JourneyState] | None = db.row_cache("journeys")
+        self._saves: dict[tuple[str, ...], Any] = {}
+        self._open = insert_for(db.dialect, Journey).on_conflict_do_nothing(
+            index_elements=[Journey.member_id]
+        )
+        #: kept journeys' fields changed inside the open unit of work, not written yet
+        self._dirty: dict[int, set[str]] = {}
+        #: the members among them whose unwritten change is their next content slot
+        self._dirty_slots: set[int] = set()
 
     async def open_many(self, starts: Sequence[tuple[int, datetime, datetime | None]]) -> None:
         """Create journeys ``(member_id, started_at, first_value_at)``; existing ones stay."""
@@ -117,102 +136,216 @@ class JourneyStore:
             }
             for member_id, at, first_value in starts
         ]
-        stmt = insert_for(self._db.dialect, Journey).on_conflict_do_nothing(
-            index_elements=[Journey.member_id]
-        )
-        async with self._db.session() as session, session.begin():
-            await session.execute(stmt, rows)
+        async with self._db.transaction() as conn:
+            await conn.execute(self._open, rows)
+            await sync_member_loop(conn, (row[0] for row in starts))
 
     async def get(self, member_id: int) -> JourneyState | None:
         found = await self.get_many([member_id])
         return found.get(member_id)
 
     async def get_many(self, member_ids: Iterable[int]) -> dict[int, JourneyState]:
-        ids = list(member_ids)
+        """Journeys by member id (members without one are left out); each call gets
+        its own objects to change."""
         out: dict[int, JourneyState] = {}
-        async with self._db.session() as session:
-            for chunk in _chunks(ids, 500):
-                stmt = select(*(getattr(Journey, name) for name in _COLUMNS)).where(
-                    Journey.member_id.in_(chunk)
-                )
-                for row in (await session.execute(stmt)).all():
-                    state = JourneyState(**dict(zip(_COLUMNS, row, strict=True)))
+        missing = list(member_ids)
+        known = self._known
+        if known is not None:
+            wanted, missing = missing, []
+            for member_id in wanted:
+                state = known.get(member_id)
+                if state is None:
+                    missing.append(member_id)
+                else:
+                    out[member_id] = _copy(state)
+        if not missing:
+            return out
+        async with self._db.reading() as conn:
+            for chunk in _chunks(missing, 500):
+                for row in (await conn.execute(_SELECT_MANY, {"ids": chunk})).all():
+                    state = JourneyState(*row)
                     state.seen = list(state.seen or [])
                     out[state.member_id] = state
+                    if known is not None:
+                        known[state.member_id] = _copy(state)
         return out
 
     async def by_code(self, code: str) -> int | None:
-        async with self._db.session() as session:
-            stmt = select(Journey.member_id).where(Journey.referral_code == code.upper())
-            return (await session.execute(stmt)).scalar_one_or_none()
+        async with self._db.reading() as conn:
+            stmt = select(_TABLE.c.member_id).where(_TABLE.c.referral_code == code.upper())
+            return (await conn.execute(stmt)).scalar_one_or_none()
 
     async def bump(self, counts: dict[tuple[int, str], int], at: datetime) -> None:
         """Add to signal counters atomically: ``{(member_id, signal): n}``."""
-        by_signal: dict[str, list[dict[str, Any]]] = {}
-        for (member_id, signal), n in counts.items():
+        for _, signal in counts:
             if signal not in SIGNALS:
                 raise ValueError(f"unknown trust signal {signal!r}; known: {', '.join(SIGNALS)}")
+        if self._known is not None:
+            kept: dict[int, set[str]] = {}
+            for (member_id, signal), n in counts.items():
+                if (state := self._known.get(member_id)) is not None:
+                    setattr(state, signal, getattr(state, signal) + n)
+                    state.updated_at = at
+                    kept.setdefault(member_id, {"updated_at"}).add(signal)
+            if self._write_later(kept):
+                counts = {key: n for key, n in counts.items() if key[0] not in kept}
+        by_signal: dict[str, list[dict[str, Any]]] = {}
+        for (member_id, signal), n in counts.items():
             by_signal.setdefault(signal, []).append({"b_id": member_id, "b_n": n, "b_at": at})
         if not by_signal:
             return
-        async with self._db.session() as session, session.begin():
+        async with self._db.transaction() as conn:
             for signal, params in by_signal.items():
-                column = getattr(Journey, signal)
-                stmt = (
-                    update(Journey.__table__)  # type: ignore[arg-type]
-                    .where(Journey.__table__.c.member_id == bindparam("b_id"))
-                    .values({signal: column + bindparam("b_n"), "updated_at": bindparam("b_at")})
-                )
-                await (await session.connection()).execute(stmt, params)
+                await conn.execute(_BUMPS[signal], params)
+            engaging = (member_id for member_id, signal in counts if signal in ENGAGING)
+            await sync_member_loop(conn, engaging)
 
     async def save(
         self, states: Iterable[JourneyState], names: Sequence[str] = ENGINE_FIELDS
     ) -> None:
         """Write the engine's fields back in one batched UPDATE."""
+        states = list(states)
+        names = tuple(names)
+        if self._known is not None:
+            kept: dict[int, set[str]] = {}
+            for state in states:
+                if (known := self._known.get(state.member_id)) is not None:
+                    for name in names:
+                        setattr(known, name, _copy_value(getattr(state, name)))
+                    kept[state.member_id] = set(names)
+            if self._write_later(kept):
+                states = [state for state in states if state.member_id not in kept]
+        await self._write(states, names)
+
+    async def _write(self, states: Sequence[JourneyState], names: tuple[str, ...]) -> None:
         params = [
             {"b_id": state.member_id, **{f"b_{name}": getattr(state, name) for name in names}}
             for state in states
         ]
         if not params:
             return
-        table = Journey.__table__
-        stmt = (
-            update(table)  # type: ignore[arg-type]
-            .where(table.c.member_id == bindparam("b_id"))
-            .values({name: bindparam(f"b_{name}") for name in names})
-        )
-        async with self._db.session() as session, session.begin():
-            await (await session.connection()).execute(stmt, params)
+        stmt = self._saves.get(names)
+        if stmt is None:
+            stmt = self._saves[names] = (
+                update(_TABLE)
+                .where(_TABLE.c.member_id == bindparam("b_id"))
+                .values({name: bindparam(f"b_{name}") for name in names})
+            )
+        async with self._db.transaction() as conn:
+            await conn.execute(stmt, params)
+            if LOOP_FIELDS.intersection(names):
+                await sync_member_loop(conn, (p["b_id"] for p in params))
+
+    def _write_later(self, changed: dict[int, set[str]]) -> bool:
+        """Inside a unit of work, note the kept journeys' changed fields and write them
+        once, when the unit commits (or before a claim reads them); True then."""
+        if not changed or not self._db.at_commit(self._write_kept, changed):
+            return False
+        for member_id, names in changed.items():
+            self._dirty.setdefault(member_id, set()).update(names)
+            if "next_value_at" in names:
+                self._dirty_slots.add(member_id)
+        return True
+
+    async def _write_kept(
+        self, conn: AsyncConnection, member_ids: list[int], only: str | None = None
+    ) -> None:
+        """Write the noted fields (or just the field ``only``) of these kept journeys:
+        one UPDATE per set of fields."""
+        assert self._known is not None
+        groups: dict[tuple[str, ...], list[JourneyState]] = {}
+        for member_id in member_ids:
+            noted = self._dirty.get(member_id, set())
+            if only is None:
+                names = self._dirty.pop(member_id, noted)
+            else:
+                names = noted & {only}
+                noted -= names
+            if "next_value_at" in names:
+                self._dirty_slots.discard(member_id)
+            state = self._known.get(member_id)
+            if names and state is not None:
+                groups.setdefault(tuple(sorted(names)), []).append(state)
+        for written, group in groups.items():
+            await self._write(group, written)
+            if ENGAGING_SET.intersection(written):
+                await sync_member_loop(conn, (state.member_id for state in group))
 
     async def claim_cadence(self, now: datetime, lease: timedelta, limit: int) -> list[int]:
         """Members whose next content slot is due, leased (one UPDATE) so other workers skip them."""
-        table = Journey.__table__
-        due = (
-            select(table.c.member_id)
-            .where(table.c.next_value_at <= now)
-            .order_by(table.c.next_value_at, table.c.member_id)
-            .limit(limit)
-            .scalar_subquery()
-        )
-        stmt = (
-            update(table)  # type: ignore[arg-type]
-            .where(table.c.member_id.in_(due), table.c.next_value_at <= now)
-            .values(next_value_at=now + lease)
-            .returning(table.c.member_id)
-        )
-        async with self._db.session() as session, session.begin():
-            return sorted((await session.execute(stmt)).scalars())
+        async with self._db.transaction() as conn:
+            # slots the unit of work has not written yet must be in the table this reads
+            if self._dirty_slots:
+                slots = sorted(self._dirty_slots)
+                await self._write_kept(conn, slots, only="next_value_at")
+            found = await conn.execute(
+                _CLAIM_CADENCE, {"now": now, "until": now + lease, "limit": limit}
+            )
+            claimed = sorted(found.scalars())
+        if self._known is not None:
+            for member_id in claimed:
+                if (state := self._known.get(member_id)) is not None:
+                    state.next_value_at = now + lease
+        return claimed
 
     async def with_birthday(self, month_day: str) -> list[int]:
-        async with self._db.session() as session:
-            stmt = select(Journey.member_id).where(Journey.birthday == month_day)
-            return list((await session.execute(stmt)).scalars())
+        async with self._db.reading() as conn:
+            stmt = select(_TABLE.c.member_id).where(_TABLE.c.birthday == month_day)
+            return list((await conn.execute(stmt)).scalars())
 
     async def set_birthday(self, member_id: int, month_day: str | None) -> None:
-        async with self._db.session() as session, session.begin():
-            await session.execute(
-                update(Journey).where(Journey.member_id == member_id).values(birthday=month_day)
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                update(_TABLE).where(_TABLE.c.member_id == member_id).values(birthday=month_day)
             )
+        if self._known is not None and (state := self._known.get(member_id)) is not None:
+            state.birthday = month_day
+
+
+_TABLE = cast(Table, Journey.__table__)
+_SELECT_MANY = select(*(_TABLE.c[name] for name in _COLUMNS)).where(
+    _TABLE.c.member_id.in_(bindparam("ids", expanding=True))
+)
+_DUE_SLOTS = (
+    select(_TABLE.c.member_id)
+    .where(_TABLE.c.next_value_at <= bindparam("now"))
+    .order_by(_TABLE.c.next_value_at, _TABLE.c.member_id)
+    .limit(bindparam("limit"))
+    .scalar_subquery()
+)
+#: the earliest due content slots, leased until ``until`` in the statement that picks them
+_CLAIM_CADENCE = (
+    update(_TABLE)
+    .where(_TABLE.c.member_id.in_(_DUE_SLOTS), _TABLE.c.next_value_at <= bindparam("now"))
+    .values(next_value_at=bindparam("until"))
+    .returning(_TABLE.c.member_id)
+)
+#: ``signal = signal + n`` per member, one statement per signal
+_BUMPS = {
+    signal: update(_TABLE)
+    .where(_TABLE.c.member_id == bindparam("b_id"))
+    .values({signal: _TABLE.c[signal] + bindparam("b_n"), "updated_at": bindparam("b_at")})
+    for signal in SIGNALS
+}
+
+
+def _copy_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value
+
+
+_VALUES = attrgetter(*_COLUMNS)
+
+
+def _copy(state: JourneyState) -> JourneyState:
+    copy = JourneyState(*_VALUES(state))
+    copy.seen = list(state.seen)
+    if state.pending is not None:
+        copy.pending = dict(state.pending)
+    return copy
 
 
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:

@@ -13,7 +13,7 @@ named by ``guard:`` in a step or a cadence flow.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -80,10 +80,16 @@ class StepRun:
     replies: list[tuple[str, Keyboard]] = field(default_factory=list)
     #: trust-signal increments, written in one batch by the engine after the steps ran
     bumps: dict[tuple[int, str], int] = field(default_factory=dict)
+    #: tags to add per member, written in one batch by the engine after the steps ran
+    tags: dict[int, list[str]] = field(default_factory=dict)
 
     def signal(self, name: str, n: int = 1) -> None:
         key = (self.member.id, name)
         self.bumps[key] = self.bumps.get(key, 0) + n
+
+    def tag(self, names: Iterable[str]) -> None:
+        mine = self.tags.setdefault(self.member.id, [])
+        mine.extend(name for name in names if name not in mine)
 
     def t(self, key: str, **values: Any) -> str:
         return self.engine.text(self.member, key, **values)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 
 from storage.database import Database
 from storage.flow_tables import MemberTag
 from storage.members import insert_for
 
 TAG = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,47}$")
+_OF_MANY = select(MemberTag.member_id, MemberTag.tag).where(
+    MemberTag.member_id.in_(bindparam("ids", expanding=True))
+)
 
 
 def clean_tag(raw: str) -> str | None:
@@ -26,14 +29,22 @@ class TagStore:
         self._db = db
 
     async def add(self, member_id: int, tags: Iterable[str], at: datetime) -> None:
-        rows = [{"member_id": member_id, "tag": tag, "at": at} for tag in tags]
+        await self.add_many({member_id: tags}, at)
+
+    async def add_many(self, tags: Mapping[int, Iterable[str]], at: datetime) -> None:
+        """Tags per member in one INSERT; tags a member already has stay as they were."""
+        rows = [
+            {"member_id": member_id, "tag": tag, "at": at}
+            for member_id, names in tags.items()
+            for tag in names
+        ]
         if not rows:
             return
         stmt = insert_for(self._db.dialect, MemberTag).on_conflict_do_nothing(
             index_elements=[MemberTag.member_id, MemberTag.tag]
         )
-        async with self._db.session() as session, session.begin():
-            await session.execute(stmt, rows)
+        async with self._db.transaction() as conn:
+            await conn.execute(stmt, rows)
 
     async def remove(self, member_id: int, tag: str) -> bool:
         async with self._db.session() as session, session.begin():
@@ -51,13 +62,10 @@ class TagStore:
         out: dict[int, set[str]] = {}
         if not member_ids:
             return out
-        async with self._db.session() as session:
+        async with self._db.reading() as conn:
             for start in range(0, len(member_ids), 500):
                 chunk = member_ids[start : start + 500]
-                stmt = select(MemberTag.member_id, MemberTag.tag).where(
-                    MemberTag.member_id.in_(chunk)
-                )
-                for member_id, tag in (await session.execute(stmt)).all():
+                for member_id, tag in (await conn.execute(_OF_MANY, {"ids": chunk})).all():
                     out.setdefault(member_id, set()).add(tag)
         return out
 

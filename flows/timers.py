@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import Table, and_, bindparam, select, update
 
 from flows.definition import FlowDef
 from storage.database import Database
@@ -45,6 +45,9 @@ class NewTimer:
 class TimerStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._schedule = insert_for(db.dialect, FlowTimer).on_conflict_do_nothing(
+            index_elements=[FlowTimer.key]
+        )
 
     async def schedule(self, timers: Sequence[NewTimer]) -> None:
         if not timers:
@@ -62,43 +65,21 @@ class TimerStore:
             }
             for t in timers
         ]
-        stmt = insert_for(self._db.dialect, FlowTimer).on_conflict_do_nothing(
-            index_elements=[FlowTimer.key]
-        )
-        async with self._db.session() as session, session.begin():
-            await session.execute(stmt, rows)
+        async with self._db.transaction() as conn:
+            await conn.execute(self._schedule, rows)
 
     async def claim_due(self, now: datetime, limit: int = 500) -> list[Timer]:
-        table = FlowTimer.__table__
-        due = (
-            select(table.c.id)
-            .where(table.c.fired.is_(False), table.c.due_at <= now)
-            .order_by(table.c.due_at, table.c.id)
-            .limit(limit)
-            .scalar_subquery()
-        )
-        stmt = (
-            update(table)  # type: ignore[arg-type]
-            .where(and_(table.c.id.in_(due), table.c.fired.is_(False)))
-            .values(fired=True, fired_at=now)
-            .returning(*_columns(table))
-        )
-        async with self._db.session() as session, session.begin():
-            timers = [Timer(*row) for row in (await session.execute(stmt)).all()]
+        async with self._db.transaction() as conn:
+            rows = await conn.execute(_CLAIM_DUE, {"now": now, "limit": limit})
+            timers = [Timer(*row) for row in rows.all()]
         return sorted(timers, key=lambda t: (t.due_at, t.id))
 
     async def claim_keys(self, keys: Sequence[str], now: datetime) -> list[Timer]:
         """Claim specific due timers (steps that run at once when a flow starts)."""
         if not keys:
             return []
-        table = FlowTimer.__table__
-        async with self._db.session() as session, session.begin():
-            rows = await session.execute(
-                update(table)  # type: ignore[arg-type]
-                .where(table.c.key.in_(list(keys)), table.c.fired.is_(False), table.c.due_at <= now)
-                .values(fired=True, fired_at=now)
-                .returning(*_columns(table))
-            )
+        async with self._db.transaction() as conn:
+            rows = await conn.execute(_CLAIM_KEYS, {"keys": list(keys), "now": now})
             timers = [Timer(*row) for row in rows.all()]
         order = {key: index for index, key in enumerate(keys)}
         return sorted(timers, key=lambda t: order[t.key])
@@ -113,15 +94,15 @@ class TimerStore:
             .where(table.c.id == bindparam("b_id"))
             .values(fired=False, fired_at=None, due_at=bindparam("b_due"))
         )
-        async with self._db.session() as session, session.begin():
-            await (await session.connection()).execute(
+        async with self._db.transaction() as conn:
+            await conn.execute(
                 stmt, [{"b_id": timer_id, "b_due": due} for timer_id, due in retries]
             )
 
     async def pending(self, member_id: int) -> list[Timer]:
         table = FlowTimer.__table__
-        async with self._db.session() as session:
-            rows = await session.execute(
+        async with self._db.reading() as conn:
+            rows = await conn.execute(
                 select(*_columns(table))
                 .where(table.c.member_id == member_id, table.c.fired.is_(False))
                 .order_by(table.c.due_at)
@@ -133,6 +114,33 @@ def _columns(table: Any) -> list[Any]:
     return [
         table.c[name] for name in ("id", "key", "member_id", "flow", "step", "due_at", "payload")
     ]
+
+
+_TABLE = cast(Table, FlowTimer.__table__)
+_DUE = (
+    select(_TABLE.c.id)
+    .where(_TABLE.c.fired.is_(False), _TABLE.c.due_at <= bindparam("now"))
+    .order_by(_TABLE.c.due_at, _TABLE.c.id)
+    .limit(bindparam("limit"))
+    .scalar_subquery()
+)
+#: the earliest due timers, marked fired in the statement that picks them
+_CLAIM_DUE = (
+    update(_TABLE)
+    .where(and_(_TABLE.c.id.in_(_DUE), _TABLE.c.fired.is_(False)))
+    .values(fired=True, fired_at=bindparam("now"))
+    .returning(*_columns(_TABLE))
+)
+_CLAIM_KEYS = (
+    update(_TABLE)
+    .where(
+        _TABLE.c.key.in_(bindparam("keys", expanding=True)),
+        _TABLE.c.fired.is_(False),
+        _TABLE.c.due_at <= bindparam("now"),
+    )
+    .values(fired=True, fired_at=bindparam("now"))
+    .returning(*_columns(_TABLE))
+)
 
 
 def timer_key(flow: FlowDef, member_id: int, instance: str, step: str) -> str:

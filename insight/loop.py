@@ -3,6 +3,10 @@
 Members, their actions (``interactions``), journeys (trust, offers, referral
 codes) and orders come from the foundation and flows tables; a referral is a
 member whose ``referrer_code`` is another member's journey ``referral_code``.
+The funnel and the source figures read these facts per member from the loop
+rollup (:mod:`storage.member_loop`), which holds first and second order times,
+revenue and friends to date; :func:`late_orders` and :func:`late_friends` take
+back what happened after a period's end.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from sqlalchemy.sql.selectable import Subquery
 
 from insight.window import Window
 from storage.flow_tables import Journey, Order
+from storage.insight_tables import MemberLoop
+from storage.member_loop import engaged as journey_engaged
 from storage.tables import Interaction, Member
 
 #: interaction kinds that are something the member did themselves (``/start``, a question
@@ -30,6 +36,8 @@ members = Member.__table__
 interactions = Interaction.__table__
 journeys = Journey.__table__
 orders = Order.__table__
+#: one row per member: source, join, journey, first orders, revenue and friends to date
+member_loop = MemberLoop.__table__
 
 
 def source_of(table: Any = members) -> ColumnElement[str]:
@@ -72,24 +80,42 @@ def order_totals(window: Window) -> Subquery:
     )
 
 
-def referral_counts(window: Window) -> Subquery:
-    """Friends who joined with each referral code before the window's end
-    (``code``, ``friends``); join it on ``journeys.referral_code``."""
+def late_orders(window: Window) -> Subquery:
+    """Members with orders at or after the window's end (``member_id``), and their
+    revenue before it (``revenue``, NULL when none): the rollup's revenue counts to
+    date. Empty for a window that ends now."""
+    later = select(orders.c.member_id).where(
+        orders.c.at >= _moment("late_orders_from", window.end, orders.c.at)
+    )
     return (
-        select(members.c.referrer_code.label("code"), func.count().label("friends"))
+        select(
+            orders.c.member_id,
+            func.sum(case((ordered_before_end(window), orders.c.amount))).label("revenue"),
+        )
+        .where(orders.c.member_id.in_(later))
+        .group_by(orders.c.member_id)
+        .subquery("late_orders")
+    )
+
+
+def late_friends(window: Window) -> Subquery:
+    """Friends who joined at or after the window's end, per referrer (``member_id``,
+    ``friends``): the rollup counts friends to date. Empty for a window that ends now."""
+    return (
+        select(journeys.c.member_id, func.count().label("friends"))
+        .select_from(members.join(journeys, journeys.c.referral_code == members.c.referrer_code))
         .where(
             members.c.referrer_code.is_not(None),
-            members.c.joined_at < _moment("friends_before", window.end, members.c.joined_at),
+            members.c.joined_at >= _moment("late_friends_from", window.end, members.c.joined_at),
         )
-        .group_by(members.c.referrer_code)
-        .subquery("referral_counts")
+        .group_by(journeys.c.member_id)
+        .subquery("late_friends")
     )
 
 
 def engaged() -> ColumnElement[bool]:
-    """The member did something themselves: the journey's own action counters."""
-    j = journeys.c
-    return (j.messages + j.replies + j.questions + j.buttons + j.opened) > 0
+    """The member did something themselves (journeys; defined in :mod:`storage.member_loop`)."""
+    return journey_engaged(journeys)
 
 
 def flag(condition: ColumnElement[bool]) -> ColumnElement[int]:

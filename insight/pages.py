@@ -36,6 +36,7 @@ from insight.queries.respect import (
     weekly_load,
 )
 from insight.window import Window
+from storage.member_loop import catch_up_member_loop
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,8 @@ class Overview:
 async def overview(
     conn: AsyncConnection, window: Window, settings: Settings, now: datetime
 ) -> Overview:
+    """Catches up the loop rollup first: call it inside ``engine.begin()``."""
+    await catch_up_member_loop(conn)
     return Overview(
         await funnel(conn, window, settings.min_trust, by_week=False), await today(conn, now)
     )
@@ -140,6 +143,8 @@ class Sources:
 async def sources(
     conn: AsyncConnection, window: Window, settings: Settings, config: WarmlineConfig
 ) -> Sources:
+    """Catches up the loop rollup first: call it inside ``engine.begin()``."""
+    await catch_up_member_loop(conn)
     rows = await funnel(conn, window, settings.min_trust, by_week=False)
     return Sources(
         rows,
@@ -155,8 +160,9 @@ class Cohorts:
 
 
 async def cohort_page(conn: AsyncConnection, window: Window, settings: Settings) -> Cohorts:
-    """Refreshes the activity rollup first: call it inside ``engine.begin()``."""
+    """Refreshes the activity and loop rollups first: call it inside ``engine.begin()``."""
     await refresh_activity(conn)
+    await catch_up_member_loop(conn)
     return Cohorts(
         await cohorts(conn, window),
         await repurchase_by_product(conn, window, settings.cycles),

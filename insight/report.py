@@ -30,6 +30,7 @@ from insight.queries.push_rollup import refresh_push
 from insight.render import figure_html, templates
 from insight.window import Window
 from storage.database import Database
+from storage.member_loop import catch_up_member_loop
 
 MEMBER_CSV_BATCH = 2000
 
@@ -54,6 +55,7 @@ async def write_report(
         async with db.engine.begin() as conn:
             await refresh_activity(conn)
             await refresh_push(conn)
+            await catch_up_member_loop(conn)
         async with db.engine.connect() as conn:
             return await _write(conn, config, window, out, csv_dir, now)
     finally:

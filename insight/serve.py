@@ -46,7 +46,7 @@ def install_insight(app: App) -> None:
     metrics = Metrics()
     app.services.provide(metrics)
     app.dispatcher.use(metrics.middleware)
-    tracker = app.services.provide(ActivityTracker(app.database.engine))
+    tracker = app.services.provide(ActivityTracker(app.database))
     app.dispatcher.use(tracker.middleware)
     hooked = attach(app, metrics)
 

@@ -52,7 +52,9 @@ def offset(later: Any, earlier: Any, size: int) -> ColumnElement[int]:
     return cast(func.floor((epoch(later) - epoch(earlier)) / float(size)), Integer)
 
 
-def within(later: Any, earlier: Any, limit_seconds: float) -> ColumnElement[bool]:
+def within(
+    later: Any, earlier: Any, limit_seconds: float | ColumnElement[float]
+) -> ColumnElement[bool]:
     return (epoch(later) - epoch(earlier)) < limit_seconds
 
 

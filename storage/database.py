@@ -2,41 +2,150 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
 
+from storage.inline_sqlite import inline_creator
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: ``connection.info`` key of a unit of work's deferred refreshes (see :func:`refresh_at_commit`)
+_DEFERRED = "warmline.deferred_refreshes"
+
+#: ``connection.info`` key set when a statement fails inside a unit of work
+_FAILED = "warmline.unit_failed"
+
+#: recomputes derived rows for some ids, on a connection in a transaction
+Refresh = Callable[[AsyncConnection, list[int]], Awaitable[None]]
 #: arbitrary constant: serialises concurrent ``upgrade`` runs on PostgreSQL
 _MIGRATION_LOCK_ID = 0x5741524D
 
 
-class Database:
-    """Owns the async engine and hands out sessions."""
+class UnitOfWorkFailed(RuntimeError):
+    """A statement inside a unit of work failed and rolled the whole unit back."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+
+class Database:
+    """Owns the async engine and hands out sessions and connections.
+
+    Repositories open a short transaction per call, which is right for a bot
+    serving many members at once. A single writer making thousands of small
+    calls (the simulator, on a virtual clock) opens a :meth:`unit_of_work`
+    instead: the same calls then share one connection and one transaction,
+    committed once.
+    """
+
+    def __init__(self, url: str, *, echo: bool = False, only_user: bool = False) -> None:
+        """``only_user``: this process is the database's only user, waits for every
+        statement and writes members and journeys only through their repositories
+        (the simulator). A SQLite file is then driven on the event loop's own thread
+        (:mod:`storage.inline_sqlite`) instead of aiosqlite's worker, and repositories
+        may keep the rows they read (:meth:`row_cache`)."""
         self.url = url
-        self.dialect = make_url(url).get_backend_name()
+        self.only_user = only_user
+        parsed = make_url(url)
+        self.dialect = parsed.get_backend_name()
         kwargs: dict[str, Any] = {"echo": echo}
         if self.dialect == "postgresql":
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        if only_user and self.dialect == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            kwargs["async_creator"] = inline_creator(str(parsed.database))
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(self.engine.sync_engine, "handle_error", _note_failure)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._unit: AsyncConnection | None = None
+        self._row_caches: dict[str, dict[Any, Any]] = {}
 
     def session(self) -> AsyncSession:
+        """A new session; inside a unit of work it joins the unit's transaction, and
+        its own commit leaves the committing to the unit."""
+        if self._unit is not None:
+            return AsyncSession(
+                bind=self._unit, expire_on_commit=False, join_transaction_mode="rollback_only"
+            )
         return self.sessions()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction committed at the end: the unit of work's when
+        one is open (committed with the unit), else a connection of its own. Cheaper
+        than a session for plain SQL statements."""
+        if self._unit is not None:
+            yield self._unit
+            return
+        async with self.engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """A connection to read with: the unit of work's when one is open."""
+        if self._unit is not None:
+            yield self._unit
+            return
+        async with self.engine.connect() as conn:
+            yield conn
+
+    def at_commit(self, refresh: Refresh, ids: Iterable[int]) -> bool:
+        """:func:`refresh_at_commit` on the open unit of work; False when none is open."""
+        return self._unit is not None and refresh_at_commit(self._unit, refresh, ids)
+
+    def row_cache(self, name: str) -> dict[Any, Any] | None:
+        """Rows a repository keeps by key once read, current because it applies its own
+        writes to them too; one per ``name`` and database, shared by every repository
+        object. Only for a database with one user (None otherwise): another process's
+        writes would never reach it."""
+        if not self.only_user:
+            return None
+        return self._row_caches.setdefault(name, {})
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[None]:
+        """Every session and transaction of this database opened inside, by any task,
+        shares one connection and one transaction, committed when the block ends
+        (rolled back when it raises). Derived rows are refreshed once, just before the
+        commit (:func:`refresh_at_commit`). Meant for one writer, like the simulator: the
+        bot keeps its short transactions, so a slow step never holds locks others wait on.
+        A nested unit is part of the outer one."""
+        if self._unit is not None:
+            yield
+            return
+        async with self.engine.connect() as conn:
+            await conn.begin()
+            deferred: dict[Refresh, set[int]] = {}
+            conn.info[_DEFERRED] = deferred
+            self._unit = conn
+            try:
+                yield
+                _check(conn)
+                while deferred:  # first noted, first run (a refresh may note more)
+                    refresh = next(iter(deferred))
+                    await refresh(conn, sorted(deferred.pop(refresh)))
+                _check(conn)
+            except BaseException:
+                self._row_caches.clear()  # they may hold what the rollback undoes
+                if conn.in_transaction():
+                    await conn.rollback()
+                raise
+            finally:
+                self._unit = None
+                conn.info.pop(_DEFERRED, None)
+                conn.info.pop(_FAILED, None)
+            await conn.commit()
 
     async def migrate(self) -> None:
         """Bring the schema to the newest revision of every feature branch."""
@@ -51,6 +160,18 @@ class Database:
         await self.engine.dispose()
 
 
+def refresh_at_commit(conn: AsyncConnection, refresh: Refresh, ids: Iterable[int]) -> bool:
+    """Inside a unit of work, note ``ids`` for ``refresh`` to run once before the unit
+    commits (in its transaction, after every change) and return True; outside one,
+    return False: the caller refreshes now. Rollups recomputed from their source
+    tables use it so that a thousand small writes cost one recompute, not a thousand."""
+    deferred: dict[Refresh, set[int]] | None = conn.info.get(_DEFERRED)
+    if deferred is None:
+        return False
+    deferred.setdefault(refresh, set()).update(ids)
+    return True
+
+
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -61,6 +182,20 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
 
 def _upgrade(connection: Connection) -> None:
     command.upgrade(alembic_config(connection), "heads")
+
+
+def _check(unit: AsyncConnection) -> None:
+    if unit.info.get(_FAILED) or not unit.in_transaction():
+        # a statement failed and its caller went on: part of the unit is lost (or, on
+        # PostgreSQL, all of it), so it must not pass for committed
+        raise UnitOfWorkFailed("a statement failed inside the unit of work")
+
+
+def _note_failure(context: ExceptionContext) -> None:
+    """A statement failed: if it ran in a unit of work, the unit must not commit."""
+    conn = context.connection
+    if conn is not None and _DEFERRED in conn.info:
+        conn.info[_FAILED] = True
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,12 +1,12 @@
 """Tables owned by the insight feature: dashboard sessions, one-time login
-links, acquisition costs set by admins, and the activity rollup behind the
-retention cohorts."""
+links, acquisition costs set by admins, the activity rollup behind the
+retention cohorts and the per-member loop rollup behind the funnel."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.tables import Base, IdType
@@ -59,6 +59,36 @@ class MemberActivity(Base):
         ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
     )
     weeks: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class MemberLoop(Base):
+    """Where each member is in the five-step loop, one narrow row per member, so the
+    funnel and the source figures scan one table instead of joining members,
+    journeys, orders and referrals. Timestamps rather than counts where a figure
+    looks at a period's end (orders, friends); kept current by
+    :func:`storage.member_loop.sync_member_loop`, which the writers of these facts call."""
+
+    __tablename__ = "insight_member_loop"
+
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: copied from ``members``
+    source: Mapped[str | None] = mapped_column(String(64))
+    joined_at: Mapped[datetime]
+    #: joined with someone's referral code
+    referred: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: from the journey (no journey: not engaged, no trust)
+    engaged: Mapped[bool] = mapped_column(Boolean, default=False)
+    trust: Mapped[float | None] = mapped_column(Float)
+    first_offer_at: Mapped[datetime | None]
+    #: from ``orders``: the first two order times and the revenue to date
+    first_order_at: Mapped[datetime | None]
+    second_order_at: Mapped[datetime | None]
+    revenue: Mapped[float] = mapped_column(Float, default=0.0)
+    #: members who joined with this member's referral code, to date, and the first one's join
+    friends: Mapped[int] = mapped_column(Integer, default=0)
+    first_friend_at: Mapped[datetime | None]
 
 
 class RollupMark(Base):

@@ -7,11 +7,12 @@ from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.events import ChatRef, UserRef
 from storage.database import Database
+from storage.member_loop import sync_member_loop
 from storage.records import MemberRecord
 from storage.tables import Chat, ChatMembership, Interaction, Member
 
@@ -64,6 +65,11 @@ class InteractionLog(Protocol):
 
 
 _RECORD_FIELDS = [field.name for field in dataclass_fields(MemberRecord)]
+_SELECT_MANY = select(*(Member.__table__.c[name] for name in _RECORD_FIELDS)).where(
+    Member.__table__.c.id.in_(bindparam("ids", expanding=True))
+)
+#: member columns the insight funnel copies (see storage.member_loop)
+LOOP_FIELDS = frozenset({"source", "referrer_code", "joined_at"})
 
 
 def insert_for(dialect: str, table: Any) -> Any:
@@ -92,8 +98,12 @@ def to_record(row: Member) -> MemberRecord:
 
 
 class SqlMemberRepository:
+    """Members in SQL. With a database that has one user (the simulator) the records
+    read by :meth:`get_many` are kept, and replaced by this repository's own writes."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._known: dict[int, MemberRecord] | None = db.row_cache("members")
 
     async def touch(self, user: UserRef, at: datetime) -> MemberRecord:
         stmt = insert_for(self._db.dialect, Member).values(
@@ -117,8 +127,10 @@ class SqlMemberRepository:
             },
         ).returning(Member)
         async with self._db.session() as session, session.begin():
-            row = (await session.execute(stmt)).scalar_one()
-            return to_record(row)
+            record = to_record((await session.execute(stmt)).scalar_one())
+        if self._known is not None:
+            self._known[record.id] = record
+        return record
 
     async def get(self, platform: str, user_id: str) -> MemberRecord | None:
         return await self._one(
@@ -146,22 +158,44 @@ class SqlMemberRepository:
         return await self._one(stmt)
 
     async def get_many(self, ids: Sequence[int]) -> dict[int, MemberRecord]:
-        # plain columns: no ORM identity map to fill for thousands of rows
         out: dict[int, MemberRecord] = {}
-        columns = [Member.__table__.c[name] for name in _RECORD_FIELDS]
-        async with self._db.session() as session:
-            for start in range(0, len(ids), 500):
-                stmt = select(*columns).where(Member.__table__.c.id.in_(ids[start : start + 500]))
-                for row in (await session.execute(stmt)).all():
+        missing = list(ids)
+        known = self._known
+        if known is not None:
+            wanted, missing = missing, []
+            for member_id in wanted:
+                if (record := known.get(member_id)) is None:
+                    missing.append(member_id)
+                else:
+                    out[member_id] = record
+        if not missing:
+            return out
+        # plain columns: no ORM identity map to fill for thousands of rows
+        async with self._db.reading() as conn:
+            for start in range(0, len(missing), 500):
+                chunk = missing[start : start + 500]
+                for row in (await conn.execute(_SELECT_MANY, {"ids": chunk})).all():
                     record = MemberRecord(*row)
                     out[record.id] = record
+                    if known is not None:
+                        known[record.id] = record
         return out
 
     async def update(self, member_id: int, **fields: Any) -> MemberRecord:
-        async with self._db.session() as session, session.begin():
-            stmt = update(Member).where(Member.id == member_id).values(**fields).returning(Member)
-            row = (await session.execute(stmt)).scalar_one()
-            return to_record(row)
+        table = Member.__table__
+        stmt = (
+            update(table)  # type: ignore[arg-type]
+            .where(table.c.id == member_id)
+            .values(**fields)
+            .returning(*(table.c[name] for name in _RECORD_FIELDS))
+        )
+        async with self._db.transaction() as conn:
+            record = MemberRecord(*(await conn.execute(stmt)).one())
+            if LOOP_FIELDS.intersection(fields):
+                await sync_member_loop(conn, [member_id], referrers=True)
+        if self._known is not None:
+            self._known[member_id] = record
+        return record
 
     async def set_source_once(
         self, member_id: int, source: str | None, referrer: str | None
@@ -179,6 +213,10 @@ class SqlMemberRepository:
                     .where(Member.id == member_id, Member.referrer_code.is_(None))
                     .values(referrer_code=referrer)
                 )
+            if source or referrer:
+                await sync_member_loop(await session.connection(), [member_id], referrers=True)
+        if self._known is not None:
+            self._known.pop(member_id, None)  # read again when next wanted
 
     async def count(self) -> int:
         async with self._db.session() as session:

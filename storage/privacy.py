@@ -35,6 +35,7 @@ from sqlalchemy import Column, ColumnElement, MetaData, Table, delete, false, or
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.database import Database
+from storage.member_loop import referrers_of, sync_member_loop
 from storage.members import insert_for
 from storage.records import MemberRecord
 from storage.tables import Member
@@ -181,6 +182,7 @@ class MemberData:
         report = ForgetReport()
         async with self._db.session() as session, session.begin():
             placeholder: int | None = None
+            referrers = await referrers_of(await session.connection(), [member.id])
             for personal in personal_tables(self._metadata):
                 anonymise = personal.policy.on_forget == "anonymise"
                 if anonymise and personal.member_columns:
@@ -201,6 +203,9 @@ class MemberData:
                 await self._clear_user_columns(session, personal, member)
             await session.execute(delete(Member).where(Member.id == member.id))
             report.deleted[Member.__tablename__] = 1
+            # the funnel's copy: one friend fewer, orders kept under the placeholder
+            moved = [placeholder] if placeholder is not None else []
+            await sync_member_loop(await session.connection(), [*referrers, *moved])
         if self._redis is not None:
             report.redis_keys = await self._forget_redis(member)
         for hook in self.hooks:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from bot.events import Button
 from storage.database import Database
@@ -68,7 +68,8 @@ def buttons_from_json(rows: list[Any]) -> tuple[tuple[Button, ...], ...]:
     return tuple(tuple(Button(b["text"], b.get("data"), b.get("url")) for b in row) for row in rows)
 
 
-def _pending(row: PushPending) -> PendingMessage:
+def _pending(row: Any) -> PendingMessage:
+    """A ``push_pending`` row (ORM object or plain row) as the gate's message."""
     return PendingMessage(
         row.member_id,
         row.key,
@@ -83,11 +84,27 @@ def _pending(row: PushPending) -> PendingMessage:
     )
 
 
+_DUE_ALL = (
+    select(*PushPending.__table__.columns)
+    .where(PushPending.due_at <= bindparam("now"))
+    .order_by(PushPending.member_id, PushPending.priority.desc(), PushPending.seq)
+)
+
+
 class PendingStore:
     """Deferred messages and their payloads, until delivered or dropped."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        insert = insert_for(db.dialect, PushPending)
+        #: built once: a deferral is frequent, and building the statement costs more than running it
+        self._put = insert.on_conflict_do_update(
+            index_elements=[PushPending.member_id, PushPending.key],
+            set_={"due_at": insert.excluded.due_at},
+        )
+        self._remove = delete(PushPending).where(
+            PushPending.member_id == bindparam("member_id"), PushPending.key == bindparam("key")
+        )
 
     async def put(self, message: PendingMessage) -> None:
         values = {
@@ -102,13 +119,8 @@ class PendingStore:
             "buttons": buttons_to_json(message.buttons),
             "campaign_id": message.campaign_id,
         }
-        stmt = insert_for(self._db.dialect, PushPending).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[PushPending.member_id, PushPending.key],
-            set_={"due_at": stmt.excluded.due_at},
-        )
-        async with self._db.session() as session, session.begin():
-            await session.execute(stmt)
+        async with self._db.transaction() as conn:
+            await conn.execute(self._put, values)
 
     async def due(self, member_id: int, now: datetime) -> list[PendingMessage]:
         """Due messages of one member, in arbitration order: priority, then first come."""
@@ -120,13 +132,14 @@ class PendingStore:
         async with self._db.session() as session:
             return [_pending(row) for row in (await session.execute(stmt)).scalars()]
 
+    async def due_all(self, now: datetime) -> list[PendingMessage]:
+        """Every member's due messages: by member, then in arbitration order."""
+        async with self._db.reading() as conn:
+            return [_pending(row) for row in (await conn.execute(_DUE_ALL, {"now": now})).all()]
+
     async def remove(self, member_id: int, key: str) -> None:
-        async with self._db.session() as session, session.begin():
-            await session.execute(
-                delete(PushPending).where(
-                    PushPending.member_id == member_id, PushPending.key == key
-                )
-            )
+        async with self._db.transaction() as conn:
+            await conn.execute(self._remove, {"member_id": member_id, "key": key})
 
     async def advance(self, before: datetime, to: datetime) -> int:
         """Make every message due by ``before`` due at ``to`` (the kill switch lifted)."""
@@ -160,22 +173,25 @@ class DecisionLog:
     async def write(self, rows: Sequence[DecisionRow]) -> None:
         if not rows:
             return
-        async with self._db.session() as session, session.begin():
-            session.add_all(
-                PushDecision(
-                    at=r.at,
-                    member_id=r.member_id,
-                    chat_key=r.chat_key,
-                    message_key=r.message_key[:160],
-                    campaign_id=r.campaign_id,
-                    category=r.category,
-                    priority=r.priority,
-                    outcome=r.outcome,
-                    reason=r.reason,
-                    until=r.until,
-                )
-                for r in rows
-            )
+        # one executemany of plain rows: ORM objects would cost an INSERT (and a
+        # round trip) per decision, and nothing needs their ids back
+        params = [
+            {
+                "at": r.at,
+                "member_id": r.member_id,
+                "chat_key": r.chat_key,
+                "message_key": r.message_key[:160],
+                "campaign_id": r.campaign_id,
+                "category": r.category,
+                "priority": r.priority,
+                "outcome": r.outcome,
+                "reason": r.reason,
+                "until": r.until,
+            }
+            for r in rows
+        ]
+        async with self._db.transaction() as conn:
+            await conn.execute(insert(PushDecision), params)
 
     async def recent(self, limit: int = 20, member_id: int | None = None) -> list[DecisionRow]:
         stmt = select(PushDecision).order_by(PushDecision.id.desc()).limit(limit)

@@ -93,6 +93,25 @@ async def test_tiers_follow_orders(journey_url: str) -> None:
         assert tiers == ["active", "active", "core"]
 
 
+async def test_orders_placed_in_one_batch_count_as_one_after_another(journey_url: str) -> None:
+    from flows.purchase import Purchase
+
+    async with journey(journey_url) as j:
+        await j.bot.say(j.bot.user("Ivy"), "/start")
+        ivy = await j.engine.services.members.get("local", "ivy")
+        assert ivy is not None
+        at = j.clock.now()
+        first, second = await j.engine.place_orders(
+            [Purchase(ivy, "green", 40.0, "shop"), Purchase(ivy, "green", 25.0, "shop")], at
+        )
+        assert first is not None and second is not None
+        assert (first.order.previous_orders, second.order.previous_orders) == (0, 1)
+        state = await j.engine.journeys.get(ivy.id)
+        assert state is not None and state.purchases == 2 and state.stage == "customer"
+        thanks = [s for s in j.to("ivy") if "Thank you for your order" in s.message.text]
+        assert len(thanks) == 2  # after-sales started for each order
+
+
 async def test_admin_commands_check_their_arguments(journey_url: str) -> None:
     async with journey(journey_url) as j:
         admin = j.bot.user("admin")

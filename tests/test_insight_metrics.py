@@ -26,6 +26,7 @@ from insight.queries.respect import (
     weekly_load,
 )
 from storage.database import Database
+from storage.member_loop import catch_up_member_loop
 
 COSTS = InsightConfig.model_validate(
     {"sources": {"ads": {"cost_per_member": 10}, "group": {"spend": 120, "period": "30d"}}}
@@ -37,6 +38,8 @@ async def conn(database_url: str) -> AsyncIterator[AsyncConnection]:
     db = Database(database_url)
     await db.migrate()
     await build_history(db.engine)
+    async with db.engine.begin() as connection:
+        await catch_up_member_loop(connection)
     try:
         async with db.engine.connect() as connection:
             yield connection

@@ -81,6 +81,26 @@ async def test_quiet_hours_defer_in_the_members_zone_and_drain_delivers(sqlite_u
         assert await PendingStore(bot.app.database).count() == 0
 
 
+async def test_one_pass_drains_every_member_whose_messages_are_due(sqlite_url: str) -> None:
+    clock = ManualClock(LATE)
+    async with local_bot(config(sqlite_url, min_gap="4h"), clock=clock) as bot:
+        gate = bot.app.services.require(Gate)
+        erin, finn = await member(bot, "Erin"), await member(bot, "Finn")
+        for who, key in ((erin, "e1"), (erin, "e2"), (finn, "f1")):
+            await gate.submit(who, PushMessage(f"Tip {key}", key), Category.VALUE)
+        clock.set(datetime(2026, 1, 6, 0, 0, tzinfo=UTC))  # the quiet hours are over
+        decisions = await gate.drain_due()
+        # as one drain per member would: Erin's second tip waits for the gap
+        assert [(d.outcome, d.reason) for d in decisions] == [
+            (Outcome.SENT, None),
+            (Outcome.DEFERRED, "min_gap"),
+            (Outcome.SENT, None),
+        ]
+        assert dms(bot, "Erin")[-1] == "Tip e1" and dms(bot, "Finn")[-1] == "Tip f1"
+        assert await gate.drain_due() == []  # nothing else is due yet
+        assert await PendingStore(bot.app.database).count() == 1
+
+
 async def test_contested_slot_goes_to_higher_priority(sqlite_url: str) -> None:
     clock = ManualClock(LATE)
     async with local_bot(config(sqlite_url, min_gap="4h"), clock=clock) as bot:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from bot.cli import app
+from flows.simulate.population import CHANNELS
 
 runner = CliRunner()
 
@@ -22,6 +23,11 @@ def test_simulated_history_feeds_the_report(tmp_path: Path) -> None:
     with sqlite3.connect(history) as db:
         assert db.execute("select count(*) from members").fetchone()[0] >= 30
         assert db.execute("select count(*) from push_decisions").fetchone()[0] > 0
+        # members came through several deep-link channels (/start src-<channel>)
+        sources = {row[0] for row in db.execute("select distinct source from members")}
+        assert len(sources & {channel for channel, _ in CHANNELS}) >= 2
+        # what they did was noted for retention, past their first week too
+        assert db.execute("select count(*) from insight_activity where weeks > 1").fetchone()[0]
 
     again = runner.invoke(app, [*args, "--keep-db", str(history)])
     assert again.exit_code == 2 and "already exists" in again.output
@@ -47,4 +53,4 @@ def test_simulated_history_feeds_the_report(tmp_path: Path) -> None:
     )
     assert report.exit_code == 0, report.output
     html = out.read_text(encoding="utf-8")
-    assert "simulation" in html  # the synthetic members' acquisition source
+    assert sum(channel in html for channel, _ in CHANNELS) >= 2  # acquisition sources

@@ -67,6 +67,11 @@ def simulation_config(cfg: WarmlineConfig, database_url: str, backend: str) -> W
     insight = data.get("insight")
     if isinstance(insight, dict) and isinstance(insight.get("dashboard"), dict):
         insight["dashboard"]["enabled"] = False
+    # simulated questions raise trust through the question flow; none is answered, so
+    # there is no knowledge base to index
+    knowledge = data.get("knowledge")
+    if isinstance(knowledge, dict):
+        knowledge["enabled"] = False
     simulated = WarmlineConfig.model_validate(data)
     # relative knowledge paths stay relative to the user's config file, not the cwd
     simulated.knowledge.bind_to(cfg.knowledge.resolve("."))
@@ -103,6 +108,7 @@ async def run_simulation(
             TextColumn("day {task.fields[day]}/{task.fields[days]}"),
             TimeElapsedColumn(),
             console=err,
+            refresh_per_second=2,  # drawn by a thread of its own, competing with the run
         ) as bar:
             task = bar.add_task("sim", total=days * 24, day=0, days=days)
 

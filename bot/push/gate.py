@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import groupby
 from typing import Protocol
 
 from bot.errors import DeliveryError, RecipientUnreachable, TransientError
@@ -114,10 +115,28 @@ class Gate:
         async with self._drain_locks[member_id % len(self._drain_locks)]:
             return await self._drain(member_id)
 
-    async def _drain(self, member_id: int) -> list[Decision]:
+    async def drain_due(self) -> list[Decision]:
+        """Drain every member whose waiting messages are due, in member order (one pass
+        over the waiting line: the simulator's hourly scheduler run)."""
+        waiting = await self.pending.due_all(self.services.clock.now())
+        members = await self.services.members.get_many(sorted({w.member_id for w in waiting}))
         decisions: list[Decision] = []
+        for member_id, due in groupby(waiting, key=lambda w: w.member_id):
+            async with self._drain_locks[member_id % len(self._drain_locks)]:
+                decisions += await self._offer(member_id, members.get(member_id), list(due))
+        return decisions
+
+    async def _drain(self, member_id: int) -> list[Decision]:
         member = await self.services.members.get_by_id(member_id)
-        for waiting in await self.pending.due(member_id, self.services.clock.now()):
+        due = await self.pending.due(member_id, self.services.clock.now())
+        return await self._offer(member_id, member, due)
+
+    async def _offer(
+        self, member_id: int, member: MemberRecord | None, due: list[PendingMessage]
+    ) -> list[Decision]:
+        """Attempt a member's due waiting messages, best first."""
+        decisions: list[Decision] = []
+        for waiting in due:
             if member is None:
                 await self.pending.remove(member_id, waiting.key)
                 continue

@@ -57,6 +57,17 @@ TIME_ZONES = (
 )
 
 
+#: where members who open the bot from a deep link (``/start src-<name>``) came from, with
+#: the shares; friends come through a referral link (``ref-<code>``) instead, and members
+#: who only join the group bring no source (as with a real bot)
+CHANNELS = (
+    ("douyin_ads", 0.35),
+    ("xiaohongshu", 0.25),
+    ("packagecard", 0.25),
+    ("wechat", 0.15),
+)
+
+
 @dataclass(slots=True)
 class SimMember:
     index: int
@@ -68,6 +79,8 @@ class SimMember:
     referrer_index: int | None = None
     #: hours after joining when the member opts out (None: never)
     opt_out_after: int | None = None
+    #: the deep-link source they start the bot with (friends use their referral link)
+    channel: str | None = None
 
 
 def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
@@ -115,6 +128,9 @@ def population(count: int, days: int, seed: int) -> tuple[random.Random, list[Si
     window = max(1, int(days * 24 * 0.6))
     hours = [rng.randrange(window) for _ in range(count)]
     members = sorted((make_member(rng, 0, hour) for hour in hours), key=lambda m: m.join_hour)
+    # a stream of its own: channels do not shift the draws every behaviour comes from
+    channels = random.Random(f"channels-{seed}")
     for index, member in enumerate(members):
         member.index, member.user_id = index, f"sim{index}"
+        member.channel = _pick(channels, CHANNELS)
     return rng, members

@@ -6,19 +6,28 @@ questions, button presses, orders, opt-outs) through the engine's batch entry
 points, the gate's waiting line is drained as its scheduler would, and
 ``engine.tick`` fires timers and content slots. Everything the adapter sends
 is measured by :class:`~flows.simulate.measure.Measure`.
+
+The simulation is its throw-away database's only user: each simulated week is one
+unit of work (one transaction), SQLite runs on the event loop's thread and the
+repositories keep what they read (:class:`~storage.database.Database`), which is
+what makes 10,000 members × 90 days a matter of a minute. Members arrive through
+a mix of deep links, referral links and group joins, and what they do is noted
+for retention as the dispatcher would note it.
 """
 
 from __future__ import annotations
 
+import gc
 import heapq
 import logging
-from collections import defaultdict
-from collections.abc import Callable
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert
 
 from bot.adapters.local import Action, LocalAdapter
 from bot.app import App
@@ -27,6 +36,7 @@ from bot.config.model import WarmlineConfig
 from bot.events import ChatKind, ChatRef, OutgoingMessage
 from bot.push.gate import Gate
 from flows.engine import FlowEngine
+from flows.purchase import Purchase
 from flows.simulate.measure import (
     OFFER_PREFIX,
     SATISFACTION_PREFIX,
@@ -35,16 +45,41 @@ from flows.simulate.measure import (
 )
 from flows.simulate.population import SIM_EPOCH, SimMember, make_member, population
 from flows.state import referral_code_for
-from storage.members import insert_for
+from handlers.start import parse_payload
+from insight.tracker import ActivityTracker
+from storage.database import Database
 from storage.records import MemberRecord
 from storage.tables import Member
 
 START = SIM_EPOCH
+#: simulated hours per unit of work (one transaction)
+UNIT_HOURS = 7 * 24
+#: arriving members in one statement, with the ids they were given
+_NEW_MEMBERS = insert(Member).returning(Member.user_id, Member.id)
 GROUP = ChatRef("local", "-1000", ChatKind.GROUP, "Simulated community")
 Progress = Callable[[int, int], None]
 
 
-@dataclass(order=True, frozen=True, slots=True)
+@contextmanager
+def _batch_collection() -> Iterator[None]:
+    """Collect garbage less often while a run lasts (restored after it).
+
+    A run allocates hundreds of millions of short-lived objects and keeps a few
+    hundred thousand (members, journeys, sends): at the default thresholds the
+    collector rescans the kept ones thousands of times, a tenth of the run. What
+    exists before the run (modules, config, the app) is frozen out of scanning.
+    """
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 1000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
+@dataclass(frozen=True, slots=True)
 class Due:
     hour: int
     seq: int
@@ -62,9 +97,12 @@ class World:
         self.seeded = members
         self.clock = ManualClock(START)
         self.adapter = LocalAdapter(config.bot.local.bot_username, admins=config.bot.admins)
-        self.app = App(config, adapter=self.adapter, clock=self.clock)
+        # the simulation is its database's only user: SQLite runs on the loop's thread
+        database = Database(config.storage.database_url, only_user=True)
+        self.app = App(config, adapter=self.adapter, clock=self.clock, database=database)
         self.measure = Measure(config.flows, config.push)
-        self.queue: list[Due] = []
+        #: (hour, seq, what is due): plain tuples compare faster than dataclasses
+        self.queue: list[tuple[int, int, Due]] = []
         self._seq = 0
         self.phase = "tick"
         self.hour = 0
@@ -72,6 +110,8 @@ class World:
         self.index_of: dict[str, int] = {}  # user id → sim index
         self.active: set[int] = set()
         self.orders_of: defaultdict[int, int] = defaultdict(int)
+        #: retention's record of who acted when (found once the app has started)
+        self.tracker: ActivityTracker | None = None
         skus = sorted(config.flows.products) or ["tea"]
         self.skus = skus
 
@@ -81,7 +121,8 @@ class World:
 
     def later(self, hours: int, kind: str, member: int, data: str = "") -> None:
         self._seq += 1
-        heapq.heappush(self.queue, Due(self.hour + max(1, hours), self._seq, kind, member, data))
+        due = Due(self.hour + max(1, hours), self._seq, kind, member, data)
+        heapq.heappush(self.queue, (due.hour, due.seq, due))
 
     def on_action(self, action: Action) -> None:
         if (
@@ -121,47 +162,55 @@ class World:
         quiet.setLevel(logging.ERROR)  # restored below: a simulation must not silence its host
         self.adapter.listeners.append(self.on_action)
         try:
-            await self.app.start()
-            engine = self.app.services.require(FlowEngine)
-            gate = self.app.services.find(Gate)
-            joins = iter(list(self.people))  # friends join through the queue
-            upcoming = next(joins, None)
-            hours = self.days * 24
-            for hour in range(hours):
-                self.hour = hour
-                now = self.at(hour)
-                self.clock.set(now)
-                arriving: list[SimMember] = []
-                while upcoming is not None and upcoming.join_hour <= hour:
-                    arriving.append(upcoming)
-                    upcoming = next(joins, None)
-                due: defaultdict[str, list[Due]] = defaultdict(list)
-                while self.queue and self.queue[0].hour <= hour:
-                    item = heapq.heappop(self.queue)
-                    due[item.kind].append(item)
-                arriving += [self._friend(item.member) for item in due["friend"]]
-                if hour % 24 == 0:
-                    self._plan_day(hour)
-                self.phase = "reply"
-                await self._arrive(engine, arriving, now)
-                await self._opt_out(due["opt_out"], now)
-                await self._chatter(engine, due["message"], due["question"], now)
-                await self._presses(engine, due["press"], now)
-                self.phase = "transactional"
-                await self._orders(engine, due["order"], now)
-                self.phase = "tick"
-                if gate is not None:
-                    for member_id, when in await gate.pending.next_due():
-                        if when <= now:
-                            await gate.drain(member_id)
-                await engine.tick(now)
-                self.adapter.log.clear()
-                if progress is not None:
-                    progress(hour + 1, hours)
-            return self.summary()
+            with _batch_collection():
+                await self.app.start()
+                self.tracker = self.app.services.find(ActivityTracker)
+                engine = self.app.services.require(FlowEngine)
+                gate = self.app.services.find(Gate)
+                joins = deque(self.people)  # in join order; friends join through the queue
+                hours = self.days * 24
+                for first in range(0, hours, UNIT_HOURS):
+                    # one transaction per simulated week: its tens of thousands of small
+                    # repository calls share it instead of each opening and committing one,
+                    # and journeys changed many times are written once (JourneyStore)
+                    async with self.app.database.unit_of_work():
+                        for hour in range(first, min(hours, first + UNIT_HOURS)):
+                            await self._hour(engine, gate, hour, joins)
+                            if progress is not None:
+                                progress(hour + 1, hours)
+                return self.summary()
         finally:
             await self.app.stop()
             quiet.setLevel(previous_level)
+
+    async def _hour(
+        self, engine: FlowEngine, gate: Gate | None, hour: int, joins: deque[SimMember]
+    ) -> None:
+        self.hour = hour
+        now = self.at(hour)
+        self.clock.set(now)
+        arriving: list[SimMember] = []
+        while joins and joins[0].join_hour <= hour:
+            arriving.append(joins.popleft())
+        due: defaultdict[str, list[Due]] = defaultdict(list)
+        while self.queue and self.queue[0][0] <= hour:
+            item = heapq.heappop(self.queue)[2]
+            due[item.kind].append(item)
+        arriving += [self._friend(item.member) for item in due["friend"]]
+        if hour % 24 == 0:
+            self._plan_day(hour)
+        self.phase = "reply"
+        await self._arrive(engine, arriving, now)
+        await self._opt_out(due["opt_out"], now)
+        await self._chatter(engine, due["message"], due["question"], now)
+        await self._presses(engine, due["press"], now)
+        self.phase = "transactional"
+        await self._orders(engine, due["order"], now)
+        self.phase = "tick"
+        if gate is not None:
+            await gate.drain_due()  # what the scheduler's drain jobs would do this hour
+        await engine.tick(now)
+        self.adapter.log.clear()
 
     def summary(self) -> dict[str, Any]:
         m = self.measure
@@ -213,11 +262,9 @@ class World:
         rows = []
         for person in people:
             starts = self.rng.random() < person.persona.starts_bot
-            referrer = (
-                referral_code_for(self.ids[person.referrer_index])
-                if person.referrer_index is not None
-                else None
-            )
+            # what /start records from the link the member came with; a member who
+            # only joins the group brings none
+            source, referrer = parse_payload(self._link(person)) if starts else (None, None)
             rows.append(
                 {
                     "platform": "local",
@@ -226,7 +273,7 @@ class World:
                     "username": None,
                     "language": person.language,
                     "time_zone": person.time_zone,
-                    "source": "referral" if referrer else "simulation",
+                    "source": source,
                     "referrer_code": referrer,
                     "joined_at": now,
                     "last_seen_at": now,
@@ -235,15 +282,9 @@ class World:
                     "reachable": True,
                 }
             )
-        db = self.app.database
-        async with db.session() as session, session.begin():
-            await session.execute(insert_for(db.dialect, Member), rows)
-            found = await session.execute(
-                select(Member.user_id, Member.id).where(
-                    Member.user_id.in_([person.user_id for person in people])
-                )
-            )
-            by_user = dict(found.all())
+        async with self.app.database.transaction() as conn:
+            found = await conn.execute(_NEW_MEMBERS, rows)
+            by_user: dict[str, int] = {user_id: member_id for user_id, member_id in found.all()}
         for person in people:
             self.ids[person.index] = by_user[person.user_id]
             self.index_of[person.user_id] = person.index
@@ -262,6 +303,7 @@ class World:
             if not records[self.ids[p.index]].started_bot
         ]
         self.active.update(p.index for p in people if records[self.ids[p.index]].started_bot)
+        self._noted([member for member, _, _ in started], now)  # their /start message
         await engine.start_flows_many("start", started, now)
         await engine.start_flows_many("group_join", joined, now)
 
@@ -270,6 +312,19 @@ class World:
             await self.app.services.members.update(self.ids[item.member], opted_out=True)
             self.measure.opted_out(self.people[item.member].user_id, now)
             self.active.discard(item.member)
+
+    def _link(self, person: SimMember) -> str:
+        """The deep-link payload of the member's ``/start``: a friend's referral link, or
+        the channel they saw the bot in."""
+        if person.referrer_index is not None:
+            return f"ref-{referral_code_for(self.ids[person.referrer_index])}"
+        return f"src-{person.channel}"
+
+    def _noted(self, members: Iterable[MemberRecord], now: datetime) -> None:
+        """Members wrote or pressed a button: activity, as the dispatcher would note it."""
+        if self.tracker is not None:
+            for member in members:
+                self.tracker.note(member, now)
 
     async def _records(self, engine: FlowEngine, items: list[Due]) -> dict[int, MemberRecord]:
         return await engine.members(sorted({self.ids[item.member] for item in items}))
@@ -283,8 +338,11 @@ class World:
             bumps[key] = bumps.get(key, 0) + 1
             self.measure.acted(self.people[item.member].user_id, "messages", now)
         await engine.journeys.bump(bumps, now)
+        if messages:
+            self._noted((await self._records(engine, messages)).values(), now)
         if questions:
             records = await self._records(engine, questions)
+            self._noted(records.values(), now)
             starts: list[tuple[MemberRecord, dict[str, Any], str]] = []
             for item in questions:
                 starts.append((records[self.ids[item.member]], {}, f"q{item.seq}"))
@@ -295,6 +353,7 @@ class World:
         if not items:
             return
         records = await self._records(engine, items)
+        self._noted(records.values(), now)
         answers = await engine.press_many(
             [(records[self.ids[item.member]], item.data) for item in items], now
         )
@@ -321,20 +380,26 @@ class World:
         if not items:
             return
         records = await self._records(engine, items)
-        for item in items:
+        purchases: list[Purchase] = []
+        rebuy_after: list[int | None] = []
+        for item in items:  # every draw first, in the order a member-by-member loop made them
             person = self.people[item.member]
             sku = self.skus[self.rng.randrange(len(self.skus))]
             amount = float(self.rng.choice((29, 49, 89, 129)))
-            outcome = await engine.place_order(
-                records[self.ids[item.member]], sku, amount, now, "simulation"
-            )
-            if outcome is None:
-                continue
-            self.measure.ordered(person.user_id, now, outcome.referral_rewarded)
-            if outcome.referral_rewarded and person.referrer_index is not None:
-                self.measure.referrer_paid(self.people[person.referrer_index].user_id)
+            purchases.append(Purchase(records[self.ids[item.member]], sku, amount, "simulation"))
             product = self.config.flows.products.get(sku)
+            hours = None
             if product is not None and product.cycle.total_seconds() > 0:
                 if self.rng.random() < person.persona.rebuys:
                     hours = int(product.cycle.total_seconds() // 3600) - self.rng.randint(0, 72)
-                    self.later(hours, "order", item.member)
+            rebuy_after.append(hours)
+        outcomes = await engine.place_orders(purchases, now)
+        for item, outcome, hours in zip(items, outcomes, rebuy_after, strict=True):
+            if outcome is None:
+                continue
+            person = self.people[item.member]
+            self.measure.ordered(person.user_id, now, outcome.referral_rewarded)
+            if outcome.referral_rewarded and person.referrer_index is not None:
+                self.measure.referrer_paid(self.people[person.referrer_index].user_id)
+            if hours is not None:
+                self.later(hours, "order", item.member)

@@ -91,7 +91,7 @@ def _tables_json(window: Window, found: list[tables.Table], **extra: Any) -> web
 
 async def overview(request: web.Request) -> web.Response:
     window = window_of(request)
-    async with request.app[ENGINE_KEY].connect() as conn:
+    async with request.app[ENGINE_KEY].begin() as conn:
         data = await pages.overview(conn, window, _settings(request), request.app[CLOCK_KEY].now())
     funnel_table = tables.funnel_table(data.funnel)
     if _wants_json(request):
@@ -122,7 +122,7 @@ async def overview(request: web.Request) -> web.Response:
 async def sources(request: web.Request) -> web.Response:
     window = window_of(request)
     config = request.app[WCONFIG_KEY]
-    async with request.app[ENGINE_KEY].connect() as conn:
+    async with request.app[ENGINE_KEY].begin() as conn:
         data = await pages.sources(conn, window, _settings(request), config)
         models = await cost_models(conn, config.insight)
     found = [

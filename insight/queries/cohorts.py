@@ -6,13 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import BigInteger, Integer, and_, case, func, literal, select
+from sqlalchemy import BigInteger, Integer, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from insight.loop import (
     flag,
     joined_in,
+    member_loop,
     members,
+    ordered_before_end,
     orders,
 )
 from insight.queries.activity import activity
@@ -39,31 +41,34 @@ async def cohorts(conn: AsyncConnection, window: Window, weeks: int = 13) -> lis
     Reads the activity rollup (see :mod:`insight.queries.activity`), which the
     caller refreshes; activity counts to date, the cohorts are the window's."""
     reachable = and_(members.c.reachable.is_(True), members.c.opted_out.is_(False))
-    # one row per member: join week, whether reachable, and the activity bits of reachable ones
-    per_member = (
-        select(
-            bucket(members.c.joined_at, window.start, WEEK).label("week"),
-            flag(reachable).label("reachable"),
-            case((reachable, func.coalesce(activity.c.weeks, 0)), else_=0).label("bits"),
-        )
+    # members alike in join week, reachability and activity bits, counted: a few thousand
+    # groups, so the bits are taken apart once per group rather than once per member
+    week = bucket(members.c.joined_at, window.start, WEEK).label("week")
+    is_reachable = flag(reachable).label("reachable")
+    bits = case((reachable, func.coalesce(activity.c.weeks, 0)), else_=0).label("bits")
+    alike = (
+        select(week, is_reachable, bits, func.count().label("members"))
         .select_from(members.outerjoin(activity, activity.c.member_id == members.c.id))
         .where(joined_in(window))
-        .subquery("per_member")
+        .group_by(week, is_reachable, bits)
+        .subquery("alike")
     )
-    m = per_member.c
+    g = alike.c
     one = literal(1, BigInteger)
     rows = await conn.execute(
         select(
-            m.week,
-            func.count().label("size"),
-            func.sum(m.reachable).label("reachable"),
+            g.week,
+            func.sum(g.members).label("size"),
+            func.sum(g.reachable * g.members).label("reachable"),
             *[
-                func.sum(m.bits.op(">>")(literal(n, Integer)).op("&")(one)).label(f"w{n}")
+                func.sum(g.bits.op(">>")(literal(n, Integer)).op("&")(one) * g.members).label(
+                    f"w{n}"
+                )
                 for n in range(weeks)
             ],
         )
-        .group_by(m.week)
-        .order_by(m.week)
+        .group_by(g.week)
+        .order_by(g.week)
     )
     found = []
     for row in rows:
@@ -92,39 +97,52 @@ async def repurchase_by_product(
     conn: AsyncConnection, window: Window, cycles: dict[str, timedelta]
 ) -> list[Repurchase]:
     """Per product with a cycle: buyers whose first order is one cycle old, and
-    how many of them ordered it again within 1.5 cycles."""
-    found = []
-    for sku, cycle in sorted(cycles.items()):
-        seconds = cycle.total_seconds()
-        if seconds <= 0:
-            continue
-        first = (
-            select(orders.c.member_id, func.min(orders.c.at).label("first_at"))
-            .select_from(orders.join(members, members.c.id == orders.c.member_id))
-            .where(orders.c.sku == sku, joined_in(window), orders.c.at < window.end)
-            .group_by(orders.c.member_id)
-            .subquery("first_orders")
+    how many of them ordered it again within 1.5 cycles; one query for all products,
+    over the loop rollup (caught up by the caller) and the orders."""
+    timed = {sku: cycle for sku, cycle in sorted(cycles.items()) if cycle.total_seconds() > 0}
+    if not timed:
+        return []
+    m = member_loop.c
+    first = (
+        select(orders.c.member_id, orders.c.sku, func.min(orders.c.at).label("first_at"))
+        .select_from(orders.join(member_loop, m.member_id == orders.c.member_id))
+        .where(
+            orders.c.sku.in_(list(timed)),
+            joined_in(window, member_loop),
+            m.first_order_at.is_not(None),  # buyers only: a smaller hash to join with
+            ordered_before_end(window),
         )
-        again = orders.alias("again")
-        repeat = (
-            select(func.count())
-            .where(
-                again.c.member_id == first.c.member_id,
-                again.c.sku == sku,
-                again.c.at > first.c.first_at,
-                within(again.c.at, first.c.first_at, 1.5 * seconds),
-            )
-            .scalar_subquery()
+        .group_by(orders.c.member_id, orders.c.sku)
+        .subquery("first_orders")
+    )
+    again = orders.alias("again")
+    repeat = (
+        select(func.count())
+        .where(
+            again.c.member_id == first.c.member_id,
+            again.c.sku == first.c.sku,
+            again.c.at > first.c.first_at,
+            within(
+                again.c.at,
+                first.c.first_at,
+                case(*((first.c.sku == sku, 1.5 * c.total_seconds()) for sku, c in timed.items())),
+            ),
         )
-        row = (
-            await conn.execute(
-                select(
-                    func.count().label("buyers"), func.sum(flag(repeat > 0)).label("again")
-                ).where(first.c.first_at <= window.end - cycle)
-            )
-        ).one()
-        found.append(Repurchase(sku, seconds / 86400, int(row.buyers), int(row.again or 0)))
-    return found
+        .scalar_subquery()
+    )
+    one_cycle_old = or_(
+        *(and_(first.c.sku == sku, first.c.first_at <= window.end - c) for sku, c in timed.items())
+    )
+    rows = await conn.execute(
+        select(first.c.sku, func.count().label("buyers"), func.sum(flag(repeat > 0)).label("again"))
+        .where(one_cycle_old)
+        .group_by(first.c.sku)
+    )
+    found = {row.sku: (int(row.buyers), int(row.again or 0)) for row in rows}
+    return [
+        Repurchase(sku, cycle.total_seconds() / 86400, *found.get(sku, (0, 0)))
+        for sku, cycle in timed.items()
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from insight.definitions import FUNNEL_STEPS
 from insight.loop import (
-    engaged,
     flag,
     joined_in,
-    journeys,
-    members,
-    order_totals,
-    referral_counts,
+    late_friends,
+    late_orders,
+    member_loop,
     source_of,
 )
 from insight.sql import WEEK, bucket, ratio
@@ -43,33 +41,37 @@ class FunnelRow:
 async def funnel(
     conn: AsyncConnection, window: Window, min_trust: float, *, by_week: bool = True
 ) -> list[FunnelRow]:
-    """Counts of members at each step; one aggregate query, grouped in the database."""
-    totals = order_totals(window)
-    friends = referral_counts(window)
-    source = source_of().label("source")
-    week = bucket(members.c.joined_at, window.start, WEEK).label("week")
+    """Counts of members at each step: one scan of the loop rollup (caught up by the
+    caller, see :func:`storage.member_loop.catch_up_member_loop`), grouped in the database.
+    Orders and friends count up to the window's end."""
+    m = member_loop.c
+    late, later_friends = late_orders(window), late_friends(window)
+    end = window.end
+    revenue = case(
+        (late.c.member_id.is_(None), m.revenue), else_=func.coalesce(late.c.revenue, 0.0)
+    )
+    source = source_of(member_loop).label("source")
+    week = bucket(m.joined_at, window.start, WEEK).label("week")
     keys = [source, week] if by_week else [source]
     stmt = (
         select(
             *keys,
             func.count().label("joined"),
-            func.sum(flag(engaged())).label("engaged"),
-            func.sum(flag(journeys.c.trust >= min_trust)).label("trusted"),
-            func.sum(flag(journeys.c.first_offer_at < window.end)).label("offered"),
-            func.sum(flag(totals.c.orders >= 1)).label("purchased"),
-            func.sum(flag(totals.c.orders >= 2)).label("repurchased"),
-            func.sum(flag(friends.c.friends >= 1)).label("referred"),
-            func.sum(friends.c.friends).label("friends"),
-            func.sum(flag(members.c.referrer_code.is_not(None)) * totals.c.revenue).label(
-                "referred_revenue"
-            ),
+            func.sum(flag(m.engaged.is_(True))).label("engaged"),
+            func.sum(flag(m.trust >= min_trust)).label("trusted"),
+            func.sum(flag(m.first_offer_at < end)).label("offered"),
+            func.sum(flag(m.first_order_at < end)).label("purchased"),
+            func.sum(flag(m.second_order_at < end)).label("repurchased"),
+            func.sum(flag(m.first_friend_at < end)).label("referred"),
+            func.sum(m.friends - func.coalesce(later_friends.c.friends, 0)).label("friends"),
+            func.sum(flag(m.referred.is_(True)) * revenue).label("referred_revenue"),
         )
         .select_from(
-            members.outerjoin(journeys, journeys.c.member_id == members.c.id)
-            .outerjoin(totals, totals.c.member_id == members.c.id)
-            .outerjoin(friends, friends.c.code == journeys.c.referral_code)
+            member_loop.outerjoin(late, late.c.member_id == m.member_id).outerjoin(
+                later_friends, later_friends.c.member_id == m.member_id
+            )
         )
-        .where(joined_in(window))
+        .where(joined_in(window, member_loop))
         .group_by(*keys)
         .order_by(*keys)
     )

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from insight.costs import CostModel
-from insight.loop import joined_in, members, ordered_before_end, orders, source_of
+from insight.loop import joined_in, member_loop, ordered_before_end, orders, source_of
 from insight.sql import DAY, offset, ratio
 from insight.window import Window
 
@@ -50,7 +50,7 @@ def _age(window: Window) -> ColumnElement[int]:
     so one small number groups by all of them at once."""
     return case(
         *(
-            (members.c.joined_at <= window.end - timedelta(days=days), len(LTV_HORIZONS) - i)
+            (member_loop.c.joined_at <= window.end - timedelta(days=days), len(LTV_HORIZONS) - i)
             for i, days in enumerate(reversed(LTV_HORIZONS))
         ),
         else_=0,
@@ -64,11 +64,13 @@ def _old_enough(age: int, days: int) -> bool:
 async def source_values(
     conn: AsyncConnection, window: Window, costs: dict[str, CostModel]
 ) -> list[SourceValue]:
-    source = source_of().label("source")
+    """Per source, from the loop rollup (caught up by the caller) and the orders."""
+    m = member_loop.c
+    source = source_of(member_loop).label("source")
     age = _age(window).label("age")
     joined_rows = await conn.execute(
         select(source, age, func.count().label("joined"))
-        .where(joined_in(window))
+        .where(joined_in(window, member_loop))
         .group_by(source, age)
     )
     values: dict[str, SourceValue] = {}
@@ -96,13 +98,17 @@ async def source_values(
 
     # one pass over the orders: revenue per source, day after joining, and member age
     # (the integer day and age lead the grouping: cheaper to sort than the source text);
-    # everything else is summed from these rows
-    bought = members.join(orders, orders.c.member_id == members.c.id)
-    day = offset(orders.c.at, members.c.joined_at, DAY).label("day")
+    # everything else is summed from these rows. Buyers only: a smaller hash to join with
+    bought = member_loop.join(orders, orders.c.member_id == m.member_id)
+    day = offset(orders.c.at, m.joined_at, DAY).label("day")
     rows = await conn.execute(
         select(source, day, age, func.sum(orders.c.amount).label("revenue"))
         .select_from(bought)
-        .where(joined_in(window), ordered_before_end(window))
+        .where(
+            joined_in(window, member_loop),
+            m.first_order_at.is_not(None),
+            ordered_before_end(window),
+        )
         .group_by(day, age, source)
         .order_by(source, day)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -13,6 +14,8 @@ from bot.push.rules import DAY, WEEK, Ask, MemberState, Reason, Verdict, Waiting
 class _Member:
     sends: dict[str, tuple[float, str, bool]] = field(default_factory=dict)
     waiting: dict[str, Waiting] = field(default_factory=dict)
+    #: no send is older than this: sends are looked through for expired ones only from then
+    oldest: float = math.inf
 
 
 class MemoryBackend:
@@ -25,13 +28,20 @@ class MemoryBackend:
         self._paused = paused
 
     def _state(self, ask: Ask) -> tuple[_Member, MemberState]:
-        member = self._members.setdefault(ask.member_id, _Member())
+        member = self._members.get(ask.member_id)
+        if member is None:
+            member = self._members[ask.member_id] = _Member()
         horizon = ask.now - max(self._key_ttl, WEEK)
-        for key in [k for k, (at, _, _) in member.sends.items() if at <= horizon]:
-            del member.sends[key]
+        if member.oldest <= horizon:
+            for key in [k for k, (at, _, _) in member.sends.items() if at <= horizon]:
+                del member.sends[key]
+            member.oldest = min((at for at, _, _ in member.sends.values()), default=math.inf)
         sent = member.sends.get(ask.key)
+        week_ago = ask.now - WEEK  # caps and gaps look no further back (rules.decide)
         state = MemberState(
-            sends=sorted((at, cat) for at, cat, counts in member.sends.values() if counts),
+            sends=sorted(
+                (at, cat) for at, cat, counts in member.sends.values() if counts and at > week_ago
+            ),
             has_key=sent is not None and sent[0] > ask.now - self._key_ttl,
             waiting=list(member.waiting.values()),
         )
@@ -42,6 +52,7 @@ class MemoryBackend:
         verdict = decide(state, ask, self._paused)
         if verdict.outcome is Outcome.SENT:
             member.sends[ask.key] = (ask.now, ask.category, not ask.bypass)
+            member.oldest = min(member.oldest, ask.now)
             member.waiting.pop(ask.key, None)
         return verdict
 

@@ -1,0 +1,205 @@
+"""The per-member loop rollup (``insight_member_loop``), kept current by its writers.
+
+The funnel counts, per source and join week, members who engaged, are trusted,
+were offered, bought, bought again and brought friends. Joining members,
+journeys, orders and referrals for that reads several times more than one
+narrow row per member, so those facts are copied into one.
+
+Whoever changes them calls :func:`sync_member_loop` with the members concerned,
+in the same transaction, after the change: journeys (opened, signal counters,
+trust, offers), orders, a member's source or referrer, erasure. It recomputes
+the rows from the tables they come from, so calling it twice, or for a member
+whose facts did not change, is harmless. Members inserted without it (the
+foundation's ``touch``, the simulation, imports) get their rows from
+:func:`catch_up_member_loop`, which the insight pages run first.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterable
+from functools import reduce
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, exists, false, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause, Select
+
+from storage.database import refresh_at_commit
+from storage.flow_tables import Journey, Order
+from storage.insight_tables import MemberLoop, RollupMark
+from storage.tables import Member
+
+loop = cast(Table, MemberLoop.__table__)
+marks = cast(Table, RollupMark.__table__)
+members = cast(Table, Member.__table__)
+journeys = cast(Table, Journey.__table__)
+orders = cast(Table, Order.__table__)
+
+MARK = "member_loop"
+#: members this many ids below the mark are looked at again (an insert committed late)
+OVERLAP = 1_000
+#: members recomputed per statement, named by id
+CHUNK = 500
+#: members added per statement when catching up a range of ids
+SPAN = 20_000
+#: a catch-up that adds this many rows refreshes the table's planner statistics
+ANALYZE_AFTER = 10_000
+#: the rollup's columns, in the order :func:`_facts` selects them
+COLUMNS = [column.name for column in loop.columns]
+
+
+#: journey counters of things the member did themselves
+ENGAGING = ("messages", "replies", "questions", "buttons", "opened")
+
+
+def engaged(table: FromClause = journeys) -> ColumnElement[bool]:
+    """The member did something themselves: the journey's own action counters."""
+    return reduce(operator.add, (table.c[name] for name in ENGAGING)) > 0
+
+
+async def sync_member_loop(
+    conn: AsyncConnection, member_ids: Iterable[int], *, referrers: bool = False
+) -> None:
+    """Recompute these members' rows; ``referrers`` also recomputes the members whose
+    referral code they joined with (whose friend counts change with a member's
+    referrer or erasure). Inside a unit of work (the simulator) the recompute runs
+    once, for every member noted, just before the unit commits."""
+    refresh = _sync_with_referrers if referrers else _sync_ids
+    ids = sorted(set(member_ids))
+    if not refresh_at_commit(conn, refresh, ids):
+        await refresh(conn, ids)
+
+
+async def _sync_with_referrers(conn: AsyncConnection, ids: list[int]) -> None:
+    if ids:
+        ids = sorted(set(ids) | set(await referrers_of(conn, ids)))
+    await _sync_ids(conn, ids)
+
+
+async def _sync_ids(conn: AsyncConnection, ids: list[int]) -> None:
+    for start in range(0, len(ids), CHUNK):
+        await _sync(conn, members.c.id.in_(ids[start : start + CHUNK]))
+
+
+async def catch_up_member_loop(conn: AsyncConnection) -> int:
+    """Rows for members added since the last catch-up, and fresh friend counts for
+    those who referred them; returns how many member ids were read. Run it in a
+    transaction that commits."""
+    newest = await conn.scalar(select(func.max(members.c.id)))
+    if newest is None:
+        return 0
+    done = await conn.scalar(select(marks.c.last_id).where(marks.c.name == MARK))
+    if done is None:
+        await conn.execute(marks.insert().values(name=MARK, last_id=0))
+        done = 0
+    done, newest = int(done), int(newest)
+    if done >= newest:
+        return 0
+    spans = [and_(members.c.id > max(0, done - OVERLAP), members.c.id <= done)]
+    spans += [
+        and_(members.c.id > low, members.c.id <= min(low + SPAN, newest))
+        for low in range(done, newest, SPAN)
+    ]
+    added = 0
+    for span in spans:
+        fresh = await _fill(conn, span)
+        await sync_member_loop(conn, await referrers_of(conn, fresh))
+        added += len(fresh)
+    await conn.execute(
+        update(marks).where(marks.c.name == MARK, marks.c.last_id < newest).values(last_id=newest)
+    )
+    if added >= ANALYZE_AFTER:
+        # the planner would misjudge the table until autovacuum's next round
+        await conn.execute(text(f"ANALYZE {loop.name}"))
+    return newest - done
+
+
+async def _fill(conn: AsyncConnection, which: ColumnElement[bool]) -> list[int]:
+    """Rows for the members in ``which`` that have none; returns their ids. Rows that
+    exist were written by :func:`sync_member_loop` and are current."""
+    missing = and_(which, ~exists().where(loop.c.member_id == members.c.id))
+    fresh = _insert(conn).from_select(COLUMNS, _facts(missing))
+    added = await conn.scalars(
+        fresh.on_conflict_do_nothing(index_elements=["member_id"]).returning(loop.c.member_id)
+    )
+    return list(added)
+
+
+def _insert(conn: AsyncConnection) -> Any:
+    """An INSERT into the rollup with ON CONFLICT (``storage.members.insert_for``, which
+    cannot be imported here: the member repository calls this module)."""
+    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return module.insert(loop)
+
+
+async def _sync(conn: AsyncConnection, which: ColumnElement[bool]) -> None:
+    if conn.dialect.name == "postgresql":
+        # first create missing rows and lock them all: a concurrent writer's recompute
+        # then waits for this transaction to end, and its statement sees this change,
+        # so no recompute overwrites a newer one (SQLite has one writer at a time)
+        claim = _insert(conn).from_select(
+            ["member_id", "joined_at"],
+            select(members.c.id, members.c.joined_at).where(which).order_by(members.c.id),
+        )
+        await conn.execute(
+            claim.on_conflict_do_update(
+                index_elements=["member_id"], set_={"joined_at": claim.excluded.joined_at}
+            )
+        )
+    fresh = _insert(conn).from_select(COLUMNS, _facts(which))
+    await conn.execute(
+        fresh.on_conflict_do_update(
+            index_elements=["member_id"],
+            set_={name: fresh.excluded[name] for name in COLUMNS if name != "member_id"},
+        )
+    )
+
+
+def _facts(which: ColumnElement[bool]) -> Select[tuple[object, ...]]:
+    """One row per member in ``which``, columns as in :data:`COLUMNS`."""
+    mine = orders.c.member_id == members.c.id
+    friend = members.alias("friend")
+    my_friend = friend.c.referrer_code == journeys.c.referral_code
+    return (
+        select(
+            members.c.id,
+            members.c.source,
+            members.c.joined_at,
+            members.c.referrer_code.is_not(None),
+            func.coalesce(engaged(), false()),
+            journeys.c.trust,
+            journeys.c.first_offer_at,
+            select(func.min(orders.c.at)).where(mine).scalar_subquery(),
+            select(orders.c.at)
+            .where(mine)
+            .order_by(orders.c.at, orders.c.id)
+            .limit(1)
+            .offset(1)
+            .scalar_subquery(),
+            select(func.coalesce(func.sum(orders.c.amount), 0.0)).where(mine).scalar_subquery(),
+            select(func.count()).select_from(friend).where(my_friend).scalar_subquery(),
+            select(func.min(friend.c.joined_at)).where(my_friend).scalar_subquery(),
+        )
+        .select_from(members.outerjoin(journeys, journeys.c.member_id == members.c.id))
+        .where(which)
+    )
+
+
+async def referrers_of(conn: AsyncConnection, member_ids: Iterable[int]) -> list[int]:
+    """Members whose referral code one of these members joined with."""
+    ids = sorted(set(member_ids))
+    found: set[int] = set()
+    for start in range(0, len(ids), CHUNK):
+        found.update(
+            await conn.scalars(
+                select(journeys.c.member_id)
+                .select_from(
+                    members.join(journeys, journeys.c.referral_code == members.c.referrer_code)
+                )
+                .where(members.c.id.in_(ids[start : start + CHUNK]))
+            )
+        )
+    return sorted(found)
