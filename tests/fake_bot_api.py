@@ -17,7 +17,7 @@ import itertools
 import json
 import time
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +68,8 @@ class Failure:
     description: str
     retry_after: int | None
     times: int
+    #: only calls to these chats fail (None: any chat); others pass untouched
+    chats: frozenset[str] | None = None
 
 
 def decode_param(key: str, value: str) -> Any:
@@ -231,14 +233,16 @@ class FakeBotAPI:
         times: int = 1,
         retry_after: int | None = None,
         description: str | None = None,
+        chats: Iterable[int] | None = None,
     ) -> None:
-        """Answer the next ``times`` calls of ``method`` with an error."""
+        """Answer the next ``times`` calls of ``method`` (to ``chats``, when given) with an error."""
         text = description or {
             429: f"Too Many Requests: retry after {retry_after}",
             403: "Forbidden: bot was blocked by the user",
             400: "Bad Request: chat not found",
         }.get(status, "Internal Server Error")
-        self._failures[method].append(Failure(status, text, retry_after, times))
+        only = None if chats is None else frozenset(str(c) for c in chats)
+        self._failures[method].append(Failure(status, text, retry_after, times, only))
 
     def calls_to(self, method: str, *, ok_only: bool = True) -> list[Call]:
         return [c for c in self.calls if c.method == method and (c.status == 200 or not ok_only)]
@@ -299,7 +303,8 @@ class FakeBotAPI:
         method = request.match_info["method"]
         params, files = await self._read(request)
         failures = self._failures.get(method)
-        if failures:
+        chat = str(params.get("chat_id"))
+        if failures and (failures[0].chats is None or chat in failures[0].chats):
             failure = failures[0]
             failure.times -= 1
             if failure.times <= 0:

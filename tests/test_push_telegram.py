@@ -146,8 +146,10 @@ async def test_broadcast_preview_confirm_progress_403_and_429(
         campaign_id = found.group(1)
 
         # the first recipient send is refused (blocked), the second rate-limited
-        fake_api.fail("sendMessage", 403)
-        fake_api.fail("sendMessage", 429, retry_after=1)
+        # (to recipients only: the admin's progress report may go out first on a loaded box)
+        members = [u["id"] for u in (ADA, BEN, CY)]
+        fake_api.fail("sendMessage", 403, chats=members)
+        fake_api.fail("sendMessage", 429, retry_after=1, chats=members)
         fake_api.push(UPDATES.callback(ADMIN, confirm))
         final = await finished(app, campaign_id)
 
