@@ -17,12 +17,10 @@ for retention as the dispatcher would note it.
 
 from __future__ import annotations
 
-import gc
 import heapq
 import logging
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +35,7 @@ from bot.events import ChatKind, ChatRef, OutgoingMessage
 from bot.push.gate import Gate
 from flows.engine import FlowEngine
 from flows.purchase import Purchase
+from flows.simulate.collection import batch_collection
 from flows.simulate.measure import (
     OFFER_PREFIX,
     SATISFACTION_PREFIX,
@@ -58,25 +57,6 @@ UNIT_HOURS = 7 * 24
 _NEW_MEMBERS = insert(Member).returning(Member.user_id, Member.id)
 GROUP = ChatRef("local", "-1000", ChatKind.GROUP, "Simulated community")
 Progress = Callable[[int, int], None]
-
-
-@contextmanager
-def _batch_collection() -> Iterator[None]:
-    """Collect garbage less often while a run lasts (restored after it).
-
-    A run allocates hundreds of millions of short-lived objects and keeps a few
-    hundred thousand (members, journeys, sends): at the default thresholds the
-    collector rescans the kept ones thousands of times, a tenth of the run. What
-    exists before the run (modules, config, the app) is frozen out of scanning.
-    """
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 1000)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +142,7 @@ class World:
         quiet.setLevel(logging.ERROR)  # restored below: a simulation must not silence its host
         self.adapter.listeners.append(self.on_action)
         try:
-            with _batch_collection():
+            with batch_collection():
                 await self.app.start()
                 self.tracker = self.app.services.find(ActivityTracker)
                 engine = self.app.services.require(FlowEngine)
