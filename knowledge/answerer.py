@@ -13,12 +13,15 @@ from collections.abc import Callable
 from knowledge.contract import Answer, Suggestion
 from knowledge.retriever import Mode, Ranking, Retriever
 from knowledge.rewording import Rewriter
+from knowledge.script import Script, dominant_script, to_script
 from knowledge.text import detect_language, is_small_talk, normalise
 
 #: ``phrase(lang, key)`` → member-facing text for ``knowledge.handoff`` / ``knowledge.small_talk``
 Phrasebook = Callable[[str, str], str]
 
 MAX_QUESTION_CHARS = 1000
+#: the script the bot's own Chinese phrases (locales/zh) are written in
+LOCALE_SCRIPT: Script = "simplified"
 
 
 class KnowledgeAnswerer:
@@ -57,14 +60,20 @@ class KnowledgeAnswerer:
         member_lang = lang if lang in ("zh", "en") else self.default_lang
         # folded first, so full-width letters count as the Latin letters they are
         lang = detect_language(normalise(question), fallback=member_lang)
+        script = self._script_of(question, lang)
         if is_small_talk(question):
-            return Answer(
-                question, self.phrase(lang, "knowledge.small_talk"), None, 1.0, False, lang, True
-            )
+            text = _in_script(self.phrase(lang, "knowledge.small_talk"), script, LOCALE_SCRIPT)
+            return Answer(question, text, None, 1.0, False, lang, True)
         ranking = self.retriever.search(question, lang, mode=mode)
-        return self._from_ranking(question, lang, ranking)
+        return self._from_ranking(question, lang, ranking, script)
 
-    def _from_ranking(self, question: str, lang: str, ranking: Ranking) -> Answer:
+    def _script_of(self, question: str, lang: str) -> Script:
+        """The member's Chinese script when it differs from the KB's (answers are then
+        converted to it), else the KB's own (texts stay exactly as written)."""
+        kb_script = self.retriever.normalise.script
+        return dominant_script([question], default=kb_script) if lang == "zh" else kb_script
+
+    def _from_ranking(self, question: str, lang: str, ranking: Ranking, script: Script) -> Answer:
         suggestions = tuple(
             Suggestion(
                 c.source,
@@ -78,7 +87,7 @@ class KnowledgeAnswerer:
         if not ranking.candidates or ranking.confidence < self.min_confidence:
             return Answer(
                 question,
-                self.phrase(lang, "knowledge.handoff"),
+                _in_script(self.phrase(lang, "knowledge.handoff"), script, LOCALE_SCRIPT),
                 None,
                 ranking.confidence,
                 True,
@@ -87,7 +96,14 @@ class KnowledgeAnswerer:
             )
         best = ranking.candidates[0].chunk
         text, answer_lang = best.answer_in(lang)
+        if answer_lang == "zh":
+            text = _in_script(text, script, self.retriever.normalise.script)
         return Answer(
             question, text, best.source, ranking.confidence, False, answer_lang,
             candidates=suggestions,
         )  # fmt: skip
+
+
+def _in_script(text: str, script: Script, written_in: Script) -> str:
+    """``text`` for a member who writes ``script``: untouched when it already is."""
+    return text if script == written_in else to_script(text, script)

