@@ -2,7 +2,7 @@
 
 Chat messages arrive with full-width letters, a greeting in front ("hi
 there, …", "亲，在吗？…"), Traditional characters for a Simplified KB (or
-the other way round) and typos. None of that says what the question is
+the other way round) and typos (English letters, Chinese homophones). None of that says what the question is
 about, and each of it pulls the embedding away from the KB's wording, so the
 retriever searches with a cleaned copy (the member still sees their own text).
 
@@ -20,6 +20,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 
+from knowledge.homophones import HomophoneFixer
 from knowledge.script import Script, dominant_script, to_script, to_simplified
 from knowledge.text import strip_greeting
 
@@ -39,10 +40,12 @@ class QueryNormaliser:
         vocabulary: Counter[str],
         pieces: Pieces | None = None,
         script: Script = "simplified",
+        homophones: HomophoneFixer | None = None,
     ) -> None:
         self.vocabulary = vocabulary
         self.pieces = pieces
         self.script = script
+        self.homophones = homophones
 
     @classmethod
     def from_texts(cls, texts: Iterable[str], pieces: Pieces | None = None) -> QueryNormaliser:
@@ -51,12 +54,14 @@ class QueryNormaliser:
         vocabulary: Counter[str] = Counter()
         for text in texts:
             vocabulary.update(word.lower() for word in _WORD.findall(text))
-        return cls(vocabulary, pieces, dominant_script(texts))
+        return cls(vocabulary, pieces, dominant_script(texts), HomophoneFixer.from_texts(texts))
 
     def __call__(self, text: str) -> str:
         # greetings are listed in Simplified: stripped before converting to the KB's script
         folded = to_simplified(" ".join(unicodedata.normalize("NFKC", text).split()))
         question = to_script(strip_greeting(folded) or folded, self.script)
+        if self.homophones is not None:
+            question = self.homophones(question)
         if self.pieces is None or not self.vocabulary:
             return question
         return _WORD.sub(lambda match: self._spelt(match.group(), match.start() == 0), question)
