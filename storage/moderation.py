@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from storage.database import Database
-from storage.members import insert_for, to_record
+from storage.members import insert_for
 from storage.models import metadata
 from storage.moderation_tables import (
     ApprovedMember,
@@ -20,8 +20,7 @@ from storage.moderation_tables import (
     MemberWarning,
     ModerationAction,
 )
-from storage.records import MemberRecord
-from storage.tables import Chat, ChatMembership, Member
+from storage.tables import Chat, ChatMembership
 
 #: buyers are trusted like long-standing members (not treated as newcomers)
 ORDERS_TABLE = "orders"
@@ -62,20 +61,6 @@ class ModerationStore:
         )
         async with self._db.session() as session, session.begin():
             await session.execute(stmt)
-
-    # -- members ------------------------------------------------------------
-    async def find_member(self, platform: str, handle: str) -> MemberRecord | None:
-        """A member by ``@username`` (case-insensitive) or platform user id
-        (``@id`` too, for platforms without usernames)."""
-        if handle.startswith("@"):
-            name = handle[1:]
-            condition = or_(func.lower(Member.username) == name.lower(), Member.user_id == name)
-        else:
-            condition = Member.user_id == handle
-        stmt = select(Member).where(Member.platform == platform, condition).limit(1)
-        async with self._db.session() as session:
-            row = (await session.execute(stmt)).scalar_one_or_none()
-            return to_record(row) if row is not None else None
 
     async def joined_at(self, platform: str, chat_id: str, member_id: int) -> datetime | None:
         """When the member (last) joined the group, if the bot saw it."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from flows.trust import SIGNALS
 from insight.window import Window
 from storage.flow_tables import Journey, MemberTag, Order
 from storage.push_tables import PushDecision, PushOutbox, PushSend
@@ -46,19 +47,7 @@ def _member(
 def _journey(
     mid: int, trust: float, code: str, offer: datetime | None, tier: str = "ordinary", **acts: int
 ) -> dict[str, Any]:
-    counters = dict.fromkeys(
-        (
-            "messages",
-            "replies",
-            "questions",
-            "opened",
-            "buttons",
-            "purchases",
-            "declines",
-            "complaints",
-        ),
-        0,
-    )
+    counters = dict.fromkeys(SIGNALS, 0)
     return {
         "member_id": mid,
         "stage": "value",

@@ -4,13 +4,13 @@ change without a session and its CSRF token."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
 import pytest
+from browser_support import launch, needs_chromium
 from insight_history import END, WINDOW, build_history
 
 from bot.clock import ManualClock
@@ -20,7 +20,6 @@ from insight.dashboard.app import mount
 from insight.passwords import hash_password
 from storage.database import Database
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 PASSWORD = "oolong-at-dawn"
 PERIOD = f"from={WINDOW.start:%Y-%m-%d}&to=2026-05-04"
@@ -137,7 +136,7 @@ async def test_csrf_is_required_for_every_change(dashboard: str) -> None:
         assert body["tables"]["sources"]["rows"][0][4] == 10  # CAC unchanged
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+@needs_chromium
 async def test_in_a_real_browser(sqlite_dashboard: str) -> None:
     dashboard = sqlite_dashboard
     from playwright.async_api import async_playwright
@@ -145,19 +144,7 @@ async def test_in_a_real_browser(sqlite_dashboard: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     problems: list[str] = []
     async with async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=shutil.which("chromium") or CHROMIUM,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = await launch(p)
         page = await browser.new_page(viewport={"width": 1280, "height": 900})
         page.on(
             "console",

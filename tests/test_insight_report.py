@@ -4,10 +4,10 @@ the network watched), CSV of every table, and the command line around it."""
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 import pytest
+from browser_support import launch, needs_chromium
 from insight_history import END, WINDOW, build_history
 from typer.testing import CliRunner
 
@@ -17,7 +17,6 @@ from insight.passwords import verify_password
 from insight.report import write_report
 from storage.database import Database
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
@@ -70,7 +69,7 @@ async def test_report_and_csv(database_url: str, tmp_path: Path) -> None:
 FIGURE_HINT = "Revenue to the end of the period ÷ members joined in the period."
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+@needs_chromium
 async def test_report_opens_offline_in_chromium(sqlite_url: str, tmp_path: Path) -> None:
     from playwright.async_api import async_playwright
 
@@ -80,19 +79,7 @@ async def test_report_opens_offline_in_chromium(sqlite_url: str, tmp_path: Path)
     requests: list[str] = []
     problems: list[str] = []
     async with async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=shutil.which("chromium") or CHROMIUM,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = await launch(p)
         context = await browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
         page = await context.new_page()
         page.on("request", lambda r: requests.append(r.url))

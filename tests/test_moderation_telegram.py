@@ -13,9 +13,9 @@ from typing import Any
 
 import fake_bot_api
 import telegram_support
-from fake_bot_api import TOKEN, FakeBotAPI
+from fake_bot_api import FakeBotAPI
 from moderation_support import community_routers, now_clock, rows_about
-from telegram_support import keyboard
+from telegram_support import keyboard, telegram_settings
 
 from bot.adapters.retry import RetryPolicy
 from bot.adapters.telegram_base import TelegramAdapter
@@ -47,21 +47,7 @@ async def community_app(
     **moderation: Any,
 ) -> AsyncIterator[App]:
     config = WarmlineConfig.model_validate(
-        {
-            "bot": {
-                "platform": "telegram",
-                "admins": ["1"],
-                "telegram": {
-                    "token": TOKEN,
-                    "library": library,
-                    "api_base": api.url,
-                    "poll_timeout": "20s",
-                    "webhook": {"listen": "127.0.0.1:0"},
-                },
-            },
-            "storage": {"database_url": db_url},
-            "moderation": moderation,
-        }
+        telegram_settings(api, library, db_url, ["1"], moderation=moderation)
     )
     api.admins[int(GROUP["id"])] = [ADA]
     app = App(config, routers=community_routers(), install_features=False, clock=clock)

@@ -21,8 +21,8 @@ from typing import Any
 import fake_bot_api
 import pytest
 import telegram_support
-from fake_bot_api import TOKEN, FakeBotAPI
-from telegram_support import keyboard
+from fake_bot_api import FakeBotAPI
+from telegram_support import keyboard, telegram_settings
 from typer.testing import CliRunner
 
 from bot.adapters.retry import RetryPolicy
@@ -58,21 +58,7 @@ PUSH: dict[str, Any] = {
 
 
 def settings(api: FakeBotAPI, library: str, db_url: str) -> dict[str, Any]:
-    return {
-        "bot": {
-            "platform": "telegram",
-            "admins": [str(ADMIN["id"])],
-            "telegram": {
-                "token": TOKEN,
-                "library": library,
-                "api_base": api.url,
-                "poll_timeout": "20s",
-                "webhook": {"listen": "127.0.0.1:0"},
-            },
-        },
-        "storage": {"database_url": db_url},
-        "push": PUSH,
-    }
+    return telegram_settings(api, library, db_url, [str(ADMIN["id"])], push=PUSH)
 
 
 @asynccontextmanager

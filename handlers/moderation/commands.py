@@ -40,7 +40,7 @@ async def _guarded(ctx: Context, command: str, action: Action) -> None:
         ctx.data["refused"] = "not_admin"
         await ctx.reply(ctx.t("moderation.refused"), quote=True)
         return
-    resolved = await resolve_target(ctx, mod)
+    resolved = await resolve_target(ctx)
     if isinstance(resolved, str):
         key = f"moderation.usage.{command}" if resolved == "usage" else resolved
         await ctx.reply(ctx.t(key), quote=True)

@@ -9,7 +9,7 @@ from datetime import timedelta
 from bot.config.duration import parse_duration
 from bot.context import Context
 from bot.events import UserRef
-from handlers.moderation.service import Moderation, Target
+from handlers.moderation.service import Target
 
 _DURATION_LIKE = re.compile(r"^\d")
 #: the longest mute a command may ask for (Telegram treats longer as forever)
@@ -27,7 +27,7 @@ class Resolved:
     rest: list[str]
 
 
-async def resolve_target(ctx: Context, mod: Moderation) -> Resolved | str:
+async def resolve_target(ctx: Context) -> Resolved | str:
     """The target, or the catalog key of what went wrong."""
     message = ctx.message
     assert message is not None and message.command is not None
@@ -38,7 +38,7 @@ async def resolve_target(ctx: Context, mod: Moderation) -> Resolved | str:
         return Resolved(Target(user, member.id), argv)
     if not argv:
         return "usage"
-    found = await mod.store.find_member(ctx.chat.platform, argv[0][:65])
+    found = await ctx.services.members.find(ctx.chat.platform, argv[0][:65])
     if found is None:
         return "moderation.errors.no_member"
     user = UserRef(found.platform, found.user_id, found.display_name, found.username)
