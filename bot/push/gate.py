@@ -20,11 +20,12 @@ from typing import Protocol
 
 from bot.errors import DeliveryError, RecipientUnreachable, TransientError
 from bot.events import ChatRef, OutgoingMessage
+from bot.push import preview
 from bot.push.backends import BackendUnavailable, GateBackend
 from bot.push.contract import Category, Decision, Outcome, PushMessage
 from bot.push.pacing import PacedSender
 from bot.push.recorder import DecisionRecorder
-from bot.push.rules import Ask, Reason, Rules, Verdict, Waiting
+from bot.push.rules import Reason, Rules, Verdict, Waiting, precheck
 from bot.scheduling.interface import Scheduler
 from bot.services import Services
 from storage.push import CampaignStore, DecisionRow, PendingMessage, PendingStore
@@ -207,7 +208,6 @@ class Gate:
             await self._schedule_drain(member_id, max(due, now))
         return len(members)
 
-    # -- planning (previews) -----------------------------------------------------
     async def plan(
         self,
         members: Sequence[MemberRecord],
@@ -218,69 +218,13 @@ class Gate:
     ) -> Counter[tuple[str, str | None]]:
         """What ``submit`` would decide for each member now, without sending anything."""
         now = self.services.clock.now()
-        tally: Counter[tuple[str, str | None]] = Counter()
-        member_ids: list[int] = []
-        quiet: dict[str | None, datetime | None] = {}
-        for member in members:
-            early = self._precheck(member, category, expires_at, now)
-            if early is None and not category.bypasses_caps:
-                zone = member.time_zone
-                if zone not in quiet:
-                    quiet[zone] = self.rules.quiet_until(now, zone)
-                if quiet[zone] is not None:
-                    early = Verdict(Outcome.DEFERRED, Reason.QUIET_HOURS)
-            if early is not None:
-                tally[(early.outcome.value, early.reason)] += 1
-            else:
-                member_ids.append(member.id)
-        if member_ids:
-            template = self._ask(members[0], key, category, priority, now, 0)
-            try:
-                verdicts = await self.backend.plan(template, member_ids)
-            except BackendUnavailable:
-                verdicts = [Verdict(Outcome.DEFERRED, Reason.UNAVAILABLE)] * len(member_ids)
-            for verdict in verdicts:
-                tally[(verdict.outcome.value, verdict.reason)] += 1
-        return tally
-
-    # -- internals ---------------------------------------------------------------
-    def _ask(
-        self,
-        member: MemberRecord,
-        key: str,
-        category: Category,
-        priority: int,
-        now: datetime,
-        seq: int,
-    ) -> Ask:
-        return Ask(
-            member_id=member.id,
-            key=key,
-            category=category.value,
-            priority=priority,
-            seq=seq or int(now.timestamp() * 1000),
-            now=now.timestamp(),
-            bypass=category.bypasses_caps,
-            limits=self.rules.limits(category),
+        return await preview.plan(
+            self.rules, self.backend, now, members, key, category, priority, expires_at
         )
 
-    def _precheck(
-        self,
-        member: MemberRecord,
-        category: Category,
-        expires_at: datetime | None,
-        now: datetime,
-    ) -> Verdict | None:
-        if not member.reachable:
-            return Verdict(Outcome.DROPPED, Reason.UNREACHABLE)
-        if member.opted_out and not category.bypasses_caps:
-            return Verdict(Outcome.DROPPED, Reason.OPTED_OUT)
-        if expires_at is not None and expires_at <= now:
-            return Verdict(Outcome.DROPPED, Reason.EXPIRED)
-        return None
-
+    # -- internals ---------------------------------------------------------------
     async def _verdict(self, sub: _Submission, now: datetime) -> Verdict:
-        early = self._precheck(sub.member, sub.category, sub.expires_at, now)
+        early = precheck(sub.member, sub.category, sub.expires_at, now)
         if early is not None:
             return early
         promotional = not sub.category.bypasses_caps
@@ -288,7 +232,7 @@ class Gate:
             quiet_end = self.rules.quiet_until(now, sub.member.time_zone)
             if quiet_end is not None:
                 return self._bounded(sub, Verdict(Outcome.DEFERRED, Reason.QUIET_HOURS), quiet_end)
-        ask = self._ask(sub.member, sub.message.key, sub.category, sub.priority, now, sub.seq)
+        ask = self.rules.ask(sub.member, sub.message.key, sub.category, sub.priority, now, sub.seq)
         try:
             verdict = await self.backend.admit(ask)
         except BackendUnavailable as exc:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from bot.config.push import PushConfig
 from bot.push.contract import Category, Outcome
 from bot.zones import member_zone
+from storage.records import MemberRecord
 
 DAY = 86400.0
 WEEK = 7 * DAY
@@ -195,3 +196,37 @@ class Rules:
         if self.quiet is None:
             return None
         return self.quiet.ends_at(moment, self.zone(zone_name))
+
+    def ask(
+        self,
+        member: MemberRecord,
+        key: str,
+        category: Category,
+        priority: int,
+        now: datetime,
+        seq: int,
+    ) -> Ask:
+        """What a backend is asked for one message (``seq`` 0: ordered by ``now``)."""
+        return Ask(
+            member_id=member.id,
+            key=key,
+            category=category.value,
+            priority=priority,
+            seq=seq or int(now.timestamp() * 1000),
+            now=now.timestamp(),
+            bypass=category.bypasses_caps,
+            limits=self.limits(category),
+        )
+
+
+def precheck(
+    member: MemberRecord, category: Category, expires_at: datetime | None, now: datetime
+) -> Verdict | None:
+    """The checks that need no backend: unreachable, opted out, expired."""
+    if not member.reachable:
+        return Verdict(Outcome.DROPPED, Reason.UNREACHABLE)
+    if member.opted_out and not category.bypasses_caps:
+        return Verdict(Outcome.DROPPED, Reason.OPTED_OUT)
+    if expires_at is not None and expires_at <= now:
+        return Verdict(Outcome.DROPPED, Reason.EXPIRED)
+    return None
