@@ -10,10 +10,9 @@ tests call it on a virtual clock.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from operator import attrgetter
 from typing import Any
 
 from bot.config.flows import FlowsConfig
@@ -22,14 +21,16 @@ from bot.i18n import normalise_language
 from bot.push.contract import Category, Decision, PushGate, PushMessage
 from bot.services import Services
 from bot.zones import member_zone
+from flows.batch import StepBatch, save_changed, snapshot
 from flows.buttons import press_many
+from flows.cadence import run_slots
 from flows.content import ContentLibrary
 from flows.definition import FlowDef, StepDef
 from flows.occasions import start_occasions
 from flows.orders import OrderBook
 from flows.purchase import OrderOutcome, Purchase, place_orders
-from flows.state import ENGINE_FIELDS, JourneyState, JourneyStore
-from flows.steps import Status, StepRegistry, StepResult, StepRun
+from flows.state import JourneyStore
+from flows.steps import RETRY_FLOOR, Status, StepRegistry, StepResult, StepRun
 from flows.tags import TagStore
 from flows.timers import NewTimer, Timer, TimerStore, timer_key
 from storage.database import Database
@@ -40,16 +41,6 @@ Keyboard = tuple[tuple[Button, ...], ...]
 #: a claimed cadence slot is retried after this if the worker died mid-way
 CADENCE_LEASE = timedelta(minutes=10)
 BATCH = 1000
-#: a deferred message is offered again no sooner than this (never within the same tick)
-RETRY_FLOOR = timedelta(minutes=1)
-
-
-@dataclass(slots=True)
-class _Batch:
-    """What a batch of steps asked to write, written once after the batch."""
-
-    bumps: dict[tuple[int, str], int] = field(default_factory=dict)
-    tags: dict[int, list[str]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -80,7 +71,8 @@ class FlowEngine:
         self.tags = TagStore(db)
         self._bot_username: str | None = None
         self._occasions_done: date | None = None
-        self._cadence = sorted(
+        #: cadence flows, highest priority first (they compete for each content slot)
+        self.cadence = sorted(
             (flow for flow in flows.values() if flow.trigger == "cadence"),
             key=lambda flow: -flow.priority,
         )
@@ -233,7 +225,7 @@ class FlowEngine:
                 break
         while ids := await self.journeys.claim_cadence(now, CADENCE_LEASE, BATCH):
             stats.slots += len(ids)
-            await self._cadence_slots(ids, now)
+            await run_slots(self, ids, now)
             if len(ids) < BATCH:
                 break
         return stats
@@ -258,9 +250,9 @@ class FlowEngine:
         if opening:  # one INSERT for a batch of new members instead of one each
             await self.open_journeys([members[i] for i in opening if i in members], now)
             states.update(await self.journeys.get_many(opening))
-        before = {mid: _snapshot(state) for mid, state in states.items()}
+        before = {mid: snapshot(state) for mid, state in states.items()}
         replies: dict[str, list[tuple[str, Keyboard]]] = {}
-        batch = _Batch()
+        batch = StepBatch()
         retries: list[tuple[int, datetime]] = []
         for timer in timers:
             flow = self.flows.get(timer.flow)
@@ -281,7 +273,7 @@ class FlowEngine:
                 bumps=batch.bumps,
                 tags=batch.tags,
             )
-            result = await self._run(run)
+            result = await self.run(run)
             if result.status is Status.DEFERRED and timer.id:
                 retry = now + RETRY_FLOOR
                 retries.append((timer.id, max(result.until or retry, retry)))
@@ -291,7 +283,7 @@ class FlowEngine:
         await self.timers.retry_many(retries)
         await self.journeys.bump(batch.bumps, now)
         await self.tags.add_many(batch.tags, now)
-        await self._save_changed(states.values(), before)
+        await save_changed(self.journeys, states.values(), before)
         return replies
 
     def _opens(self, timer: Timer) -> bool:
@@ -308,7 +300,8 @@ class FlowEngine:
             ]
         )
 
-    async def _run(self, run: StepRun) -> StepResult:
+    async def run(self, run: StepRun) -> StepResult:
+        """One step: its guard, then its action; a failing action is logged, not raised."""
         if run.step.guard and not self.registry.get_guard(run.step.guard)(run):
             return StepResult(Status.SKIPPED, reason=f"guard {run.step.guard}")
         try:
@@ -318,97 +311,6 @@ class FlowEngine:
                 "flow %s step %s failed for member %s", run.flow.name, run.step.id, run.member.id
             )
             return StepResult(Status.DROPPED, reason="error")
-
-    async def _cadence_slots(self, ids: list[int], now: datetime) -> None:
-        members = await self.members(ids)
-        states = await self.journeys.get_many(ids)
-        interests = await self.tags.of_many(ids)
-        before = {mid: _snapshot(state) for mid, state in states.items()}
-        batch = _Batch()
-        for member_id in ids:
-            member, state = members.get(member_id), states.get(member_id)
-            if member is None or state is None:
-                continue
-            if not (member.started_bot and member.reachable):
-                state.next_value_at = None
-                continue
-            payload = {"interests": sorted(interests.get(member_id, ()))}
-            result = await self._cadence_slot(member, state, now, payload, batch)
-            retry = now + RETRY_FLOOR
-            if result.status is Status.DEFERRED:
-                state.next_value_at = max(result.until or retry, retry)
-            else:
-                state.next_value_at = self.next_slot(member, now + self.config.content.cadence)
-            state.trust = state.score(now, self.config.trust)
-            state.updated_at = now
-        await self.journeys.bump(batch.bumps, now)
-        await self.tags.add_many(batch.tags, now)
-        await self._save_changed(states.values(), before)
-
-    async def _cadence_slot(
-        self,
-        member: MemberRecord,
-        state: JourneyState,
-        now: datetime,
-        payload: dict[str, Any],
-        batch: _Batch,
-    ) -> StepResult:
-        """The highest-priority cadence flow whose guard holds takes the slot.
-
-        A message the gate deferred is resolved first: the flow that made it
-        runs again (its guard re-checked), resubmitting the same key.
-        """
-        flows = self._cadence
-        if state.pending:
-            first = [f for f in flows if f.name == state.pending.get("flow")]
-            flows = first + [f for f in flows if f.name != state.pending.get("flow")]
-        result = StepResult(Status.SKIPPED)
-        for flow in flows:
-            run = StepRun(
-                self,
-                flow,
-                flow.timed_steps[0],
-                member,
-                state,
-                now,
-                "",
-                payload,
-                bumps=batch.bumps,
-                tags=batch.tags,
-            )
-            if flow.guard and not self.registry.get_guard(flow.guard)(run):
-                if state.pending and state.pending.get("flow") == flow.name:
-                    state.pending = None
-                continue
-            run.key = f"{flow.name}:{member.id}:{now.isoformat()}"
-            result = await self._run(run)
-            if result.status is not Status.SKIPPED:
-                return result
-        return result
-
-    async def _save_changed(
-        self, states: Iterable[JourneyState], before: dict[int, tuple[Any, ...]]
-    ) -> None:
-        """Write back only the fields this pass changed, grouped into batched UPDATEs."""
-        groups: dict[tuple[str, ...], list[JourneyState]] = {}
-        for state in states:
-            old = before.get(state.member_id)
-            new = _snapshot(state)
-            if old == new:
-                continue
-            changed = (
-                tuple(
-                    name
-                    for name, a, b in zip(ENGINE_FIELDS, old or (), new, strict=False)
-                    if a != b
-                )
-                if old is not None
-                else ENGINE_FIELDS
-            )
-            if changed:
-                groups.setdefault(changed, []).append(state)
-        for names, group in groups.items():
-            await self.journeys.save(group, names)
 
     def next_slot(self, member: MemberRecord, earliest: datetime) -> datetime:
         """``earliest`` moved to ``content.send_at`` member-local time (same day or the next)."""
@@ -425,14 +327,3 @@ class FlowEngine:
 
     async def members(self, ids: Sequence[int]) -> dict[int, MemberRecord]:
         return await self.services.members.get_many(ids)
-
-
-_ENGINE_VALUES = attrgetter(*ENGINE_FIELDS)
-#: the one list among the engine's fields, copied so that appending to it shows as a change
-_SEEN = ENGINE_FIELDS.index("seen")
-
-
-def _snapshot(state: JourneyState) -> tuple[Any, ...]:
-    values = list(_ENGINE_VALUES(state))
-    values[_SEEN] = list(values[_SEEN])
-    return tuple(values)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 #: the gate's reason for a key it has already delivered
 DUPLICATE = "duplicate"
+#: a deferred step is offered again no sooner than this (never within the same tick)
+RETRY_FLOOR = timedelta(minutes=1)
 
 
 class Status(StrEnum):
