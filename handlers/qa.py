@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 
 from bot.context import Context
 from bot.events import Button, ButtonPressed, ChatKind, ChatRef, OutgoingMessage
 from bot.router import Router
 from knowledge.contract import Answer, Answerer
+from knowledge.script import dominant_script, to_traditional
 from knowledge.service import KnowledgeBase
 from knowledge.text import normalise
 from storage.knowledge_store import HandoffRecord, KnowledgeStore, NewHandoff
@@ -164,8 +166,7 @@ async def _respond(ctx: Context, answer: Answer, *, quote: bool = False) -> None
         "lang": answer.lang,
     }
     if not answer.handoff:
-        citation = services.catalog.t(answer.lang, "knowledge.citation", source=answer.source)
-        await ctx.reply(f"{answer.answer}\n\n{citation}", quote=quote)
+        await ctx.reply(f"{answer.answer}\n\n{_citation(services.catalog.t, answer)}", quote=quote)
         await services.interactions.record(
             member_id, "question_answered", ctx.event.at, chat_id=ctx.chat.id, detail=detail
         )
@@ -252,3 +253,11 @@ async def _relay(ctx: Context, handoff: HandoffRecord) -> None:
     member_chat = ChatRef(handoff.platform, handoff.user_id, ChatKind.PRIVATE)
     await ctx.services.adapter.send(OutgoingMessage(chat=member_chat, text=text))
     await ctx.reply(ctx.t("knowledge.admin.relayed", id=handoff.id, member=handoff.member_name))
+
+
+def _citation(t: Callable[..., str], answer: Answer) -> str:
+    """ "来源：…" in the script the answer is written in; the cited source stays exact."""
+    label = t(answer.lang, "knowledge.citation", source="\x00")
+    if answer.lang == "zh" and dominant_script([answer.answer]) == "traditional":
+        label = to_traditional(label)
+    return label.replace("\x00", answer.source or "")

@@ -45,8 +45,12 @@ async def test_dm_question_gets_a_cited_answer_and_counts_as_trust(
         assert "199" in reply.text and reply.text.endswith("来源：faq.yaml#free-shipping")
         [reply] = await bot.say(bot.user("Alice"), "What's the minimum order for free shipping?")
         assert reply.text.endswith("Source: faq.yaml#free-shipping")
+        # asked in Traditional characters: answered and cited in them
+        [reply] = await bot.say(bot.user("阿明", lang="zh-hant"), "滿多少錢包郵呀")
+        assert "實付滿199元包郵" in reply.text
+        assert reply.text.endswith("來源：faq.yaml#free-shipping")
         kinds = await _kinds(bot)
-        assert [k for k, _ in kinds] == ["question_answered", "question_answered"]
+        assert [k for k, _ in kinds] == ["question_answered"] * 3
         assert kinds[0][1]["source"] == "faq.yaml#free-shipping" and kinds[0][1]["lang"] == "zh"
 
 
