@@ -10,6 +10,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from services import PG_URL, fresh_redis, reset_postgres
 
+from storage.database import Database
+
 #: the Camellia index fixtures, built once per session (tests/knowledge_support.py)
 pytest_plugins = ["knowledge_support"]
 
@@ -35,6 +37,17 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite+aiosqlite:///{tmp_path / 'warmline.db'}"
     await reset_postgres(PG_URL)
     return PG_URL
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A migrated database on each backend (closed after the test)."""
+    database = Database(database_url)
+    await database.migrate()
+    try:
+        yield database
+    finally:
+        await database.close()
 
 
 @pytest.fixture

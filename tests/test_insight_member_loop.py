@@ -5,11 +5,9 @@ orders and friends (the rollup counts those to date)."""
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from insight_history import START, build_history, day
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,16 +24,6 @@ from storage.models import metadata
 from storage.privacy import MemberData
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    await database.migrate()
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 async def _rows(conn: AsyncConnection) -> dict[int, dict[str, Any]]:

@@ -17,14 +17,6 @@ from storage.members import SqlChatRepository, SqlInteractionLog, SqlMemberRepos
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    await database.migrate()
-    yield database
-    await database.close()
-
-
 async def test_migrations_are_idempotent(db: Database) -> None:
     await db.migrate()  # second run: nothing to do, no error
 

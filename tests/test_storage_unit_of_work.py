@@ -3,7 +3,6 @@ a database with one user: SQLite on the loop's thread and journeys kept in memor
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,14 +17,6 @@ from storage.members import SqlMemberRepository
 from storage.tables import Member
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    await database.migrate()
-    yield database
-    await database.close()
 
 
 async def add_members(db: Database, count: int, prefix: str = "u") -> list[int]:
