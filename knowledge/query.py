@@ -2,9 +2,10 @@
 
 Chat messages arrive with full-width letters, a greeting in front ("hi
 there, …", "亲，在吗？…"), Traditional characters for a Simplified KB (or
-the other way round) and typos (English letters, Chinese homophones). None of that says what the question is
-about, and each of it pulls the embedding away from the KB's wording, so the
-retriever searches with a cleaned copy (the member still sees their own text).
+the other way round) and typos (English letters, Chinese homophones). None
+of that says what the question is about, and each of it pulls the embedding
+away from the KB's wording, so the retriever searches with a cleaned copy
+(the member still sees their own text).
 
 Typos are fixed only towards words the KB itself uses, and only when the
 model's own vocabulary agrees that the typed word is broken: a misspelt word
@@ -21,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 
 from knowledge.homophones import HomophoneFixer
-from knowledge.script import Script, dominant_script, to_script, to_simplified
+from knowledge.script import Script, dominant_script, to_simplified, to_traditional
 from knowledge.text import strip_greeting
 
 #: words shorter than this are left alone (too many neighbours one edit away)
@@ -59,7 +60,9 @@ class QueryNormaliser:
     def __call__(self, text: str) -> str:
         # greetings are listed in Simplified: stripped before converting to the KB's script
         folded = to_simplified(" ".join(unicodedata.normalize("NFKC", text).split()))
-        question = to_script(strip_greeting(folded) or folded, self.script)
+        question = strip_greeting(folded) or folded
+        if self.script == "traditional":
+            question = to_traditional(question)
         if self.homophones is not None:
             question = self.homophones(question)
         if self.pieces is None or not self.vocabulary:
