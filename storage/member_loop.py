@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from functools import reduce
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, exists, false, func, select, text, update
+from sqlalchemy import Table, and_, exists, false, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
@@ -29,11 +29,11 @@ from sqlalchemy.sql.selectable import FromClause, Select
 
 from storage.database import refresh_at_commit
 from storage.flow_tables import Journey, Order
-from storage.insight_tables import MemberLoop, RollupMark
+from storage.insight_tables import MemberLoop
+from storage.rollup_marks import advance_mark, read_mark
 from storage.tables import Member
 
 loop = cast(Table, MemberLoop.__table__)
-marks = cast(Table, RollupMark.__table__)
 members = cast(Table, Member.__table__)
 journeys = cast(Table, Journey.__table__)
 orders = cast(Table, Order.__table__)
@@ -91,11 +91,7 @@ async def catch_up_member_loop(conn: AsyncConnection) -> int:
     newest = await conn.scalar(select(func.max(members.c.id)))
     if newest is None:
         return 0
-    done = await conn.scalar(select(marks.c.last_id).where(marks.c.name == MARK))
-    if done is None:
-        await conn.execute(marks.insert().values(name=MARK, last_id=0))
-        done = 0
-    done, newest = int(done), int(newest)
+    done, newest = await read_mark(conn, MARK), int(newest)
     if done >= newest:
         return 0
     spans = [and_(members.c.id > max(0, done - OVERLAP), members.c.id <= done)]
@@ -108,9 +104,7 @@ async def catch_up_member_loop(conn: AsyncConnection) -> int:
         fresh = await _fill(conn, span)
         await sync_member_loop(conn, await referrers_of(conn, fresh))
         added += len(fresh)
-    await conn.execute(
-        update(marks).where(marks.c.name == MARK, marks.c.last_id < newest).values(last_id=newest)
-    )
+    await advance_mark(conn, MARK, newest)
     if added >= ANALYZE_AFTER:
         # the planner would misjudge the table until autovacuum's next round
         await conn.execute(text(f"ANALYZE {loop.name}"))

@@ -16,17 +16,17 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import BigInteger, Table, case, func, literal, select, text, update
+from sqlalchemy import BigInteger, Table, case, func, literal, select, text
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from insight.loop import MEMBER_ACTIONS, interactions, members
 from insight.sql import WEEK, offset
-from storage.insight_tables import MemberActivity, RollupMark
+from storage.insight_tables import MemberActivity
 from storage.members import insert_for
+from storage.rollup_marks import advance_mark, read_mark
 
 activity = cast(Table, MemberActivity.__table__)
-marks = cast(Table, RollupMark.__table__)
 
 MARK = "activity"
 #: arbitrary constant naming the refresh lock on PostgreSQL
@@ -51,19 +51,14 @@ async def refresh_activity(conn: AsyncConnection) -> int:
     newest = await conn.scalar(select(func.max(interactions.c.id)))
     if newest is None:
         return 0
-    done = await conn.scalar(select(marks.c.last_id).where(marks.c.name == MARK))
-    if done is None:
-        await conn.execute(marks.insert().values(name=MARK, last_id=0))
-        done = 0
-    if int(done) >= int(newest):
+    done, newest = await read_mark(conn, MARK), int(newest)
+    if done >= newest:
         return 0  # nothing new; late commits below the mark are re-read next time
-    start = max(0, int(done) - OVERLAP)
-    for low in range(start, int(newest), CHUNK):
-        await _fold(conn, low, min(low + CHUNK, int(newest)))
-    await conn.execute(
-        update(marks).where(marks.c.name == MARK, marks.c.last_id < newest).values(last_id=newest)
-    )
-    return int(newest) - start
+    start = max(0, done - OVERLAP)
+    for low in range(start, newest, CHUNK):
+        await _fold(conn, low, min(low + CHUNK, newest))
+    await advance_mark(conn, MARK, newest)
+    return newest - start
 
 
 async def _fold(conn: AsyncConnection, after_id: int, up_to_id: int) -> None:
