@@ -14,6 +14,10 @@ import numpy as np
 
 from knowledge.e5_file import QK, E5File, SparseHead
 
+#: LayerNormalization needs 17, Split's num_outputs 18
+OPSET = 18
+IR_VERSION = 8
+
 
 def _q4_matmul(
     graph: _Graph,
@@ -96,7 +100,10 @@ class _Graph:
         graph = helper.make_graph(self.nodes, "e5", inputs, outputs, self.constants)
         model = helper.make_model(
             graph,
-            opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("com.microsoft", 1)],
+            opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)],
+            # the oldest IR that has opset 18, not the onnx package's newest: an
+            # onnxruntime older than the onnx package would refuse a newer one
+            ir_version=IR_VERSION,
         )
         serialised: bytes = model.SerializeToString()
         return serialised
