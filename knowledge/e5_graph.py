@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from onnx import TensorProto, helper, numpy_helper
 
 from knowledge.e5_file import QK, E5File, SparseHead
 
@@ -28,8 +29,6 @@ def _q4_matmul(
     accuracy: int = 4,
 ) -> str:
     """``source @ W.T (+ bias)`` with W kept in 4 bits (ONNX Runtime's MatMulNBits)."""
-    from onnx import helper
-
     rows, per_row = blocks.shape
     nibbles = blocks["nibbles"]
     # Q4_0 keeps a block's weights 0-15 in low nibbles and 16-31 in high ones;
@@ -67,21 +66,15 @@ class _Graph:
         self.nodes.append(node)
 
     def constant(self, name: str, value: np.ndarray) -> str:
-        from onnx import numpy_helper
-
         self.constants.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
         return name
 
     def add(self, source: str, value: np.ndarray | str) -> str:
-        from onnx import helper
-
         other = value if isinstance(value, str) else self.constant(source + ".b", value)
         self.node(helper.make_node("Add", [source, other], [source + "+"]))
         return source + "+"
 
     def layer_norm(self, source: str, weight: np.ndarray, bias: np.ndarray, eps: float) -> str:
-        from onnx import helper
-
         name = source + ".ln"
         self.node(
             helper.make_node(
@@ -95,8 +88,6 @@ class _Graph:
         return name
 
     def model(self, inputs: list[Any], outputs: list[Any]) -> bytes:
-        from onnx import helper
-
         graph = helper.make_graph(self.nodes, "e5", inputs, outputs, self.constants)
         model = helper.make_model(
             graph,
@@ -110,8 +101,6 @@ class _Graph:
 
 
 def encoder_graph(model: E5File) -> bytes:
-    from onnx import TensorProto, helper
-
     t = model.tensors
     graph = _Graph()
     x = graph.layer_norm("embedded", t["emb.ln.w"], t["emb.ln.b"], model.eps)
@@ -154,8 +143,6 @@ def encoder_graph(model: E5File) -> bytes:
 
 
 def head_graph(head: SparseHead, hidden: int) -> bytes:
-    from onnx import TensorProto, helper
-
     graph = _Graph()
     codes = _q4_matmul(graph, "states", head.weights, head.bias, "sae")
     graph.node(helper.make_node("Relu", [codes], ["codes"]))

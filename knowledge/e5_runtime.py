@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 
 from knowledge.e5_file import E5File, SparseHead, read_e5_file, read_sparse_head
 from knowledge.e5_graph import encoder_graph, head_graph
@@ -34,8 +35,6 @@ PASSAGE_PREFIX = "passage: "
 
 class E5Runtime:
     def __init__(self, model: E5File, head: SparseHead | None = None, threads: int = 1) -> None:
-        import onnxruntime as ort
-
         self.model = model
         self._tokenizer = UnigramTokenizer(model.vocabulary)
         options = ort.SessionOptions()

