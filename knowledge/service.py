@@ -6,6 +6,7 @@ import asyncio
 import logging
 import threading
 from dataclasses import dataclass
+from functools import partial
 
 from langchain_core.embeddings import Embeddings
 
@@ -16,6 +17,7 @@ from knowledge.embeddings import QUERY_CACHE_SIZE, QueryEncoder, build_embedding
 from knowledge.index import BuildReport, KnowledgeIndex, Progress, build_index
 from knowledge.retriever import Retriever
 from knowledge.rewording import Rewriter, build_chat_model
+from knowledge.second_opinion import build_second_opinion, second_query
 
 log = logging.getLogger("warmline.knowledge")
 
@@ -37,6 +39,7 @@ class KnowledgeBase:
         default_lang: str = "en",
         embeddings: Embeddings | None = None,
         query_cache: int = QUERY_CACHE_SIZE,
+        second: Embeddings | None = None,
     ) -> None:
         self.config = config
         self.phrase = phrase
@@ -44,8 +47,14 @@ class KnowledgeBase:
         self.embeddings = embeddings or build_embeddings(
             config.embeddings.provider, dict(config.embeddings.options)
         )
+        #: the second opinion's model, None when its weight is 0 (then it is never loaded)
+        self.second = second or _second_opinion(config)
         #: kept across reloads: a question's vectors do not depend on the index
-        self.encoder = QueryEncoder(self.embeddings, query_cache)
+        self.encoder = QueryEncoder(
+            self.embeddings,
+            query_cache,
+            partial(second_query, self.second) if self.second is not None else None,
+        )
         self.rewriter = _rewriter(config)
         self._answerer: KnowledgeAnswerer | None = None
         self._lock = threading.Lock()
@@ -67,6 +76,7 @@ class KnowledgeBase:
                 self.embeddings,
                 progress,
                 latent_terms=self.config.sparse_weight > 0,
+                second=self.second,
             )
             self._answerer = self.answerer_for(index)
         log.info(
@@ -80,8 +90,14 @@ class KnowledgeBase:
         return report
 
     def answerer_for(self, index: KnowledgeIndex) -> KnowledgeAnswerer:
+        opinion = self.config.second_opinion
         retriever = Retriever(
-            index, self.encoder, self.config.bm25_weight, self.config.sparse_weight
+            index,
+            self.encoder,
+            self.config.bm25_weight,
+            self.config.sparse_weight,
+            opinion.weight,
+            opinion.confidence_share,
         )
         return KnowledgeAnswerer(
             retriever, self.phrase, self.config.min_confidence, self.rewriter, self.default_lang
@@ -101,6 +117,13 @@ class KnowledgeBase:
 
     def decide(self, question: str, lang: str | None = None) -> Answer:
         return self.require().decide(question, lang)
+
+
+def _second_opinion(config: KnowledgeConfig) -> Embeddings | None:
+    opinion = config.second_opinion
+    if opinion.weight == 0 and opinion.confidence_share == 0:
+        return None
+    return build_second_opinion(opinion.provider, dict(opinion.options))
 
 
 def _rewriter(config: KnowledgeConfig) -> Rewriter | None:

