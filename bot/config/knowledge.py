@@ -28,9 +28,10 @@ class SecondOpinionConfig(Section):
     #: ``use-multilingual`` (offline, bundled) or ``package.module:ClassName`` of a langchain Embeddings
     provider: str = "use-multilingual"
     options: dict[str, Any] = Field(default_factory=dict)
-    #: weight of its similarity in the ranking (z-scored like the others); 0 = off, not loaded
+    #: weight of its similarity in the ranking (z-scored like the others); 0 = not ranked by
     weight: float = Field(default=0.5, ge=0, le=1)
-    #: its share of the confidence's similarity term (the main model has the rest)
+    #: its share of the confidence's similarity term (the main model has the rest);
+    #: with both at 0 the second model is off and never loaded
     confidence_share: float = Field(default=0.3, ge=0, le=1)
 
 
