@@ -51,6 +51,14 @@ class UseEmbeddings(Embeddings):
                 self._model = USE(threads=self._threads)
             return self._model
 
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def load(self) -> None:
+        """Read the weights now (about 1 s), so the first member's question does not wait."""
+        self._loaded()
+
     def vectors(self, texts: list[str]) -> np.ndarray:
         """L2-normalised ``(n, 512)`` float32 rows."""
         if not texts:

@@ -17,7 +17,7 @@ from knowledge.embeddings import QUERY_CACHE_SIZE, QueryEncoder, build_embedding
 from knowledge.index import BuildReport, KnowledgeIndex, Progress, build_index
 from knowledge.retriever import Retriever
 from knowledge.rewording import Rewriter, build_chat_model
-from knowledge.second_opinion import build_second_opinion, second_query
+from knowledge.second_opinion import UseEmbeddings, build_second_opinion, second_query
 
 log = logging.getLogger("warmline.knowledge")
 
@@ -79,6 +79,8 @@ class KnowledgeBase:
                 second=self.second,
             )
             self._answerer = self.answerer_for(index)
+            if isinstance(self.second, UseEmbeddings):
+                self.second.load()
         log.info(
             "knowledge base: %d chunks from %d files (%d embedded, %d reused) in %.1fs",
             report.chunks,

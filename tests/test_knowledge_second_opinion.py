@@ -89,8 +89,10 @@ def test_second_vectors_are_stored_reused_and_added_incrementally(
     assert np.array_equal(stored.second.vectors, first.index.second.vectors)
 
     counting.embedded.clear()
-    KnowledgeBase(config, Catalog().t, embeddings=e5, second=counting).build()
-    assert counting.embedded == []
+    unchanged = CountingUse()
+    KnowledgeBase(config, Catalog().t, embeddings=e5, second=unchanged).build()
+    assert unchanged.embedded == []
+    assert unchanged.loaded  # loaded at start all the same, not on the first question
     (kb_dir / "b.md").write_text("## Parking\nFree parking behind the shop.\n\n## Pets\nDogs ok.\n")
     KnowledgeBase(config, Catalog().t, embeddings=e5, second=counting).build()
     assert "Pets\nDogs ok." in counting.embedded
