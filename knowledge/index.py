@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,6 @@ from knowledge.embeddings import (
     embedding_name,
     has_sparse,
 )
-from knowledge.second_opinion import second_passages, second_query
 from knowledge.sparse_matrix import SparseMatrix
 from knowledge.text import tokenize
 
@@ -209,12 +209,12 @@ def second_opinion(
     batch = 32
     for start in range(0, len(unseen), batch):
         texts = unseen[start : start + batch]
-        known.update(zip(texts, second_passages(second, texts), strict=True))
+        known.update(zip(texts, embed_passages(second, texts), strict=True))
         if progress is not None:
             progress("second opinion", min(start + batch, len(unseen)), len(unseen))
     vectors = np.stack([known[c.text] for c in index.chunks]).astype(np.float32)
     # no fallback: a language too small to calibrate is left to the main model
-    calibration = _calibrate(index, vectors, lambda title: second_query(second, title), None)
+    calibration = _calibrate(index, vectors, partial(embed_query, second), None)
     return SecondOpinionVectors(embedding_name(second), vectors, calibration)
 
 
@@ -226,7 +226,7 @@ def calibrate(index: KnowledgeIndex, embeddings: Embeddings) -> dict[str, Calibr
     but wrong match scores in that language. Confidence is measured above it.
     """
     fallback = Calibration(**FALLBACK_CALIBRATION)
-    return _calibrate(index, index.vectors, lambda title: embed_query(embeddings, title), fallback)
+    return _calibrate(index, index.vectors, partial(embed_query, embeddings), fallback)
 
 
 def _calibrate(

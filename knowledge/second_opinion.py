@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from knowledge.embeddings import build_embeddings, embed_passages, embed_query
+from knowledge.embeddings import build_embeddings, unit_rows
 
 USE_MULTILINGUAL = "use-multilingual"
 
@@ -63,10 +63,14 @@ class UseEmbeddings(Embeddings):
         """L2-normalised ``(n, 512)`` float32 rows."""
         if not texts:
             return np.zeros((0, 512), dtype=np.float32)
-        rows = np.asarray(self._loaded().encode(list(texts)), dtype=np.float32)
-        norms = np.linalg.norm(rows, axis=1, keepdims=True)
-        normalised: np.ndarray = rows / np.where(norms == 0, 1, norms)
-        return normalised
+        return unit_rows(np.asarray(self._loaded().encode(list(texts)), dtype=np.float32))
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        return self.vectors(texts)
+
+    def query_vector(self, text: str) -> np.ndarray:
+        vector: np.ndarray = self.vectors([text])[0]
+        return vector
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return [list(map(float, row)) for row in self.vectors(texts)]
@@ -90,17 +94,3 @@ def build_second_opinion(provider: str, options: dict[str, Any]) -> Embeddings:
             f"'package.module:ClassName' (got {provider!r})"
         )
     return build_embeddings(provider, options, key="knowledge.second_opinion")
-
-
-def second_passages(embeddings: Embeddings, texts: list[str]) -> np.ndarray:
-    """Normalised rows for chunk texts (no detour through lists for the bundled model)."""
-    if isinstance(embeddings, UseEmbeddings):
-        return embeddings.vectors(texts)
-    return embed_passages(embeddings, texts)
-
-
-def second_query(embeddings: Embeddings, text: str) -> np.ndarray:
-    if isinstance(embeddings, UseEmbeddings):
-        vector: np.ndarray = embeddings.vectors([text])[0]
-        return vector
-    return embed_query(embeddings, text)

@@ -13,11 +13,11 @@ from langchain_core.embeddings import Embeddings
 from bot.config.knowledge import KnowledgeConfig
 from knowledge.answerer import KnowledgeAnswerer, Phrasebook
 from knowledge.contract import Answer
-from knowledge.embeddings import QUERY_CACHE_SIZE, QueryEncoder, build_embeddings
+from knowledge.embeddings import QUERY_CACHE_SIZE, QueryEncoder, build_embeddings, embed_query
 from knowledge.index import BuildReport, KnowledgeIndex, Progress, build_index
 from knowledge.retriever import Retriever
 from knowledge.rewording import Rewriter, build_chat_model
-from knowledge.second_opinion import UseEmbeddings, build_second_opinion, second_query
+from knowledge.second_opinion import UseEmbeddings, build_second_opinion
 
 log = logging.getLogger("warmline.knowledge")
 
@@ -53,7 +53,7 @@ class KnowledgeBase:
         self.encoder = QueryEncoder(
             self.embeddings,
             query_cache,
-            partial(second_query, self.second) if self.second is not None else None,
+            partial(embed_query, self.second) if self.second is not None else None,
         )
         self.rewriter = _rewriter(config)
         self._answerer: KnowledgeAnswerer | None = None
