@@ -3,7 +3,8 @@
 Every signal is scored per *source* (the best of its chunks; an FAQ entry is
 searched in both languages, since it answers in both), then z-normalised
 over the candidate sources of this query, so a weight means the same thing
-whatever the raw scale of BM25 or of the model. Confidence is how far the
+whatever the raw scale of BM25 or of the model (BM25's z-score is capped, so
+one rare shared word cannot outvote the models). Confidence is how far the
 best match's similarity rises above what a *related but wrong* question
 reaches in this KB (see :func:`knowledge.index.calibrate`; with a second
 model, both models' calibrated similarities are blended), plus how far the
@@ -37,6 +38,10 @@ CONFIDENCE_SHIFT = 0.1
 SECOND_OPINION_SHIFT = -0.05
 #: BM25 confidence in bm25-only mode: 1 - exp(-score / BM25_HALF)
 BM25_HALF = 5.0
+#: the most BM25's z-score may add next to the models: most candidates share no word with a
+#: question, so BM25's spread is small and one rare shared word reaches z 5-7, outvoting
+#: both models; 3 is already an outstanding lexical match
+BM25_Z_CAP = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +91,7 @@ class Retriever:
         sparse_weight: float = 0.3,
         second_weight: float = 0.0,
         second_share: float = 0.0,
+        bm25_z_cap: float | None = BM25_Z_CAP,
     ) -> None:
         self.index = index
         self.encoder = encoder
@@ -95,6 +101,8 @@ class Retriever:
         self.has_second = index.second is not None and encoder.second is not None
         self.second_weight = second_weight if self.has_second else 0.0
         self.second_share = second_share if self.has_second else 0.0
+        #: None: uncapped (``bench/kb_halves.py`` measures against it)
+        self.bm25_z_cap = bm25_z_cap
         self.normalise = QueryNormaliser.from_texts(
             (chunk.text for chunk in index.chunks), encoder.pieces
         )
@@ -147,7 +155,10 @@ class Retriever:
         dense, dense_rows = self._per_source(pool, row_dots(pool.vectors, query.dense))
         lexical, lexical_rows = self._per_source(pool, self._lexical_scores(text, searched, pool))
         second = self._second_scores(query, pool)
-        fused = weights[0] * _z(dense) + weights[2] * _z(lexical) + weights[3] * _z(second)
+        lexical_z = _z(lexical)
+        if mode != "bm25" and self.bm25_z_cap is not None:
+            lexical_z = np.minimum(lexical_z, self.bm25_z_cap)
+        fused = weights[0] * _z(dense) + weights[2] * lexical_z + weights[3] * _z(second)
         if weights[1]:
             sparse, _ = self._per_source(pool, self._sparse_scores(query, pool))
             fused += weights[1] * _z(sparse)
