@@ -125,6 +125,8 @@ def main() -> None:
     kb = open_knowledge(load_config(args.config))
     sets = {path.name: load_questions(path) for path in args.questions}
     pooled = [question for questions in sets.values() for question in questions]
+    # every setting answers the same questions: their model vectors are computed once
+    kb.encoder.cache_size = max(kb.encoder.cache_size, len(pooled))
     opinion = kb.config.second_opinion
     threshold = kb.config.min_confidence
     print(f"{len(pooled)} questions from {', '.join(sets)}; {args.splits} splits in half")

@@ -49,7 +49,7 @@ class Candidate:
     chunk: Chunk
     dense: float
     lexical: float
-    #: weighted mean of the signals' z-scores (what ranks)
+    #: weighted mean of the signals' z-scores, BM25's capped (what ranks)
     fused: float
     #: the second model's similarity (0 without one)
     second: float = 0.0
