@@ -8,14 +8,9 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from bot.config.checks import split_listen
+
 log = logging.getLogger("warmline.web")
-
-
-def split_listen(listen: str) -> tuple[str, int]:
-    host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit():
-        raise ValueError(f"listen address must look like 127.0.0.1:8080 (got {listen!r})")
-    return host.strip("[]"), int(port)
 
 
 class WebServer:

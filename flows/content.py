@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from bot.config.safe_yaml import safe_load
 from bot.errors import ConfigError
 
 #: value content sells nothing: amounts with a currency are refused at load time
@@ -91,15 +92,22 @@ def _markdown_item(path: Path) -> ContentItem:
     match = _FRONT_MATTER.match(raw)
     if match is None:
         raise ConfigError(f"{path}: a content item starts with a --- front matter block ---")
-    meta = yaml.safe_load(match.group(1)) or {}
+    meta = _load_yaml(path, match.group(1)) or {}
     if not isinstance(meta, dict):
         raise ConfigError(f"{path}: the front matter must be a mapping")
     lang = str(meta.get("lang", "en"))
     return _item(path, meta, {lang: match.group(2).strip()})
 
 
+def _load_yaml(path: Path, text: str) -> Any:
+    try:
+        return safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+
+
 def _yaml_items(path: Path) -> list[ContentItem]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    data = _load_yaml(path, path.read_text(encoding="utf-8")) or []
     if isinstance(data, dict):
         data = data.get("items", [])
     if not isinstance(data, list):

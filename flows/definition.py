@@ -18,6 +18,7 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from bot.config.duration import Duration
+from bot.config.safe_yaml import safe_load
 from bot.config.section import Section
 from bot.errors import ConfigError
 
@@ -96,7 +97,7 @@ class FlowDef(Section):
 
 def load_flow(path: Path) -> FlowDef:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     try:

@@ -17,12 +17,15 @@ from typing import Any
 import yaml
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 
+from bot.config.safe_yaml import safe_load
+from knowledge.formats import (
+    FAQ_SUFFIXES,
+    MARKDOWN_SUFFIXES,
+    SUPPORTED_SUFFIXES,
+    source_problem,
+)
 from knowledge.text import detect_language
 
-MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
-FAQ_SUFFIXES = frozenset({".yaml", ".yml"})
-TEXT_SUFFIXES = frozenset({".txt", ".text"})
-SUPPORTED_SUFFIXES = MARKDOWN_SUFFIXES | FAQ_SUFFIXES | TEXT_SUFFIXES
 LANGUAGES = ("zh", "en")
 
 #: sections longer than this are split further, with overlap
@@ -90,15 +93,11 @@ def discover(paths: Iterable[Path]) -> list[Path]:
                     and not _is_question_set(child)
                 )
             )
-        elif path.is_file():
-            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                raise SourceError(
-                    f"{path}: unsupported knowledge file type "
-                    f"(use {', '.join(sorted(SUPPORTED_SUFFIXES))})"
-                )
-            found.append(path)
         else:
-            raise SourceError(f"{path}: knowledge source not found")
+            problem = source_problem(path)
+            if problem is not None:
+                raise SourceError(problem)
+            found.append(path)
     return list(dict.fromkeys(found))
 
 
@@ -123,7 +122,7 @@ def load_file(path: Path) -> list[Chunk]:
 def faq_chunks(name: str, text: str, where: Path | str) -> Iterator[Chunk]:
     """One chunk per entry and language: ``question_<lang>`` + ``answer_<lang>``."""
     try:
-        entries = yaml.safe_load(text)
+        entries = safe_load(text)
     except yaml.YAMLError as exc:
         raise SourceError(f"{where}: not valid YAML: {exc}") from None
     if entries is None:

@@ -16,6 +16,7 @@ from bot.adapter import UpdateSink
 from bot.adapters.retry import RetryPolicy
 from bot.adapters.telegram_convert import PLATFORM, UpdateConverter
 from bot.adapters.webhook import WebhookEndpoint
+from bot.config.checks import bot_id_of_token
 from bot.config.model import TelegramConfig
 from bot.errors import ConfigError, DeliveryError, RateLimited, TransientError
 from bot.events import Event, UserRef
@@ -34,10 +35,10 @@ def bot_id_of(token: str | None) -> str:
             "bot.telegram.token: missing. Set the TELEGRAM_BOT_TOKEN environment variable "
             "(or bot.telegram.token) to the token @BotFather gave you."
         )
-    bot_id, sep, secret = token.partition(":")
-    if not bot_id.isdigit() or not sep or not secret or any(c.isspace() for c in token):
-        raise ConfigError("bot.telegram.token: must look like 123456789:AA… (from @BotFather)")
-    return bot_id
+    try:
+        return bot_id_of_token(token)
+    except ValueError as exc:
+        raise ConfigError(f"bot.telegram.token: {exc}") from None
 
 
 class TelegramAdapter(ABC):

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from bot.cli import logs
 from bot.config import WarmlineConfig, load_config
 from bot.errors import ConfigError, WarmlineError
+
+#: ``-h`` as well as ``--help``, on every command (subcommands inherit it)
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 
 app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     help="Warmline: trust-first community-commerce bots.",
+    context_settings=HELP_OPTIONS,
 )
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 config_app = typer.Typer(no_args_is_help=True, help="Configuration.")
@@ -38,15 +42,16 @@ def load_or_exit(path: Path | None) -> WarmlineConfig:
     try:
         return load_config(path)
     except ConfigError as exc:
-        err.print(f"[bold red]Invalid configuration[/]\n{exc}", highlight=False)
+        err.print("[bold red]Invalid configuration[/]")
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
 def setup_logging(config: WarmlineConfig) -> None:
-    logging.basicConfig(
-        level=config.logging.level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+    logs.setup_logging(
+        config.logging.level,
+        config.logging.libraries,
+        "%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 
 
@@ -65,14 +70,25 @@ def run(config: ConfigOption = None) -> None:
 
 
 @app.command()
-def chat(config: ConfigOption = None) -> None:
+def chat(
+    config: ConfigOption = None,
+    files: Annotated[
+        Path,
+        typer.Option(
+            "--files", help="Folder for files the bot sends you, e.g. /mydata (default: here)."
+        ),
+    ] = Path(),
+) -> None:
     """Talk to the bot in this terminal, as any member or as an admin (no token)."""
     from bot.cli.chat import run_chat
 
     cfg = load_or_exit(config)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # the conversation is the output: Warmline's own INFO lines would bury it
+    logs.setup_logging(
+        logging.WARNING, cfg.logging.libraries, "%(levelname)s %(name)s: %(message)s"
+    )
     try:
-        asyncio.run(run_chat(cfg))
+        asyncio.run(run_chat(cfg, files))
     except WarmlineError as exc:
         err.print(f"[bold red]Cannot start:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
@@ -98,8 +114,15 @@ def db_upgrade(config: ConfigOption = None) -> None:
 
 @config_app.command("check")
 def config_check(config: ConfigOption = None) -> None:
-    """Validate a config file without starting anything."""
+    """Validate a config file, and the files it points at, without starting anything."""
+    from bot.cli.contents import file_problems
+
     cfg = load_or_exit(config)
+    problems = file_problems(cfg)
+    if problems:
+        err.print("[bold red]Invalid configuration[/]")
+        err.print("\n".join(problems), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
     Console().print(
         f"config OK: platform={cfg.bot.platform}"
         + (

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import shlex
+from pathlib import Path
 
 from rich.console import Console
 
@@ -26,8 +27,12 @@ HELP = """[bold]Speak as a member[/]: type text or /commands; [bold]:press N[/] 
 class ChatSession:
     """The state of one terminal session: who speaks, where, and the last buttons seen."""
 
-    def __init__(self, app: App, adapter: LocalAdapter, console: Console) -> None:
+    def __init__(
+        self, app: App, adapter: LocalAdapter, console: Console, files: Path = Path()
+    ) -> None:
         self.app = app
+        #: where files the bot sends (``/mydata``) are written
+        self.files = files
         self.adapter = adapter
         self.console = console
         admins = app.config.bot.admins
@@ -47,8 +52,13 @@ class ChatSession:
         if action.kind in {"send", "edit"} and action.message is not None:
             self._show_message(action, where, action.message)
         elif action.kind == "document" and action.document is not None:
+            document = action.document
+            saved = save_file(self.files, document.filename, document.content)
             self.console.print(
-                f"[cyan]bot → {where}[/] 📎 {action.document.filename} ({len(action.document.content)} bytes)"
+                f"[cyan]bot → {where}[/] 📎 {document.filename} ({len(document.content)} bytes), "
+                f"saved to {saved}",
+                highlight=False,
+                soft_wrap=True,
             )
         else:
             who = f" {action.user.id}" if action.user else ""
@@ -125,7 +135,24 @@ class ChatSession:
         await self.app.runner.wait_idle()
 
 
-async def run_chat(config: WarmlineConfig) -> None:
+def save_file(folder: Path, filename: str, content: bytes) -> Path:
+    """Write a file the bot sent into ``folder`` without overwriting one already there."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = Path(filename).name or "file"  # never a path the bot chose
+    stem, suffix = Path(name).stem, Path(name).suffix
+    target = folder / name
+    number = 1
+    while True:
+        try:
+            with target.open("xb") as handle:
+                handle.write(content)
+            return target.resolve()
+        except FileExistsError:
+            number += 1
+            target = folder / f"{stem}-{number}{suffix}"
+
+
+async def run_chat(config: WarmlineConfig, files: Path = Path()) -> None:
     console = Console()
     if config.bot.platform != "local":
         config = config.model_copy(
@@ -134,7 +161,7 @@ async def run_chat(config: WarmlineConfig) -> None:
     adapter = LocalAdapter(config.bot.local.bot_username, admins=config.bot.admins)
     app = App(config, adapter=adapter)
     await app.start()
-    session = ChatSession(app, adapter, console)
+    session = ChatSession(app, adapter, console, files)
     console.print(
         "[bold green]Warmline local chat[/] — no token, no network. Type :help for controls."
     )

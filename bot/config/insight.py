@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from pydantic import Field, field_validator, model_validator
 
+from bot.config.checks import ListenAddress
 from bot.config.duration import Duration
 from bot.config.section import Section
 
@@ -48,7 +49,7 @@ class DashboardAdmin(Section):
 class DashboardConfig(Section):
     enabled: bool = False
     #: same address as the webhook server → served by it; another → its own server
-    listen: str = "127.0.0.1:8081"
+    listen: ListenAddress = "127.0.0.1:8081"
     #: public base URL used in one-time login links sent to bot admins
     public_url: str | None = None
     admins: list[DashboardAdmin] = Field(default_factory=list)

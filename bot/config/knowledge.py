@@ -10,9 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, PrivateAttr, field_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
+from bot.config.checks import KeyProblem, config_dir_of
 from bot.config.section import Section
+from knowledge.formats import source_problem
 
 
 class EmbeddingsConfig(Section):
@@ -67,6 +69,20 @@ class KnowledgeConfig(Section):
     @classmethod
     def _one_or_many(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _sources_exist(self, info: ValidationInfo) -> KnowledgeConfig:
+        """Loaded from a file: bind to its folder, and refuse sources the bot cannot read."""
+        config_dir = config_dir_of(info)
+        if config_dir is None:
+            return self
+        self.bind_to(config_dir)
+        if self.enabled:
+            for number, path in enumerate(self.source_paths()):
+                problem = source_problem(path)
+                if problem is not None:
+                    raise KeyProblem(f"sources.{number}", problem)
+        return self
 
     def bind_to(self, config_dir: Path) -> None:
         """Remember the config file's directory for resolving relative paths."""

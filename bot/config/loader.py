@@ -14,7 +14,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from bot.config.checks import CONFIG_DIR, KeyProblem
 from bot.config.model import WarmlineConfig
+from bot.config.safe_yaml import compose_and_load
 from bot.errors import ConfigError
 
 DEFAULT_CANDIDATES = ("config.yaml", "config.example.yaml")
@@ -55,20 +57,17 @@ def load_config(
         value = env.get(variable)
         if value:
             _set_dotted(data, dotted.split("."), value)
+    folder = source.resolve().parent if source is not None else Path.cwd()
     try:
-        config = WarmlineConfig.model_validate(data)
+        return WarmlineConfig.model_validate(data, context={CONFIG_DIR: folder})
     except ValidationError as exc:
         raise ConfigError(_explain(exc, source, lines)) from None
-    _check_cross_field(config, source)
-    config.knowledge.bind_to(source.resolve().parent if source is not None else Path.cwd())
-    return config
 
 
 def _read_yaml(source: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
     text = source.read_text(encoding="utf-8")
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node, data = compose_and_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else str(source)
@@ -113,6 +112,9 @@ def _explain(exc: ValidationError, source: Path | None, lines: dict[tuple[str, .
     messages = []
     for error in exc.errors():
         loc = tuple(str(part) for part in error["loc"])
+        cause = error.get("ctx", {}).get("error")
+        if isinstance(cause, KeyProblem):
+            loc += tuple(cause.key.split("."))
         dotted = ".".join(loc) or "(top level)"
         line = _nearest_line(loc, lines)
         where = (
@@ -151,22 +153,3 @@ def _describe(error: Mapping[str, Any]) -> str:
         if "got" not in message and given is not None and not isinstance(given, dict | list)
         else message
     )
-
-
-def _check_cross_field(config: WarmlineConfig, source: Path | None) -> None:
-    where = f"{source}: " if source is not None else ""
-    if config.bot.platform == "telegram" and not config.bot.telegram.token:
-        raise ConfigError(
-            f"{where}bot.telegram.token: required when bot.platform is telegram; "
-            "put the token from @BotFather under bot.telegram.token or export TELEGRAM_BOT_TOKEN"
-        )
-    webhook = config.bot.telegram.webhook
-    if (
-        config.bot.platform == "telegram"
-        and config.bot.telegram.mode == "webhook"
-        and not webhook.secret_token
-    ):
-        raise ConfigError(
-            f"{where}bot.telegram.webhook.secret_token: required in webhook mode, "
-            "so that requests not sent by Telegram are rejected"
-        )

@@ -5,8 +5,19 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from bot.config.checks import (
+    CallbackSecret,
+    DatabaseUrl,
+    KeyProblem,
+    ListenAddress,
+    RedisUrl,
+    WebhookSecret,
+    bot_id_of_token,
+    config_dir_of,
+    resolve_folders,
+)
 from bot.config.duration import Duration
 from bot.config.flows import FlowsConfig
 from bot.config.insight import InsightConfig
@@ -17,9 +28,9 @@ from bot.config.section import Section
 
 
 class WebhookConfig(Section):
-    listen: str = "127.0.0.1:8080"
+    listen: ListenAddress = "127.0.0.1:8080"
     path: str = "/telegram/webhook"
-    secret_token: str | None = None
+    secret_token: WebhookSecret = None
     public_url: str | None = Field(
         default=None, description="URL Telegram posts to; setWebhook is called when set."
     )
@@ -44,7 +55,7 @@ class BotConfig(Section):
     platform: Literal["local", "telegram"] = "local"
     admins: list[str] = Field(default_factory=list)
     default_language: Literal["en", "zh"] = "en"
-    callback_secret: str | None = None
+    callback_secret: CallbackSecret = None
     telegram: TelegramConfig = TelegramConfig()
     local: LocalConfig = LocalConfig()
     max_concurrent_updates: int = Field(default=64, ge=1)
@@ -56,10 +67,34 @@ class BotConfig(Section):
             return [str(item) for item in value]
         return value
 
+    @model_validator(mode="after")
+    def _telegram_can_start(self) -> BotConfig:
+        """What the Telegram adapters need before any network call."""
+        if self.platform != "telegram":
+            return self
+        token = self.telegram.token
+        if not token:
+            raise KeyProblem(
+                "telegram.token",
+                "required when bot.platform is telegram; put the token from @BotFather "
+                "under bot.telegram.token or export TELEGRAM_BOT_TOKEN",
+            )
+        try:
+            bot_id_of_token(token)
+        except ValueError as exc:
+            raise KeyProblem("telegram.token", str(exc)) from None
+        if self.telegram.mode == "webhook" and not self.telegram.webhook.secret_token:
+            raise KeyProblem(
+                "telegram.webhook.secret_token",
+                "required in webhook mode, so that requests not sent by Telegram are rejected "
+                "(any 1-256 of A-Z a-z 0-9 _ -)",
+            )
+        return self
+
 
 class StorageConfig(Section):
-    database_url: str = "sqlite+aiosqlite:///warmline.db"
-    redis_url: str | None = None
+    database_url: DatabaseUrl = "sqlite+aiosqlite:///warmline.db"
+    redis_url: RedisUrl = None
     dedupe_ttl: Duration = timedelta(days=2)
     echo_sql: bool = False
 
@@ -67,6 +102,8 @@ class StorageConfig(Section):
 class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_format: bool = Field(default=False, alias="json")
+    #: level for other libraries' loggers (bm25s, aiogram, …): quiet unless asked
+    libraries: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
 
 class WarmlineConfig(Section):
@@ -78,3 +115,24 @@ class WarmlineConfig(Section):
     flows: FlowsConfig = FlowsConfig()
     moderation: ModerationConfig = ModerationConfig()
     insight: InsightConfig = InsightConfig()
+
+    @model_validator(mode="after")
+    def _redis_when_needed(self) -> WarmlineConfig:
+        if self.push.backend == "redis" and not self.storage.redis_url:
+            raise KeyProblem("push.backend", "redis needs storage.redis_url")
+        return self
+
+    @model_validator(mode="after")
+    def _folders_exist(self, info: ValidationInfo) -> WarmlineConfig:
+        """Loaded from a file: extra flow and content folders are relative to it, and exist."""
+        config_dir = config_dir_of(info)
+        if config_dir is None:
+            return self
+        flows = self.flows
+        flows.directories = resolve_folders(
+            flows.directories, config_dir, "flows.directories", "flow directory"
+        )
+        flows.content.directories = resolve_folders(
+            flows.content.directories, config_dir, "flows.content.directories", "content directory"
+        )
+        return self
