@@ -14,6 +14,7 @@ from bot.config.knowledge import KnowledgeConfig
 from bot.config.moderation import ModerationConfig
 from bot.config.push import PushConfig
 from bot.config.section import Section
+from bot.config.shop import ShopConfig
 
 
 class WebhookConfig(Section):
@@ -78,3 +79,4 @@ class WarmlineConfig(Section):
     flows: FlowsConfig = FlowsConfig()
     moderation: ModerationConfig = ModerationConfig()
     insight: InsightConfig = InsightConfig()
+    shop: ShopConfig = ShopConfig()

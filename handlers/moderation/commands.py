@@ -179,7 +179,7 @@ async def unapprove(ctx: Context) -> None:
     await _guarded(ctx, "unapprove", act)
 
 
-@router.command("rules", summary_key="commands.rules")
+@router.command("rules", summary_key="commands.rules", works_in="group")
 async def rules(ctx: Context) -> None:
     if ctx.chat.is_private:
         await ctx.reply(ctx.t("moderation.group_only", command="rules"))
@@ -214,7 +214,7 @@ async def set_rules(ctx: Context) -> None:
     await ctx.reply(ctx.t("moderation.rules.saved"))
 
 
-@router.command("report", summary_key="commands.report")
+@router.command("report", summary_key="commands.report", works_in="group")
 async def report(ctx: Context) -> None:
     """Members flag a message (by replying) to the group's admins."""
     mod = ctx.services.require(Moderation)
