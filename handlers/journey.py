@@ -113,10 +113,6 @@ async def order(ctx: Context) -> None:
         await ctx.reply(ctx.t("journey.order_usage"))
         return
     who, sku, raw_amount = argv
-    products = engine.config.products
-    if sku not in products:
-        await ctx.reply(_unknown_product(ctx, sku, products))
-        return
     try:
         amount = float(raw_amount.replace(",", "."))
     except ValueError:
@@ -127,6 +123,10 @@ async def order(ctx: Context) -> None:
     member = await _member_arg(ctx, who)
     if member is None:
         await ctx.reply(ctx.t("journey.order_unknown_member", member=who))
+        return
+    products = engine.config.products
+    if sku not in products:
+        await ctx.reply(_unknown_product(ctx, sku, products))
         return
     outcome = await engine.place_order(member, sku, amount, ctx.services.clock.now(), "admin")
     if outcome is None:

@@ -72,7 +72,7 @@ def funnel_by_source(rows: Sequence[FunnelRow]) -> go.Figure:
     return _layout(fig, "The loop per source: joined → … → referred", height=460)
 
 
-def ltv_vs_cac(values: Sequence[SourceValue]) -> go.Figure:
+def ltv_vs_cac(values: Sequence[SourceValue], currency: str = "") -> go.Figure:
     sources = [v.source for v in values]
     fig = go.Figure()
     fig.add_bar(
@@ -102,7 +102,7 @@ def ltv_vs_cac(values: Sequence[SourceValue]) -> go.Figure:
         + _hint("ltv")
         + "</i><extra></extra>",
     )
-    fig.update_layout(barmode="group", yaxis_title="per member")
+    fig.update_layout(barmode="group", yaxis_title=f"{currency} per member".strip())
     return _layout(fig, "What a member costs (CAC) and what they are worth (LTV), per source")
 
 

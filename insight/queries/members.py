@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.i18n.money import money
 from insight.loop import interactions, journeys, members, orders, source_of
 from insight.queries.respect import decisions
 from storage.flow_tables import MemberTag
@@ -124,7 +125,7 @@ class MemberDetail:
 
 
 async def member_detail(
-    conn: AsyncConnection, member_id: int, limit: int = 200
+    conn: AsyncConnection, member_id: int, limit: int = 200, currency: str | None = None
 ) -> MemberDetail | None:
     """The member, and their last ``limit`` messages, gate decisions and orders, newest first."""
     hits = await conn.execute(_hit_columns().where(members.c.id == member_id))
@@ -172,7 +173,8 @@ async def member_detail(
         .order_by(orders.c.at.desc())
         .limit(limit)
     ):
-        entries.append(TimelineEntry(o.at, "order", f"{o.sku} · {o.amount:,.2f}"))
+        amount = money(o.amount, currency) if currency else f"{o.amount:,.2f}"
+        entries.append(TimelineEntry(o.at, "order", f"{o.sku} · {amount}"))
     totals = (
         await conn.execute(
             select(func.count(), func.coalesce(func.sum(orders.c.amount), 0)).where(
