@@ -80,7 +80,12 @@ def render_stats(ctx: Context, figures: Stats, now: datetime) -> str:
         for outcome, reason in keys:
             label = _label(ctx, "admin.stats.outcome", outcome)
             if reason:
-                label += f" ({_label(ctx, 'push.reason', reason)})"
+                why = _label(ctx, "push.reason", reason)
+                until = figures.deferred_until.get(reason) if outcome == "deferred" else None
+                if until is not None:
+                    local = until.astimezone(ZoneInfo(ctx.services.config.push.timezone))
+                    why = ctx.t("admin.stats.until", reason=why, until=f"{local:%m-%d %H:%M}")
+                label += f" ({why})"
             today = figures.pushes_today.get((outcome, reason), 0)
             week = figures.pushes_week.get((outcome, reason), 0)
             lines.append(ctx.t("admin.stats.push_line", label=label, today=today, week=week))

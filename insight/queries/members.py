@@ -156,12 +156,15 @@ async def member_detail(
             decisions.c.reason,
             decisions.c.campaign_id,
             decisions.c.message_key,
+            decisions.c.until,
         )
         .where(decisions.c.member_id == member_id)
         .order_by(decisions.c.at.desc())
         .limit(limit)
     ):
         why = f" ({d.reason})" if d.reason else ""
+        if d.outcome == "deferred" and d.until is not None:
+            why += f", until {d.until:%Y-%m-%d %H:%M} UTC"
         entries.append(
             TimelineEntry(
                 d.at, f"push · {d.category}", f"{d.campaign_id or d.message_key}{why}", d.outcome
@@ -205,6 +208,8 @@ class PushLogEntry:
     campaign: str | None
     outcome: str
     reason: str | None
+    #: a deferred message waits until then (UTC)
+    until: datetime | None = None
 
 
 async def push_log(
@@ -219,6 +224,7 @@ async def push_log(
             decisions.c.campaign_id,
             decisions.c.outcome,
             decisions.c.reason,
+            decisions.c.until,
         )
         .select_from(decisions.outerjoin(members, members.c.id == decisions.c.member_id))
         .order_by(decisions.c.at.desc(), decisions.c.id.desc())
