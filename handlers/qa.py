@@ -82,7 +82,7 @@ async def kb_command(ctx: Context) -> None:
             log.exception("knowledge base reload failed")
             await ctx.reply(ctx.t("knowledge.kb.reload_failed", error=str(exc)[:300]))
             return
-        changed = ", ".join(result.changed_files) or "-"
+        changed = ", ".join(result.changed_files) or ctx.t("knowledge.kb.no_changes")
         await ctx.reply(
             ctx.t(
                 "knowledge.kb.reloaded",
