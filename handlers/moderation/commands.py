@@ -236,8 +236,8 @@ async def report(ctx: Context) -> None:
         "moderation.report.alert",
         reporter=reporter.name,
         name=reported.display_name or reported.id,
-        group=ctx.chat.title or ctx.chat.id,
-        text=excerpt or "-",
+        group=ctx.chat.title or mod.catalog.t(mod.language, "admin.modlog.unnamed_group"),
+        text=excerpt or mod.catalog.t(mod.language, "moderation.report.no_text"),
     )
     await _alert_admins(mod, ctx.chat, text)
     await mod.audit(
