@@ -113,11 +113,11 @@ async def _members_page(ctx: Context, offset: int, limit: int) -> tuple[list[str
         ctx.t(
             "admin.members.line",
             name=row.display_name or row.user_id,
-            username=f"@{row.username}" if row.username else "",
+            username=f" @{row.username}" if row.username else "",
             id=row.user_id,
             source=row.source or ctx.t("admin.stats.no_source"),
             joined=row.joined_at.strftime("%Y-%m-%d"),
-        ).replace("  ", " ")
+        )
         for row in rows
     ]
     return lines, total

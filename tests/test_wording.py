@@ -245,6 +245,18 @@ async def test_report_and_dashboard_show_the_currency(sqlite_url: str, tmp_path:
     db = Database(sqlite_url)
     await db.migrate()
     await build_history(db.engine)
+    waits = {
+        "at": END - timedelta(hours=1),
+        "member_id": 1,
+        "message_key": "value-gap",
+        "category": "value",
+        "priority": 0,
+        "outcome": "deferred",
+        "reason": "min_gap",
+        "until": datetime(2026, 5, 5, 2, 30, tzinfo=UTC),
+    }
+    async with db.engine.begin() as conn:
+        await conn.execute(insert(metadata.tables["push_decisions"]), [waits])
     try:
         out = tmp_path / "report.html"
         await write_report(_insight_config(sqlite_url, "CNY"), WINDOW, out, now=END)
@@ -275,10 +287,15 @@ async def test_report_and_dashboard_show_the_currency(sqlite_url: str, tmp_path:
                     sources = await response.text()
                 async with http.get(base + "/members/1") as response:
                     member = await response.text()
+                async with http.get(base + "/push") as response:
+                    push_log = await response.text()
         finally:
             await server.stop()
         assert "CN¥10.00" in sources and "amount (CNY)" in sources
         assert re.search(r"CN¥[\d,]+\.\d\d", member), member
+        # a deferred message says until when, in the push log and the member's timeline
+        assert "deferred until 2026-05-05 02:30" in push_log
+        assert "(min_gap), until 2026-05-05 02:30 UTC" in member
     finally:
         await db.close()
 
