@@ -34,6 +34,8 @@ class HandlerSpec:
     command: str | None = None
     summary_key: str | None = None
     admin_only: bool = False
+    #: where the command does its job (what /help lists in a DM or a group)
+    works_in: Scope = "any"
 
     def matches(self, ctx: Context) -> bool:
         return all(check(ctx) for check in self.filters)
@@ -61,8 +63,11 @@ class Router:
         scope: Scope = "any",
         admin_only: bool = False,
         summary_key: str | None = None,
+        works_in: Scope | None = None,
     ) -> Callable[[Handler], Handler]:
-        """``/name`` commands; ``admin_only`` restricts to ``bot.admins``."""
+        """``/name`` commands; ``admin_only`` restricts to ``bot.admins``. ``works_in``
+        (default: ``scope``) is where the command does its job, for /help, when it
+        accepts more chats than that only to say where to use it."""
         wanted = frozenset(name.lower() for name in names)
 
         def is_command(ctx: Context) -> bool:
@@ -87,6 +92,7 @@ class Router:
                     command=names[0],
                     summary_key=summary_key,
                     admin_only=admin_only,
+                    works_in=works_in or scope,
                 )
             )
             return callback
@@ -128,16 +134,27 @@ class Router:
 
 
 @dataclass(frozen=True, slots=True)
+class IndexedCommand:
+    command: str
+    summary_key: str
+    admin_only: bool
+    works_in: Scope
+
+    def works_for(self, private: bool) -> bool:
+        return self.works_in == "any" or (self.works_in == "private") == private
+
+
+@dataclass(frozen=True, slots=True)
 class CommandIndex:
     """Commands with a summary (for /help), gathered once at start-up."""
 
-    entries: tuple[tuple[str, str, bool], ...]
+    entries: tuple[IndexedCommand, ...]
 
     @classmethod
     def of(cls, specs: list[HandlerSpec]) -> CommandIndex:
         return cls(
             tuple(
-                (spec.command, spec.summary_key, spec.admin_only)
+                IndexedCommand(spec.command, spec.summary_key, spec.admin_only, spec.works_in)
                 for spec in specs
                 if spec.command is not None and spec.summary_key is not None
             )

@@ -45,6 +45,9 @@ def _category(run: StepRun, default: Category) -> Category:
 def _vars(run: StepRun) -> dict[str, object]:
     values: dict[str, object] = {"name": run.member.display_name or run.t("start.friend")}
     values.update({k: v for k, v in run.payload.items() if isinstance(v, str | int | float)})
+    product = run.engine.config.products.get(str(run.payload.get("sku", "")))
+    if product is not None:
+        values["product"] = product.name_in(run.engine.lang_of(run.member))
     return values
 
 
@@ -178,7 +181,13 @@ async def referral_invite(run: StepRun) -> StepResult:
     link = await run.engine.referral_link(state.referral_code)
     points = run.engine.config.points
     return await run.push(
-        run.t("flows.after_sales.invite", link=link, points=points.referrer, friend=points.friend),
+        run.t(
+            "flows.after_sales.invite",
+            link=link,
+            points=points.referrer,
+            friend=points.friend,
+            count=points.referrer,
+        ),
         _category(run, Category.AFTER_SALES),
     )
 
@@ -201,7 +210,10 @@ async def repurchase(run: StepRun) -> StepResult:
     if product is None or product.cycle <= timedelta(0):
         return SKIPPED
     return await run.push(
-        run.t(run.step.text or "flows.after_sales.repurchase", product=product.name),
+        run.t(
+            run.step.text or "flows.after_sales.repurchase",
+            product=product.name_in(run.engine.lang_of(run.member)),
+        ),
         _category(run, Category.AFTER_SALES),
     )
 

@@ -67,7 +67,9 @@ async def place_orders(
     for p, order in placed:
         payload: dict[str, Any] = {"sku": p.sku, "amount": p.amount, "order_id": order.id}
         product = engine.config.products.get(p.sku)
-        payload["product"] = product.name if product else p.sku
+        # the name kept in the timer is only a fallback: texts name the product
+        # in the member's language when they are sent (flows.actions._vars)
+        payload["product"] = product.name_in(engine.lang_of(p.member)) if product else p.sku
         starts.append((p.member, payload, f"o{order.id}"))
     await engine.start_flows_many("order", starts, at)
     outcomes = {

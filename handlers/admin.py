@@ -11,7 +11,7 @@ from bot.context import Context
 from bot.events import Button, ButtonPressed, OutgoingMessage
 from bot.router import Router
 from storage.admin_stats import AdminReader, Stats
-from storage.moderation import ModerationStore
+from storage.moderation import AuditEntry, ModerationStore
 
 router = Router("admin")
 
@@ -47,6 +47,7 @@ def _dashboard_page(ctx: Context) -> str | None:
 
 def render_stats(ctx: Context, figures: Stats, now: datetime) -> str:
     m = figures.members
+    none = "  " + ctx.t("admin.list.empty")
     lines = [
         ctx.t("admin.stats.header", at=now.strftime("%Y-%m-%d %H:%M UTC")),
         ctx.t(
@@ -60,13 +61,16 @@ def render_stats(ctx: Context, figures: Stats, now: datetime) -> str:
         "",
         ctx.t("admin.stats.sources"),
     ]
-    lines += [f"  {source}: {count}" for source, count in figures.sources] or ["  -"]
+    lines += [
+        f"  {source if source != '-' else ctx.t('admin.stats.no_source')}: {count}"
+        for source, count in figures.sources
+    ] or [none]
     lines.append("")
     if figures.stages is None:
         lines.append(ctx.t("admin.stats.no_flows"))
     else:
         lines.append(ctx.t("admin.stats.stages"))
-        lines += [f"  {stage}: {count}" for stage, count in figures.stages] or ["  -"]
+        lines += [f"  {stage}: {count}" for stage, count in figures.stages] or [none]
     lines.append("")
     if figures.pushes_today is None or figures.pushes_week is None:
         lines.append(ctx.t("admin.stats.no_push"))
@@ -74,16 +78,32 @@ def render_stats(ctx: Context, figures: Stats, now: datetime) -> str:
         lines.append(ctx.t("admin.stats.pushes"))
         keys = sorted(set(figures.pushes_today) | set(figures.pushes_week))
         for outcome, reason in keys:
-            label = f"{outcome} ({reason})" if reason else outcome
+            label = _label(ctx, "admin.stats.outcome", outcome)
+            if reason:
+                why = _label(ctx, "push.reason", reason)
+                until = figures.deferred_until.get(reason) if outcome == "deferred" else None
+                if until is not None:
+                    local = until.astimezone(ZoneInfo(ctx.services.config.push.timezone))
+                    why = ctx.t("admin.stats.until", reason=why, until=f"{local:%m-%d %H:%M}")
+                label += f" ({why})"
             today = figures.pushes_today.get((outcome, reason), 0)
             week = figures.pushes_week.get((outcome, reason), 0)
             lines.append(ctx.t("admin.stats.push_line", label=label, today=today, week=week))
         if not keys:
-            lines.append("  -")
+            lines.append(none)
     lines += ["", ctx.t("admin.stats.moderation")]
     moderation = figures.moderation_week
-    lines += [f"  {action}: {count}" for action, count in moderation.items()] or ["  -"]
+    lines += [
+        f"  {_label(ctx, 'moderation.log.actions', action)}: {count}"
+        for action, count in moderation.items()
+    ] or [none]
     return "\n".join(lines)
+
+
+def _label(ctx: Context, prefix: str, value: str) -> str:
+    """The catalog's words for a stored code; the code itself if it is new to the catalog."""
+    key = f"{prefix}.{value}"
+    return ctx.t(key) if ctx.services.catalog.has(key) else value
 
 
 # -- paged lists --------------------------------------------------------------
@@ -93,9 +113,9 @@ async def _members_page(ctx: Context, offset: int, limit: int) -> tuple[list[str
         ctx.t(
             "admin.members.line",
             name=row.display_name or row.user_id,
-            username=f"@{row.username}" if row.username else "-",
+            username=f" @{row.username}" if row.username else "",
             id=row.user_id,
-            source=row.source or "-",
+            source=row.source or ctx.t("admin.stats.no_source"),
             joined=row.joined_at.strftime("%Y-%m-%d"),
         )
         for row in rows
@@ -106,19 +126,29 @@ async def _members_page(ctx: Context, offset: int, limit: int) -> tuple[list[str
 async def _modlog_page(ctx: Context, offset: int, limit: int) -> tuple[list[str], int]:
     store = ctx.services.require(ModerationStore)
     entries, total = await store.recent_actions(ctx.chat.platform, offset, limit)
-    lines = [
-        ctx.t(
-            "admin.modlog.line",
-            at=entry.at.strftime("%m-%d %H:%M"),
-            action=entry.action,
-            target=entry.target_name or entry.target_user_id or "-",
-            actor=entry.actor_user_id or "-",
-            reason=entry.reason or "-",
-            chat=entry.chat_id,
-        )
-        for entry in entries
-    ]
-    return lines, total
+    return [_modlog_line(ctx, entry) for entry in entries], total
+
+
+def _modlog_line(ctx: Context, entry: AuditEntry) -> str:
+    """One audit entry in words: the group by its title, people by name, never a bare id."""
+    former = ctx.t("admin.modlog.former_member")
+    values = {
+        "at": entry.at.strftime("%m-%d %H:%M"),
+        "action": _label(ctx, "moderation.log.actions", entry.action),
+        "actor": ctx.t("admin.modlog.the_bot")
+        if entry.actor_user_id == "bot"
+        else entry.actor_name or entry.actor_user_id or former,
+        "chat": entry.chat_title or ctx.t("admin.modlog.unnamed_group"),
+        "reason": entry.reason or ctx.t("admin.modlog.no_reason"),
+    }
+    if entry.action in _NO_TARGET:
+        return ctx.t("admin.modlog.line_no_target", **values)
+    target = entry.target_name or entry.target_user_id or former
+    return ctx.t("admin.modlog.line", target=target, **values)
+
+
+#: actions about the group itself, not about one member
+_NO_TARGET = frozenset({"setrules"})
 
 
 def _list(name: str) -> Page | None:
@@ -134,7 +164,7 @@ async def _page(ctx: Context, name: str, page: int) -> OutgoingMessage:
     assert provider is not None
     lines, total = await provider(ctx, page * PAGE_SIZE, PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
-    header = ctx.t(f"admin.{name}.header", total=total, page=page + 1, pages=pages)
+    header = ctx.t(f"admin.{name}.header", count=total, page=page + 1, pages=pages)
     body = "\n".join(lines) if lines else ctx.t("admin.list.empty")
     row: list[Button] = []
     if page > 0:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 
+from bot.config.flows import ProductConfig
 from bot.context import Context
 from bot.events import ButtonPressed, MemberJoined
+from bot.i18n.money import money
 from bot.router import Router
 from flows.engine import FlowEngine
 from flows.tags import clean_tag
@@ -54,7 +57,7 @@ async def points(ctx: Context) -> None:
     engine = _engine(ctx)
     if engine is None or ctx.member is None:
         return
-    await ctx.reply(ctx.t("journey.points", balance=await engine.orders.balance(ctx.member.id)))
+    await ctx.reply(ctx.t("journey.points", count=await engine.orders.balance(ctx.member.id)))
 
 
 @router.command("invite", scope="private", summary_key="commands.invite")
@@ -69,7 +72,13 @@ async def invite(ctx: Context) -> None:
     link = await engine.referral_link(state.referral_code)
     points = engine.config.points
     await ctx.reply(
-        ctx.t("journey.invite", link=link, points=points.referrer, friend=points.friend)
+        ctx.t(
+            "journey.invite",
+            link=link,
+            points=points.referrer,
+            friend=points.friend,
+            count=points.referrer,
+        )
     )
 
 
@@ -115,6 +124,10 @@ async def order(ctx: Context) -> None:
     if member is None:
         await ctx.reply(ctx.t("journey.order_unknown_member", member=who))
         return
+    products = engine.config.products
+    if sku not in products:
+        await ctx.reply(_unknown_product(ctx, sku, products))
+        return
     outcome = await engine.place_order(member, sku, amount, ctx.services.clock.now(), "admin")
     if outcome is None:
         await ctx.reply(ctx.t("journey.order_duplicate"))
@@ -125,11 +138,21 @@ async def order(ctx: Context) -> None:
             order_id=outcome.order.id,
             member=who,
             sku=sku,
-            amount=f"{amount:.2f}",
+            product=products[sku].name_in(ctx.lang),
+            amount=money(amount, ctx.services.config.shop.currency, ctx.lang),
             tier=outcome.tier,
             referral=ctx.t("journey.order_referral") if outcome.referral_rewarded else "",
         )
     )
+
+
+def _unknown_product(ctx: Context, sku: str, products: Mapping[str, ProductConfig]) -> str:
+    """Name the known SKUs, so the admin can retype; an order for a product the
+    shop does not list would start after-sales about a nameless thing."""
+    if not products:
+        return ctx.t("journey.order_no_products", sku=sku[:64])
+    known = ", ".join(f"{key} ({p.name_in(ctx.lang)})" for key, p in sorted(products.items()))
+    return ctx.t("journey.order_unknown_product", sku=sku[:64], known=known)
 
 
 async def _tag_command(ctx: Context, add: bool) -> None:

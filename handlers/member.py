@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.context import Context
 from bot.events import Button, ButtonPressed, OutgoingDocument, private_chat_of
-from bot.i18n import SUPPORTED
+from bot.i18n import LANGUAGE_NAMES, SUPPORTED
 from bot.router import Router
 from storage.privacy import MemberData
 
@@ -26,7 +26,12 @@ async def set_language(ctx: Context) -> None:
     argv = ctx.message.command.argv
     choice = argv[0].lower() if len(argv) == 1 else ""
     if choice not in SUPPORTED:
-        await ctx.reply(ctx.t("member.lang.usage", current=ctx.lang))
+        languages = ", ".join(f"{code} ({LANGUAGE_NAMES[code]})" for code in SUPPORTED)
+        usage = ctx.t("member.lang.usage", current=ctx.lang)
+        if choice:
+            usage = ctx.t("member.lang.unknown", choice=argv[0][:16], languages=languages)
+            usage += "\n" + ctx.t("member.lang.usage", current=ctx.lang)
+        await ctx.reply(usage)
         return
     ctx.member = await ctx.services.members.update(ctx.member.id, language=choice)
     await ctx.reply(ctx.t("member.lang.set"))

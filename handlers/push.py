@@ -54,10 +54,12 @@ async def resume_all(ctx: Context) -> None:
         await ctx.reply(ctx.t("push.not_paused"))
         return
     members = await gate.resume(by=ctx.event.user.id)
-    await ctx.reply(ctx.t("push.resumed_all", members=members))
+    await ctx.reply(ctx.t("push.resumed_all", members=members, count=members))
 
 
-@router.command("broadcast", admin_only=True, summary_key="push.commands.broadcast")
+@router.command(
+    "broadcast", admin_only=True, summary_key="push.commands.broadcast", works_in="private"
+)
 async def broadcast(ctx: Context) -> None:
     campaigns = ctx.services.require(Campaigns)
     segments = ", ".join(campaigns.segments.names())
@@ -83,6 +85,7 @@ async def broadcast(ctx: Context) -> None:
             id=preview.campaign_id,
             segment=segment,
             audience=preview.audience,
+            count=preview.audience,
             plan=describe(ctx.services, ctx.lang, preview.plan),
             text=text,
         ),

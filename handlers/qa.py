@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from typing import Any
 
 from bot.context import Context
 from bot.events import Button, ButtonPressed, ChatKind, ChatRef, OutgoingMessage
@@ -81,7 +82,7 @@ async def kb_command(ctx: Context) -> None:
             log.exception("knowledge base reload failed")
             await ctx.reply(ctx.t("knowledge.kb.reload_failed", error=str(exc)[:300]))
             return
-        changed = ", ".join(result.changed_files) or "-"
+        changed = ", ".join(result.changed_files) or ctx.t("knowledge.kb.no_changes")
         await ctx.reply(
             ctx.t(
                 "knowledge.kb.reloaded",
@@ -207,6 +208,11 @@ async def _respond(ctx: Context, answer: Answer, *, quote: bool = False) -> None
     await _notify_admins(ctx, handoff)
 
 
+def by_score(candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Best match first: the retrieval's fused rank is not the confidence shown beside it."""
+    return sorted(candidates, key=lambda c: -float(c.get("confidence") or 0.0))
+
+
 async def _notify_admins(ctx: Context, handoff: HandoffRecord) -> None:
     services = ctx.services
     lang = services.config.bot.default_language
@@ -214,7 +220,7 @@ async def _notify_admins(ctx: Context, handoff: HandoffRecord) -> None:
     candidates = "\n".join(
         t(lang, "knowledge.admin.candidate", source=c["source"], confidence=c["confidence"],
           title=str(c.get("title", ""))[:80])
-        for c in handoff.candidates
+        for c in by_score(handoff.candidates)
     ) or t(lang, "knowledge.admin.no_candidates")  # fmt: skip
     text = t(
         lang,

@@ -72,7 +72,7 @@ def funnel_by_source(rows: Sequence[FunnelRow]) -> go.Figure:
     return _layout(fig, "The loop per source: joined → … → referred", height=460)
 
 
-def ltv_vs_cac(values: Sequence[SourceValue]) -> go.Figure:
+def ltv_vs_cac(values: Sequence[SourceValue], currency: str = "") -> go.Figure:
     sources = [v.source for v in values]
     fig = go.Figure()
     fig.add_bar(
@@ -80,7 +80,9 @@ def ltv_vs_cac(values: Sequence[SourceValue]) -> go.Figure:
         x=sources,
         y=[v.cac for v in values],
         marker_color="#b5485d",
-        hovertemplate="%{x}: CAC %{y:,.2f}<br><i>" + _hint("cac") + "</i><extra></extra>",
+        hovertemplate=f"%{{x}}: CAC {currency} %{{y:,.2f}}<br><i>"
+        + _hint("cac")
+        + "</i><extra></extra>",
     )
     for days, color in zip(LTV_HORIZONS, ("#a9d3c3", "#5fb196", "#2a7f62"), strict=True):
         fig.add_bar(
@@ -88,7 +90,7 @@ def ltv_vs_cac(values: Sequence[SourceValue]) -> go.Figure:
             x=sources,
             y=[v.ltv_within(days) for v in values],
             marker_color=color,
-            hovertemplate=f"%{{x}}: LTV {days} d %{{y:,.2f}}<br><i>"
+            hovertemplate=f"%{{x}}: LTV {days} d {currency} %{{y:,.2f}}<br><i>"
             + _hint(f"ltv_{days}")
             + "</i><extra></extra>",
         )
@@ -98,11 +100,11 @@ def ltv_vs_cac(values: Sequence[SourceValue]) -> go.Figure:
         y=[v.ltv for v in values],
         marker_color="#1d4f3e",
         customdata=[[f"{v.ltv_cac:.2f}×" if v.ltv_cac is not None else "–"] for v in values],
-        hovertemplate="%{x}: LTV %{y:,.2f} · LTV÷CAC %{customdata[0]}<br><i>"
+        hovertemplate=f"%{{x}}: LTV {currency} %{{y:,.2f}} · LTV÷CAC %{{customdata[0]}}<br><i>"
         + _hint("ltv")
         + "</i><extra></extra>",
     )
-    fig.update_layout(barmode="group", yaxis_title="per member")
+    fig.update_layout(barmode="group", yaxis_title=f"{currency} per member".strip())
     return _layout(fig, "What a member costs (CAC) and what they are worth (LTV), per source")
 
 

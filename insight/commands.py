@@ -43,4 +43,4 @@ async def dashboard_link(ctx: Context) -> None:
     who = ctx.event.user.username or ctx.event.user.id
     minutes = int(ctx.services.config.insight.dashboard.login_link_ttl.total_seconds() // 60)
     url = await links.login_link(f"{who} (bot admin)")
-    await ctx.reply(ctx.t("insight.login_link", url=url, minutes=minutes))
+    await ctx.reply(ctx.t("insight.login_link", url=url, minutes=minutes, count=minutes))

@@ -31,11 +31,12 @@ class CostModel:
             return self.spend * window.days / self.period_days
         return None
 
-    def describe(self) -> str:
+    def describe(self, currency: str = "") -> str:
+        unit = f"{currency} " if currency else ""
         if self.cost_per_member is not None:
-            return f"{self.cost_per_member:g} per member ({self.origin})"
+            return f"{unit}{self.cost_per_member:g} per member ({self.origin})"
         if self.spend is not None:
-            return f"{self.spend:g} per {self.period_days:g} days ({self.origin})"
+            return f"{unit}{self.spend:g} per {self.period_days:g} days ({self.origin})"
         return "not set"
 
 

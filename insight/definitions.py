@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.i18n.money import money
+
 
 class Unit(StrEnum):
     COUNT = "count"
@@ -27,7 +29,8 @@ class Figure:
     unit: Unit
     definition: str
 
-    def format(self, value: float | None) -> str:
+    def format(self, value: float | None, currency: str | None = None) -> str:
+        """As people read it; money carries the shop's currency when it is given."""
         if value is None:
             return "–"
         if self.unit is Unit.SHARE:
@@ -38,6 +41,8 @@ class Figure:
             return f"{value:.0f} d"
         if self.unit is Unit.RATIO:
             return f"{value:.2f}×"
+        if self.unit is Unit.MONEY and currency:
+            return money(value, currency)
         return f"{value:,.2f}"
 
 

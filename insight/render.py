@@ -9,6 +9,8 @@ import plotly.graph_objects as go
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from bot.i18n.money import money
+
 TEMPLATES = Path(__file__).with_name("templates")
 
 #: no logo link, no "edit in Chart Studio": nothing on the page points elsewhere
@@ -28,6 +30,7 @@ def templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["money"] = money
     return env
 
 

@@ -101,7 +101,11 @@ async def _write(
     ]
     sections = [
         ("The loop", [charts.funnel_by_source(weekly)], report_tables[0:1]),
-        ("Sources: cost and value", [charts.ltv_vs_cac(by_source.values)], report_tables[1:2]),
+        (
+            "Sources: cost and value",
+            [charts.ltv_vs_cac(by_source.values, config.shop.currency)],
+            report_tables[1:2],
+        ),
         ("Cohorts", [charts.cohort_heatmap(cohort_data.cohorts, window)], report_tables[2:5]),
         (
             "Respect: are members pushed too much?",
@@ -126,6 +130,7 @@ async def _write(
         weekly_table=report_tables[8],
         figures=FIGURES.values(),
         plotly_js=get_plotlyjs(),
+        currency=config.shop.currency,
     )
     result = ReportResult(out)
     if csv_dir is not None:

@@ -31,9 +31,9 @@ class Column:
     def hint(self) -> str:
         return self.figure.definition if self.figure else ""
 
-    def show(self, value: Any) -> str:
+    def show(self, value: Any, currency: str | None = None) -> str:
         if self.figure is not None and (value is None or isinstance(value, int | float)):
-            return self.figure.format(value)
+            return self.figure.format(value, currency)
         return "–" if value is None else str(value)
 
 
@@ -52,9 +52,9 @@ class Table:
     columns: list[Column]
     rows: list[list[Any]] = field(default_factory=list)
 
-    def shown(self) -> Iterable[list[str]]:
+    def shown(self, currency: str | None = None) -> Iterable[list[str]]:
         for row in self.rows:
-            yield [col.show(value) for col, value in zip(self.columns, row, strict=True)]
+            yield [col.show(v, currency) for col, v in zip(self.columns, row, strict=True)]
 
     def write_csv(self, directory: Path) -> Path:
         path = directory / f"{self.slug}.csv"

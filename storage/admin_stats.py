@@ -8,7 +8,7 @@ figures are simply absent.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import MetaData, Table, func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -42,6 +42,8 @@ class Stats:
     pushes_today: dict[tuple[str, str], int] | None = None
     pushes_week: dict[tuple[str, str], int] | None = None
     moderation_week: dict[str, int] = field(default_factory=dict)
+    #: reason → the latest time a message deferred for it (over 7 days) waits until
+    deferred_until: dict[str, datetime] = field(default_factory=dict)
 
 
 async def member_counts(db: Database, today: datetime, week: datetime) -> MemberCounts:
@@ -102,6 +104,29 @@ async def push_decisions(
     return {(str(o), str(r)): int(n) for o, r, n in rows}
 
 
+async def deferred_until(db: Database, metadata: MetaData, since: datetime) -> dict[str, datetime]:
+    """Until when deferred messages wait, per reason: "deferred" alone does not say
+    whether a member hears from us in an hour or next week."""
+    table: Table | None = metadata.tables.get(DECISION_TABLE)
+    if table is None or "until" not in table.c:
+        return {}
+    stmt = (
+        select(table.c.reason, func.max(table.c.until))
+        .where(table.c.at >= since, table.c.outcome == "deferred", table.c.until.is_not(None))
+        .group_by(table.c.reason)
+    )
+    try:
+        async with db.session() as session:
+            rows = (await session.execute(stmt)).all()
+    except SQLAlchemyError:
+        return {}
+    return {str(reason): _aware(until) for reason, until in rows if reason and until}
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
 async def moderation_actions(db: Database, since: datetime) -> dict[str, int]:
     count = func.count(ModerationAction.id)
     stmt = (
@@ -147,6 +172,7 @@ class AdminReader:
             pushes_today=await push_decisions(self._db, self._metadata, today),
             pushes_week=await push_decisions(self._db, self._metadata, week),
             moderation_week=await moderation_actions(self._db, week),
+            deferred_until=await deferred_until(self._db, self._metadata, week),
         )
 
     async def members_page(self, offset: int, limit: int) -> tuple[list[MemberRecord], int]:

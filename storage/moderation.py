@@ -20,7 +20,7 @@ from storage.moderation_tables import (
     MemberWarning,
     ModerationAction,
 )
-from storage.tables import Chat, ChatMembership
+from storage.tables import Chat, ChatMembership, Member
 
 #: buyers are trusted like long-standing members (not treated as newcomers)
 ORDERS_TABLE = "orders"
@@ -37,6 +37,9 @@ class AuditEntry:
     reason: str
     until: datetime | None
     at: datetime
+    #: the group's title and the acting admin's name, where known (for people to read)
+    chat_title: str | None = None
+    actor_name: str | None = None
 
 
 class ModerationStore:
@@ -221,14 +224,21 @@ class ModerationStore:
         """A page of the audit log, newest first, and the total."""
         where = ModerationAction.platform == platform
         stmt = (
-            select(ModerationAction)
+            select(ModerationAction, Chat.title, Member.display_name)
+            .outerjoin(
+                Chat, and_(Chat.platform == platform, Chat.chat_id == ModerationAction.chat_id)
+            )
+            .outerjoin(
+                Member,
+                and_(Member.platform == platform, Member.user_id == ModerationAction.actor_user_id),
+            )
             .where(where)
             .order_by(ModerationAction.at.desc(), ModerationAction.id.desc())
             .offset(offset)
             .limit(limit)
         )
         async with self._db.session() as session:
-            rows = (await session.execute(stmt)).scalars().all()
+            rows = (await session.execute(stmt)).all()
             total = (
                 await session.execute(select(func.count(ModerationAction.id)).where(where))
             ).scalar_one()
@@ -243,7 +253,9 @@ class ModerationStore:
                 reason=row.reason,
                 until=row.until,
                 at=row.at,
+                chat_title=title,
+                actor_name=actor,
             )
-            for row in rows
+            for row, title, actor in rows
         ]
         return entries, int(total)

@@ -43,10 +43,10 @@ async def test_after_sales_steps_fire_on_their_days_and_survive_a_restart(
 
 
 async def test_unhappy_member_is_handed_to_an_admin(journey_url: str) -> None:
-    async with journey(journey_url) as j:
+    async with journey(journey_url, products=PRODUCTS) as j:
         bob = j.bot.user("Bob")
         await j.bot.say(bob, "/start")
-        await j.bot.say(j.bot.user("admin"), "/order bob sampler 20")
+        await j.bot.say(j.bot.user("admin"), "/order bob green 20")
         await j.advance(timedelta(days=8), step=timedelta(hours=8))
         check = j.with_button("bob", CHECK)[0]
         answer = await j.bot.press(bob, j.button(check, "unhappy"))
@@ -58,7 +58,9 @@ async def test_unhappy_member_is_handed_to_an_admin(journey_url: str) -> None:
 
 
 async def test_referral_rewards_both_once_per_friend(database_url: str) -> None:
-    async with journey(database_url, points={"referrer": 100, "friend": 50}) as j:
+    async with journey(
+        database_url, points={"referrer": 100, "friend": 50}, products=PRODUCTS
+    ) as j:
         alice, bob, admin = j.bot.user("Alice"), j.bot.user("Bob"), j.bot.user("admin")
         await j.bot.say(alice, "/start")
         link = (await j.bot.say(alice, "/invite"))[0].text
@@ -82,7 +84,9 @@ async def test_referral_rewards_both_once_per_friend(database_url: str) -> None:
 
 async def test_tiers_follow_orders(journey_url: str) -> None:
     async with journey(
-        journey_url, tiers={"core": {"min_orders": 3, "min_spent": 100, "within": "60d"}}
+        journey_url,
+        tiers={"core": {"min_orders": 3, "min_spent": 100, "within": "60d"}},
+        products=PRODUCTS,
     ) as j:
         await j.bot.say(j.bot.user("Dee"), "/start")
         admin = j.bot.user("admin")
@@ -113,18 +117,22 @@ async def test_orders_placed_in_one_batch_count_as_one_after_another(journey_url
 
 
 async def test_admin_commands_check_their_arguments(journey_url: str) -> None:
-    async with journey(journey_url) as j:
+    async with journey(journey_url, products=PRODUCTS) as j:
         admin = j.bot.user("admin")
         await j.bot.say(j.bot.user("Eve"), "/start")
         assert "Usage: /order" in (await j.bot.say(admin, "/order eve"))[0].text
         assert "positive number" in (await j.bot.say(admin, "/order eve tea -3"))[0].text
         assert "No member ghost" in (await j.bot.say(admin, "/order ghost tea 3"))[0].text
+        # an unknown SKU is refused, naming the known ones; nothing is recorded
+        unknown = (await j.bot.say(admin, "/order eve tea 3"))[0].text
+        assert 'no product "tea"' in unknown and "green (Green tea)" in unknown
+        assert "Order #1 " in (await j.bot.say(admin, "/order eve green 3"))[-1].text
         assert "only bot admins" in (await j.bot.say(j.bot.user("Eve"), "/order eve tea 3"))[0].text
         assert "Tagged eve" in (await j.bot.say(admin, "/tag eve VIP"))[0].text
         await j.bot.say(admin, "/tag eve oolong")
         assert "A tag is" in (await j.bot.say(admin, "/tag eve no!"))[0].text
         segment = (await j.bot.say(admin, "/segment vip oolong"))[0].text
-        assert segment.startswith("1 members") and "Eve" in segment
+        assert segment.startswith("1 member carries") and "Eve" in segment
         assert "Removed vip" in (await j.bot.say(admin, "/untag eve vip"))[0].text
         assert "has no tag vip" in (await j.bot.say(admin, "/untag eve vip"))[0].text
         assert "Usage: /segment" in (await j.bot.say(admin, "/segment"))[0].text

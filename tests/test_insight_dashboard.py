@@ -201,7 +201,7 @@ async def test_in_a_real_browser(sqlite_dashboard: str) -> None:
         await page.fill("#cost-form input[name=amount]", "4.5")
         await page.click("#cost-form button")
         await page.wait_for_selector(".flash")
-        assert "group — 4.5 per member (set by mei)" in await page.locator("main").inner_text()
+        assert "group — CNY 4.5 per member (set by mei)" in await page.locator("main").inner_text()
 
         await page.click("#logout")
         await page.wait_for_url("**/login")

@@ -173,4 +173,4 @@ async def test_journey_from_deep_link_to_after_sales(
         assert timedelta(days=2) <= care[0].at - ordered_at < timedelta(days=3)  # quiet hours
 
         [points] = texts([s.call for s in await j.send(UPDATES.command(ALICE, "points"))])
-        assert points == services.catalog.t("en", "journey.points", balance=0)
+        assert points == services.catalog.t("en", "journey.points", count=0)

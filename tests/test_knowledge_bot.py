@@ -114,7 +114,7 @@ async def test_admin_commands_are_for_admins(
         [usage] = await bot.say(ADMIN, "/kb")
         assert usage.text.startswith("Usage: /kb")
         [reloaded] = await bot.say(ADMIN, "/kb reload")
-        assert "0 newly embedded" in reloaded.text
+        assert "newly embedded: 0; changed: no file." in reloaded.text
 
 
 async def test_groups_are_answered_only_when_addressed_or_certain(

@@ -50,7 +50,21 @@ async def test_modlog_lists_actions(sqlite_url: str) -> None:
         pat = bot.user("Pat")
         await say_in_group(bot, pat, "hi")
         await say_in_group(bot, bot.user("admin"), "/warn rude words", reply_to=pat)
+        await say_in_group(bot, bot.user("admin"), "/mute 1h", reply_to=pat)
+        await say_in_group(bot, bot.user("admin"), "/setrules Be kind.")
         [log] = await bot.say(bot.user("admin"), "/modlog")
-        assert "warn" in log.text and "Pat" in log.text and "rude words" in log.text
+        assert "3 entries" in log.text
+        lines = log.text.splitlines()
+        [warned] = [line for line in lines if "warning" in line]
+        assert "Pat" in warned and "rude words" in warned
+        # people read the group's title and words, never a chat id or a bare dash
+        assert all("in Test Group" in line for line in lines if line.startswith("•"))
+        assert "-100" not in log.text and " - " not in log.text and "; -" not in log.text
+        [muted] = [line for line in lines if " mute: Pat by admin" in line]
+        assert muted.endswith("no reason given")
+        [rules] = [line for line in lines if "rules changed" in line]
+        assert rules.startswith("• ") and "rules changed by " in rules
         [stats] = await bot.say(bot.user("admin"), "/stats")
-        assert "Moderation actions (7 days):\n  warn: 1" in stats.text
+        assert "Moderation actions (7 days):\n" in stats.text and "  warning: 1" in stats.text
+        assert "\n  -" not in stats.text and "-100" not in stats.text
+        assert "no source (came directly): 2" in stats.text

@@ -72,7 +72,8 @@ def report(
     )
     if result.csv_files:
         console.print(
-            f"{len(result.csv_files)} CSV files in [bold]{csv}[/] ({result.members:,} members)",
+            f"{len(result.csv_files)} CSV files in [bold]{csv}[/] "
+            f"({result.members:,} member{'' if result.members == 1 else 's'})",
             highlight=False,
         )
 

@@ -138,7 +138,8 @@ def resume(config: ConfigOption = None) -> None:
     from bot.push.gate import Gate
 
     members = _run(config, lambda app: app.services.require(Gate).resume(by="cli"))
-    Console().print(f"push kill switch [bold green]OFF[/] ({members} members had messages waiting)")
+    who = "1 member" if members == 1 else f"{members} members"
+    Console().print(f"push kill switch [bold green]OFF[/] ({who} had messages waiting)")
 
 
 @push_app.command("decisions")

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 
 from bot.config.duration import Duration
 from bot.config.section import Section
+from bot.i18n import SUPPORTED
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
@@ -62,12 +63,34 @@ class ContentConfig(Section):
 
 
 class ProductConfig(Section):
-    name: str
+    #: what members read: one name, or one per language (``{en: Spring green tea, zh: 春茶}``)
+    name: str | dict[str, str]
     #: how long one purchase lasts; 0: no repurchase reminder
     cycle: Duration = timedelta(0)
     #: remind this long before the cycle ends
     remind_before: Duration = timedelta(days=3)
     tags: list[str] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _names(cls, value: str | dict[str, str]) -> str | dict[str, str]:
+        if isinstance(value, str):
+            if not value.strip():
+                raise ValueError("a product needs a name")
+            return value.strip()
+        unknown = sorted(set(value) - set(SUPPORTED))
+        if unknown:
+            raise ValueError(f"names are per language {list(SUPPORTED)} (got {unknown})")
+        if not value or not all(name.strip() for name in value.values()):
+            raise ValueError("a product needs a non-empty name in each language given")
+        return {lang: name.strip() for lang, name in value.items()}
+
+    def name_in(self, lang: str) -> str:
+        """The name in ``lang``; else English, else any one given (never half a sentence
+        in another language when the shop gave the name in the member's)."""
+        if isinstance(self.name, str):
+            return self.name
+        return self.name.get(lang) or self.name.get("en") or next(iter(self.name.values()))
 
 
 class PointsConfig(Section):

@@ -25,6 +25,7 @@ from bot.config.knowledge import KnowledgeConfig
 from bot.config.moderation import ModerationConfig
 from bot.config.push import PushConfig
 from bot.config.section import Section
+from bot.config.shop import ShopConfig
 
 
 class WebhookConfig(Section):
@@ -115,6 +116,7 @@ class WarmlineConfig(Section):
     flows: FlowsConfig = FlowsConfig()
     moderation: ModerationConfig = ModerationConfig()
     insight: InsightConfig = InsightConfig()
+    shop: ShopConfig = ShopConfig()
 
     @model_validator(mode="after")
     def _redis_when_needed(self) -> WarmlineConfig:

@@ -2,6 +2,10 @@
 
 ``locales/<lang>/<feature>.yaml`` files are merged per language, so each
 feature keeps its own texts; a key present in one language only is an error.
+
+A text that says how many of something is written once per plural form
+(``one:``, ``other:`` … as CLDR names them for that language) and picked by the
+``count`` value: English needs ``one`` and ``other``, Chinese only ``other``.
 """
 
 from __future__ import annotations
@@ -11,9 +15,14 @@ from string import Formatter
 from typing import Any
 
 import yaml
+from babel import Locale
 
 LOCALES = Path(__file__).with_name("locales")
 SUPPORTED = ("en", "zh")
+#: language codes with their names in that language, for "which languages exist"
+LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
+#: CLDR plural categories; a mapping of these (with ``other``) is one plural text
+PLURAL_FORMS = frozenset({"zero", "one", "two", "few", "many", "other"})
 
 
 def normalise_language(code: str | None, default: str = "en") -> str:
@@ -30,43 +39,102 @@ class Catalog:
     def __init__(self, directory: Path = LOCALES, default: str = "en") -> None:
         self.default = default
         self._texts: dict[str, dict[str, str]] = {}
+        self._plurals: dict[str, dict[str, dict[str, str]]] = {}
+        self._rules = {lang: Locale.parse(lang).plural_form for lang in SUPPORTED}
         for lang in SUPPORTED:
             merged: dict[str, str] = {}
+            plurals: dict[str, dict[str, str]] = {}
             for path in sorted((directory / lang).glob("*.yaml")):
-                entries = _flatten(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-                clash = merged.keys() & entries.keys()
+                tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+                entries, forms = _flatten(tree), _plural_nodes(tree)
+                clash = (merged.keys() | plurals.keys()) & (entries.keys() | forms.keys())
                 if clash:
                     raise ValueError(f"{path}: keys defined twice: {sorted(clash)}")
                 merged.update(entries)
-            self._texts[lang] = merged
-        missing = set(self._texts["en"]) ^ set(self._texts["zh"])
+                plurals.update(forms)
+            self._check_plural_forms(lang, plurals)
+            self._texts[lang], self._plurals[lang] = merged, plurals
+        missing = self.keys("en") ^ self.keys("zh")
         if missing:
             raise ValueError(f"catalog keys present in one language only: {sorted(missing)}")
+
+    def _check_plural_forms(self, lang: str, plurals: dict[str, dict[str, str]]) -> None:
+        needed = set(self._rules[lang].tags) | {"other"}
+        for key, forms in plurals.items():
+            if not needed <= forms.keys():
+                raise ValueError(
+                    f"{lang}: {key} needs the plural forms {sorted(needed)} (has {sorted(forms)})"
+                )
 
     def add(self, lang: str, entries: dict[str, Any]) -> None:
         """Let a feature package contribute its own keys."""
         self._texts.setdefault(lang, {}).update(_flatten(entries))
+        self._plurals.setdefault(lang, {}).update(_plural_nodes(entries))
 
     def t(self, lang: str | None, key: str, **values: Any) -> str:
-        texts = self._texts.get(normalise_language(lang, self.default)) or self._texts[self.default]
-        template = texts.get(key) or self._texts[self.default].get(key)
+        code = normalise_language(lang, self.default)
+        if code not in self._texts:
+            code = self.default
+        template = self._template(code, key, values) or self._template(self.default, key, values)
         if template is None:
             raise KeyError(f"no text for {key!r}")
         return template.format(**values) if values else template
 
+    def _template(self, lang: str, key: str, values: dict[str, Any]) -> str | None:
+        forms = self._plurals.get(lang, {}).get(key)
+        if forms is None:
+            return self._texts.get(lang, {}).get(key)
+        if "count" not in values:
+            raise KeyError(f"{key!r} has plural forms: it needs a count value")
+        return forms.get(self.plural_form(lang, values["count"])) or forms["other"]
+
+    def plural_form(self, lang: str, count: Any) -> str:
+        """CLDR's plural category of ``count`` in ``lang`` (``one``, ``other`` …)."""
+        try:
+            number = abs(float(count))
+        except (TypeError, ValueError):
+            return "other"
+        value = int(number) if number.is_integer() else number
+        return str(self._rules[lang](value))
+
+    def has(self, key: str) -> bool:
+        """Whether ``key`` has a text (for labels that may be new, like a gate reason)."""
+        return key in self._texts[self.default] or key in self._plurals[self.default]
+
     def keys(self, lang: str = "en") -> set[str]:
-        return set(self._texts[lang])
+        return set(self._texts[lang]) | set(self._plurals[lang])
 
     def fields(self, lang: str, key: str) -> set[str]:
-        return {name for _, name, _, _ in Formatter().parse(self._texts[lang][key]) if name}
+        forms = self._plurals[lang].get(key)
+        templates = forms.values() if forms else [self._texts[lang][key]]
+        return {
+            name for template in templates for _, name, _, _ in Formatter().parse(template) if name
+        }
+
+
+def _is_plural(value: Any) -> bool:
+    return isinstance(value, dict) and "other" in value and set(value) <= PLURAL_FORMS
 
 
 def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
     flat: dict[str, str] = {}
     for key, value in tree.items():
         dotted = f"{prefix}{key}"
+        if _is_plural(value):
+            continue
         if isinstance(value, dict):
             flat.update(_flatten(value, dotted + "."))
         else:
             flat[dotted] = str(value)
     return flat
+
+
+def _plural_nodes(tree: dict[str, Any], prefix: str = "") -> dict[str, dict[str, str]]:
+    nodes: dict[str, dict[str, str]] = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if _is_plural(value):
+            nodes[dotted] = {form: str(text) for form, text in value.items()}
+        elif isinstance(value, dict):
+            nodes.update(_plural_nodes(value, dotted + "."))
+    return nodes

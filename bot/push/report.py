@@ -63,6 +63,7 @@ class ChatProgress:
                 "push.broadcast.summary",
                 id=progress.campaign_id,
                 total=progress.total,
+                count=progress.total,
                 tally=describe(self._services, self._lang, progress.tally),
             )
             await adapter.send(OutgoingMessage(self._chat, summary))

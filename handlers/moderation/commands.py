@@ -179,7 +179,7 @@ async def unapprove(ctx: Context) -> None:
     await _guarded(ctx, "unapprove", act)
 
 
-@router.command("rules", summary_key="commands.rules")
+@router.command("rules", summary_key="commands.rules", works_in="group")
 async def rules(ctx: Context) -> None:
     if ctx.chat.is_private:
         await ctx.reply(ctx.t("moderation.group_only", command="rules"))
@@ -214,7 +214,7 @@ async def set_rules(ctx: Context) -> None:
     await ctx.reply(ctx.t("moderation.rules.saved"))
 
 
-@router.command("report", summary_key="commands.report")
+@router.command("report", summary_key="commands.report", works_in="group")
 async def report(ctx: Context) -> None:
     """Members flag a message (by replying) to the group's admins."""
     mod = ctx.services.require(Moderation)
@@ -236,8 +236,8 @@ async def report(ctx: Context) -> None:
         "moderation.report.alert",
         reporter=reporter.name,
         name=reported.display_name or reported.id,
-        group=ctx.chat.title or ctx.chat.id,
-        text=excerpt or "-",
+        group=ctx.chat.title or mod.catalog.t(mod.language, "admin.modlog.unnamed_group"),
+        text=excerpt or mod.catalog.t(mod.language, "moderation.report.no_text"),
     )
     await _alert_admins(mod, ctx.chat, text)
     await mod.audit(

@@ -45,6 +45,7 @@ def install_community(app: App) -> None:
         flood=flood,
         bot_admins=app.config.bot.admins,
         feed=app.dispatcher.feed,
+        chats=services.chats,
     )
     services.provide(store)
     services.provide(mod)

@@ -18,6 +18,7 @@ from bot.i18n import Catalog
 from handlers.moderation.admins import AdminCache
 from handlers.moderation.flood import FloodCounter
 from storage.captcha import CaptchaStore
+from storage.members import ChatRepository
 from storage.moderation import ModerationStore
 
 log = logging.getLogger("warmline.moderation")
@@ -63,6 +64,7 @@ class Moderation:
         flood: FloodCounter,
         bot_admins: list[str],
         feed: Feed | None = None,
+        chats: ChatRepository | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -70,6 +72,8 @@ class Moderation:
         self.adapter = adapter
         self.clock = clock
         self.catalog = catalog
+        #: where the group's title is kept, so /modlog can name the group
+        self.chats = chats
         self.language = default_language
         self.flood = flood
         self.admins = AdminCache(adapter, clock, config.admin_cache)
@@ -176,6 +180,8 @@ class Moderation:
         detail: dict[str, object] | None = None,
     ) -> None:
         now = self.clock.now()
+        if self.chats is not None and chat.title:
+            await self.chats.touch(chat, now)
         await self.store.record_action(
             platform=chat.platform,
             chat_id=chat.id,
@@ -190,14 +196,15 @@ class Moderation:
             detail=dict(detail or {}),
         )
         if self.config.log_chat:
+            lang = self.language
             text = self.catalog.t(
-                self.language,
-                "moderation.log.line",
-                action=self.catalog.t(self.language, f"moderation.log.actions.{action}"),
-                chat=chat.title or chat.id,
+                lang,
+                "moderation.log.line" if target else "moderation.log.line_no_target",
+                action=self.catalog.t(lang, f"moderation.log.actions.{action}"),
+                chat=chat.title or self.catalog.t(lang, "admin.modlog.unnamed_group"),
                 actor=actor.name,
-                target=target.name if target else "-",
-                reason=reason or "-",
+                target=target.name if target else "",
+                reason=reason or self.catalog.t(lang, "admin.modlog.no_reason"),
                 at=now.strftime("%Y-%m-%d %H:%M UTC"),
             )
             log_chat = ChatRef(chat.platform, self.config.log_chat, ChatKind.GROUP)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock
 from bot.config.model import WarmlineConfig
+from bot.i18n.money import money
 from insight import charts, pages, tables
 from insight.costs import cost_models, set_cost
 from insight.dashboard.auth import PREFIX_KEY, SESSION_KEY, redirect, session_of, url
@@ -48,6 +49,7 @@ def render(
         "prefix": request.app[PREFIX_KEY],
         "url": lambda n, **parts: url(request, n, **parts),
         "query": request.query,
+        "currency": request.app[WCONFIG_KEY].shop.currency,
         **context,
     }
     html = templates().get_template(name).render(**page)
@@ -97,10 +99,11 @@ async def overview(request: web.Request) -> web.Response:
     if _wants_json(request):
         return _tables_json(window, [funnel_table], today=_plain(data.today))
     t = data.today
+    currency = request.app[WCONFIG_KEY].shop.currency
     today = [
         ("Joined today", t.joined, FIGURES["joined"].definition),
         ("Orders today", t.orders, "Orders recorded since midnight UTC."),
-        ("Revenue today", t.revenue, FIGURES["revenue"].definition),
+        ("Revenue today", money(t.revenue, currency), FIGURES["revenue"].definition),
         ("Proactive sent today", t.proactive, FIGURES["proactive_per_member_week"].definition),
         ("Held back by the gate today", t.held_back, FIGURES["gate_outcomes"].definition),
         ("Opted out today", t.opted_out, FIGURES["optout_rate"].definition),
@@ -144,7 +147,7 @@ async def sources(request: web.Request) -> web.Response:
             "models": models,
             "saved": request.query.get("saved"),
             "charts": [
-                figure_html(charts.ltv_vs_cac(data.values)),
+                figure_html(charts.ltv_vs_cac(data.values, request.app[WCONFIG_KEY].shop.currency)),
                 figure_html(charts.funnel_by_source(data.funnel)),
             ],
         },
@@ -230,7 +233,8 @@ async def member(request: web.Request) -> web.Response:
     except ValueError:
         raise web.HTTPNotFound(text="no such member") from None
     async with request.app[ENGINE_KEY].connect() as conn:
-        detail = await member_detail(conn, member_id)
+        currency = request.app[WCONFIG_KEY].shop.currency
+        detail = await member_detail(conn, member_id, currency=currency)
     if detail is None:
         raise web.HTTPNotFound(text="no such member")
     if _wants_json(request):

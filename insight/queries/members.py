@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.i18n.money import money
 from insight.loop import interactions, journeys, members, orders, source_of
 from insight.queries.respect import decisions
 from storage.flow_tables import MemberTag
@@ -124,7 +125,7 @@ class MemberDetail:
 
 
 async def member_detail(
-    conn: AsyncConnection, member_id: int, limit: int = 200
+    conn: AsyncConnection, member_id: int, limit: int = 200, currency: str | None = None
 ) -> MemberDetail | None:
     """The member, and their last ``limit`` messages, gate decisions and orders, newest first."""
     hits = await conn.execute(_hit_columns().where(members.c.id == member_id))
@@ -155,12 +156,15 @@ async def member_detail(
             decisions.c.reason,
             decisions.c.campaign_id,
             decisions.c.message_key,
+            decisions.c.until,
         )
         .where(decisions.c.member_id == member_id)
         .order_by(decisions.c.at.desc())
         .limit(limit)
     ):
         why = f" ({d.reason})" if d.reason else ""
+        if d.outcome == "deferred" and d.until is not None:
+            why += f", until {d.until:%Y-%m-%d %H:%M} UTC"
         entries.append(
             TimelineEntry(
                 d.at, f"push · {d.category}", f"{d.campaign_id or d.message_key}{why}", d.outcome
@@ -172,7 +176,8 @@ async def member_detail(
         .order_by(orders.c.at.desc())
         .limit(limit)
     ):
-        entries.append(TimelineEntry(o.at, "order", f"{o.sku} · {o.amount:,.2f}"))
+        amount = money(o.amount, currency) if currency else f"{o.amount:,.2f}"
+        entries.append(TimelineEntry(o.at, "order", f"{o.sku} · {amount}"))
     totals = (
         await conn.execute(
             select(func.count(), func.coalesce(func.sum(orders.c.amount), 0)).where(
@@ -203,6 +208,8 @@ class PushLogEntry:
     campaign: str | None
     outcome: str
     reason: str | None
+    #: a deferred message waits until then (UTC)
+    until: datetime | None = None
 
 
 async def push_log(
@@ -217,6 +224,7 @@ async def push_log(
             decisions.c.campaign_id,
             decisions.c.outcome,
             decisions.c.reason,
+            decisions.c.until,
         )
         .select_from(decisions.outerjoin(members, members.c.id == decisions.c.member_id))
         .order_by(decisions.c.at.desc(), decisions.c.id.desc())
