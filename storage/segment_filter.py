@@ -145,10 +145,10 @@ def _compiled(term: Term, default_language: str) -> ColumnElement[bool]:
     return not_(positive) if term.negated else positive
 
 
-def _journey_has(column: str, value: str) -> ColumnElement[bool]:
+def _journey_has(column: str, *values: str) -> ColumnElement[bool]:
     j = _journeys.alias("segment_journey")
     return exists(
-        select(literal(1)).where(j.c.member_id == _members.c.id, j.c[column] == value)
+        select(literal(1)).where(j.c.member_id == _members.c.id, j.c[column].in_(values))
     ).correlate(_members)
 
 
@@ -161,7 +161,7 @@ def _positive(term: Term, default_language: str) -> ColumnElement[bool]:
         ).correlate(_members)
     if term.kind == "tier":
         if value == "ordinary":  # no journey yet means no orders: ordinary
-            return not_(or_(*(_journey_has("tier", other) for other in TIERS if other != value)))
+            return not_(_journey_has("tier", *(other for other in TIERS if other != value)))
         return _journey_has("tier", value)
     if term.kind == "stage":
         return _journey_has("stage", value)
