@@ -10,7 +10,7 @@ from bot.push.report import ChatProgress, describe
 from bot.push.segments import UnknownSegment
 from bot.router import Router
 from handlers.segments import error_text
-from storage.segment_filter import SegmentError
+from storage.segment_filter import SegmentError, is_filter, parse
 
 router = Router("push")
 
@@ -73,6 +73,9 @@ async def broadcast(ctx: Context) -> None:
         segment, _, first = segment.partition("\n")
         text = f"{first}\n{text}" if text else first
     text = text.strip()
+    if _starts_with_a_term(text):
+        await ctx.reply(ctx.t("segment.one_term", segment=segment, text=text.split()[0]))
+        return
     if not segment or not text:
         names = ", ".join(await campaigns.segments.known())
         await ctx.reply(ctx.t("segment.broadcast_usage", names=names))
@@ -104,6 +107,19 @@ async def broadcast(ctx: Context) -> None:
             ]
         ],
     )
+
+
+def _starts_with_a_term(text: str) -> bool:
+    """``/broadcast tag:vip lang:zh Hi`` would send "lang:zh Hi" to every VIP: a second
+    filter term is refused rather than taken as the start of the message."""
+    first = text.split(maxsplit=1)[0] if text else ""
+    if not is_filter(first):
+        return False
+    try:
+        parse(first)
+    except SegmentError:
+        return False
+    return True
 
 
 @router.button("push:bc:")

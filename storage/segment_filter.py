@@ -85,8 +85,8 @@ class SegmentFilter:
 
 
 def is_filter(text: str) -> bool:
-    """Whether ``text`` is meant as a filter (rather than a segment name)."""
-    return ":" in text
+    """Whether ``text`` is meant as a filter (a name never holds ``:`` nor starts with ``!``)."""
+    return ":" in text or text.strip().startswith("!")
 
 
 def parse(text: str) -> SegmentFilter:

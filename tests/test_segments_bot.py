@@ -144,6 +144,11 @@ async def test_broadcast_to_a_filter_term_and_to_a_saved_segment(sqlite_url: str
         assert unknown.startswith('Unknown segment "vips". Segments: all, plain')
         bad = (await bot.say(admin, "/broadcast tier:gold Hi"))[0].text
         assert 'unknown tier "gold"' in bad
+        assert '"!vip" is not a filter term' in (await bot.say(admin, "/broadcast !vip Hi"))[0].text
+        two = (await bot.say(admin, "/broadcast tag:vip lang:zh Hi"))[0].text
+        assert two.startswith("/broadcast takes one filter term, and lang:zh looks like a second")
+        note = (await bot.say(admin, "/broadcast tag:vip Note: tea class at 5"))[0].text
+        assert note.startswith("Broadcast ")  # "Note:" is no filter term: it is the text
 
 
 async def test_a_broadcast_goes_to_the_segment_it_was_previewed_with(sqlite_url: str) -> None:

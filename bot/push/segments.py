@@ -60,9 +60,6 @@ class Segments:
         """The built-in segments (``all`` and features' own); saved ones are in the store."""
         return sorted(self._sources)
 
-    def __contains__(self, name: object) -> bool:
-        return name in self._sources
-
     async def save(self, name: str, segment: SegmentFilter, at: datetime) -> bool:
         """Save ``name`` (True: new, False: redefined); a built-in name is refused."""
         if clean_name(name) in self._sources:
