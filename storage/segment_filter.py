@@ -41,7 +41,7 @@ MESSAGES = {
     ),
     "unknown_kind": '"{term}": unknown kind "{kind}"; kinds: tag, tier, source, lang, stage',
     "no_value": '"{term}" needs a value after the colon',
-    "bad_tag": ('"{term}": a tag is lower-case letters, digits, "-" and "_" (up to 48 characters)'),
+    "bad_tag": '"{term}": a tag is lower-case letters, digits, "-" and "_" (up to 48 characters)',
     "bad_tier": '"{term}": unknown tier "{value}"; tiers: ordinary, active, core',
     "bad_lang": '"{term}": unknown language "{value}"; languages: zh, en',
     "bad_stage": '"{term}": unknown stage "{value}"; stages: greeting, value, offered, customer',
@@ -57,7 +57,8 @@ MESSAGES = {
 
 
 class SegmentError(ValueError):
-    """A filter (or segment name) that cannot be used; ``code`` and ``values`` let a chat say it in its language."""
+    """A filter or segment name that cannot be used; ``code`` and ``values`` let a chat
+    say why in the admin's language (catalog keys ``segment.error.<code>``)."""
 
     def __init__(self, code: str, **values: object) -> None:
         super().__init__(MESSAGES[code].format(**values))

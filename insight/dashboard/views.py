@@ -208,14 +208,9 @@ async def cohorts(request: web.Request) -> web.Response:
 async def members(request: web.Request) -> web.Response:
     """Search by name and by a segment filter (``filter=tag:vip !tier:ordinary``, the
     language of /segment); ``tag``, ``tier`` and ``source`` are read as terms of it."""
-    raw = " ".join(
-        [request.query.get("filter", "").strip()[:1000]]
-        + [
-            f"{kind}:{request.query[kind].strip()}"
-            for kind in _TERM_PARAMS
-            if _given(request, kind)
-        ]
-    ).strip()
+    given = {kind: request.query.get(kind, "").strip() for kind in _TERM_PARAMS}
+    terms = [f"{kind}:{value}" for kind, value in given.items() if value]
+    raw = " ".join([request.query.get("filter", "").strip()[:1000], *terms]).strip()
     text = request.query.get("q", "").strip()[:100]
     try:
         query = SearchQuery(text, parse(raw) if raw else None)
@@ -238,10 +233,6 @@ async def members(request: web.Request) -> web.Response:
 
 #: query parameters of an earlier search form, each one filter term
 _TERM_PARAMS = ("tag", "tier", "source")
-
-
-def _given(request: web.Request, name: str) -> bool:
-    return bool(request.query.get(name, "").strip())
 
 
 def _plain(item: Any) -> dict[str, Any]:
