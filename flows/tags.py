@@ -1,4 +1,4 @@
-"""Member tags (set by flows, buttons and admins) and segments (members with all given tags)."""
+"""Member tags, set by flows, buttons and admins; segments filter on them (``tag:<t>``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, select
 
 from storage.database import Database
 from storage.flow_tables import MemberTag
@@ -68,16 +68,3 @@ class TagStore:
                 for member_id, tag in (await conn.execute(_OF_MANY, {"ids": chunk})).all():
                     out.setdefault(member_id, set()).add(tag)
         return out
-
-    async def segment(self, tags: list[str], limit: int = 50) -> tuple[int, list[int]]:
-        """(how many members carry every tag, the first ``limit`` of their ids)."""
-        stmt = (
-            select(MemberTag.member_id)
-            .where(MemberTag.tag.in_(tags))
-            .group_by(MemberTag.member_id)
-            .having(func.count(func.distinct(MemberTag.tag)) == len(set(tags)))
-            .order_by(MemberTag.member_id)
-        )
-        async with self._db.session() as session:
-            ids = list((await session.execute(stmt)).scalars())
-        return len(ids), ids[:limit]

@@ -4,7 +4,7 @@ matching handler wins, and the fallback comes last."""
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import admin, fallback, help, journey, member, moderation, push, qa, start
+from handlers import admin, fallback, help, journey, member, moderation, push, qa, segments, start
 from insight import commands as insight_commands
 
 
@@ -17,6 +17,7 @@ def default_routers() -> list[Router]:
         admin.router,
         journey.router,
         push.router,
+        segments.router,
         qa.router,
         insight_commands.router,
         fallback.router,

@@ -1,5 +1,5 @@
 """Member-journey commands and buttons: offers, satisfaction, points, invites,
-and the admin tools /order, /tag, /untag, /segment."""
+and the admin tools /order, /tag, /untag (/segment is in handlers/segments.py)."""
 
 from __future__ import annotations
 
@@ -188,21 +188,3 @@ async def tag(ctx: Context) -> None:
 @router.command("untag", admin_only=True, summary_key="commands.untag")
 async def untag(ctx: Context) -> None:
     await _tag_command(ctx, add=False)
-
-
-@router.command("segment", admin_only=True, summary_key="commands.segment")
-async def segment(ctx: Context) -> None:
-    engine = _engine(ctx)
-    assert ctx.message is not None and ctx.message.command is not None
-    raw = ctx.message.command.argv
-    tags = [clean_tag(t) for t in raw]
-    if engine is None or not raw or any(t is None for t in tags):
-        await ctx.reply(ctx.t("journey.segment_usage"))
-        return
-    wanted = [t for t in tags if t is not None]
-    count, ids = await engine.tags.segment(wanted, limit=20)
-    members = await engine.members(ids)
-    names = ", ".join(m.username or m.display_name or m.user_id for m in members.values())
-    await ctx.reply(
-        ctx.t("journey.segment", count=count, tags=" + ".join(wanted), members=names or "—")
-    )

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.events import Button, ButtonPressed, ChatKind, ChatRef
-from bot.push.campaigns import Campaigns, UnknownSegment
+from bot.push.campaigns import Campaigns
 from bot.push.gate import Gate
 from bot.push.report import ChatProgress, describe
+from bot.push.segments import UnknownSegment
 from bot.router import Router
+from handlers.segments import error_text
+from storage.segment_filter import SegmentError, is_filter, parse
 
 router = Router("push")
 
@@ -62,28 +65,39 @@ async def resume_all(ctx: Context) -> None:
 )
 async def broadcast(ctx: Context) -> None:
     campaigns = ctx.services.require(Campaigns)
-    segments = ", ".join(campaigns.segments.names())
     if not ctx.chat.is_private:
         await ctx.reply(ctx.t("push.broadcast.private_only"))
         return
     assert ctx.message is not None and ctx.message.command is not None
-    segment, _, text = ctx.message.command.args.partition(" ")
+    # the segment is one word (a name, ``all`` or one filter term); the text may span lines
+    segment, _, text = ctx.message.command.args.strip().partition(" ")
+    if "\n" in segment:
+        segment, _, first = segment.partition("\n")
+        text = f"{first}\n{text}" if text else first
     text = text.strip()
+    if _starts_with_a_term(text):
+        await ctx.reply(ctx.t("segment.one_term", segment=segment, text=text.split()[0]))
+        return
     if not segment or not text:
-        await ctx.reply(ctx.t("push.broadcast.usage", segments=segments))
+        names = ", ".join(await campaigns.segments.known())
+        await ctx.reply(ctx.t("segment.broadcast_usage", names=names))
         return
     try:
         preview = await campaigns.draft(
             segment, text, created_by=ctx.event.user.id, notify_chat=ctx.chat.id
         )
-    except UnknownSegment:
-        await ctx.reply(ctx.t("push.broadcast.unknown_segment", segment=segment, segments=segments))
+    except UnknownSegment as unknown:
+        names = ", ".join(unknown.known)
+        await ctx.reply(ctx.t("segment.unknown", segment=segment, names=names))
+        return
+    except SegmentError as error:
+        await ctx.reply(error_text(ctx, error))
         return
     await ctx.reply(
         ctx.t(
             "push.broadcast.preview",
             id=preview.campaign_id,
-            segment=segment,
+            segment=preview.described,
             audience=preview.audience,
             count=preview.audience,
             plan=describe(ctx.services, ctx.lang, preview.plan),
@@ -96,6 +110,19 @@ async def broadcast(ctx: Context) -> None:
             ]
         ],
     )
+
+
+def _starts_with_a_term(text: str) -> bool:
+    """``/broadcast tag:vip lang:zh Hi`` would send "lang:zh Hi" to every VIP: a second
+    filter term is refused rather than taken as the start of the message."""
+    first = text.split(maxsplit=1)[0] if text else ""
+    if not is_filter(first):
+        return False
+    try:
+        parse(first)
+    except SegmentError:
+        return False
+    return True
 
 
 @router.button("push:bc:")

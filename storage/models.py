@@ -9,6 +9,7 @@ from storage import (
     knowledge_tables,
     moderation_tables,
     push_tables,
+    segment_tables,
     tables,
 )
 from storage.tables import Base
@@ -22,5 +23,6 @@ __all__ = [
     "metadata",
     "moderation_tables",
     "push_tables",
+    "segment_tables",
     "tables",
 ]

@@ -58,6 +58,8 @@ class CampaignRow:
     created_by: str | None
     notify_chat: str | None
     created_at: datetime
+    #: the segment's filter at the preview (None: a built-in segment, read by name)
+    audience: str | None = None
 
 
 def buttons_to_json(buttons: tuple[tuple[Button, ...], ...]) -> list[Any]:
@@ -246,6 +248,7 @@ class CampaignStore:
                     notify_chat=row.notify_chat,
                     created_at=row.created_at,
                     finished_at=None,
+                    audience=row.audience,
                 )
             )
 
@@ -265,6 +268,7 @@ class CampaignStore:
                 row.created_by,
                 row.notify_chat,
                 row.created_at,
+                row.audience,
             )
 
     async def set_status(

@@ -98,6 +98,8 @@ class PushCampaign(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     segment: Mapped[str] = mapped_column(String(64))
+    #: the segment's filter as it stood at the preview (None: ``all`` or a feature's segment)
+    audience: Mapped[str | None] = mapped_column(String(1024))
     text: Mapped[str] = mapped_column(String(8192))
     category: Mapped[str] = mapped_column(String(32))
     priority: Mapped[int] = mapped_column(Integer, default=0)

@@ -27,6 +27,7 @@ from insight.queries.respect import (
 )
 from storage.database import Database
 from storage.member_loop import catch_up_member_loop
+from storage.segment_filter import parse
 
 COSTS = InsightConfig.model_validate(
     {"sources": {"ads": {"cost_per_member": 10}, "group": {"spend": 120, "period": "30d"}}}
@@ -138,9 +139,14 @@ async def test_push_load_offers_share_and_gate(conn: AsyncConnection) -> None:
 
 async def test_member_search_timeline_and_handoffs(conn: AsyncConnection) -> None:
     assert [h.name for h in await search_members(conn, SearchQuery(text="ali"))] == ["Alice"]
-    assert [h.name for h in await search_members(conn, SearchQuery(tag="vip"))] == ["Alice"]
-    assert [h.name for h in await search_members(conn, SearchQuery(tier="core"))] == ["Dana"]
-    assert [h.name for h in await search_members(conn, SearchQuery(source="direct"))] == ["Dana"]
+    for found, names in (
+        ("tag:vip", ["Alice"]),
+        ("tier:core", ["Dana"]),
+        ("source:direct", ["Dana"]),
+    ):
+        assert [
+            h.name for h in await search_members(conn, SearchQuery(filter=parse(found)))
+        ] == names
     assert await search_members(conn, SearchQuery(text="%")) == []
     detail = await member_detail(conn, 1)
     assert detail is not None and detail.tags == ["vip"]

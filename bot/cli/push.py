@@ -74,7 +74,15 @@ def _run(config: Path | None, body: Callable[[App], Awaitable[T]]) -> T:
 
 
 def broadcast(
-    segment: Annotated[str, typer.Option("--segment", "-s", help="Audience, e.g. all.")],
+    segment: Annotated[
+        str,
+        typer.Option(
+            "--segment",
+            "-s",
+            help="Audience: all, a saved segment, or a filter such as tag:vip or "
+            "'tag:vip !tier:core'.",
+        ),
+    ],
     text: Annotated[str, typer.Option("--text", "-t", help="The message.")],
     config: ConfigOption = None,
     dry_run: Annotated[
@@ -82,9 +90,11 @@ def broadcast(
     ] = False,
 ) -> None:
     """Broadcast TEXT to a segment through the push gate, with a progress bar."""
-    from bot.push.campaigns import Campaigns, UnknownSegment
+    from bot.push.campaigns import Campaigns
     from bot.push.campaigns import Progress as CampaignProgress
     from bot.push.report import describe
+    from bot.push.segments import UnknownSegment
+    from storage.segment_filter import SegmentError
 
     console = Console()
 
@@ -92,13 +102,13 @@ def broadcast(
         campaigns = app.services.require(Campaigns)
         try:
             preview = await campaigns.draft(segment, text, created_by="cli")
-        except UnknownSegment as exc:
+        except (UnknownSegment, SegmentError) as exc:
             Console(stderr=True).print(f"[bold red]Error:[/] {exc}", highlight=False)
             raise typer.Exit(2) from None
         plan = describe(app.services, None, preview.plan)
         console.print(
             f"campaign [bold]{preview.campaign_id}[/]: {preview.audience} members in "
-            f"segment [bold]{segment}[/]; if sent now: {plan}",
+            f"segment [bold]{preview.described}[/]; if sent now: {plan}",
             highlight=False,
         )
         if dry_run:

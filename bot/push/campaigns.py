@@ -30,13 +30,6 @@ log = logging.getLogger("warmline.push.campaigns")
 Tally = Counter[tuple[str, str | None]]
 
 
-class UnknownSegment(LookupError):
-    def __init__(self, name: str, known: list[str]) -> None:
-        super().__init__(f"unknown segment {name!r}; known: {', '.join(known)}")
-        self.name = name
-        self.known = known
-
-
 @dataclass(frozen=True, slots=True)
 class Preview:
     campaign_id: str
@@ -44,6 +37,8 @@ class Preview:
     audience: int
     #: (outcome, reason) → members, as the gate would decide right now
     plan: Tally
+    #: ``vip = tag:vip tier:core`` for a saved segment, else the segment as given
+    described: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,21 +91,21 @@ class Campaigns:
         category: Category = Category.BROADCAST,
         priority: int = 0,
     ) -> Preview:
-        """Store a draft and tell how the gate would treat its audience now."""
-        if segment not in self.segments:
-            raise UnknownSegment(segment, self.segments.names())
+        """Store a draft and tell how the gate would treat its audience now; the
+        segment's filter is kept with it, so the broadcast goes to what was previewed."""
+        audience_of = await self.segments.resolve(segment)  # UnknownSegment, SegmentError
         now = self.services.clock.now()
         campaign_id = f"{now:%Y%m%d%H%M}-{secrets.token_hex(3)}"
         plan: Tally = Counter()
         audience = 0
-        async for batch in self.segments.batches(segment, self.services):
+        async for batch in self.segments.batches(audience_of, self.services):
             audience += len(batch)
             members = await members_by_ids(self._db, batch)
             plan += await self._gate.plan(members, key_of(campaign_id), category, priority)
         await self.store.create(
             CampaignRow(
                 campaign_id,
-                segment,
+                audience_of.name[:64],
                 text,
                 category.value,
                 priority,
@@ -119,9 +114,10 @@ class Campaigns:
                 created_by,
                 notify_chat,
                 now,
+                str(audience_of.filter) if audience_of.filter is not None else None,
             )
         )
-        return Preview(campaign_id, segment, audience, plan)
+        return Preview(campaign_id, segment, audience, plan, audience_of.describe())
 
     def launch(self, campaign_id: str, progress: ProgressHook | None = None) -> None:
         """Run the fan-out in the background (the admin's chat stays responsive)."""
@@ -145,7 +141,8 @@ class Campaigns:
         if campaign.status == "draft":
             await self.confirm(campaign_id)
         if not campaign.materialised:
-            async for batch in self.segments.batches(campaign.segment, self.services):
+            audience = self.segments.frozen(campaign.segment, campaign.audience)
+            async for batch in self.segments.batches(audience, self.services):
                 await self.store.enqueue(campaign_id, batch)
             await self.store.mark_materialised(campaign_id)
         message = PushMessage(campaign.text, key_of(campaign_id), campaign_id=campaign_id)

@@ -18,6 +18,7 @@ from bot.scheduling.interface import Scheduler
 from bot.scheduling.lease import LocalLease, RedisLease
 from bot.scheduling.runner import JobScheduler
 from storage.push import CampaignStore, DecisionLog, PendingStore
+from storage.segments import SegmentStore
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -50,7 +51,9 @@ def install(app: App) -> None:
     gate = Gate(services, backend, Rules(push), PendingStore(app.database), recorder, sender, store)
     services.provide(gate, PushGate)
     services.provide(gate, Gate)
-    segments = services.provide(Segments())
+    segments = services.provide(
+        Segments(SegmentStore(app.database, app.config.bot.default_language))
+    )
     campaigns = services.provide(
         Campaigns(
             services,

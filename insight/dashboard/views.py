@@ -20,6 +20,7 @@ from insight.definitions import FIGURES
 from insight.queries.members import SearchQuery, handoffs, member_detail, push_log, search_members
 from insight.render import figure_html, templates
 from insight.window import Window
+from storage.segment_filter import SegmentError, parse
 
 ENGINE_KEY = web.AppKey("engine", AsyncEngine)
 WCONFIG_KEY = web.AppKey("config", WarmlineConfig)
@@ -208,17 +209,33 @@ async def cohorts(request: web.Request) -> web.Response:
 
 
 async def members(request: web.Request) -> web.Response:
-    query = SearchQuery(
-        text=request.query.get("q", "").strip()[:100],
-        tag=request.query.get("tag", "").strip()[:48],
-        tier=request.query.get("tier", "").strip()[:16],
-        source=request.query.get("source", "").strip()[:64],
-    )
+    """Search by name and by a segment filter (``filter=tag:vip !tier:ordinary``, the
+    language of /segment); ``tag``, ``tier`` and ``source`` are read as terms of it."""
+    given = {kind: request.query.get(kind, "").strip() for kind in _TERM_PARAMS}
+    terms = [f"{kind}:{value}" for kind, value in given.items() if value]
+    raw = " ".join([request.query.get("filter", "").strip()[:1000], *terms]).strip()
+    text = request.query.get("q", "").strip()[:100]
+    try:
+        query = SearchQuery(text, parse(raw) if raw else None)
+    except SegmentError as error:
+        if _wants_json(request):
+            return web.json_response({"error": str(error)}, status=400)
+        context = {"page": "members", "search": SearchQuery(text), "filter": raw, "hits": []}
+        return render(request, "members.html", {**context, "error": str(error)}, status=400)
+    language = request.app[WCONFIG_KEY].bot.default_language
     async with request.app[ENGINE_KEY].connect() as conn:
-        hits = [] if query.empty else await search_members(conn, query)
+        hits = [] if query.empty else await search_members(conn, query, default_language=language)
     if _wants_json(request):
-        return web.json_response({"members": [_plain(h) for h in hits]})
-    return render(request, "members.html", {"page": "members", "search": query, "hits": hits})
+        return web.json_response(
+            {"filter": str(query.filter or ""), "members": [_plain(h) for h in hits]}
+        )
+    shown = str(query.filter or "")
+    context = {"page": "members", "search": query, "filter": shown, "hits": hits}
+    return render(request, "members.html", context)
+
+
+#: query parameters of an earlier search form, each one filter term
+_TERM_PARAMS = ("tag", "tier", "source")
 
 
 def _plain(item: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from bot.i18n.money import money
 from insight.loop import interactions, journeys, members, orders, source_of
 from insight.queries.respect import decisions
 from storage.flow_tables import MemberTag
+from storage.segment_filter import SegmentFilter, condition
 
 tags = MemberTag.__table__
 
@@ -39,14 +40,14 @@ class MemberHit:
 
 @dataclass(frozen=True, slots=True)
 class SearchQuery:
+    #: part of a name or @username, or a platform user id
     text: str = ""
-    tag: str = ""
-    tier: str = ""
-    source: str = ""
+    #: a segment filter (``tag:vip !tier:ordinary``), as /segment and /broadcast read it
+    filter: SegmentFilter | None = None
 
     @property
     def empty(self) -> bool:
-        return not (self.text or self.tag or self.tier or self.source)
+        return not (self.text or self.filter)
 
 
 def _hit_columns() -> Select[Any]:
@@ -65,8 +66,10 @@ def _hit_columns() -> Select[Any]:
 
 
 async def search_members(
-    conn: AsyncConnection, query: SearchQuery, limit: int = 50
+    conn: AsyncConnection, query: SearchQuery, limit: int = 50, default_language: str = "en"
 ) -> list[MemberHit]:
+    """Members matching the name text and the filter, newest first; ``default_language``
+    is the bot's, which ``lang:`` counts members who chose none in."""
     stmt = _hit_columns().order_by(members.c.joined_at.desc(), members.c.id.desc()).limit(limit)
     if query.text:
         pattern = f"%{_escape(query.text.lower())}%"
@@ -77,16 +80,8 @@ async def search_members(
                 members.c.user_id == query.text,
             )
         )
-    if query.tag:
-        stmt = stmt.where(
-            select(tags.c.member_id)
-            .where(tags.c.member_id == members.c.id, tags.c.tag == query.tag)
-            .exists()
-        )
-    if query.tier:
-        stmt = stmt.where(journeys.c.tier == query.tier)
-    if query.source:
-        stmt = stmt.where(source_of() == query.source)
+    if query.filter is not None:
+        stmt = stmt.where(condition(query.filter, default_language))
     return [
         MemberHit(
             r.id,
