@@ -51,6 +51,8 @@ class _Submission:
     expires_at: datetime | None
     seq: int
     queued: bool
+    #: a deferred message waits in the gate's line (False: the caller retries it itself)
+    park: bool = True
 
 
 class Gate:
@@ -87,11 +89,20 @@ class Gate:
         category: Category,
         priority: int = 0,
         expires_at: datetime | None = None,
+        park: bool = True,
     ) -> Decision:
         now = self.services.clock.now()
         seq = int(now.timestamp() * 1000)
-        sub = _Submission(member, message, category, priority, expires_at, seq, queued=False)
+        sub = _Submission(
+            member, message, category, priority, expires_at, seq, queued=False, park=park
+        )
         return await self._attempt(sub)
+
+    def record_skip(self, member_id: int, key: str, category: Category, decision: Decision) -> None:
+        """Log a decision its caller took without submitting (a flow step too late to
+        make sense is ``dropped``/``stale``), so the push log shows it like the others."""
+        now = self.services.clock.now()
+        self._record(member_id, None, PushMessage("", key), category, 0, decision, now)
 
     async def check(
         self,
@@ -160,9 +171,14 @@ class Gate:
         return decisions
 
     async def post_to_group(
-        self, chat: ChatRef, message: PushMessage, category: Category = Category.BROADCAST
+        self,
+        chat: ChatRef,
+        message: PushMessage,
+        category: Category = Category.BROADCAST,
+        silent: bool = False,
     ) -> Decision:
-        """A bot post in a group: the kill switch and ``push.group_per_day`` apply."""
+        """A bot post in a group: the kill switch and ``push.group_per_day`` apply. Every
+        proactive post to a group (a broadcast, a flow's welcome) comes through here."""
         now = self.services.clock.now()
         chat_key = f"{chat.platform}:{chat.id}"
         cap = self.services.config.push.group_per_day
@@ -172,7 +188,9 @@ class Gate:
             verdict = Verdict(Outcome.DROPPED, Reason.UNAVAILABLE)
         if verdict.outcome is Outcome.SENT:
             try:
-                await self.sender.send(OutgoingMessage(chat, message.text, message.buttons))
+                await self.sender.send(
+                    OutgoingMessage(chat, message.text, message.buttons, silent=silent)
+                )
             except DeliveryError:
                 verdict = Verdict(Outcome.DROPPED, Reason.FAILED)
         decision = self._decision(verdict)
@@ -267,7 +285,7 @@ class Gate:
             verdict = await self._deliver(sub, now)
         decision = self._decision(verdict)
         self._record(sub.member.id, None, sub.message, sub.category, sub.priority, decision, now)
-        if decision.outcome is Outcome.DEFERRED:
+        if decision.outcome is Outcome.DEFERRED and sub.park:
             await self._park(sub, decision)
         elif sub.queued:
             await self.pending.remove(sub.member.id, sub.message.key)
