@@ -22,12 +22,13 @@ from bot.push.contract import Category, Decision, Outcome, PushGate, PushMessage
 from bot.push.gate import Gate
 from bot.services import Services
 from bot.zones import member_zone
+from flows.backlog import backlog_timers
 from flows.batch import StepBatch, save_changed, snapshot
 from flows.buttons import press_many
 from flows.cadence import run_slots
 from flows.content import ContentLibrary
 from flows.definition import FlowDef, StepDef
-from flows.lateness import STALE, CatchUp, deadline, is_stale
+from flows.lateness import STALE, CatchUp, check_kinds, deadline, is_stale
 from flows.occasions import start_occasions
 from flows.orders import OrderBook
 from flows.purchase import OrderOutcome, Purchase, place_orders
@@ -79,13 +80,14 @@ class FlowEngine:
         self.library = library
         self.registry = registry or StepRegistry.default()
         self.registry.check(flows)
+        check_kinds(self.config, self.registry)
         self.db = db
         self.journeys = JourneyStore(db)
         self.timers = TimerStore(db)
         self.orders = OrderBook(db)
         self.tags = TagStore(db)
         self._bot_username: str | None = None
-        self.catch_up = CatchUp(self.config)
+        self.catch_up = CatchUp(services.config.push.catch_up)
         #: steps and slots skipped as stale since start-up
         self.stale = 0
         self._occasions_done: date | None = None
@@ -255,7 +257,7 @@ class FlowEngine:
             await self.fire(timers, now)
             if len(timers) < BATCH:
                 break
-        stats.timers += await self._backlog_timers(now, cutoff)
+        stats.timers += await backlog_timers(self, now, cutoff)
         while ids := await self.journeys.claim_cadence(now, CADENCE_LEASE, BATCH, after=cutoff):
             stats.slots += len(ids)
             await run_slots(self, ids, now)
@@ -274,31 +276,6 @@ class FlowEngine:
                 stats.held,
             )
         return stats
-
-    async def _backlog_timers(self, now: datetime, cutoff: datetime) -> int:
-        """Timers due before ``cutoff`` (the bot was down): stale ones are skipped at
-        once, the others run at the catch-up pace, oldest first."""
-        ran = 0
-        while timers := await self.timers.claim_due(now, BATCH, upto=cutoff):
-            fresh = [t for t in timers if not self._stale(t, now)]
-            room = self.catch_up.left
-            back = fresh[room:]
-            held = {t.id for t in back}
-            run = [t for t in timers if t.id not in held]
-            await self.fire(run, now)
-            self.catch_up.take(len(fresh) - len(back))
-            await self.timers.release([t.id for t in back])
-            self.catch_up.held += len(back)
-            ran += len(run)
-            if back or len(timers) < BATCH:
-                break
-        return ran
-
-    def _stale(self, timer: Timer, now: datetime) -> bool:
-        flow = self.flows.get(timer.flow)
-        if flow is None:
-            return False
-        return is_stale(self.config, flow.step(timer.step), timer.planned, now)
 
     async def fire(
         self,

@@ -13,12 +13,19 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.config.flows import FlowsConfig
+from bot.config.push import CatchUpConfig
+from bot.errors import ConfigError
+from bot.push.rules import Reason
 from flows.definition import StepDef
 
+if TYPE_CHECKING:
+    from flows.steps import StepRegistry
+
 #: the reason recorded for a step skipped as too late
-STALE = "stale"
+STALE = Reason.STALE
 #: the timer payload entry that keeps a step's first planned time across retries
 PLANNED = "planned_at"
 #: the payload / pending entry with the time a content slot was due
@@ -41,6 +48,17 @@ def deadline(config: FlowsConfig, step: StepDef, due: datetime) -> datetime | No
     return due + bound if bound > timedelta(0) else None
 
 
+def check_kinds(config: FlowsConfig, registry: StepRegistry) -> None:
+    """``flows.lateness`` names step actions: a typo fails at start-up, by its key."""
+    for kind in config.lateness:
+        if kind == "default":
+            continue
+        try:
+            registry.get_action(kind)
+        except LookupError as exc:
+            raise ConfigError(f"flows.lateness.{kind}: {exc}") from None
+
+
 def next_in_phase(slot: datetime, cadence: timedelta, now: datetime) -> datetime:
     """The member's first regular slot after ``now``, on the rhythm of ``slot``
     (a skipped slot does not bunch everyone on the next morning)."""
@@ -54,9 +72,9 @@ class CatchUp:
     """A token bucket of backlog releases: ``per_minute`` tokens a minute, holding at
     most one minute's worth (an hourly tick does not release an hour's worth)."""
 
-    def __init__(self, config: FlowsConfig) -> None:
-        self.late_after = config.catch_up.late_after
-        self.per_minute = config.catch_up.per_minute
+    def __init__(self, config: CatchUpConfig) -> None:
+        self.late_after = config.late_after
+        self.per_minute = config.per_minute
         self._tokens = float(self.per_minute)
         self._at: datetime | None = None
         #: backlog steps and slots still waiting for a token after the last tick

@@ -45,13 +45,13 @@ FLOWS = {
     "offer": {"min_trust": 100},  # no offers: this test is about the backlog
     "content": {"cadence": "1d"},
     "products": {"green": {"name": "Green tea"}},
-    "catch_up": {"per_minute": PER_MINUTE, "late_after": "10m"},
     "lateness": {"message": "12h"},
 }
 PUSH = {
     "scheduler": {"enabled": False},
     "pacing": {"per_second": 500, "per_chat_per_second": 500},
     "group_per_day": 3,
+    "catch_up": {"per_minute": PER_MINUTE, "late_after": "10m"},
 }
 
 

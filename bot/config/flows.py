@@ -128,15 +128,6 @@ DEFAULT_LATENESS: dict[str, timedelta] = {
 }
 
 
-class CatchUpConfig(Section):
-    """Pacing of work that fell due while the bot was down."""
-
-    #: a step or content slot due longer ago than this is backlog, released at ``per_minute``
-    late_after: Duration = timedelta(minutes=10)
-    #: backlog steps and slots released per minute by each worker; 0: no pacing
-    per_minute: int = Field(default=60, ge=0)
-
-
 class FlowsConfig(Section):
     enabled: bool = True
     #: extra flow definition directories; a flow with the same name replaces the playbook's
@@ -154,7 +145,6 @@ class FlowsConfig(Section):
     #: per step kind (action name): past ``due + bound`` a step is skipped as ``stale``;
     #: ``0`` = no bound; keys given here replace the defaults one by one
     lateness: dict[str, Duration] = Field(default_factory=lambda: dict(DEFAULT_LATENESS))
-    catch_up: CatchUpConfig = CatchUpConfig()
 
     @field_validator("lateness")
     @classmethod

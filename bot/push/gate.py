@@ -148,6 +148,7 @@ class Gate:
     ) -> list[Decision]:
         """Attempt a member's due waiting messages, best first."""
         decisions: list[Decision] = []
+        now = self.services.clock.now()
         for waiting in due:
             if member is None:
                 await self.pending.remove(member_id, waiting.key)
@@ -167,8 +168,25 @@ class Gate:
                 waiting.seq,
                 queued=True,
             )
-            decisions.append(await self._attempt(sub))
+            bound = self.services.config.push.lateness.get(waiting.category, timedelta(0))
+            if bound > timedelta(0) and now > waiting.due_at + bound:
+                decisions.append(await self._drop_stale(sub, now))
+            else:
+                decisions.append(await self._attempt(sub))
         return decisions
+
+    async def _drop_stale(self, sub: _Submission, now: datetime) -> Decision:
+        """Its turn came while the bot was down, too long ago to make sense now."""
+        decision = Decision(Outcome.DROPPED, Reason.STALE)
+        self._record(sub.member.id, None, sub.message, sub.category, sub.priority, decision, now)
+        await self.pending.remove(sub.member.id, sub.message.key)
+        try:
+            await self.backend.unhold(sub.member.id, sub.message.key)
+        except BackendUnavailable:
+            pass
+        if sub.message.campaign_id is not None:
+            await self._mark_outbox(sub, decision, now)
+        return decision
 
     async def post_to_group(
         self,
@@ -219,11 +237,21 @@ class Gate:
         return await self.backend.is_paused()
 
     async def reschedule_waiting(self) -> int:
-        """Make sure every waiting member has a drain job (start-up recovery, resume)."""
+        """Make sure every waiting member has a drain job (start-up recovery, resume).
+
+        Members whose turn passed while the bot was down (backlog) are drained at the
+        ``push.catch_up`` pace, oldest first, not all at the same instant."""
         now = self.services.clock.now()
-        members = await self.pending.next_due()
+        members = sorted(await self.pending.next_due(), key=lambda pair: (pair[1], pair[0]))
+        catch_up = self.services.config.push.catch_up
+        spacing = timedelta(minutes=1) / catch_up.per_minute if catch_up.per_minute else None
+        late = 0
         for member_id, due in members:
-            await self._schedule_drain(member_id, max(due, now))
+            at = max(due, now)
+            if spacing is not None and due <= now - catch_up.late_after:
+                at = now + late * spacing
+                late += 1
+            await self._schedule_drain(member_id, at)
         return len(members)
 
     async def plan(
