@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.events import ChatKind, ChatRef, OutgoingMessage
-from bot.push.contract import Category
+from bot.events import ChatKind, ChatRef
+from bot.push.contract import Category, PushMessage
+from bot.push.gate import Gate
+from flows.lateness import SLOT
 from flows.offer import offer_blockers, offer_cooldown
 from flows.steps import DONE, SKIPPED, Status, StepRegistry, StepResult, StepRun
 
@@ -75,7 +77,8 @@ async def message(run: StepRun) -> StepResult:
 
 
 async def group_welcome(run: StepRun) -> StepResult:
-    """A short welcome in the group itself: an answer to the join, not a push."""
+    """A short welcome in the group itself. It is a bot post in the group, so it counts
+    against ``push.group_per_day`` like any other (a busy day's joins are not all greeted)."""
     chat_id = run.payload.get("chat_id")
     if not chat_id or run.step.text is None:
         return SKIPPED
@@ -83,10 +86,10 @@ async def group_welcome(run: StepRun) -> StepResult:
     if moderation.enabled and moderation.for_chat(str(chat_id)).welcome.enabled:
         return SKIPPED  # the group's own welcome-with-rules already greets: one message, not two
     chat = ChatRef(run.member.platform, str(chat_id), ChatKind.GROUP)
-    await run.engine.services.adapter.send(
-        OutgoingMessage(chat=chat, text=run.t(run.step.text, **_vars(run)), silent=True)
-    )
-    return DONE
+    message = PushMessage(run.t(run.step.text, **_vars(run)), run.key)
+    gate = run.engine.services.require(Gate)
+    decision = await gate.post_to_group(chat, message, _category(run, Category.GREETING), True)
+    return StepResult.of(decision)
 
 
 async def value_content(run: StepRun) -> StepResult:
@@ -116,6 +119,7 @@ async def value_content(run: StepRun) -> StepResult:
             state.stage = "value"
     elif result.status is Status.DEFERRED:
         state.pending = {"kind": "value", "flow": run.flow.name, "item": item.id}
+        _keep_slot(run, state.pending)
     return result
 
 
@@ -142,7 +146,14 @@ async def offer(run: StepRun) -> StepResult:
             state.stage = "offered"
     elif result.status is Status.DEFERRED:
         state.pending = {"kind": "offer", "flow": run.flow.name, "number": number}
+        _keep_slot(run, state.pending)
     return result
+
+
+def _keep_slot(run: StepRun, pending: dict[str, object]) -> None:
+    """A deferred message keeps the time its slot was due: its lateness counts from it."""
+    if isinstance(run.payload.get(SLOT), str):
+        pending[SLOT] = run.payload[SLOT]
 
 
 async def interested(run: StepRun) -> StepResult:

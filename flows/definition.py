@@ -49,6 +49,8 @@ class StepDef(Section):
     buttons: list[ButtonDef] = Field(default_factory=list)
     #: free parameters for the action (e.g. ``tag: gift-buyer``)
     params: dict[str, str] = Field(default_factory=dict)
+    #: how late this step may still run (else ``flows.lateness.<do>``); 0: no bound
+    lateness: Duration | None = None
 
 
 class FlowDef(Section):

@@ -18,14 +18,17 @@ from typing import Any
 from bot.config.flows import FlowsConfig
 from bot.events import Button, ChatRef, OutgoingMessage
 from bot.i18n import normalise_language
-from bot.push.contract import Category, Decision, PushGate, PushMessage
+from bot.push.contract import Category, Decision, Outcome, PushGate, PushMessage
+from bot.push.gate import Gate
 from bot.services import Services
 from bot.zones import member_zone
+from flows.backlog import backlog_timers
 from flows.batch import StepBatch, save_changed, snapshot
 from flows.buttons import press_many
 from flows.cadence import run_slots
 from flows.content import ContentLibrary
 from flows.definition import FlowDef, StepDef
+from flows.lateness import STALE, CatchUp, check_kinds, deadline, is_stale
 from flows.occasions import start_occasions
 from flows.orders import OrderBook
 from flows.purchase import OrderOutcome, Purchase, place_orders
@@ -47,6 +50,19 @@ BATCH = 1000
 class TickStats:
     timers: int = 0
     slots: int = 0
+    #: steps and slots skipped as too late to make sense
+    stale: int = 0
+    #: backlog (late, not stale) left for the next ticks by the catch-up pacing
+    held: int = 0
+
+
+#: what a skipped step would have been, for its ``stale`` record
+_KIND_CATEGORY = {
+    "value_content": Category.VALUE,
+    "offer": Category.OFFER,
+    "holiday": Category.GREETING,
+    "group_welcome": Category.GREETING,
+}
 
 
 class FlowEngine:
@@ -64,12 +80,16 @@ class FlowEngine:
         self.library = library
         self.registry = registry or StepRegistry.default()
         self.registry.check(flows)
+        check_kinds(self.config, self.registry)
         self.db = db
         self.journeys = JourneyStore(db)
         self.timers = TimerStore(db)
         self.orders = OrderBook(db)
         self.tags = TagStore(db)
         self._bot_username: str | None = None
+        self.catch_up = CatchUp(services.config.push.catch_up)
+        #: steps and slots skipped as stale since start-up
+        self.stale = 0
         self._occasions_done: date | None = None
         #: cadence flows, highest priority first (they compete for each content slot)
         self.cadence = sorted(
@@ -93,9 +113,18 @@ class FlowEngine:
         buttons: Keyboard = (),
         expires_at: datetime | None = None,
     ) -> Decision:
+        """Through the gate; a deferred step is not parked in the gate's waiting line but
+        run again by the engine, so its guards and lateness are checked again then."""
         gate = self.services.require(PushGate)  # type: ignore[type-abstract]
         message = PushMessage(text=text, key=key, buttons=buttons)
-        return await gate.submit(member, message, category, expires_at=expires_at)
+        return await gate.submit(member, message, category, expires_at=expires_at, park=False)
+
+    def record_stale(self, member_id: int, key: str, category: Category) -> None:
+        """A step skipped as too late: a ``dropped``/``stale`` decision in the push log."""
+        self.stale += 1
+        gate = self.services.find(Gate)
+        if gate is not None:
+            gate.record_skip(member_id, key, category, Decision(Outcome.DROPPED, STALE))
 
     async def tell_admins(self, member: MemberRecord, key: str) -> None:
         who = member.display_name or member.username or member.user_id
@@ -214,20 +243,38 @@ class FlowEngine:
     async def tick(self, now: datetime) -> TickStats:
         """Fire every due timer and content slot; safe to call from several workers."""
         stats = TickStats()
+        stale_before = self.stale
+        catch_up = self.catch_up
+        catch_up.refill(now)
+        cutoff = catch_up.cutoff(now)
         if self._occasions_done != now.date():
             self._occasions_done = now.date()
             await start_occasions(self, now)
-        # a batch short of BATCH was the last one: firing never makes timers or slots due now
-        while timers := await self.timers.claim_due(now, BATCH):
+        # on time first; a batch short of BATCH was the last one: firing never makes
+        # timers or slots due now
+        while timers := await self.timers.claim_due(now, BATCH, after=cutoff):
             stats.timers += len(timers)
             await self.fire(timers, now)
             if len(timers) < BATCH:
                 break
-        while ids := await self.journeys.claim_cadence(now, CADENCE_LEASE, BATCH):
+        stats.timers += await backlog_timers(self, now, cutoff)
+        while ids := await self.journeys.claim_cadence(now, CADENCE_LEASE, BATCH, after=cutoff):
             stats.slots += len(ids)
             await run_slots(self, ids, now)
             if len(ids) < BATCH:
                 break
+        while late := await self.journeys.claim_late_cadence(cutoff, now, CADENCE_LEASE, BATCH):
+            stats.slots += len(late)
+            await run_slots(self, [mid for mid, _ in late], now, late=dict(late))
+            if len(late) < BATCH or catch_up.held:
+                break
+        stats.stale, stats.held = self.stale - stale_before, catch_up.held
+        if stats.stale or stats.held:
+            log.warning(
+                "catch-up: %d late steps skipped as stale, %d held for the next minutes",
+                stats.stale,
+                stats.held,
+            )
         return stats
 
     async def fire(
@@ -253,17 +300,26 @@ class FlowEngine:
         before = {mid: snapshot(state) for mid, state in states.items()}
         replies: dict[str, list[tuple[str, Keyboard]]] = {}
         batch = StepBatch()
-        retries: list[tuple[int, datetime]] = []
+        retries: list[tuple[Timer, datetime]] = []
         for timer in timers:
             flow = self.flows.get(timer.flow)
             member = members.get(timer.member_id)
             if flow is None or member is None:
                 log.warning("timer %s: flow or member gone; skipped", timer.key)
                 continue
+            step = flow.step(timer.step)
+            if not reply and is_stale(self.config, step, timer.planned, now):
+                category = Category(step.category) if step.category else None
+                self.record_stale(
+                    member.id,
+                    timer.key,
+                    category or _KIND_CATEGORY.get(step.do, Category.AFTER_SALES),
+                )
+                continue
             run = StepRun(
                 self,
                 flow,
-                flow.step(timer.step),
+                step,
                 member,
                 states.get(member.id),
                 now,
@@ -272,11 +328,12 @@ class FlowEngine:
                 reply=reply,
                 bumps=batch.bumps,
                 tags=batch.tags,
+                deadline=deadline(self.config, step, timer.planned),
             )
             result = await self.run(run)
             if result.status is Status.DEFERRED and timer.id:
                 retry = now + RETRY_FLOOR
-                retries.append((timer.id, max(result.until or retry, retry)))
+                retries.append((timer, max(result.until or retry, retry)))
             if run.state is not None and run.state.member_id not in states:
                 states[run.state.member_id] = run.state
             replies[timer.key] = run.replies

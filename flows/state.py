@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any, cast
 
@@ -271,22 +271,46 @@ class JourneyStore:
             if ENGAGING_SET.intersection(written):
                 await sync_member_loop(conn, (state.member_id for state in group))
 
-    async def claim_cadence(self, now: datetime, lease: timedelta, limit: int) -> list[int]:
-        """Members whose next content slot is due, leased (one UPDATE) so other workers skip them."""
+    async def claim_cadence(
+        self, now: datetime, lease: timedelta, limit: int, after: datetime | None = None
+    ) -> list[int]:
+        """Members whose next content slot is due (after ``after``), leased (one UPDATE)
+        so other workers skip them."""
         async with self._db.transaction() as conn:
             # slots the unit of work has not written yet must be in the table this reads
             if self._dirty_slots:
                 slots = sorted(self._dirty_slots)
                 await self._write_kept(conn, slots, only="next_value_at")
+            params = {"now": now, "until": now + lease, "limit": limit, "after": after or _EARLIEST}
+            found = await conn.execute(_CLAIM_CADENCE, params)
+            claimed = sorted(found.scalars())
+        self._leased(claimed, now + lease)
+        return claimed
+
+    async def claim_late_cadence(
+        self, cutoff: datetime, now: datetime, lease: timedelta, limit: int
+    ) -> list[tuple[int, datetime]]:
+        """Slots due by ``cutoff`` (the backlog of a downtime), oldest first, leased, each
+        with the time it was due: how late it is decides whether it still runs."""
+        async with self._db.transaction() as conn:
+            if self._dirty_slots:
+                await self._write_kept(conn, sorted(self._dirty_slots), only="next_value_at")
+            rows = (await conn.execute(_LATE_SLOTS, {"cutoff": cutoff, "limit": limit})).all()
+            if not rows:
+                return []
+            due = {member_id: at for member_id, at in rows}
             found = await conn.execute(
-                _CLAIM_CADENCE, {"now": now, "until": now + lease, "limit": limit}
+                _LEASE_LATE, {"ids": list(due), "cutoff": cutoff, "until": now + lease}
             )
             claimed = sorted(found.scalars())
+        self._leased(claimed, now + lease)
+        return sorted(((mid, due[mid]) for mid in claimed), key=lambda pair: (pair[1], pair[0]))
+
+    def _leased(self, claimed: list[int], until: datetime) -> None:
         if self._known is not None:
             for member_id in claimed:
                 if (state := self._known.get(member_id)) is not None:
-                    state.next_value_at = now + lease
-        return claimed
+                    state.next_value_at = until
 
     async def with_birthday(self, month_day: str) -> list[int]:
         async with self._db.reading() as conn:
@@ -306,9 +330,10 @@ _TABLE = cast(Table, Journey.__table__)
 _SELECT_MANY = select(*(_TABLE.c[name] for name in _COLUMNS)).where(
     _TABLE.c.member_id.in_(bindparam("ids", expanding=True))
 )
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _DUE_SLOTS = (
     select(_TABLE.c.member_id)
-    .where(_TABLE.c.next_value_at <= bindparam("now"))
+    .where(_TABLE.c.next_value_at <= bindparam("now"), _TABLE.c.next_value_at > bindparam("after"))
     .order_by(_TABLE.c.next_value_at, _TABLE.c.member_id)
     .limit(bindparam("limit"))
     .scalar_subquery()
@@ -316,7 +341,27 @@ _DUE_SLOTS = (
 #: the earliest due content slots, leased until ``until`` in the statement that picks them
 _CLAIM_CADENCE = (
     update(_TABLE)
-    .where(_TABLE.c.member_id.in_(_DUE_SLOTS), _TABLE.c.next_value_at <= bindparam("now"))
+    .where(
+        _TABLE.c.member_id.in_(_DUE_SLOTS),
+        _TABLE.c.next_value_at <= bindparam("now"),
+        _TABLE.c.next_value_at > bindparam("after"),
+    )
+    .values(next_value_at=bindparam("until"))
+    .returning(_TABLE.c.member_id)
+)
+_LATE_SLOTS = (
+    select(_TABLE.c.member_id, _TABLE.c.next_value_at)
+    .where(_TABLE.c.next_value_at <= bindparam("cutoff"))
+    .order_by(_TABLE.c.next_value_at, _TABLE.c.member_id)
+    .limit(bindparam("limit"))
+)
+#: leased only if still due: a worker that leased it meanwhile moved it past ``cutoff``
+_LEASE_LATE = (
+    update(_TABLE)
+    .where(
+        _TABLE.c.member_id.in_(bindparam("ids", expanding=True)),
+        _TABLE.c.next_value_at <= bindparam("cutoff"),
+    )
     .values(next_value_at=bindparam("until"))
     .returning(_TABLE.c.member_id)
 )

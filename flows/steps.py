@@ -84,6 +84,8 @@ class StepRun:
     bumps: dict[tuple[int, str], int] = field(default_factory=dict)
     #: tags to add per member, written in one batch by the engine after the steps ran
     tags: dict[int, list[str]] = field(default_factory=dict)
+    #: past this the step's message is stale: the gate drops what it cannot send by then
+    deadline: datetime | None = None
 
     def signal(self, name: str, n: int = 1) -> None:
         key = (self.member.id, name)
@@ -117,6 +119,8 @@ class StepRun:
         if self.reply:
             self.replies.append((text, buttons))
             return DONE
+        if self.deadline is not None:
+            expires_at = min(expires_at or self.deadline, self.deadline)
         return StepResult.of(
             await self.engine.submit(
                 self.member, text, key or self.key, category, buttons, expires_at

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, select, update
 
 from flows.definition import FlowDef
+from flows.lateness import PLANNED
 from storage.database import Database
 from storage.flow_tables import FlowTimer
 from storage.members import insert_for
@@ -30,6 +31,18 @@ class Timer:
     step: str
     due_at: datetime
     payload: dict[str, Any]
+
+    @property
+    def planned(self) -> datetime:
+        """When the step was first due (a retried timer's ``due_at`` has moved)."""
+        first = self.payload.get(PLANNED)
+        if isinstance(first, str):
+            return datetime.fromisoformat(first)
+        return self.due_at
+
+
+#: the lower bound of "every due timer"
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +81,32 @@ class TimerStore:
         async with self._db.transaction() as conn:
             await conn.execute(self._schedule, rows)
 
-    async def claim_due(self, now: datetime, limit: int = 500) -> list[Timer]:
+    async def claim_due(
+        self,
+        now: datetime,
+        limit: int = 500,
+        after: datetime | None = None,
+        upto: datetime | None = None,
+    ) -> list[Timer]:
+        """The earliest timers due in ``(after, upto]`` (default: all due by ``now``)."""
+        params = {"now": now, "limit": limit, "after": after or EARLIEST, "upto": upto or now}
         async with self._db.transaction() as conn:
-            rows = await conn.execute(_CLAIM_DUE, {"now": now, "limit": limit})
+            rows = await conn.execute(_CLAIM_DUE, params)
             timers = [Timer(*row) for row in rows.all()]
         return sorted(timers, key=lambda t: (t.due_at, t.id))
+
+    async def release(self, ids: Sequence[int]) -> None:
+        """Give claimed timers back unchanged (backlog beyond this minute's release)."""
+        if not ids:
+            return
+        table = _TABLE
+        stmt = (
+            update(table)
+            .where(table.c.id.in_(bindparam("ids", expanding=True)))
+            .values(fired=False, fired_at=None)
+        )
+        async with self._db.transaction() as conn:
+            await conn.execute(stmt, {"ids": list(ids)})
 
     async def claim_keys(self, keys: Sequence[str], now: datetime) -> list[Timer]:
         """Claim specific due timers (steps that run at once when a flow starts)."""
@@ -84,20 +118,29 @@ class TimerStore:
         order = {key: index for index, key in enumerate(keys)}
         return sorted(timers, key=lambda t: order[t.key])
 
-    async def retry_many(self, retries: Sequence[tuple[int, datetime]]) -> None:
-        """Put fired timers back at new times (the gate deferred their messages)."""
+    async def retry_many(self, retries: Sequence[tuple[Timer, datetime]]) -> None:
+        """Put fired timers back at new times (the gate deferred their messages); the
+        payload keeps the first planned time, which their lateness counts from."""
         if not retries:
             return
         table = FlowTimer.__table__
         stmt = (
             update(table)  # type: ignore[arg-type]
             .where(table.c.id == bindparam("b_id"))
-            .values(fired=False, fired_at=None, due_at=bindparam("b_due"))
-        )
-        async with self._db.transaction() as conn:
-            await conn.execute(
-                stmt, [{"b_id": timer_id, "b_due": due} for timer_id, due in retries]
+            .values(
+                fired=False, fired_at=None, due_at=bindparam("b_due"), payload=bindparam("b_pl")
             )
+        )
+        rows = [
+            {
+                "b_id": timer.id,
+                "b_due": due,
+                "b_pl": {PLANNED: timer.due_at.isoformat(), **timer.payload},
+            }
+            for timer, due in retries
+        ]
+        async with self._db.transaction() as conn:
+            await conn.execute(stmt, rows)
 
     async def pending(self, member_id: int) -> list[Timer]:
         table = FlowTimer.__table__
@@ -119,7 +162,11 @@ def _columns(table: Any) -> list[Any]:
 _TABLE = cast(Table, FlowTimer.__table__)
 _DUE = (
     select(_TABLE.c.id)
-    .where(_TABLE.c.fired.is_(False), _TABLE.c.due_at <= bindparam("now"))
+    .where(
+        _TABLE.c.fired.is_(False),
+        _TABLE.c.due_at > bindparam("after"),
+        _TABLE.c.due_at <= bindparam("upto"),
+    )
     .order_by(_TABLE.c.due_at, _TABLE.c.id)
     .limit(bindparam("limit"))
     .scalar_subquery()

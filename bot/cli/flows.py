@@ -7,6 +7,8 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +20,7 @@ from rich.table import Table
 from bot.cli import ConfigOption, err, load_or_exit
 from bot.config.model import WarmlineConfig
 from bot.errors import ConfigError, WarmlineError
+from flows.simulate.outage import parse_outage
 
 flows_app: typer.Typer = typer.Typer(
     no_args_is_help=True, help="Conversation flows of the member journey."
@@ -91,6 +94,7 @@ async def run_simulation(
     backend: str,
     quiet: bool,
     keep_db: Path | None = None,
+    outages: Sequence[tuple[int, timedelta]] = (),
 ) -> dict[str, Any]:
     """Simulate on a throw-away database, or on ``keep_db`` so that `warmline report`
     and the dashboard can read the synthetic history afterwards."""
@@ -99,7 +103,7 @@ async def run_simulation(
     with tempfile.TemporaryDirectory(prefix="warmline-sim-", dir=scratch_directory()) as tmp:
         path = keep_db if keep_db is not None else Path(tmp) / "simulation.db"
         url = f"sqlite+aiosqlite:///{path.resolve()}"
-        world = World(simulation_config(cfg, url, backend), members, days, seed)
+        world = World(simulation_config(cfg, url, backend), members, days, seed, outages)
         if quiet:
             return await world.run()
         with Progress(
@@ -118,16 +122,21 @@ async def run_simulation(
             return await world.run(progress)
 
 
+#: measures that must be 0 (``simulate`` exits 1 otherwise)
+INVARIANTS = (
+    "offers_before_eligible",
+    "cap_breaches",
+    "quiet_hour_sends",
+    "sends_after_optout",
+    "stale_sends",
+)
+
+
 def summary_table(result: dict[str, Any], seconds: float) -> Table:
     table = Table(title=f"Simulation: {result['members']} members × {result['days']} days")
     table.add_column("measure")
     table.add_column("value", justify="right")
-    invariants = {
-        "offers_before_eligible",
-        "cap_breaches",
-        "quiet_hour_sends",
-        "sends_after_optout",
-    }
+    invariants = set(INVARIANTS)
     for key, value in result.items():
         if isinstance(value, list | dict):
             continue
@@ -160,6 +169,14 @@ def simulate(
             help="Keep the simulated history in this new SQLite file (for `warmline report`).",
         ),
     ] = None,
+    outage: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--outage",
+            help="DAY:DURATION (e.g. 30:48h): the bot is down from the start of that day "
+            "for that long; repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Run the playbook on synthetic members on a virtual clock (no network)."""
     if gate_backend not in {"memory", "sql"}:
@@ -168,11 +185,25 @@ def simulate(
     if keep_db is not None and keep_db.exists():
         err.print(f"--keep-db: {keep_db} already exists; name a new file (nothing is overwritten)")
         raise typer.Exit(2)
+    try:
+        outages = [parse_outage(spec, days) for spec in outage or ()]
+    except ValueError as exc:
+        err.print(str(exc), highlight=False)
+        raise typer.Exit(2) from None
     cfg = load_or_exit(config)
     started = time.perf_counter()
     try:
         result = asyncio.run(
-            run_simulation(cfg, members, days, seed, gate_backend, quiet=False, keep_db=keep_db)
+            run_simulation(
+                cfg,
+                members,
+                days,
+                seed,
+                gate_backend,
+                quiet=False,
+                keep_db=keep_db,
+                outages=outages,
+            )
         )
     except WarmlineError as exc:
         err.print(f"[bold red]Cannot simulate:[/] {exc}", highlight=False)
@@ -185,16 +216,7 @@ def simulate(
         from flows.simulate.report import write_report
 
         write_report(result, report)
-    bad = [
-        key
-        for key in (
-            "offers_before_eligible",
-            "cap_breaches",
-            "quiet_hour_sends",
-            "sends_after_optout",
-        )
-        if result[key]
-    ]
+    bad = [key for key in INVARIANTS if result[key]]
     if bad:
         err.print(f"[bold red]invariants broken:[/] {', '.join(bad)}")
         raise typer.Exit(1)

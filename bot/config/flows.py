@@ -132,6 +132,25 @@ class GreetingsConfig(Section):
         return value
 
 
+#: how late a step of each kind (its ``do:`` action) may still run; ``default`` for the rest
+DEFAULT_LATENESS: dict[str, timedelta] = {
+    "default": timedelta(days=1),
+    # steps that send nothing always run, however late (a journey must still open)
+    "open_journey": timedelta(0),
+    "trust_signal": timedelta(0),
+    "tag": timedelta(0),
+    # greetings, thank-yous, care tips, satisfaction checks: a day late is the limit
+    "message": timedelta(days=1),
+    # a welcome in the group is an answer to the join: an hour later nobody knows why
+    "group_welcome": timedelta(hours=1),
+    "value_content": timedelta(days=1),
+    "offer": timedelta(hours=12),
+    "holiday": timedelta(days=1),
+    # the product is still running out a few days later: the reminder still helps
+    "repurchase": timedelta(days=7),
+}
+
+
 class FlowsConfig(Section):
     enabled: bool = True
     #: extra flow definition directories; a flow with the same name replaces the playbook's
@@ -146,3 +165,20 @@ class FlowsConfig(Section):
     tiers: TiersConfig = TiersConfig()
     orders: OrdersConfig = OrdersConfig()
     greetings: GreetingsConfig = GreetingsConfig()
+    #: per step kind (action name): past ``due + bound`` a step is skipped as ``stale``;
+    #: ``0`` = no bound; keys given here replace the defaults one by one
+    lateness: dict[str, Duration] = Field(default_factory=lambda: dict(DEFAULT_LATENESS))
+
+    @field_validator("lateness")
+    @classmethod
+    def _lateness_defaults(cls, value: dict[str, timedelta]) -> dict[str, timedelta]:
+        for kind in value:
+            if not re.fullmatch(r"[a-z0-9_]{1,40}", kind):
+                raise ValueError(
+                    f"step kinds are action names like message or repurchase (got {kind!r})"
+                )
+        return {**DEFAULT_LATENESS, **value}
+
+    def bound(self, kind: str) -> timedelta:
+        """The lateness bound of a step kind (0: none)."""
+        return self.lateness.get(kind, self.lateness["default"])

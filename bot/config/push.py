@@ -45,6 +45,29 @@ class SchedulerConfig(Section):
     misfire_grace: Duration = timedelta(hours=6)
 
 
+class CatchUpConfig(Section):
+    """Pacing of work that fell due while the bot was down (flow steps, content slots,
+    the waiting line's messages)."""
+
+    #: due longer ago than this is backlog, released at ``per_minute``
+    late_after: Duration = timedelta(minutes=10)
+    #: backlog items released per minute (by each worker); 0: no pacing
+    per_minute: int = Field(default=60, ge=0)
+
+
+#: how long after its turn a message of the waiting line may still go out (0: no bound)
+DEFAULT_LATENESS: dict[str, timedelta] = {
+    "greeting": timedelta(days=1),
+    "value": timedelta(days=1),
+    "offer": timedelta(hours=12),
+    "after_sales": timedelta(days=2),
+    "broadcast": timedelta(days=1),
+    # an order confirmation is still news days later
+    "transactional": timedelta(0),
+    "reply": timedelta(0),
+}
+
+
 class PushConfig(Section):
     caps: CapConfig = CapConfig(per_day=2, per_week=6)
     min_gap: Duration = timedelta(hours=4)
@@ -65,6 +88,21 @@ class PushConfig(Section):
     progress_every: Duration = timedelta(seconds=2)
     pacing: PacingConfig = PacingConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    #: per category: a waiting message whose turn came longer ago than this (the bot was
+    #: down) is dropped as ``stale``; keys given replace the defaults one by one
+    lateness: dict[str, Duration] = Field(default_factory=lambda: dict(DEFAULT_LATENESS))
+    catch_up: CatchUpConfig = CatchUpConfig()
+
+    @field_validator("lateness")
+    @classmethod
+    def _lateness_categories(cls, value: dict[str, timedelta]) -> dict[str, timedelta]:
+        unknown = sorted(set(value) - set(DEFAULT_LATENESS))
+        if unknown:
+            raise ValueError(
+                f"unknown categor{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
+                f"known: {', '.join(DEFAULT_LATENESS)}"
+            )
+        return {**DEFAULT_LATENESS, **value}
 
     @field_validator("quiet_hours")
     @classmethod

@@ -68,4 +68,8 @@ class PushGate(Protocol):
         category: Category,
         priority: int = 0,
         expires_at: datetime | None = None,
-    ) -> Decision: ...
+        park: bool = True,
+    ) -> Decision:
+        """``park=False``: a deferred message is not kept in the gate's waiting line;
+        the caller offers it again itself (flows, whose guards must hold again then)."""
+        ...

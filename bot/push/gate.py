@@ -51,6 +51,8 @@ class _Submission:
     expires_at: datetime | None
     seq: int
     queued: bool
+    #: a deferred message waits in the gate's line (False: the caller retries it itself)
+    park: bool = True
 
 
 class Gate:
@@ -87,11 +89,20 @@ class Gate:
         category: Category,
         priority: int = 0,
         expires_at: datetime | None = None,
+        park: bool = True,
     ) -> Decision:
         now = self.services.clock.now()
         seq = int(now.timestamp() * 1000)
-        sub = _Submission(member, message, category, priority, expires_at, seq, queued=False)
+        sub = _Submission(
+            member, message, category, priority, expires_at, seq, queued=False, park=park
+        )
         return await self._attempt(sub)
+
+    def record_skip(self, member_id: int, key: str, category: Category, decision: Decision) -> None:
+        """Log a decision its caller took without submitting (a flow step too late to
+        make sense is ``dropped``/``stale``), so the push log shows it like the others."""
+        now = self.services.clock.now()
+        self._record(member_id, None, PushMessage("", key), category, 0, decision, now)
 
     async def check(
         self,
@@ -137,6 +148,7 @@ class Gate:
     ) -> list[Decision]:
         """Attempt a member's due waiting messages, best first."""
         decisions: list[Decision] = []
+        now = self.services.clock.now()
         for waiting in due:
             if member is None:
                 await self.pending.remove(member_id, waiting.key)
@@ -156,13 +168,35 @@ class Gate:
                 waiting.seq,
                 queued=True,
             )
-            decisions.append(await self._attempt(sub))
+            bound = self.services.config.push.lateness.get(waiting.category, timedelta(0))
+            if bound > timedelta(0) and now > waiting.due_at + bound:
+                decisions.append(await self._drop_stale(sub, now))
+            else:
+                decisions.append(await self._attempt(sub))
         return decisions
 
+    async def _drop_stale(self, sub: _Submission, now: datetime) -> Decision:
+        """Its turn came while the bot was down, too long ago to make sense now."""
+        decision = Decision(Outcome.DROPPED, Reason.STALE)
+        self._record(sub.member.id, None, sub.message, sub.category, sub.priority, decision, now)
+        await self.pending.remove(sub.member.id, sub.message.key)
+        try:
+            await self.backend.unhold(sub.member.id, sub.message.key)
+        except BackendUnavailable:
+            pass
+        if sub.message.campaign_id is not None:
+            await self._mark_outbox(sub, decision, now)
+        return decision
+
     async def post_to_group(
-        self, chat: ChatRef, message: PushMessage, category: Category = Category.BROADCAST
+        self,
+        chat: ChatRef,
+        message: PushMessage,
+        category: Category = Category.BROADCAST,
+        silent: bool = False,
     ) -> Decision:
-        """A bot post in a group: the kill switch and ``push.group_per_day`` apply."""
+        """A bot post in a group: the kill switch and ``push.group_per_day`` apply. Every
+        proactive post to a group (a broadcast, a flow's welcome) comes through here."""
         now = self.services.clock.now()
         chat_key = f"{chat.platform}:{chat.id}"
         cap = self.services.config.push.group_per_day
@@ -172,7 +206,9 @@ class Gate:
             verdict = Verdict(Outcome.DROPPED, Reason.UNAVAILABLE)
         if verdict.outcome is Outcome.SENT:
             try:
-                await self.sender.send(OutgoingMessage(chat, message.text, message.buttons))
+                await self.sender.send(
+                    OutgoingMessage(chat, message.text, message.buttons, silent=silent)
+                )
             except DeliveryError:
                 verdict = Verdict(Outcome.DROPPED, Reason.FAILED)
         decision = self._decision(verdict)
@@ -201,11 +237,21 @@ class Gate:
         return await self.backend.is_paused()
 
     async def reschedule_waiting(self) -> int:
-        """Make sure every waiting member has a drain job (start-up recovery, resume)."""
+        """Make sure every waiting member has a drain job (start-up recovery, resume).
+
+        Members whose turn passed while the bot was down (backlog) are drained at the
+        ``push.catch_up`` pace, oldest first, not all at the same instant."""
         now = self.services.clock.now()
-        members = await self.pending.next_due()
+        members = sorted(await self.pending.next_due(), key=lambda pair: (pair[1], pair[0]))
+        catch_up = self.services.config.push.catch_up
+        spacing = timedelta(minutes=1) / catch_up.per_minute if catch_up.per_minute else None
+        late = 0
         for member_id, due in members:
-            await self._schedule_drain(member_id, max(due, now))
+            at = max(due, now)
+            if spacing is not None and due <= now - catch_up.late_after:
+                at = now + late * spacing
+                late += 1
+            await self._schedule_drain(member_id, at)
         return len(members)
 
     async def plan(
@@ -267,7 +313,7 @@ class Gate:
             verdict = await self._deliver(sub, now)
         decision = self._decision(verdict)
         self._record(sub.member.id, None, sub.message, sub.category, sub.priority, decision, now)
-        if decision.outcome is Outcome.DEFERRED:
+        if decision.outcome is Outcome.DEFERRED and sub.park:
             await self._park(sub, decision)
         elif sub.queued:
             await self.pending.remove(sub.member.id, sub.message.key)

@@ -41,6 +41,8 @@ class Reason:
     FAILED = "failed"
     RETRY = "retry"
     GROUP_CAP = "group_cap"
+    #: due long ago (the bot was down): no longer makes sense (``flows.lateness``, ``push.lateness``)
+    STALE = "stale"
 
 
 @dataclass(frozen=True, slots=True)

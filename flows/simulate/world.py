@@ -20,7 +20,7 @@ from __future__ import annotations
 import heapq
 import logging
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,6 +42,7 @@ from flows.simulate.measure import (
     VALUE_PREFIX,
     Measure,
 )
+from flows.simulate.outage import Downtime
 from flows.simulate.population import SIM_EPOCH, SimMember, make_member, population
 from flows.state import referral_code_for
 from handlers.start import parse_payload
@@ -69,7 +70,14 @@ class Due:
 
 
 class World:
-    def __init__(self, config: WarmlineConfig, members: int, days: int, seed: int) -> None:
+    def __init__(
+        self,
+        config: WarmlineConfig,
+        members: int,
+        days: int,
+        seed: int,
+        outages: Sequence[tuple[int, timedelta]] = (),
+    ) -> None:
         self.config = config
         self.days = days
         self.seed = seed
@@ -81,6 +89,7 @@ class World:
         database = Database(config.storage.database_url, only_user=True)
         self.app = App(config, adapter=self.adapter, clock=self.clock, database=database)
         self.measure = Measure(config.flows, config.push)
+        self.downtime = Downtime(START, outages)
         #: (hour, seq, what is due): plain tuples compare faster than dataclasses
         self.queue: list[tuple[int, int, Due]] = []
         self._seq = 0
@@ -147,6 +156,8 @@ class World:
                 self.tracker = self.app.services.find(ActivityTracker)
                 engine = self.app.services.require(FlowEngine)
                 gate = self.app.services.find(Gate)
+                if gate is not None:
+                    gate.recorder = self.downtime.watch(engine, gate.recorder)
                 joins = deque(self.people)  # in join order; friends join through the queue
                 hours = self.days * 24
                 for first in range(0, hours, UNIT_HOURS):
@@ -155,7 +166,7 @@ class World:
                     # and journeys changed many times are written once (JourneyStore)
                     async with self.app.database.unit_of_work():
                         for hour in range(first, min(hours, first + UNIT_HOURS)):
-                            await self._hour(engine, gate, hour, joins)
+                            await self._bot_hour(engine, gate, hour, joins)
                             if progress is not None:
                                 progress(hour + 1, hours)
                 return self.summary()
@@ -163,9 +174,33 @@ class World:
             await self.app.stop()
             quiet.setLevel(previous_level)
 
-    async def _hour(
+    async def _bot_hour(
         self, engine: FlowEngine, gate: Gate | None, hour: int, joins: deque[SimMember]
     ) -> None:
+        """An hour of the bot, unless it is down (``--outage``); after a restart it
+        ticks every minute while the engine holds backlog."""
+        now = self.at(hour)
+        down = self.downtime
+        if down.down(now):
+            self.clock.set(now)
+            return
+        if hour and down.ended(self.at(hour - 1), now):
+            down.catching_up = True
+        held = await self._hour(engine, gate, hour, joins)
+        minute = 0
+        while down.catching_up and held and minute < 59:
+            minute += 1
+            self.clock.set(now + timedelta(minutes=minute))
+            if gate is not None:
+                await gate.drain_due()
+            held = (await engine.tick(self.clock.now())).held
+            self.adapter.log.clear()
+        if not held:
+            down.catching_up = False
+
+    async def _hour(
+        self, engine: FlowEngine, gate: Gate | None, hour: int, joins: deque[SimMember]
+    ) -> int:
         self.hour = hour
         now = self.at(hour)
         self.clock.set(now)
@@ -189,8 +224,9 @@ class World:
         self.phase = "tick"
         if gate is not None:
             await gate.drain_due()  # what the scheduler's drain jobs would do this hour
-        await engine.tick(now)
+        held = (await engine.tick(now)).held
         self.adapter.log.clear()
+        return held
 
     def summary(self) -> dict[str, Any]:
         m = self.measure
@@ -219,6 +255,7 @@ class World:
             },
             "weekly_messages": m.weekly_counts(START, self.days),
             "days_to_first_offer": m.days_to_first_offer(),
+            **self.downtime.summary(),
         }
 
     # -- member behaviour --------------------------------------------------------------

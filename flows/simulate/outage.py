@@ -1,0 +1,149 @@
+"""``--outage DAY:DURATION``: the bot is down for a span of virtual time, and what
+its restart did is measured.
+
+While the bot is down nothing of it runs: no ticks, no waiting-line drains, and
+what members do meanwhile reaches it when it is back (as Telegram keeps updates
+for a bot that is offline). After the restart the world ticks every minute while
+the engine holds backlog, so that pacing shows in sends per minute.
+
+The measures are taken from outside the engine's own lateness check: every step's
+planned time is noted when it is *scheduled* (timer rows, content slots), every
+delivery is seen in the gate's decision log, and a delivery later than its
+planned time plus its step's bound counts in ``stale_sends``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from bot.config.duration import parse_duration
+from flows.definition import FlowDef
+from flows.engine import FlowEngine
+from flows.lateness import bound_of
+from flows.timers import NewTimer
+from storage.push import DecisionRow
+from storage.records import MemberRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    start: datetime
+    end: datetime
+
+
+def parse_outage(spec: str, days: int) -> tuple[int, timedelta]:
+    """``DAY:DURATION`` (``30:48h``): from the start of day ``DAY`` for ``DURATION``."""
+    day, sep, length = spec.partition(":")
+    if not sep or not day.strip().isdigit():
+        raise ValueError(f"--outage {spec!r}: expected DAY:DURATION, e.g. 30:48h")
+    try:
+        duration = parse_duration(length.strip())
+    except ValueError as exc:
+        raise ValueError(f"--outage {spec!r}: {exc}") from None
+    if duration <= timedelta(0):
+        raise ValueError(f"--outage {spec!r}: the duration must be more than 0")
+    if int(day) >= days:
+        raise ValueError(f"--outage {spec!r}: day {int(day)} is past the simulated {days} days")
+    return int(day), duration
+
+
+class _Records(Protocol):
+    def record(self, row: DecisionRow) -> None: ...
+
+
+class Downtime:
+    """The outages of one run, and what the restarts after them delivered."""
+
+    def __init__(self, start: datetime, spans: Sequence[tuple[int, timedelta]]) -> None:
+        self.outages = [
+            Outage(start + timedelta(days=day), start + timedelta(days=day) + length)
+            for day, length in sorted(spans)
+        ]
+        #: proactive sends per virtual minute while a restart's backlog lasts
+        self.per_minute: Counter[datetime] = Counter()
+        self.catching_up = False
+        self.stale_sends = 0
+        self._timers: dict[str, tuple[str, str, datetime]] = {}
+        self._slots: dict[int, datetime] = {}
+        self._flows: dict[str, FlowDef] = {}
+        self._engine: FlowEngine | None = None
+
+    def down(self, at: datetime) -> bool:
+        return any(o.start <= at < o.end for o in self.outages)
+
+    def ended(self, before: datetime, at: datetime) -> bool:
+        """An outage ended in ``(before, at]``: the bot restarted."""
+        return any(before < o.end <= at for o in self.outages)
+
+    # -- observation ----------------------------------------------------------------
+    def watch(self, engine: FlowEngine, recorder: _Records) -> _Records:
+        """Note planned times where steps are scheduled; return the recorder to install
+        in the gate (it passes every decision on)."""
+        self._engine = engine
+        self._flows = engine.flows
+        schedule = engine.timers.schedule
+        next_slot = engine.next_slot
+
+        async def scheduled(timers: Sequence[NewTimer]) -> None:
+            for t in timers:
+                self._timers.setdefault(t.key, (t.flow, t.step, t.due_at))
+            await schedule(timers)
+
+        def slot(member: MemberRecord, earliest: datetime) -> datetime:
+            at = next_slot(member, earliest)
+            self._slots[member.id] = at
+            return at
+
+        setattr(engine.timers, "schedule", scheduled)  # noqa: B010 (an observer, not a stub)
+        setattr(engine, "next_slot", slot)  # noqa: B010
+        return _Tap(recorder, self._delivered)
+
+    def _delivered(self, row: DecisionRow) -> None:
+        if row.outcome != "sent" or row.member_id is None:
+            return
+        if self.catching_up and row.category not in {"reply"}:
+            self.per_minute[row.at.replace(second=0, microsecond=0)] += 1
+        planned = self._planned(row)
+        if planned is not None and planned[1] > timedelta(0) and row.at > planned[0] + planned[1]:
+            self.stale_sends += 1
+
+    def _planned(self, row: DecisionRow) -> tuple[datetime, timedelta] | None:
+        """When the delivered message was planned, and its step's lateness bound."""
+        assert self._engine is not None
+        config = self._engine.config
+        timer = self._timers.get(row.message_key)
+        if timer is not None:
+            flow_name, step_id, due = timer
+            flow = self._flows.get(flow_name)
+            if flow is None:
+                return None
+            return due, bound_of(config, flow.step(step_id))
+        kind = row.message_key.split(":", 1)[0]
+        flow = {
+            "value": self._flows.get("value_content"),
+            "offer": self._flows.get("soft_offer"),
+        }.get(kind)
+        slot = self._slots.get(row.member_id or 0)
+        if flow is None or slot is None:
+            return None
+        return slot, bound_of(config, flow.timed_steps[0])
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "stale_sends": self.stale_sends,
+            "max_sends_per_minute_after_outage": max(self.per_minute.values(), default=0),
+        }
+
+
+class _Tap:
+    def __init__(self, inner: _Records, seen: Callable[[DecisionRow], None]) -> None:
+        self._inner = inner
+        self._seen = seen
+
+    def record(self, row: DecisionRow) -> None:
+        self._seen(row)
+        self._inner.record(row)
