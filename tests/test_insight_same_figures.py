@@ -10,7 +10,9 @@ import csv
 import os
 import sys
 from asyncio.subprocess import PIPE
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +27,13 @@ from flows.simulate.history import measure_history
 from insight.dashboard.app import mount
 from insight.definitions import FUNNEL_STEPS
 from insight.passwords import hash_password
+from insight.period import data_span, default_window, empty_period, joined_in_window
+from insight.report import write_report
+from insight.window import Window
 from storage.database import Database
 
 PASSWORD = "oolong-at-dawn"
+_Api = Callable[[str], Awaitable[dict[str, Any]]]
 LAST_DAY = "2026-05-04"  # WINDOW's last day: --to is inclusive
 SETTINGS: dict[str, Any] = {
     "push": {"caps": {"per_week": 2}},
@@ -123,7 +129,9 @@ def _conversions(figures: dict[str, dict[str, float | None]]) -> None:
                 source[f"conversion.{step}"] = source.pop(key)
 
 
-async def _dashboard_tables(url: str) -> dict[str, dict[str, Any]]:
+@asynccontextmanager
+async def _dashboard(url: str, now: datetime = END) -> AsyncIterator[_Api]:
+    """The dashboard on ``url``'s database, signed in."""
     config = WarmlineConfig.model_validate(
         {
             **SETTINGS,
@@ -139,7 +147,7 @@ async def _dashboard_tables(url: str) -> dict[str, dict[str, Any]]:
     )
     db = Database(url)
     server = WebServer("127.0.0.1:0")
-    mount(server.app, db.engine, config, ManualClock(END))
+    mount(server.app, db.engine, config, ManualClock(now))
     await server.start()
     base = f"http://127.0.0.1:{server.port}/dashboard"
     try:
@@ -149,13 +157,23 @@ async def _dashboard_tables(url: str) -> dict[str, dict[str, Any]]:
             login = {"username": "mei", "password": PASSWORD, "csrf": token}
             async with http.post(base + "/login", data=login, allow_redirects=False) as response:
                 assert response.status == 302
-            period = f"from={START:%Y-%m-%d}&to={LAST_DAY}"
-            async with http.get(f"{base}/api/sources?{period}") as response:
-                assert response.status == 200
-                body = await response.json()
+
+            async def get(path: str) -> dict[str, Any]:
+                async with http.get(base + path) as response:
+                    assert response.status == 200, path
+                    if path.startswith("/api/"):
+                        return dict(await response.json())
+                    return {"html": await response.text()}
+
+            yield get
     finally:
         await server.stop()
         await db.close()
+
+
+async def _dashboard_tables(url: str) -> dict[str, dict[str, Any]]:
+    async with _dashboard(url) as get:
+        body = await get(f"/api/sources?from={START:%Y-%m-%d}&to={LAST_DAY}")
     return {slug: body["tables"][slug] for slug in ("funnel", "sources", "referrals")}
 
 
@@ -194,3 +212,47 @@ async def test_simulate_report_and_dashboard_agree(history: str, tmp_path: Path)
     assert from_report["group"]["source.cac"] == 4  # 120 per 30 days, one day of members
     assert from_report["ads"]["ref.k_factor"] == 0.5
     assert simulated["referrals"]["all"]["referrers"] == 1
+
+
+async def test_a_period_without_data_says_where_the_data_is(history: str, tmp_path: Path) -> None:
+    """The history ends in May 2026 and the clock says December: the default period
+    covers the data, and an empty period names the data's dates."""
+    now = END + timedelta(days=200)
+    db = Database(history)
+    try:
+        async with db.engine.connect() as conn:
+            span = await data_span(conn)
+            window = default_window(span, now)
+            assert await joined_in_window(conn, window) == 6  # everyone
+            empty = await empty_period(conn, Window.from_dates(None, None, now))
+    finally:
+        await db.close()
+    assert span is not None and (span.first_day, span.last_day) == (
+        date(2025, 12, 20),
+        date(2026, 6, 1),
+    )
+    assert (window.start.date(), window.end.date()) == (date(2025, 12, 20), date(2026, 6, 2))
+    assert empty is not None
+    assert empty.message().endswith("The data runs from 2025-12-20 – 2026-06-01.")
+    assert empty.suggestion() == (date(2025, 12, 20), date(2026, 6, 1))
+
+    report = await write_report(_config(history), None, tmp_path / "r.html", now=now)
+    assert report.window == window and report.empty is None
+    report = await write_report(
+        _config(history), Window.from_dates(None, None, now), tmp_path / "e.html", now=now
+    )
+    assert report.empty is not None
+    assert "--from 2025-12-20 --to 2026-06-01" in (tmp_path / "e.html").read_text("utf-8")
+
+    async with _dashboard(history, now) as get:
+        default = await get("/api/overview")
+        assert (default["from"][:10], "empty" in default) == ("2025-12-20", False)
+        later = await get("/api/cohorts?from=2026-09-01&to=2026-09-30")
+        assert later["empty"] == (
+            "No member joined in 2026-09-01 – 2026-09-30. "
+            "The data runs from 2025-12-20 – 2026-06-01."
+        )
+        assert (later["data_from"], later["data_to"]) == ("2025-12-20", "2026-06-01")
+        page = (await get("/cohorts?from=2026-09-01&to=2026-09-30"))["html"]
+        assert 'id="empty-period"' in page
+        assert "/dashboard/cohorts?from=2025-12-20&amp;to=2026-06-01" in page
