@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import cast
 
 from sqlalchemy import Table, select
@@ -23,12 +23,13 @@ class CostModel:
     period_days: float = 30.0
     origin: str = "config"
 
-    def cost(self, joined: int, window: Window) -> float | None:
-        """The ``cost`` figure: per member × joined, or spend pro-rated to the window."""
+    def cost(self, joined: int, active_days: float) -> float | None:
+        """The ``cost`` figure: per member × joined, or spend pro-rated to the days the
+        source brought members in the period (:func:`active_days`)."""
         if self.cost_per_member is not None:
             return self.cost_per_member * joined
         if self.spend is not None:
-            return self.spend * window.days / self.period_days
+            return self.spend * active_days / self.period_days
         return None
 
     def describe(self, currency: str = "") -> str:
@@ -38,6 +39,18 @@ class CostModel:
         if self.spend is not None:
             return f"{unit}{self.spend:g} per {self.period_days:g} days ({self.origin})"
         return "not set"
+
+
+def active_days(first: datetime | None, last: datetime | None, window: Window) -> float:
+    """Whole UTC days from the day of a source's first member joined in the window to
+    the end of the day of its last, within the window: the days its spend is counted
+    for. A window that also covers days without data gives the same number."""
+    if first is None or last is None:
+        return 0.0
+    start = max(window.start, datetime.combine(first.astimezone(UTC).date(), time(), tzinfo=UTC))
+    day_after = datetime.combine(last.astimezone(UTC).date(), time(), tzinfo=UTC)
+    end = min(window.end, day_after + timedelta(days=1))
+    return max(0.0, (end - start).total_seconds() / 86400)
 
 
 async def cost_models(conn: AsyncConnection, config: InsightConfig) -> dict[str, CostModel]:

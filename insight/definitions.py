@@ -68,7 +68,8 @@ _ALL = (
         "trusted",
         "Trusted",
         Unit.COUNT,
-        "Joined members whose trust score has reached flows.offer.min_trust.",
+        "Joined members whose trust score has reached flows.offer.min_trust (counting every "
+        "offered member: an offer is only sent once it has, even if it fell since).",
     ),
     Figure(
         "offered",
@@ -88,16 +89,19 @@ _ALL = (
         "step_conversion",
         "Step conversion",
         Unit.SHARE,
-        "Members at a funnel step ÷ members at the step before it, same source and join week; "
-        "referred ÷ purchased, since the referral invite follows a purchase.",
+        "Members at a funnel step who also reached the step before it ÷ members at the step "
+        "before it, same source and join week (never above 100%); referred ÷ purchased, since "
+        "the referral invite follows a purchase.",
     ),
     # money
     Figure(
         "cost",
         "Acquisition cost",
         Unit.MONEY,
-        "What the source cost in the period: cost_per_member × members joined, or spend pro-rated "
-        "from its period to the report period. Admin-set costs override the config.",
+        "What the source cost in the period: cost_per_member × members joined, or spend "
+        "pro-rated from its period to the days the source brought members in the period (whole "
+        "UTC days from its first to its last member joined), so days before or after the data do "
+        "not change it. Admin-set costs override the config.",
     ),
     Figure(
         "cac",

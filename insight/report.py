@@ -24,6 +24,7 @@ from insight import charts, tables
 from insight.definitions import FIGURES
 from insight.loop import engaged, joined_in, journeys, members, order_totals, source_of
 from insight.pages import Settings, cohort_page, respect, sources
+from insight.period import EmptyPeriod, data_span, default_window, empty_period
 from insight.queries.activity import refresh_activity
 from insight.queries.funnel import funnel, total
 from insight.queries.push_rollup import refresh_push
@@ -38,18 +39,23 @@ MEMBER_CSV_BATCH = 2000
 @dataclass(slots=True)
 class ReportResult:
     html: Path
+    window: Window
     csv_files: list[Path] = field(default_factory=list)
     members: int = 0
+    #: nobody joined in the period (and where the data is)
+    empty: EmptyPeriod | None = None
 
 
 async def write_report(
     config: WarmlineConfig,
-    window: Window,
+    window: Window | None,
     out: Path,
     csv_dir: Path | None = None,
     *,
     now: datetime,
 ) -> ReportResult:
+    """``window`` None: the default period, which covers the data when the database
+    holds only older data (:func:`insight.period.default_window`)."""
     db = Database(config.storage.database_url)
     try:
         async with db.engine.begin() as conn:
@@ -57,7 +63,12 @@ async def write_report(
             await refresh_push(conn)
             await catch_up_member_loop(conn)
         async with db.engine.connect() as conn:
-            return await _write(conn, config, window, out, csv_dir, now)
+            if window is None:
+                window = default_window(await data_span(conn), now)
+            empty = await empty_period(conn, window)
+            result = await _write(conn, config, window, out, csv_dir, now, empty)
+            result.empty = empty
+            return result
     finally:
         await db.close()
 
@@ -69,6 +80,7 @@ async def _write(
     out: Path,
     csv_dir: Path | None,
     now: datetime,
+    empty: EmptyPeriod | None,
 ) -> ReportResult:
     settings = Settings.of(config)
     weekly = await funnel(conn, window, settings.min_trust)
@@ -131,8 +143,9 @@ async def _write(
         figures=FIGURES.values(),
         plotly_js=get_plotlyjs(),
         currency=config.shop.currency,
+        empty=empty,
     )
-    result = ReportResult(out)
+    result = ReportResult(out, window)
     if csv_dir is not None:
         result.csv_files = _write_tables(csv_dir, report_tables)
         path = csv_dir / "members.csv"

@@ -21,6 +21,7 @@ from insight.metrics import Metrics
 from insight.tracker import ActivityTracker
 from storage.database import Database
 from storage.migrate import ensure_schema
+from storage.privacy import MemberData
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -51,6 +52,11 @@ def install_insight(app: App) -> None:
     hooked = attach(app, metrics)
 
     async def track(_app: App) -> None:
+        data = app.services.find(MemberData)
+        hook = tracker.privacy_hook()
+        # /mydata and /forgetme cover what is noted but not yet written
+        if data is not None and all(other.name != hook.name for other in data.hooks):
+            data.add_hook(hook)
         tracker.start()
 
     async def untrack(_app: App) -> None:

@@ -44,6 +44,12 @@ class DecisionRow:
     outcome: str
     reason: str | None
     until: datetime | None
+    #: what the message said (its start), for the push log and the member's timeline
+    text: str | None = None
+
+
+#: how much of a message's text the decision log keeps
+DECISION_TEXT = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +195,7 @@ class DecisionLog:
                 "outcome": r.outcome,
                 "reason": r.reason,
                 "until": r.until,
+                "text": r.text[:DECISION_TEXT] if r.text is not None else None,
             }
             for r in rows
         ]
@@ -212,6 +219,7 @@ class DecisionLog:
                     r.outcome,
                     r.reason,
                     r.until,
+                    r.text,
                 )
                 for r in (await session.execute(stmt)).scalars()
             ]

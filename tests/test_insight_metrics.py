@@ -25,6 +25,7 @@ from insight.queries.respect import (
     outbox_depth,
     weekly_load,
 )
+from insight.window import Window
 from storage.database import Database
 from storage.member_loop import catch_up_member_loop
 from storage.segment_filter import parse
@@ -62,6 +63,9 @@ async def test_funnel_per_source_and_week(conn: AsyncConnection) -> None:
     overall = total(rows)
     assert overall.steps == _steps(4, 3, 2, 2, 3, 2, 1)
     assert overall.conversion("engaged") == 0.75
+    # Chen bought without an offer: 3 buyers, 2 offered, but only 2 of the 2 offered bought
+    assert overall.conversion("purchased") == 1.0
+    assert all((r.conversion(s) or 0) <= 1 for r in [*rows, overall] for s in FUNNEL_STEPS)
     assert overall.conversion("joined") is None
     by_source = await funnel(conn, WINDOW, min_trust=50, by_week=False)
     assert [r.week for r in by_source] == [None, None, None]
@@ -75,11 +79,25 @@ async def test_cac_ltv_and_payback(conn: AsyncConnection) -> None:
     assert (ads.joined, ads.cost, ads.cac, ads.revenue, ads.ltv) == (2, 20, 10, 160, 80)
     assert (ads.ltv_within(30), ads.ltv_within(90), ads.ltv_within(180)) == (50, 80, None)
     assert (ads.ltv_cac, ads.payback_days) == (8, 12)
-    assert (group.cost, group.cac, group.revenue, group.ltv_within(30)) == (480, 480, 30, 0)
-    assert group.ltv_cac == pytest.approx(0.0625)
-    assert group.payback_days is None
+    # 120 per 30 days, counted for the one day the source brought a member (Chen, day 8)
+    assert (group.cost, group.cac, group.revenue, group.ltv_within(30)) == (4, 4, 30, 0)
+    assert group.ltv_cac == pytest.approx(7.5)
+    assert group.payback_days == 100  # Chen's order on day 108
     assert (direct.cost, direct.cac, direct.ltv_cac, direct.revenue) == (None, None, None, 60)
     assert (direct.ltv_within(30), direct.ltv_within(90)) == (40, 60)
+
+
+async def test_cac_does_not_depend_on_days_without_data(conn: AsyncConnection) -> None:
+    """Periods that hold the same members give the same CAC, however many empty days
+    around them they also cover (spend used to be pro-rated over the whole period)."""
+    models = await cost_models(conn, COSTS)
+    found = []
+    for before, after in ((20, 30), (200, 300), (20, 900)):
+        window = Window(START - timedelta(days=before), WINDOW.end + timedelta(days=after))
+        values = {v.source: v for v in await source_values(conn, window, models)}
+        found.append((values["group"].joined, values["group"].cost, values["group"].cac))
+    # Chen (day 8) and Eve (day 147): 140 days of 120 per 30 days
+    assert found == [(2, 560, 280)] * 3
 
 
 async def test_retention_cohorts(conn: AsyncConnection) -> None:

@@ -5,24 +5,33 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from flows.simulate.population import CHANNELS
+from flows.simulate.population import CHANNELS, SIM_EPOCH
 
 runner = CliRunner()
 
 
-def test_simulated_history_feeds_the_report(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["memory", "sql"])
+def test_simulated_history_feeds_the_report(tmp_path: Path, backend: str) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("knowledge:\n  enabled: false\n")
     history = tmp_path / "sim.db"
     args = ["simulate", "-c", str(config), "--members", "30", "--days", "10", "--seed", "5"]
-    result = runner.invoke(app, [*args, "--gate-backend", "sql", "--keep-db", str(history)])
+    result = runner.invoke(app, [*args, "--gate-backend", backend, "--keep-db", str(history)])
     assert result.exit_code == 0, result.output
     with sqlite3.connect(history) as db:
         assert db.execute("select count(*) from members").fetchone()[0] >= 30
         assert db.execute("select count(*) from push_decisions").fetchone()[0] > 0
+        # the sends ledger the report's push load reads, whichever gate kept it
+        sent = db.execute(
+            "select count(distinct member_id || ':' || message_key) from push_decisions "
+            "where outcome = 'sent' and member_id is not null"
+        ).fetchone()[0]
+        assert sent > 0
+        assert db.execute("select count(*) from push_sends").fetchone()[0] == sent
         # members came through several deep-link channels (/start src-<channel>)
         sources = {row[0] for row in db.execute("select distinct source from members")}
         assert len(sources & {channel for channel, _ in CHANNELS}) >= 2
@@ -43,14 +52,12 @@ def test_simulated_history_feeds_the_report(tmp_path: Path) -> None:
             "report",
             "-c",
             str(report_config),
-            "--from",
-            "2026-01-01",
-            "--to",
-            "2026-12-31",
             "--out",
             str(out),
         ],
     )
     assert report.exit_code == 0, report.output
     html = out.read_text(encoding="utf-8")
+    assert f"report for {SIM_EPOCH:%Y-%m-%d} – " in report.output
+    assert 'id="empty-period"' not in html  # the default period covers the simulated days
     assert sum(channel in html for channel, _ in CHANNELS) >= 2  # acquisition sources

@@ -32,7 +32,9 @@ def report(
     from_: Annotated[
         datetime | None,
         typer.Option(
-            "--from", formats=["%Y-%m-%d"], help="First join day (UTC); default 90 days ago."
+            "--from",
+            formats=["%Y-%m-%d"],
+            help="First join day (UTC); default 90 days ago (or before the last join, when the data is older).",
         ),
     ] = None,
     to: Annotated[
@@ -54,7 +56,10 @@ def report(
     cfg = load_or_exit(config)
     now = SystemClock().now()
     try:
-        window = Window.from_dates(_day(from_), _day(to), now)
+        # neither day given: the default period, chosen with the data in view
+        window = (
+            None if from_ is None and to is None else Window.from_dates(_day(from_), _day(to), now)
+        )
     except ValueError as exc:
         err.print(f"[bold red]Bad period:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
@@ -65,8 +70,12 @@ def report(
         err.print(f"[bold red]Cannot write the report:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
     console = Console()
+    if result.empty is not None:
+        hint = result.empty.suggestion()
+        more = f" Try --from {hint[0]} --to {hint[1]}." if hint else ""
+        err.print(f"[yellow]{result.empty.message()}{more}[/]", highlight=False)
     console.print(
-        f"report for {window.label()} written to [bold]{result.html}[/] "
+        f"report for {result.window.label()} written to [bold]{result.html}[/] "
         f"in {time.perf_counter() - started:.1f}s",
         highlight=False,
     )

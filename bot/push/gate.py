@@ -405,6 +405,10 @@ class Gate:
         decision: Decision,
         now: datetime,
     ) -> None:
+        if decision.reason == Reason.DUPLICATE:
+            # the key was delivered already (from the waiting line, or before a crash):
+            # a repeat is not a new decision, and the log shows each message once
+            return
         self.recorder.record(
             DecisionRow(
                 at=now,
@@ -417,5 +421,6 @@ class Gate:
                 outcome=decision.outcome.value,
                 reason=decision.reason,
                 until=decision.until,
+                text=message.text,
             )
         )

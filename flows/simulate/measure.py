@@ -3,7 +3,9 @@
 Nothing here asks the gate what it decided: caps, quiet hours, opt-outs and
 offer eligibility are re-checked against the real deliveries, with the
 member-side facts (join time, time zone, opt-out time, what they did) that
-only the simulation knows.
+only the simulation knows. The funnel, referral and source figures are not
+counted here: :mod:`flows.simulate.history` measures them on the simulated
+history with the report's and the dashboard's own queries.
 """
 
 from __future__ import annotations
@@ -38,9 +40,6 @@ class MemberFacts:
     offers: int = 0
     first_offer_at: datetime | None = None
     orders: int = 0
-    engaged: bool = False
-    trusted: bool = False
-    referred: bool = False
 
 
 class QuietWindow:
@@ -84,10 +83,8 @@ class Measure:
 
     def acted(self, user_id: str, signal: str, at: datetime, n: int = 1) -> None:
         facts = self.members[user_id]
-        facts.engaged = True
         if signal in facts.signals:
             facts.signals[signal] += n
-        self._check_trust(facts, at)
 
     def opted_out(self, user_id: str, at: datetime) -> None:
         self.members[user_id].opted_out_at = at
@@ -100,16 +97,9 @@ class Measure:
         self.repurchases += facts.orders > 1
         self.referrals += referral_paid
 
-    def referrer_paid(self, user_id: str) -> None:
-        self.members[user_id].referred = True
-
     def trust(self, facts: MemberFacts, at: datetime) -> float:
         days = max(0.0, (at - facts.joined_at).total_seconds() / DAY)
         return trust_score(Signals(days, **facts.signals), self.flows.trust)
-
-    def _check_trust(self, facts: MemberFacts, at: datetime) -> None:
-        if not facts.trusted and self.trust(facts, at) >= self.flows.offer.min_trust:
-            facts.trusted = True
 
     # -- deliveries ------------------------------------------------------------------
     def delivered(self, user_id: str, at: datetime, phase: str, data: str | None) -> None:
@@ -138,7 +128,6 @@ class Measure:
 
     def _offer(self, facts: MemberFacts, at: datetime) -> None:
         rules = self.flows.offer
-        self._check_trust(facts, at)
         eligible = (
             self.trust(facts, at) >= rules.min_trust
             and at - facts.joined_at >= timedelta(days=rules.min_days)
@@ -185,19 +174,3 @@ class Measure:
             for facts in self.members.values()
             if facts.first_offer_at is not None
         )
-
-    def finish(self, at: datetime) -> None:
-        for facts in self.members.values():
-            self._check_trust(facts, at)
-
-    def funnel(self) -> dict[str, int]:
-        facts = list(self.members.values())
-        return {
-            "joined": len(facts),
-            "engaged": sum(f.engaged for f in facts),
-            "trusted": sum(f.trusted for f in facts),
-            "offered": sum(f.offers > 0 for f in facts),
-            "purchased": sum(f.orders > 0 for f in facts),
-            "repurchased": sum(f.orders > 1 for f in facts),
-            "referred": sum(f.referred for f in facts),
-        }

@@ -247,8 +247,7 @@ class World:
             "sends_after_optout": m.sends_after_optout,
             "orders": m.orders,
             "repurchases": m.repurchases,
-            "referrals": m.referrals,
-            "funnel": m.funnel(),
+            "referral_rewards": m.referrals,
             "caps": {
                 "per_day": self.config.push.caps.per_day,
                 "per_week": self.config.push.caps.per_week,
@@ -416,7 +415,5 @@ class World:
                 continue
             person = self.people[item.member]
             self.measure.ordered(person.user_id, now, outcome.referral_rewarded)
-            if outcome.referral_rewarded and person.referrer_index is not None:
-                self.measure.referrer_paid(self.people[person.referrer_index].user_id)
             if hours is not None:
                 self.later(hours, "order", item.member)

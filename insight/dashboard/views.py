@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import Clock
 from bot.config.model import WarmlineConfig
@@ -17,6 +17,7 @@ from insight import charts, pages, tables
 from insight.costs import cost_models, set_cost
 from insight.dashboard.auth import PREFIX_KEY, SESSION_KEY, redirect, session_of, url
 from insight.definitions import FIGURES
+from insight.period import EmptyPeriod, data_span, default_window, empty_period
 from insight.queries.members import SearchQuery, handoffs, member_detail, push_log, search_members
 from insight.render import figure_html, templates
 from insight.window import Window
@@ -57,14 +58,51 @@ def render(
     return web.Response(text=html, content_type="text/html", status=status)
 
 
-def window_of(request: web.Request) -> Window:
+def window_of(request: web.Request) -> Window | None:
+    """The asked period, or None for the default (chosen with the data in view)."""
     now = request.app[CLOCK_KEY].now()
     try:
         first = date.fromisoformat(request.query["from"]) if request.query.get("from") else None
         last = date.fromisoformat(request.query["to"]) if request.query.get("to") else None
+        if first is None and last is None:
+            return None
         return Window.from_dates(first, last, now)
     except ValueError as exc:
         raise web.HTTPBadRequest(text=f"from/to must be dates like 2026-01-31: {exc}") from None
+
+
+async def period_of(
+    request: web.Request, conn: AsyncConnection
+) -> tuple[Window, EmptyPeriod | None]:
+    """The page's period (the default covers the data when it is all older than 90
+    days) and, when nobody joined in it, where the data is."""
+    window = window_of(request)
+    if window is None:
+        window = default_window(await data_span(conn), request.app[CLOCK_KEY].now())
+    return window, await empty_period(conn, window)
+
+
+def _empty_context(request: web.Request, empty: EmptyPeriod | None) -> dict[str, Any]:
+    if empty is None:
+        return {"empty": None}
+    hint = empty.suggestion()
+    link = None
+    if hint is not None:
+        query = {k: v for k, v in request.query.items() if k not in ("from", "to")}
+        query |= {"from": hint[0].isoformat(), "to": hint[1].isoformat()}
+        link = f"{request.path}?{urlencode(query)}"
+    return {"empty": empty.message(), "empty_link": link}
+
+
+def _empty_json(empty: EmptyPeriod | None) -> dict[str, Any]:
+    if empty is None:
+        return {}
+    hint = empty.suggestion()
+    return {
+        "empty": empty.message(),
+        "data_from": hint[0].isoformat() if hint else None,
+        "data_to": hint[1].isoformat() if hint else None,
+    }
 
 
 def _settings(request: web.Request) -> pages.Settings:
@@ -93,12 +131,13 @@ def _tables_json(window: Window, found: list[tables.Table], **extra: Any) -> web
 
 
 async def overview(request: web.Request) -> web.Response:
-    window = window_of(request)
     async with request.app[ENGINE_KEY].begin() as conn:
-        data = await pages.overview(conn, window, _settings(request), request.app[CLOCK_KEY].now())
+        window, empty = await period_of(request, conn)
+        now = request.app[CLOCK_KEY].now()
+        data = await pages.overview(conn, window, _settings(request), now)
     funnel_table = tables.funnel_table(data.funnel)
     if _wants_json(request):
-        return _tables_json(window, [funnel_table], today=_plain(data.today))
+        return _tables_json(window, [funnel_table], today=_plain(data.today), **_empty_json(empty))
     t = data.today
     currency = request.app[WCONFIG_KEY].shop.currency
     today = [
@@ -116,6 +155,7 @@ async def overview(request: web.Request) -> web.Response:
         {
             "page": "overview",
             "window": window,
+            **_empty_context(request, empty),
             "today": today,
             "charts": [figure_html(charts.funnel_by_source(data.funnel))],
             "tables": [funnel_table],
@@ -124,9 +164,9 @@ async def overview(request: web.Request) -> web.Response:
 
 
 async def sources(request: web.Request) -> web.Response:
-    window = window_of(request)
     config = request.app[WCONFIG_KEY]
     async with request.app[ENGINE_KEY].begin() as conn:
+        window, empty = await period_of(request, conn)
         data = await pages.sources(conn, window, _settings(request), config)
         models = await cost_models(conn, config.insight)
     found = [
@@ -135,7 +175,7 @@ async def sources(request: web.Request) -> web.Response:
         tables.referrals_table(data.referrals),
     ]
     if _wants_json(request):
-        return _tables_json(window, found)
+        return _tables_json(window, found, **_empty_json(empty))
     names = sorted({v.source for v in data.values} | set(models))
     return render(
         request,
@@ -143,6 +183,7 @@ async def sources(request: web.Request) -> web.Response:
         {
             "page": "sources",
             "window": window,
+            **_empty_context(request, empty),
             "tables": found,
             "sources": names,
             "models": models,
@@ -188,12 +229,12 @@ async def set_source_cost(request: web.Request) -> web.StreamResponse:
 
 
 async def cohorts(request: web.Request) -> web.Response:
-    window = window_of(request)
     async with request.app[ENGINE_KEY].begin() as conn:
+        window, empty = await period_of(request, conn)
         data = await pages.cohort_page(conn, window, _settings(request))
     found = [tables.cohorts_table(data.cohorts, window), tables.repurchase_table(data.repurchase)]
     if _wants_json(request):
-        return _tables_json(window, found)
+        return _tables_json(window, found, **_empty_json(empty))
     return render(
         request,
         "page.html",
@@ -201,6 +242,7 @@ async def cohorts(request: web.Request) -> web.Response:
             "page": "cohorts",
             "title": "Cohorts",
             "window": window,
+            **_empty_context(request, empty),
             "tables": found,
             "lead": "Do members stay and buy again? (Referrals and K-factor per source: see Sources.)",
             "charts": [figure_html(charts.cohort_heatmap(data.cohorts, window))],
@@ -276,12 +318,12 @@ async def member(request: web.Request) -> web.Response:
 
 
 async def push(request: web.Request) -> web.Response:
-    window = window_of(request)
     settings = _settings(request)
     outcome = request.query.get("outcome", "")
     if outcome not in ("", "sent", "deferred", "dropped"):
         raise web.HTTPBadRequest(text="outcome must be sent, deferred or dropped")
     async with request.app[ENGINE_KEY].begin() as conn:
+        window, empty = await period_of(request, conn)
         data = await pages.respect(conn, window, settings)
         log = await push_log(conn, outcome=outcome)
     found = [
@@ -290,13 +332,16 @@ async def push(request: web.Request) -> web.Response:
         tables.campaigns_table(data.campaigns),
     ]
     if _wants_json(request):
-        return _tables_json(window, found, log=[_plain(entry) for entry in log])
+        return _tables_json(
+            window, found, log=[_plain(entry) for entry in log], **_empty_json(empty)
+        )
     return render(
         request,
         "push.html",
         {
             "page": "push",
             "window": window,
+            **_empty_context(request, empty),
             "tables": found,
             "log": log,
             "outcome": outcome,

@@ -149,9 +149,9 @@ async def member_detail(
             decisions.c.category,
             decisions.c.outcome,
             decisions.c.reason,
-            decisions.c.campaign_id,
             decisions.c.message_key,
             decisions.c.until,
+            decisions.c.text,
         )
         .where(decisions.c.member_id == member_id)
         .order_by(decisions.c.at.desc())
@@ -160,11 +160,8 @@ async def member_detail(
         why = f" ({d.reason})" if d.reason else ""
         if d.outcome == "deferred" and d.until is not None:
             why += f", until {d.until:%Y-%m-%d %H:%M} UTC"
-        entries.append(
-            TimelineEntry(
-                d.at, f"push · {d.category}", f"{d.campaign_id or d.message_key}{why}", d.outcome
-            )
-        )
+        said = message_text(d.text, d.message_key)
+        entries.append(TimelineEntry(d.at, f"push · {d.category}", f"{said}{why}", d.outcome))
     for o in await conn.execute(
         select(orders.c.at, orders.c.sku, orders.c.amount)
         .where(orders.c.member_id == member_id)
@@ -194,6 +191,22 @@ def _summary(detail: Any) -> str:
     return ", ".join(f"{k}={v}" for k, v in list(detail.items())[:4] if v is not None)[:160]
 
 
+def message_text(text: str | None, key: str) -> str:
+    """What a pushed message said; decisions recorded before the log kept text name
+    the flow and step their key comes from (``after_sales.v1:2:o1515:care_tips``)."""
+    if text:
+        first = text.strip().splitlines()[0] if text.strip() else ""
+        return first[:SUMMARY] + ("…" if len(first) > SUMMARY or "\n" in text.strip() else "")
+    flow, _, rest = key.partition(":")
+    step = rest.rsplit(":", 1)[-1] if rest else ""
+    name = flow.split(".", 1)[0].replace("_", " ")
+    return f"{name}: {step.replace('_', ' ')}" if step else name
+
+
+#: characters of a message shown in the timeline and the push log
+SUMMARY = 160
+
+
 @dataclass(frozen=True, slots=True)
 class PushLogEntry:
     at: datetime
@@ -203,6 +216,7 @@ class PushLogEntry:
     campaign: str | None
     outcome: str
     reason: str | None
+    message: str
     #: a deferred message waits until then (UTC)
     until: datetime | None = None
 
@@ -220,6 +234,8 @@ async def push_log(
             decisions.c.outcome,
             decisions.c.reason,
             decisions.c.until,
+            decisions.c.text,
+            decisions.c.message_key,
         )
         .select_from(decisions.outerjoin(members, members.c.id == decisions.c.member_id))
         .order_by(decisions.c.at.desc(), decisions.c.id.desc())
@@ -227,7 +243,12 @@ async def push_log(
     )
     if outcome:
         stmt = stmt.where(decisions.c.outcome == outcome)
-    return [PushLogEntry(*row) for row in await conn.execute(stmt)]
+    return [
+        PushLogEntry(
+            *row[:7], message=message_text(row.text, row.message_key), until=row.until
+        )
+        for row in await conn.execute(stmt)
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
-from insight.costs import CostModel
+from insight.costs import CostModel, active_days
 from insight.loop import joined_in, member_loop, ordered_before_end, orders, source_of
 from insight.sql import DAY, offset, ratio
 from insight.window import Window
@@ -69,10 +69,17 @@ async def source_values(
     source = source_of(member_loop).label("source")
     age = _age(window).label("age")
     joined_rows = await conn.execute(
-        select(source, age, func.count().label("joined"))
+        select(
+            source,
+            age,
+            func.count().label("joined"),
+            func.min(m.joined_at).label("first"),
+            func.max(m.joined_at).label("last"),
+        )
         .where(joined_in(window, member_loop))
         .group_by(source, age)
     )
+    spans: dict[str, tuple[datetime, datetime]] = {}
     values: dict[str, SourceValue] = {}
     for row in joined_rows:
         name = row.source
@@ -87,13 +94,15 @@ async def source_values(
                 matured=dict.fromkeys(LTV_HORIZONS, (0, 0.0)),
             )
         value.joined += int(row.joined)
+        first, last = spans.get(name, (row.first, row.last))
+        spans[name] = (min(first, row.first), max(last, row.last))
         for days in LTV_HORIZONS:
             if _old_enough(int(row.age), days):
                 count, revenue = value.matured[days]
                 value.matured[days] = (count + int(row.joined), revenue)
     for name, value in values.items():
         model = costs.get(name, CostModel())
-        value.cost = model.cost(value.joined, window)
+        value.cost = model.cost(value.joined, active_days(*spans[name], window))
         value.cost_basis = model.describe()
 
     # one pass over the orders: revenue per source, day after joining, and member age

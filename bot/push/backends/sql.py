@@ -13,9 +13,10 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import delete, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, bindparam, delete, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.push.contract import Outcome
 from bot.push.rules import DAY, WEEK, Ask, MemberState, Reason, Verdict, Waiting, decide
@@ -33,6 +34,35 @@ def at(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
+sends = cast(Table, PushSend.__table__)
+pending = cast(Table, PushPending.__table__)
+switches = cast(Table, PushSwitch.__table__)
+group_posts = cast(Table, PushGroupPost.__table__)
+
+#: one statement per question, built once: compiling and caching a new statement for
+#: every decision cost more than running it
+_PAUSED = select(switches.c.on).where(switches.c.name == KILL_SWITCH)
+_SENDS_COLUMNS = (sends.c.member_id, sends.c.key, sends.c.at, sends.c.category, sends.c.counts)
+_MEMBER_SENDS = select(*_SENDS_COLUMNS).where(
+    sends.c.member_id == bindparam("member_id"), sends.c.at > bindparam("since")
+)
+_MEMBERS_SENDS = select(*_SENDS_COLUMNS).where(
+    sends.c.member_id.in_(bindparam("member_ids", expanding=True)),
+    sends.c.at > bindparam("since"),
+)
+_WAITING_COLUMNS = (
+    pending.c.member_id,
+    pending.c.key,
+    pending.c.due_at,
+    pending.c.priority,
+    pending.c.seq,
+)
+_MEMBER_WAITING = select(*_WAITING_COLUMNS).where(pending.c.member_id == bindparam("member_id"))
+_MEMBERS_WAITING = select(*_WAITING_COLUMNS).where(
+    pending.c.member_id.in_(bindparam("member_ids", expanding=True))
+)
+
+
 class SqlBackend:
     def __init__(self, db: Database, key_ttl: float = 30 * DAY, paused: bool = False) -> None:
         self._db = db
@@ -40,11 +70,16 @@ class SqlBackend:
         self._key_ttl = key_ttl
         self._default_paused = paused
         self._stripes = [asyncio.Lock() for _ in range(_STRIPES)]
+        sent = insert_for(db.dialect, sends)
+        self._sent = sent.on_conflict_do_update(
+            index_elements=[sends.c.member_id, sends.c.key],
+            set_={"at": sent.excluded.at, "counts": sent.excluded.counts},
+        )
 
     @asynccontextmanager
-    async def _locked(self, lock_id: int, name: str | int) -> AsyncIterator[AsyncSession]:
+    async def _locked(self, lock_id: int, name: str | int) -> AsyncIterator[AsyncConnection]:
         stripe = hash(name) % _STRIPES
-        async with self._stripes[stripe], self._db.session() as session, session.begin():
+        async with self._stripes[stripe], self._db.transaction() as conn:
             if self._db.dialect == "postgresql":
                 if isinstance(name, int):
                     stmt = text("SELECT pg_advisory_xact_lock(:a, CAST(:b AS integer))")
@@ -52,76 +87,64 @@ class SqlBackend:
                 else:
                     stmt = text("SELECT pg_advisory_xact_lock(:a, hashtext(:b))")
                     params = {"a": lock_id, "b": name}
-                await session.execute(stmt, params)
-            yield session
+                await conn.execute(stmt, params)
+            yield conn
 
-    async def _read_paused(self, session: AsyncSession) -> bool:
-        row = await session.get(PushSwitch, KILL_SWITCH)
-        return self._default_paused if row is None else row.on
+    async def _read_paused(self, conn: AsyncConnection) -> bool:
+        on = (await conn.execute(_PAUSED)).scalar()
+        return self._default_paused if on is None else bool(on)
 
     async def _states(
-        self, session: AsyncSession, asks: Sequence[Ask]
+        self, conn: AsyncConnection, asks: Sequence[Ask]
     ) -> dict[tuple[int, str], MemberState]:
+        """Each asked (member, key)'s state: one read of the members' sends over the
+        longer of a week (caps) and the key's lifetime (duplicates), one of their
+        waiting line."""
         ids = sorted({ask.member_id for ask in asks})
-        keys = sorted({ask.key for ask in asks})
         now = max(ask.now for ask in asks)
         states = {(ask.member_id, ask.key): MemberState() for ask in asks}
         by_member: dict[int, list[MemberState]] = {}
         for ask in asks:
             by_member.setdefault(ask.member_id, []).append(states[(ask.member_id, ask.key)])
-        sends = await session.execute(
-            select(PushSend.member_id, PushSend.at, PushSend.category)
-            .where(
-                PushSend.member_id.in_(ids),
-                PushSend.counts.is_(True),
-                PushSend.at > at(now - WEEK),
-            )
-            .order_by(PushSend.at)
+        one = len(ids) == 1
+        params: dict[str, object] = {"member_id": ids[0]} if one else {"member_ids": ids}
+        week_ago, key_since = now - WEEK, now - self._key_ttl
+        found = await conn.execute(
+            _MEMBER_SENDS if one else _MEMBERS_SENDS,
+            {**params, "since": at(min(week_ago, key_since))},
         )
-        for member_id, sent_at, category in sends:
-            for state in by_member[member_id]:
-                state.sends.append((sent_at.timestamp(), category))
-        seen = await session.execute(
-            select(PushSend.member_id, PushSend.key).where(
-                PushSend.member_id.in_(ids),
-                PushSend.key.in_(keys),
-                PushSend.at > at(now - self._key_ttl),
-            )
-        )
-        for member_id, key in seen:
-            if (member_id, key) in states:
+        counted: list[tuple[int, float, str]] = []
+        for member_id, key, sent_at, category, counts in found:
+            moment = sent_at.timestamp()
+            if counts and moment > week_ago:
+                counted.append((member_id, moment, category))
+            if moment > key_since and (member_id, key) in states:
                 states[(member_id, key)].has_key = True
-        waiting = await session.execute(
-            select(
-                PushPending.member_id,
-                PushPending.key,
-                PushPending.due_at,
-                PushPending.priority,
-                PushPending.seq,
-            ).where(PushPending.member_id.in_(ids))
-        )
+        counted.sort(key=lambda send: send[1])
+        for member_id, moment, category in counted:
+            for state in by_member[member_id]:
+                state.sends.append((moment, category))
+        waiting = await conn.execute(_MEMBER_WAITING if one else _MEMBERS_WAITING, params)
         for member_id, key, due, priority, seq in waiting:
             for state in by_member[member_id]:
                 state.waiting.append(Waiting(key, due.timestamp(), priority, seq))
         return states
 
     async def admit(self, ask: Ask) -> Verdict:
-        async with self._locked(_LOCK_MEMBER, ask.member_id) as session:
-            state = (await self._states(session, [ask]))[(ask.member_id, ask.key)]
-            verdict = decide(state, ask, await self._read_paused(session))
+        async with self._locked(_LOCK_MEMBER, ask.member_id) as conn:
+            state = (await self._states(conn, [ask]))[(ask.member_id, ask.key)]
+            verdict = decide(state, ask, await self._read_paused(conn))
             if verdict.outcome is Outcome.SENT:
-                stmt = insert_for(self._db.dialect, PushSend).values(
-                    member_id=ask.member_id,
-                    key=ask.key,
-                    category=ask.category,
-                    counts=not ask.bypass,
-                    at=at(ask.now),
+                await conn.execute(
+                    self._sent,
+                    {
+                        "member_id": ask.member_id,
+                        "key": ask.key,
+                        "category": ask.category,
+                        "counts": not ask.bypass,
+                        "at": at(ask.now),
+                    },
                 )
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=[PushSend.member_id, PushSend.key],
-                    set_={"at": stmt.excluded.at, "counts": stmt.excluded.counts},
-                )
-                await session.execute(stmt)
             return verdict
 
     async def plan(self, ask: Ask, member_ids: Sequence[int]) -> list[Verdict]:
@@ -129,16 +152,16 @@ class SqlBackend:
         verdicts: list[Verdict] = []
         for start in range(0, len(asks), 500):
             chunk = asks[start : start + 500]
-            async with self._db.session() as session:
-                paused = await self._read_paused(session)
-                states = await self._states(session, chunk)
+            async with self._db.reading() as conn:
+                paused = await self._read_paused(conn)
+                states = await self._states(conn, chunk)
             verdicts += [decide(states[(a.member_id, a.key)], a, paused) for a in chunk]
         return verdicts
 
     async def release(self, member_id: int, key: str) -> None:
-        async with self._locked(_LOCK_MEMBER, member_id) as session:
-            await session.execute(
-                delete(PushSend).where(PushSend.member_id == member_id, PushSend.key == key)
+        async with self._locked(_LOCK_MEMBER, member_id) as conn:
+            await conn.execute(
+                delete(sends).where(sends.c.member_id == member_id, sends.c.key == key)
             )
 
     async def hold(self, member_id: int, waiting: Waiting) -> None:
@@ -148,18 +171,18 @@ class SqlBackend:
         return None
 
     async def admit_group(self, chat_key: str, key: str, now: float, cap: int | None) -> Verdict:
-        async with self._locked(_LOCK_GROUP, chat_key) as session:
-            if await self._read_paused(session):
+        async with self._locked(_LOCK_GROUP, chat_key) as conn:
+            if await self._read_paused(conn):
                 return Verdict(Outcome.DEFERRED, Reason.PAUSED)
-            await session.execute(
-                delete(PushGroupPost).where(
-                    PushGroupPost.chat_key == chat_key, PushGroupPost.at <= at(now - DAY)
+            await conn.execute(
+                delete(group_posts).where(
+                    group_posts.c.chat_key == chat_key, group_posts.c.at <= at(now - DAY)
                 )
             )
-            rows = await session.execute(
-                select(PushGroupPost.key, PushGroupPost.at)
-                .where(PushGroupPost.chat_key == chat_key)
-                .order_by(PushGroupPost.at)
+            rows = await conn.execute(
+                select(group_posts.c.key, group_posts.c.at)
+                .where(group_posts.c.chat_key == chat_key)
+                .order_by(group_posts.c.at)
             )
             posts = [(k, when.timestamp()) for k, when in rows]
             if any(k == key for k, _ in posts):
@@ -167,7 +190,7 @@ class SqlBackend:
             if cap is not None and len(posts) >= cap:
                 until = posts[len(posts) - cap][1] + DAY if cap else None
                 return Verdict(Outcome.DROPPED, Reason.GROUP_CAP, until)
-            session.add(PushGroupPost(chat_key=chat_key, key=key, at=at(now)))
+            await conn.execute(group_posts.insert().values(chat_key=chat_key, key=key, at=at(now)))
             return Verdict(Outcome.SENT)
 
     async def set_paused(self, paused: bool, by: str | None) -> None:
@@ -182,8 +205,8 @@ class SqlBackend:
             await session.execute(stmt)
 
     async def is_paused(self) -> bool:
-        async with self._db.session() as session:
-            return await self._read_paused(session)
+        async with self._db.reading() as conn:
+            return await self._read_paused(conn)
 
     async def close(self) -> None:
         return None

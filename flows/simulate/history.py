@@ -1,0 +1,66 @@
+"""What a simulation measures on the history it leaves in its database.
+
+The funnel, referral and source figures of ``warmline simulate`` are not
+counted by the simulation itself: they are the report's and the dashboard's
+own queries (:mod:`insight.summary`) run on the simulated history, so the JSON
+says what `warmline report` will say about the kept database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.config.model import WarmlineConfig
+from bot.push.contract import Category
+from insight.pages import Settings, sources
+from insight.summary import loop_summary
+from insight.window import Window
+from storage.database import Database
+from storage.members import insert_for
+from storage.push_tables import PushDecision, PushSend
+
+decisions = PushDecision.__table__
+sends = PushSend.__table__
+
+
+async def measure_history(
+    config: WarmlineConfig, start: datetime, end: datetime, *, keep_sends: bool
+) -> dict[str, Any]:
+    """The loop's figures for members who joined in ``[start, end)``, as of ``end``.
+    ``keep_sends`` writes the sends ledger from the decisions first (the in-memory
+    gate keeps no ledger in the database; the report's push load reads it)."""
+    database = Database(config.storage.database_url)
+    try:
+        async with database.engine.begin() as conn:
+            if keep_sends:
+                await write_sends(conn)
+            data = await sources(conn, Window(start, end), Settings.of(config), config)
+        return loop_summary(data)
+    finally:
+        await database.close()
+
+
+async def write_sends(conn: AsyncConnection) -> None:
+    """``push_sends`` as the SQL gate would have left it: one row per (member, key)
+    the gate sent, at its last send; transactional messages do not count for caps."""
+    bypass = [category.value for category in Category if category.bypasses_caps]
+    category = func.min(decisions.c.category)  # one key, one category
+    rows = (
+        select(
+            decisions.c.member_id,
+            decisions.c.message_key,
+            category,
+            category.not_in(bypass),
+            func.max(decisions.c.at),
+        )
+        .where(decisions.c.outcome == "sent", decisions.c.member_id.is_not(None))
+        .group_by(decisions.c.member_id, decisions.c.message_key)
+    )
+    insert = insert_for(conn.dialect.name, sends).from_select(
+        ["member_id", "key", "category", "counts", "at"], rows
+    )
+    await conn.execute(insert.on_conflict_do_nothing(index_elements=["member_id", "key"]))
