@@ -46,7 +46,11 @@ class App:
     ) -> None:
         self.config = config
         self.database = database or Database(
-            config.storage.database_url, echo=config.storage.echo_sql
+            config.storage.database_url,
+            echo=config.storage.echo_sql,
+            pool_size=config.storage.pool_size,
+            max_overflow=config.storage.max_overflow,
+            pool_timeout=config.storage.pool_timeout.total_seconds(),
         )
         self.redis = connect_redis(config.storage.redis_url) if config.storage.redis_url else None
         self.web = WebServer(config.bot.telegram.webhook.listen)

@@ -48,8 +48,22 @@ class Database:
     committed once.
     """
 
-    def __init__(self, url: str, *, echo: bool = False, only_user: bool = False) -> None:
-        """``only_user``: this process is the database's only user, waits for every
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        only_user: bool = False,
+        pool_size: int = 5,
+        max_overflow: int = 5,
+        pool_timeout: float = 30.0,
+    ) -> None:
+        """``pool_size``/``max_overflow``: PostgreSQL connections kept open / opened
+        beyond them at peaks (the most this process ever holds is their sum); a query
+        finding none free waits up to ``pool_timeout`` seconds instead of failing, so
+        bursts queue here rather than exhausting the server's ``max_connections``.
+
+        ``only_user``: this process is the database's only user, waits for every
         statement and writes members and journeys only through their repositories
         (the simulator). A SQLite file is then driven on the event loop's own thread
         (:mod:`storage.inline_sqlite`) instead of aiosqlite's worker, and repositories
@@ -60,7 +74,12 @@ class Database:
         self.dialect = parsed.get_backend_name()
         kwargs: dict[str, Any] = {"echo": echo}
         if self.dialect == "postgresql":
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+            kwargs.update(
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                pool_timeout=pool_timeout,
+                pool_pre_ping=True,
+            )
         if only_user and self.dialect == "sqlite" and parsed.database not in (None, "", ":memory:"):
             kwargs["async_creator"] = inline_creator(str(parsed.database))
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)

@@ -62,6 +62,13 @@ class StorageConfig(Section):
     redis_url: str | None = None
     dedupe_ttl: Duration = timedelta(days=2)
     echo_sql: bool = False
+    #: PostgreSQL connections each worker keeps open, and may open beyond them at
+    #: peaks; workers x (pool_size + max_overflow + 4 for the scheduler) must stay
+    #: below the server's max_connections (README "Running several workers")
+    pool_size: int = Field(default=5, ge=1, le=500)
+    max_overflow: int = Field(default=5, ge=0, le=500)
+    #: a query waits this long for a free connection before it fails
+    pool_timeout: Duration = timedelta(seconds=30)
 
 
 class LoggingConfig(Section):
