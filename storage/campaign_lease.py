@@ -44,6 +44,17 @@ class CampaignLeases:
         async with self._db.transaction() as conn:
             return bool((await conn.execute(stmt)).rowcount)
 
+    async def confirm(self, campaign_id: str, now: datetime, ttl: timedelta) -> bool:
+        """Draft → running with our lease, in one update; False when not a draft."""
+        c = PushCampaign.__table__.c
+        stmt = (
+            update(PushCampaign)
+            .where(c.id == campaign_id, c.status == "draft")
+            .values(status="running", lease_owner=self.owner, lease_until=now + ttl)
+        )
+        async with self._db.transaction() as conn:
+            return bool((await conn.execute(stmt)).rowcount)
+
     async def renew(self, campaign_id: str, now: datetime, ttl: timedelta) -> bool:
         """Extend our lease; False when another worker holds it now (we lost it)."""
         c = PushCampaign.__table__.c

@@ -195,8 +195,9 @@ class Campaigns:
         return adopted
 
     async def confirm(self, campaign_id: str) -> bool:
-        """Draft → running; False when it is not a draft (already confirmed or unknown)."""
-        return await self.store.set_status(campaign_id, "running", expect="draft")
+        """Draft → running, with this worker's lease taken in the same update (so no other
+        worker adopts it before :meth:`launch`); False when it is not a draft."""
+        return await self.leases.confirm(campaign_id, _wall_clock(), self.lease_ttl)
 
     async def run(
         self, campaign_id: str, progress: ProgressHook | None = None, every: float | None = None
@@ -210,9 +211,19 @@ class Campaigns:
             await self.confirm(campaign_id)
         if not await self.leases.claim(campaign_id, _wall_clock(), self.lease_ttl):
             raise CampaignBusy(f"campaign {campaign_id!r} is sent by another worker")
+        body = asyncio.create_task(self._holding(campaign, progress, every))
+        heartbeat = asyncio.create_task(self._heartbeat(campaign_id, body))
         try:
-            return await self._holding(campaign, progress, every)
+            return await body
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # we are being stopped
+            raise CampaignBusy(f"campaign {campaign_id!r}: lease lost") from None
         finally:
+            heartbeat.cancel()
+            body.cancel()
+            await asyncio.gather(body, heartbeat, return_exceptions=True)
             await asyncio.shield(self.leases.release(campaign_id))
 
     async def _holding(
@@ -227,21 +238,13 @@ class Campaigns:
         reporter = asyncio.create_task(
             self._report(campaign_id, progress, every or self._progress_every)
         )
-        fan_out = asyncio.create_task(
-            self._fan_out(campaign_id, message, Category(campaign.category), campaign.priority)
-        )
-        heartbeat = asyncio.create_task(self._heartbeat(campaign_id, fan_out))
         try:
-            await fan_out
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                raise  # we are being stopped
-            raise CampaignBusy(f"campaign {campaign_id!r}: lease lost") from None
+            await self._fan_out(
+                campaign_id, message, Category(campaign.category), campaign.priority
+            )
         finally:
-            for task in (reporter, heartbeat, fan_out):
-                task.cancel()
-            await asyncio.gather(reporter, heartbeat, fan_out, return_exceptions=True)
+            reporter.cancel()
+            await asyncio.gather(reporter, return_exceptions=True)
         settled = await self.leases.settle_interrupted(campaign_id, self.services.clock.now())
         if settled:
             log.warning(
@@ -291,7 +294,7 @@ class Campaigns:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
 
-    async def _heartbeat(self, campaign_id: str, fan_out: asyncio.Task[None]) -> None:
+    async def _heartbeat(self, campaign_id: str, fan_out: asyncio.Task[Progress]) -> None:
         """Renew the lease every third of it; a worker that lost it stops sending."""
         while True:
             await asyncio.sleep(self.lease_ttl.total_seconds() / 3)
