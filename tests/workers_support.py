@@ -99,17 +99,22 @@ async def campaign_statuses() -> dict[str, str]:
         await db.close()
 
 
-async def outbox_states(campaign_id: str) -> dict[str, int]:
+async def outbox_members(campaign_id: str) -> dict[str, list[int]]:
+    """Outbox state → the platform user ids of the members in it."""
     db = Database(PG_URL)
     try:
         async with db.reading() as conn:
             rows = await conn.execute(
                 text(
-                    "SELECT state, count(*) FROM push_outbox WHERE campaign_id = :c GROUP BY state"
+                    "SELECT o.state, m.user_id FROM push_outbox o "
+                    "JOIN members m ON m.id = o.member_id WHERE o.campaign_id = :c"
                 ),
                 {"c": campaign_id},
             )
-            return {str(s): int(n) for s, n in rows}
+            out: dict[str, list[int]] = {}
+            for state, user_id in rows:
+                out.setdefault(str(state), []).append(int(user_id))
+            return out
     finally:
         await db.close()
 
