@@ -13,12 +13,13 @@ from bot.clock import Clock, SystemClock
 from bot.config.model import WarmlineConfig
 from bot.dispatcher import Dispatcher, Middleware
 from bot.features import installers
+from bot.health import Health
 from bot.i18n import Catalog
 from bot.middlewares import default_middlewares
 from bot.router import CommandIndex, Router
 from bot.runner import UpdateRunner
 from bot.services import Services
-from bot.web import WebServer
+from bot.web import HttpLimits, WebServer, listen_address
 from storage.database import Database
 from storage.dedupe import RedisLedger, SqlLedger, UpdateLedger
 from storage.members import SqlChatRepository, SqlInteractionLog, SqlMemberRepository
@@ -46,10 +47,17 @@ class App:
     ) -> None:
         self.config = config
         self.database = database or Database(
-            config.storage.database_url, echo=config.storage.echo_sql
+            config.storage.database_url,
+            echo=config.storage.echo_sql,
+            pool_size=config.storage.pool_size,
+            max_overflow=config.storage.max_overflow,
+            pool_timeout=config.storage.pool_timeout.total_seconds(),
         )
         self.redis = connect_redis(config.storage.redis_url) if config.storage.redis_url else None
-        self.web = WebServer(config.bot.telegram.webhook.listen)
+        self.web = WebServer(
+            listen_address(config.bot.telegram.webhook.listen), http_limits(config)
+        )
+        self.health = Health(self.database, self.redis)
         self.adapter = adapter or build_adapter(config, self.web)
         ledger: UpdateLedger = (
             RedisLedger(self.redis, config.storage.dedupe_ttl)
@@ -98,7 +106,9 @@ class App:
             for hook in self._startup:
                 await hook(self)
             await self.adapter.start(self.runner.submit)
+            self.health.started = True
             if self.web.has_routes:
+                self.health.mount(self.web)
                 await self.web.start()
         except BaseException:
             await self.stop()
@@ -108,6 +118,7 @@ class App:
     async def stop(self) -> None:
         """Stop receiving, finish in-flight updates, then release resources."""
         if self._started:
+            self.health.started = False
             await self.adapter.stop()
             await self.runner.drain()
             await self.web.stop()
@@ -135,3 +146,13 @@ class App:
         finally:
             log.info("shutting down: finishing in-flight updates")
             await self.stop()
+
+
+def http_limits(config: WarmlineConfig) -> HttpLimits:
+    http = config.bot.http
+    return HttpLimits(
+        header_timeout=http.header_timeout.total_seconds(),
+        body_timeout=http.body_timeout.total_seconds(),
+        idle_timeout=http.idle_timeout.total_seconds(),
+        max_connections=http.max_connections,
+    )

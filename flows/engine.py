@@ -207,6 +207,19 @@ class FlowEngine:
         at: datetime,
     ) -> None:
         """Schedule every step of the trigger's flows; steps due now run at once, in batch."""
+        new, at_once = self.plan_starts(trigger, starts, at)
+        if new:
+            await self.timers.schedule(new)
+        await self.run_started(new, at_once, starts, at)
+
+    def plan_starts(
+        self,
+        trigger: str,
+        starts: Sequence[tuple[MemberRecord, dict[str, Any], str]],
+        at: datetime,
+    ) -> tuple[list[NewTimer], list[Timer]]:
+        """The timers a trigger's flows need (to store), and the steps of non-durable
+        flows due now (to run without a timer row)."""
         new: list[NewTimer] = []
         at_once: list[Timer] = []  # steps of non-durable flows: no timer rows
         for member, payload, instance in starts:
@@ -223,9 +236,18 @@ class FlowEngine:
                         at_once.append(Timer(0, key, member.id, flow.name, step.id, due, payload))
                     else:
                         new.append(NewTimer(key, member.id, flow.name, step.id, due, payload))
+        return new, at_once
+
+    async def run_started(
+        self,
+        new: Sequence[NewTimer],
+        at_once: list[Timer],
+        starts: Sequence[tuple[MemberRecord, dict[str, Any], str]],
+        at: datetime,
+    ) -> None:
+        """Run the steps due now of timers stored by :meth:`plan_starts`' caller."""
         claimed: list[Timer] = []
         if new:
-            await self.timers.schedule(new)
             claimed = await self.timers.claim_keys([t.key for t in new if t.due_at <= at], at)
         if claimed or at_once:
             known = {member.id: member for member, _, _ in starts}

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from bot.clock import SystemClock
 from bot.config.model import WarmlineConfig
+from bot.health import Health
 from bot.web import WebServer
 from insight.commands import DashboardLinks
 from insight.dashboard.app import metrics_view, mount
@@ -117,6 +118,9 @@ async def serve_dashboard(config: WarmlineConfig) -> None:
             return web.Response(status=302, headers={"Location": "/dashboard/"})
 
         server.add_route("GET", "/", root)
+        health = Health(db)
+        health.started = True  # nothing to start: ready when the database answers
+        health.mount(server)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

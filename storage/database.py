@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,22 @@ class Database:
     committed once.
     """
 
-    def __init__(self, url: str, *, echo: bool = False, only_user: bool = False) -> None:
-        """``only_user``: this process is the database's only user, waits for every
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        only_user: bool = False,
+        pool_size: int = 5,
+        max_overflow: int = 5,
+        pool_timeout: float = 30.0,
+    ) -> None:
+        """``pool_size``/``max_overflow``: PostgreSQL connections kept open / opened
+        beyond them at peaks (the most this process ever holds is their sum); a query
+        finding none free waits up to ``pool_timeout`` seconds instead of failing, so
+        bursts queue here rather than exhausting the server's ``max_connections``.
+
+        ``only_user``: this process is the database's only user, waits for every
         statement and writes members and journeys only through their repositories
         (the simulator). A SQLite file is then driven on the event loop's own thread
         (:mod:`storage.inline_sqlite`) instead of aiosqlite's worker, and repositories
@@ -60,7 +75,12 @@ class Database:
         self.dialect = parsed.get_backend_name()
         kwargs: dict[str, Any] = {"echo": echo}
         if self.dialect == "postgresql":
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+            kwargs.update(
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                pool_timeout=pool_timeout,
+                pool_pre_ping=True,
+            )
         if only_user and self.dialect == "sqlite" and parsed.database not in (None, "", ":memory:"):
             kwargs["async_creator"] = inline_creator(str(parsed.database))
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
@@ -68,8 +88,17 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(self.engine.sync_engine, "handle_error", _note_failure)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._unit: AsyncConnection | None = None
+        self._shared_unit: AsyncConnection | None = None
+        #: the connection of an :meth:`atomic` block, seen only by the task that opened it
+        #: (and tasks it starts): concurrent handlers keep their own transactions
+        self._task_unit: ContextVar[AsyncConnection | None] = ContextVar(
+            f"warmline_atomic_{id(self)}", default=None
+        )
         self._row_caches: dict[str, dict[Any, Any]] = {}
+
+    @property
+    def _unit(self) -> AsyncConnection | None:
+        return self._shared_unit or self._task_unit.get()
 
     def session(self) -> AsyncSession:
         """A new session; inside a unit of work it joins the unit's transaction, and
@@ -128,7 +157,7 @@ class Database:
             await conn.begin()
             deferred: dict[Refresh, set[int]] = {}
             conn.info[_DEFERRED] = deferred
-            self._unit = conn
+            self._shared_unit = conn
             try:
                 yield
                 _check(conn)
@@ -142,7 +171,40 @@ class Database:
                     await conn.rollback()
                 raise
             finally:
-                self._unit = None
+                self._shared_unit = None
+                conn.info.pop(_DEFERRED, None)
+                conn.info.pop(_FAILED, None)
+            await conn.commit()
+
+    @asynccontextmanager
+    async def atomic(self) -> AsyncIterator[None]:
+        """What this task does with the database inside the block commits together or
+        not at all: its sessions and transactions share one connection and transaction,
+        committed when the block ends and rolled back when it raises. Other tasks are
+        not drawn in (unlike :meth:`unit_of_work`), so the bot may use it for one
+        update's writes; keep it short and send nothing from inside it. Inside a unit
+        of work, or another atomic block, it is part of that one."""
+        if self._unit is not None:
+            yield
+            return
+        async with self.engine.connect() as conn:
+            await conn.begin()
+            deferred: dict[Refresh, set[int]] = {}
+            conn.info[_DEFERRED] = deferred
+            token = self._task_unit.set(conn)
+            try:
+                yield
+                _check(conn)
+                while deferred:
+                    refresh = next(iter(deferred))
+                    await refresh(conn, sorted(deferred.pop(refresh)))
+                _check(conn)
+            except BaseException:
+                if conn.in_transaction():
+                    await conn.rollback()
+                raise
+            finally:
+                self._task_unit.reset(token)
                 conn.info.pop(_DEFERRED, None)
                 conn.info.pop(_FAILED, None)
             await conn.commit()

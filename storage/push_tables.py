@@ -113,6 +113,9 @@ class PushCampaign(Base):
     notify_chat: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+    #: the worker sending it while running, and until when its heartbeat holds the lease
+    lease_owner: Mapped[str | None] = mapped_column(String(96))
+    lease_until: Mapped[datetime | None]
 
 
 class PushOutbox(Base):
@@ -123,7 +126,8 @@ class PushOutbox(Base):
 
     campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     member_id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    #: pending → sent | deferred | dropped (deferred rows turn sent/dropped when delivered)
+    #: pending → sending → sent | deferred | dropped (deferred rows turn sent/dropped when
+    #: delivered); a row left in ``sending`` by a dead worker ends ``unconfirmed``
     state: Mapped[str] = mapped_column(String(16), default="pending")
     reason: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime | None]

@@ -114,6 +114,11 @@ class OrdersConfig(Section):
     #: HMAC-SHA256 secret for ``POST /hooks/orders``; null disables the hook
     webhook_secret: str | None = None
     path: str = "/hooks/orders"
+    #: an order amount above this is refused (400 naming ``amount``): a typo or an
+    #: attack, never a sale, and one 1e308 row breaks every sum after it
+    max_amount: float = Field(default=1_000_000.0, gt=0, le=1e12)
+    #: an order time (``at``) older than this, or more than a day ahead, is refused
+    max_age: Duration = timedelta(days=3650)
 
 
 class GreetingsConfig(Section):

@@ -46,6 +46,16 @@ class DashboardAdmin(Section):
         return value
 
 
+class LoginLimitConfig(Section):
+    """Password guessing on the dashboard's login form (README "Running several workers")."""
+
+    #: failed logins per user name within ``window``, then 429 until the oldest expires
+    per_user: int = Field(default=5, ge=1)
+    #: login attempts per client address within ``window``
+    per_address: int = Field(default=30, ge=1)
+    window: Duration = timedelta(minutes=15)
+
+
 class DashboardConfig(Section):
     enabled: bool = False
     #: same address as the webhook server → served by it; another → its own server
@@ -55,6 +65,13 @@ class DashboardConfig(Section):
     admins: list[DashboardAdmin] = Field(default_factory=list)
     session_ttl: Duration = timedelta(hours=8)
     login_link_ttl: Duration = timedelta(minutes=10)
+    login_limit: LoginLimitConfig = LoginLimitConfig()
+    #: behind a TLS-terminating proxy: trust its ``X-Forwarded-Proto: https`` and mark
+    #: the session cookie ``Secure``
+    trust_forwarded_proto: bool = False
+    #: behind one reverse proxy: the client address is the last ``X-Forwarded-For`` hop
+    #: (the login limit per address counts clients, not the proxy)
+    trust_forwarded_for: bool = False
 
 
 class MetricsConfig(Section):

@@ -37,6 +37,27 @@ class WebhookConfig(Section):
     )
 
 
+class HttpConfig(Section):
+    """The shared HTTP server's limits (webhooks, order hooks, dashboard, health)."""
+
+    #: a request's head must arrive within this of its first byte
+    header_timeout: Duration = timedelta(seconds=10)
+    #: and its body within this
+    body_timeout: Duration = timedelta(seconds=30)
+    #: an idle kept-alive connection is closed after this
+    idle_timeout: Duration = timedelta(seconds=15)
+    #: open connections at most (kept below the open-file limit); at the cap the
+    #: oldest connection still waiting for a request head is closed
+    max_connections: int = Field(default=512, ge=16, le=100_000)
+
+    @field_validator("header_timeout", "body_timeout", "idle_timeout")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be positive (e.g. 10s)")
+        return value
+
+
 class TelegramConfig(Section):
     token: str | None = None
     library: Literal["aiogram", "ptb"] = "aiogram"
@@ -60,6 +81,7 @@ class BotConfig(Section):
     telegram: TelegramConfig = TelegramConfig()
     local: LocalConfig = LocalConfig()
     max_concurrent_updates: int = Field(default=64, ge=1)
+    http: HttpConfig = HttpConfig()
 
     @field_validator("admins", mode="before")
     @classmethod
@@ -98,6 +120,13 @@ class StorageConfig(Section):
     redis_url: RedisUrl = None
     dedupe_ttl: Duration = timedelta(days=2)
     echo_sql: bool = False
+    #: PostgreSQL connections each worker keeps open, and may open beyond them at
+    #: peaks; workers x (pool_size + max_overflow + 4 for the scheduler) must stay
+    #: below the server's max_connections (README "Running several workers")
+    pool_size: int = Field(default=5, ge=1, le=500)
+    max_overflow: int = Field(default=5, ge=0, le=500)
+    #: a query waits this long for a free connection before it fails
+    pool_timeout: Duration = timedelta(seconds=30)
 
 
 class LoggingConfig(Section):

@@ -66,6 +66,21 @@ DEFAULT_LATENESS: dict[str, timedelta] = {
     "transactional": timedelta(0),
     "reply": timedelta(0),
 }
+class CampaignsConfig(Section):
+    """Broadcast fan-out (README "Running several workers")."""
+
+    #: members submitted to the gate at once by one worker's fan-out
+    concurrency: int = Field(default=32, ge=1, le=1024)
+    #: the sending worker renews its lease every third of this; if it dies, another
+    #: worker takes the broadcast over after at most this long (plus a third)
+    lease_ttl: Duration = timedelta(seconds=10)
+
+    @field_validator("lease_ttl")
+    @classmethod
+    def _lease_positive(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=1):
+            raise ValueError("must be at least 1s")
+        return value
 
 
 class PushConfig(Section):
@@ -103,6 +118,17 @@ class PushConfig(Section):
                 f"known: {', '.join(DEFAULT_LATENESS)}"
             )
         return {**DEFAULT_LATENESS, **value}
+    campaigns: CampaignsConfig = CampaignsConfig()
+    #: a promotional message the gate cannot check (its backend unreachable) is
+    #: deferred and retried after this long
+    unavailable_retry: Duration = timedelta(minutes=1)
+
+    @field_validator("unavailable_retry")
+    @classmethod
+    def _retry_positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be positive (e.g. 60s)")
+        return value
 
     @field_validator("quiet_hours")
     @classmethod

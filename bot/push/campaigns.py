@@ -5,22 +5,31 @@ member); workers then take pending rows in id order and submit each through
 the gate with the key ``campaign:<id>``. The gate reserves that key before it
 sends, so a member is never sent the same campaign twice, and a fan-out that
 dies midway (cancel, crash, ``kill -9``) resumes from the rows still pending.
+
+With several workers, a running campaign is sent by the one worker holding its
+lease (:mod:`storage.campaign_lease`), renewed on a heartbeat. Every worker
+looks for running campaigns whose lease ran out (their sender died) and takes
+them over, so a broadcast survives its worker; a starting worker never resumes
+a campaign a live worker is still sending.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import os
 import secrets
+import socket
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from bot.push.contract import Category, Decision, PushMessage
 from bot.push.gate import Gate
 from bot.push.segments import Segments
 from bot.services import Services
+from storage.campaign_lease import CampaignLeases
 from storage.database import Database
 from storage.push import CampaignRow, CampaignStore, members_by_ids
 from storage.records import MemberRecord
@@ -28,6 +37,10 @@ from storage.records import MemberRecord
 log = logging.getLogger("warmline.push.campaigns")
 
 Tally = Counter[tuple[str, str | None]]
+
+
+class CampaignBusy(RuntimeError):
+    """Another live worker holds the campaign's lease (or it is not running)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +71,13 @@ class Progress:
 
 
 ProgressHook = Callable[[Progress], Awaitable[None]]
+#: the progress hook of a campaign this worker takes over (None: report nowhere)
+ResumeHook = Callable[[CampaignRow], ProgressHook | None]
+
+
+def worker_name() -> str:
+    """This process in ``lease_owner``: readable, and unique even after a pid is reused."""
+    return f"{socket.gethostname()[:48]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 class Campaigns:
@@ -70,6 +90,7 @@ class Campaigns:
         segments: Segments,
         workers: int = 32,
         progress_every: float = 2.0,
+        lease_ttl: timedelta = timedelta(seconds=10),
     ) -> None:
         self.services = services
         self.store = store
@@ -78,8 +99,11 @@ class Campaigns:
         self._gate = gate
         self._workers = workers
         self._progress_every = progress_every
-        self._tasks: dict[str, asyncio.Task[Progress]] = {}
+        self._tasks: dict[str, asyncio.Task[Progress | None]] = {}
         self._inflight: set[asyncio.Future[Decision]] = set()
+        self.leases = CampaignLeases(db, worker_name())
+        self.lease_ttl = lease_ttl
+        self._watcher: asyncio.Task[None] | None = None
 
     async def draft(
         self,
@@ -120,26 +144,88 @@ class Campaigns:
         return Preview(campaign_id, segment, audience, plan, audience_of.describe())
 
     def launch(self, campaign_id: str, progress: ProgressHook | None = None) -> None:
-        """Run the fan-out in the background (the admin's chat stays responsive)."""
+        """Run the fan-out in the background (the admin's chat stays responsive); a
+        campaign another live worker is sending is left to it."""
         task = self._tasks.get(campaign_id)
         if task is None or task.done():
             self._tasks[campaign_id] = asyncio.create_task(
-                self.run(campaign_id, progress), name=f"campaign-{campaign_id}"
+                self._run_unless_busy(campaign_id, progress), name=f"campaign-{campaign_id}"
             )
 
+    async def _run_unless_busy(
+        self, campaign_id: str, progress: ProgressHook | None
+    ) -> Progress | None:
+        try:
+            return await self.run(campaign_id, progress)
+        except CampaignBusy:
+            log.info("campaign %s is being sent by another worker", campaign_id)
+            return None
+
+    def watch(self, resume: ResumeHook) -> None:
+        """Take over, now and every third of the lease, running campaigns whose
+        sender stopped renewing its lease."""
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.create_task(self._watch(resume), name="campaign-watch")
+
+    async def _watch(self, resume: ResumeHook) -> None:
+        while True:
+            try:
+                await self.adopt_orphans(resume)
+            except Exception:
+                log.exception("looking for campaigns to take over failed; trying again")
+            await asyncio.sleep(self.lease_ttl.total_seconds() / 3)
+
+    async def adopt_orphans(self, resume: ResumeHook) -> list[str]:
+        """Launch every running campaign nobody holds a valid lease on."""
+        adopted = []
+        for campaign_id in await self.leases.orphaned(_wall_clock()):
+            task = self._tasks.get(campaign_id)
+            if task is not None and not task.done():
+                continue
+            row = await self.store.get(campaign_id)
+            if row is None:
+                continue
+            log.info("taking over campaign %s from its outbox", campaign_id)
+            self.launch(campaign_id, resume(row))
+            adopted.append(campaign_id)
+        return adopted
+
     async def confirm(self, campaign_id: str) -> bool:
-        """Draft → running; False when it is not a draft (already confirmed or unknown)."""
-        return await self.store.set_status(campaign_id, "running", expect="draft")
+        """Draft → running, with this worker's lease taken in the same update (so no other
+        worker adopts it before :meth:`launch`); False when it is not a draft."""
+        return await self.leases.confirm(campaign_id, _wall_clock(), self.lease_ttl)
 
     async def run(
         self, campaign_id: str, progress: ProgressHook | None = None, every: float | None = None
     ) -> Progress:
-        """Materialise the outbox if needed, then deliver every pending row once."""
+        """Materialise the outbox if needed, then deliver every pending row once, while
+        holding the campaign's lease (:class:`CampaignBusy` when another worker does)."""
         campaign = await self.store.get(campaign_id)
         if campaign is None:
             raise LookupError(f"no campaign {campaign_id!r}")
         if campaign.status == "draft":
             await self.confirm(campaign_id)
+        if not await self.leases.claim(campaign_id, _wall_clock(), self.lease_ttl):
+            raise CampaignBusy(f"campaign {campaign_id!r} is sent by another worker")
+        body = asyncio.create_task(self._holding(campaign, progress, every))
+        heartbeat = asyncio.create_task(self._heartbeat(campaign_id, body))
+        try:
+            return await body
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # we are being stopped
+            raise CampaignBusy(f"campaign {campaign_id!r}: lease lost") from None
+        finally:
+            heartbeat.cancel()
+            body.cancel()
+            await asyncio.gather(body, heartbeat, return_exceptions=True)
+            await asyncio.shield(self.leases.release(campaign_id))
+
+    async def _holding(
+        self, campaign: CampaignRow, progress: ProgressHook | None, every: float | None
+    ) -> Progress:
+        campaign_id = campaign.id
         if not campaign.materialised:
             audience = self.segments.frozen(campaign.segment, campaign.audience)
             async for batch in self.segments.batches(audience, self.services):
@@ -155,8 +241,15 @@ class Campaigns:
             )
         finally:
             reporter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reporter
+            await asyncio.gather(reporter, return_exceptions=True)
+        settled = await self.leases.settle_interrupted(campaign_id, self.services.clock.now())
+        if settled:
+            log.warning(
+                "campaign %s: %d sends were cut off by a dead worker before the platform "
+                "answered; they are not repeated (state unconfirmed)",
+                campaign_id,
+                settled,
+            )
         await self.store.set_status(campaign_id, "done", at=self.services.clock.now())
         final = Progress(campaign_id, await self.store.tally(campaign_id), finished=True)
         if progress is not None:
@@ -198,6 +291,20 @@ class Campaigns:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
 
+    async def _heartbeat(self, campaign_id: str, fan_out: asyncio.Task[Progress]) -> None:
+        """Renew the lease every third of it; a worker that lost it stops sending."""
+        while True:
+            await asyncio.sleep(self.lease_ttl.total_seconds() / 3)
+            try:
+                held = await self.leases.renew(campaign_id, _wall_clock(), self.lease_ttl)
+            except Exception:
+                log.exception("campaign %s: renewing the lease failed", campaign_id)
+                continue  # it may still be valid; the next beat tries again
+            if not held:
+                log.warning("campaign %s: lease lost to another worker; stopping", campaign_id)
+                fan_out.cancel()
+                return
+
     async def _report(self, campaign_id: str, progress: ProgressHook | None, every: float) -> None:
         if progress is None:
             return
@@ -208,11 +315,16 @@ class Campaigns:
             except Exception:
                 log.exception("progress report for campaign %s failed", campaign_id)
 
-    async def wait(self, campaign_id: str) -> Progress:
+    async def wait(self, campaign_id: str) -> Progress | None:
+        """The final progress; None when another worker was sending it."""
         return await self._tasks[campaign_id]
 
     async def stop(self) -> None:
-        """Stop fanning out; submits in flight finish, the rest stays pending in the outbox."""
+        """Stop fanning out; submits in flight finish, the rest stays pending in the outbox
+        and the leases are given back, so another worker continues at once."""
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
         for task in self._tasks.values():
             task.cancel()
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
@@ -222,3 +334,8 @@ class Campaigns:
 
 def key_of(campaign_id: str) -> str:
     return f"campaign:{campaign_id}"
+
+
+def _wall_clock() -> datetime:
+    """Leases are about processes being alive: real time, never a simulated clock."""
+    return datetime.now(UTC)

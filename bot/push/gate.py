@@ -28,6 +28,7 @@ from bot.push.recorder import DecisionRecorder
 from bot.push.rules import Reason, Rules, Verdict, Waiting, precheck
 from bot.scheduling.interface import Scheduler
 from bot.services import Services
+from storage.campaign_lease import SENDABLE, CampaignLeases
 from storage.push import CampaignStore, DecisionRow, PendingMessage, PendingStore
 from storage.records import MemberRecord
 
@@ -36,6 +37,8 @@ log = logging.getLogger("warmline.push")
 DRAIN_TARGET = "bot.push.jobs:drain_member"
 #: how soon a message is retried after the backend or the platform failed
 RETRY_AFTER = timedelta(minutes=1)
+#: a campaign send another worker took over (it lost its lease): nothing recorded here
+_SUPERSEDED = "superseded"
 
 
 class _Records(Protocol):
@@ -78,6 +81,11 @@ class Gate:
         self.decisions = recorder.decisions
         self.sender = sender
         self.campaigns = campaigns
+        #: the per-member "sending" claim of campaign messages (None: no claim, as in
+        #: the simulator, where nothing can die between reserving and sending)
+        self.leases: CampaignLeases | None = None
+        #: how soon a promotional message is retried when the gate backend is unreachable
+        self.retry_after = RETRY_AFTER
         #: one drain per member at a time (only the scheduler's leader drains)
         self._drain_locks = [asyncio.Lock() for _ in range(64)]
 
@@ -285,7 +293,7 @@ class Gate:
             if promotional:
                 log.warning("gate backend unreachable, deferring %s: %s", sub.message.key, exc)
                 return self._bounded(
-                    sub, Verdict(Outcome.DEFERRED, Reason.UNAVAILABLE), now + RETRY_AFTER
+                    sub, Verdict(Outcome.DEFERRED, Reason.UNAVAILABLE), now + self.retry_after
                 )
             log.warning("gate backend unreachable; %s sent unchecked", sub.category.value)
             return Verdict(Outcome.SENT)
@@ -309,8 +317,15 @@ class Gate:
     async def _attempt(self, sub: _Submission) -> Decision:
         now = self.services.clock.now()
         verdict = await self._verdict(sub, now)
+        if verdict.reason == Reason.DUPLICATE and await self._reserved_unsent(sub):
+            # a worker died between reserving this member's slot and sending: the row
+            # never reached "sending", so nothing went out; give the slot back, decide again
+            await self._release(sub)
+            verdict = await self._verdict(sub, now)
         if verdict.outcome is Outcome.SENT:
             verdict = await self._deliver(sub, now)
+        if verdict.reason == _SUPERSEDED:
+            return self._decision(verdict)
         decision = self._decision(verdict)
         self._record(sub.member.id, None, sub.message, sub.category, sub.priority, decision, now)
         if decision.outcome is Outcome.DEFERRED and sub.park:
@@ -325,10 +340,29 @@ class Gate:
             await self._mark_outbox(sub, decision, now)
         return decision
 
+    async def _reserved_unsent(self, sub: _Submission) -> bool:
+        """A campaign message the gate calls a duplicate although its outbox row was
+        never claimed for sending."""
+        campaign_id = sub.message.campaign_id
+        if campaign_id is None or self.leases is None:
+            return False
+        return await self.leases.state(campaign_id, sub.member.id) in SENDABLE
+
     async def _deliver(self, sub: _Submission, now: datetime) -> Verdict:
         message = OutgoingMessage(sub.member.dm, sub.message.text, sub.message.buttons)
+        leases, campaign_id = self.leases, sub.message.campaign_id
+
+        async def claim() -> bool:
+            # after the pacer's wait, right before the platform call: a row marked
+            # "sending" is never sent again, so the window it could be lost in is one
+            # HTTP request, not the wait for a slot
+            if leases is None or campaign_id is None:
+                return True
+            return await leases.start_sending(campaign_id, sub.member.id, fenced=not sub.queued)
+
         try:
-            await self.sender.send(message)
+            if await self.sender.send(message, claim) is None:
+                return Verdict(Outcome.DROPPED, _SUPERSEDED)  # its reservation is not ours
             return Verdict(Outcome.SENT)
         except RecipientUnreachable:
             await self._release(sub)
@@ -386,7 +420,9 @@ class Gate:
         assert sub.message.campaign_id is not None
         state, reason = decision.outcome.value, decision.reason
         if decision.reason == Reason.DUPLICATE:
-            state = "sent"  # delivered before a crash, then resumed: it counts once, as sent
+            # its send was started before (the row is "sending" or settled): only a
+            # platform answer may call it sent (issue 16, "broadcast outcomes")
+            return
         await self.campaigns.mark(sub.message.campaign_id, sub.member.id, state, reason, now)
 
     def _decision(self, verdict: Verdict) -> Decision:

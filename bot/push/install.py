@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import TYPE_CHECKING
 
 from bot.errors import ConfigError
@@ -10,7 +9,8 @@ from bot.push.backends import GateBackend, MemoryBackend, RedisBackend, SqlBacke
 from bot.push.campaigns import Campaigns
 from bot.push.contract import PushGate
 from bot.push.gate import Gate
-from bot.push.pacing import PacedSender, Pacer
+from bot.push.jobs import resume_hook
+from bot.push.pacing import Pace, PacedSender, Pacer, SharedPacer
 from bot.push.recorder import DecisionRecorder
 from bot.push.rules import Rules
 from bot.push.segments import Segments
@@ -22,8 +22,6 @@ from storage.segments import SegmentStore
 
 if TYPE_CHECKING:
     from bot.app import App
-
-RESUME_TARGET = "bot.push.jobs:resume_campaigns"
 
 
 def build_backend(app: App) -> GateBackend:
@@ -47,8 +45,11 @@ def install(app: App) -> None:
     backend = build_backend(app)
     store = CampaignStore(app.database)
     recorder = DecisionRecorder(DecisionLog(app.database))
-    sender = PacedSender(app.services.adapter, Pacer(push.pacing), push.pacing.max_retries)
+    # the platform's limits are per bot: with Redis every worker books in one place
+    pacer: Pace = SharedPacer(app.redis, push.pacing) if app.redis else Pacer(push.pacing)
+    sender = PacedSender(app.services.adapter, pacer, push.pacing.max_retries)
     gate = Gate(services, backend, Rules(push), PendingStore(app.database), recorder, sender, store)
+    gate.retry_after = push.unavailable_retry
     services.provide(gate, PushGate)
     services.provide(gate, Gate)
     segments = services.provide(
@@ -61,9 +62,12 @@ def install(app: App) -> None:
             gate,
             store,
             segments,
+            workers=push.campaigns.concurrency,
             progress_every=push.progress_every.total_seconds() or 2.0,
+            lease_ttl=push.campaigns.lease_ttl,
         )
     )
+    gate.leases = campaigns.leases
     scheduler: JobScheduler | None = None
     if push.scheduler.enabled:
         lease = (
@@ -87,9 +91,9 @@ def install(app: App) -> None:
         if scheduler is not None:
             await scheduler.start(run_jobs=True)
             await gate.reschedule_waiting()
-            # only the worker holding the scheduler lease resumes unfinished campaigns
-            now = services.clock.now()
-            await scheduler.schedule(f"push:resume:{secrets.token_hex(6)}", now, RESUME_TARGET)
+        # every worker takes over running campaigns whose sender's lease ran out (never
+        # one a live worker still sends)
+        campaigns.watch(resume_hook(services))
 
     async def stop(app: App) -> None:
         await campaigns.stop()

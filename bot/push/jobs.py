@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-
 from bot.events import ChatKind, ChatRef
-from bot.push.campaigns import Campaigns
+from bot.push.campaigns import Campaigns, ProgressHook, ResumeHook
 from bot.push.gate import Gate
 from bot.push.report import ChatProgress
 from bot.services import Services
-
-log = logging.getLogger("warmline.push.campaigns")
+from storage.push import CampaignRow
 
 
 async def drain_member(services: Services, member_id: int) -> None:
@@ -19,13 +16,18 @@ async def drain_member(services: Services, member_id: int) -> None:
 
 
 async def resume_campaigns(services: Services) -> None:
-    """After a restart, the scheduler's leader continues every running campaign."""
-    campaigns = services.require(Campaigns)
-    for campaign_id in await campaigns.store.running():
-        row = await campaigns.store.get(campaign_id)
-        hook = None
-        if row is not None and row.notify_chat:
-            chat = ChatRef(services.adapter.platform, row.notify_chat, ChatKind.PRIVATE)
-            hook = ChatProgress(services, chat, None)
-        log.info("resuming campaign %s from its outbox", campaign_id)
-        campaigns.launch(campaign_id, hook)
+    """Take over running campaigns nobody is sending (kept for jobs stored by older
+    versions: every worker now does this on its own, see ``Campaigns.watch``)."""
+    await services.require(Campaigns).adopt_orphans(resume_hook(services))
+
+
+def resume_hook(services: Services) -> ResumeHook:
+    """Progress of a campaign taken over goes to the admin who started it."""
+
+    def hook(row: CampaignRow) -> ProgressHook | None:
+        if not row.notify_chat:
+            return None
+        chat = ChatRef(services.adapter.platform, row.notify_chat, ChatKind.PRIVATE)
+        return ChatProgress(services, chat, None)
+
+    return hook

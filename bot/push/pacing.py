@@ -1,18 +1,28 @@
 """Deliver at the platform's pace: overall rate, per chat, per group; honour 429s.
 
 Each send books the earliest instant that satisfies every limit, then sleeps
-until it; booking is synchronous, so concurrent senders never overbook. A
+until it; booking is atomic, so concurrent senders never overbook. A
 ``RateLimited`` error holds *all* sending for ``retry_after`` and retries the
 same message, so a 429 never loses one.
+
+The platform's limits are per bot, not per process: with Redis configured the
+bookings live there (:class:`SharedPacer`, one Lua script on Redis's clock), so
+N workers together keep ``push.pacing.per_second``; without Redis the one
+process books in memory (:class:`Pacer`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bot.adapter import Adapter
 from bot.config.push import PacingConfig
@@ -22,6 +32,16 @@ from bot.events import ChatRef, OutgoingMessage, SentMessage
 log = logging.getLogger("warmline.push.pacing")
 
 Sleep = Callable[[float], Awaitable[None]]
+#: asked after the pacer's wait, right before the platform call: False = do not send
+Ready = Callable[[], Awaitable[bool]]
+
+
+class Pace(Protocol):
+    async def wait(self, chat: ChatRef) -> None:
+        """Return when ``chat`` may be sent to (the slot is then taken)."""
+
+    async def throttle(self, seconds: float) -> None:
+        """The platform said "too many requests": nobody sends for ``seconds``."""
 
 
 class Pacer:
@@ -67,25 +87,130 @@ class Pacer:
         """The platform said "too many requests": nobody sends for ``seconds``."""
         self._held_until = max(self._held_until, self._monotonic() + seconds)
 
+    async def throttle(self, seconds: float) -> None:
+        self.hold(seconds)
+
+
+#: KEYS: next overall slot, chat's next slot, group's recent slots, hold-until.
+#: ARGV: overall interval, chat interval (µs), group limit (0: a private chat), a nonce.
+#: Times are µs on Redis's clock, so every worker books against the same one.
+_BOOK = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local slot = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'),
+  tonumber(redis.call('GET', KEYS[2]) or '0'), tonumber(redis.call('GET', KEYS[4]) or '0'))
+local limit = tonumber(ARGV[3])
+if limit > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', string.format('%.0f', slot - 60000000))
+  local n = redis.call('ZCARD', KEYS[3])
+  if n >= limit then
+    local edge = redis.call('ZRANGE', KEYS[3], n - limit, n - limit, 'WITHSCORES')
+    slot = math.max(slot, tonumber(edge[2]) + 60000000)
+  end
+  redis.call('ZADD', KEYS[3], string.format('%.0f', slot), string.format('%.0f', slot) .. ARGV[4])
+  redis.call('PEXPIRE', KEYS[3], 120000)
+end
+local nxt = slot + tonumber(ARGV[1])
+local ttl = math.floor((nxt - now) / 1000) + 60000
+redis.call('SET', KEYS[1], string.format('%.0f', nxt), 'PX', ttl)
+local chat = slot + tonumber(ARGV[2])
+redis.call('SET', KEYS[2], string.format('%.0f', chat), 'PX', math.floor((chat - now) / 1000) + 1000)
+return string.format('%.0f', slot - now)
+"""
+_HOLD = """
+local t = redis.call('TIME')
+local until_us = tonumber(t[1]) * 1000000 + tonumber(t[2]) + tonumber(ARGV[1])
+local held = tonumber(redis.call('GET', KEYS[1]) or '0')
+if until_us > held then
+  redis.call('SET', KEYS[1], string.format('%.0f', until_us), 'PX', math.floor(tonumber(ARGV[1]) / 1000) + 1000)
+end
+return 1
+"""
+
+
+class SharedPacer:
+    """The limits held by every worker of one bot together, booked in Redis.
+
+    When Redis cannot be reached a worker books in memory with the same limits
+    (each worker then keeps them on its own), and says so once per outage."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        config: PacingConfig,
+        prefix: str = "wl:pace:",
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._interval_us = round(1_000_000 / config.per_second)
+        self._chat_interval_us = round(1_000_000 / config.per_chat_per_second)
+        self._group_limit = config.per_group_per_minute
+        self._prefix = prefix
+        self._sleep = sleep
+        self._book = redis.register_script(_BOOK)
+        self._hold = redis.register_script(_HOLD)
+        self._local = Pacer(config, sleep=sleep)
+        self._degraded = False
+
+    def _keys(self, chat: ChatRef) -> list[str]:
+        p = self._prefix
+        return [p + "next", f"{p}chat:{chat.id}", f"{p}group:{chat.id}", p + "held"]
+
+    async def wait(self, chat: ChatRef) -> None:
+        group = 0 if chat.is_private else self._group_limit
+        args: list[int | str] = [
+            self._interval_us,
+            self._chat_interval_us,
+            group,
+            ":" + secrets.token_hex(4),
+        ]
+        try:
+            delay_us = int(await self._book(keys=self._keys(chat), args=args))
+        except (RedisError, OSError) as exc:
+            if not self._degraded:
+                log.warning("pacing: Redis unreachable (%s); pacing this worker alone", exc)
+                self._degraded = True
+            await self._local.wait(chat)
+            return
+        if self._degraded:
+            log.warning("pacing: Redis is back; pacing shared by all workers again")
+            self._degraded = False
+        if delay_us > 0:
+            await self._sleep(delay_us / 1_000_000)
+
+    async def throttle(self, seconds: float) -> None:
+        self._local.hold(seconds)
+        try:
+            await self._hold(keys=[self._prefix + "held"], args=[round(seconds * 1_000_000)])
+        except (RedisError, OSError) as exc:
+            log.warning("pacing: could not share a 429 hold through Redis: %s", exc)
+
 
 class PacedSender:
     """Sends through the adapter at the pacer's pace, retrying 429s and network errors."""
 
-    def __init__(self, adapter: Adapter, pacer: Pacer, max_retries: int = 5) -> None:
+    def __init__(self, adapter: Adapter, pacer: Pace, max_retries: int = 5) -> None:
         self._adapter = adapter
         self._pacer = pacer
         self._max_retries = max_retries
         self.rate_limited = 0
 
-    async def send(self, message: OutgoingMessage) -> SentMessage:
+    async def send(
+        self, message: OutgoingMessage, ready: Ready | None = None
+    ) -> SentMessage | None:
+        """Send once the pace allows; None when ``ready`` (asked once, after the first
+        wait) says the message must not be sent after all."""
         attempt = 0
         while True:
             await self._pacer.wait(message.chat)
+            if ready is not None:
+                if not await ready():
+                    return None
+                ready = None
             try:
                 return await self._adapter.send(message)
             except RateLimited as exc:
                 self.rate_limited += 1
-                self._pacer.hold(exc.retry_after)
+                await self._pacer.throttle(exc.retry_after)
                 log.warning("429 from the platform: holding sends for %.1fs", exc.retry_after)
                 if attempt >= self._max_retries:
                     raise

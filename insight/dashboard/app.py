@@ -18,6 +18,7 @@ from bot.clock import Clock
 from bot.config.model import WarmlineConfig
 from insight.dashboard import auth, views
 from insight.dashboard.sessions import SessionStore
+from insight.dashboard.throttle import LoginThrottle
 from insight.metrics import Backlog, Metrics
 
 PREFIX = "/dashboard"
@@ -51,6 +52,10 @@ def build_dashboard(
     app[auth.CONFIG_KEY] = dashboard
     app[auth.STORE_KEY] = SessionStore(
         engine, clock, dashboard.session_ttl, dashboard.login_link_ttl
+    )
+    limit = dashboard.login_limit
+    app[auth.THROTTLE_KEY] = LoginThrottle(
+        limit.per_user, limit.per_address, limit.window.total_seconds()
     )
     app[views.ENGINE_KEY] = engine
     app[views.WCONFIG_KEY] = config

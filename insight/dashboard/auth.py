@@ -10,6 +10,7 @@ cookie, since there is no session yet.
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote, urlparse
@@ -18,7 +19,8 @@ from aiohttp import web
 
 from bot.config.insight import DashboardConfig
 from insight.dashboard.sessions import Session, SessionStore
-from insight.passwords import hash_password, verify_password
+from insight.dashboard.throttle import LoginThrottle
+from insight.passwords import hash_password
 
 SESSION_COOKIE = "wl_session"
 LOGIN_COOKIE = "wl_login"
@@ -27,6 +29,7 @@ SESSION_KEY = web.RequestKey("insight.session", Session)
 STORE_KEY = web.AppKey("sessions", SessionStore)
 CONFIG_KEY = web.AppKey("dashboard_config", DashboardConfig)
 PREFIX_KEY = web.AppKey("prefix", str)
+THROTTLE_KEY = web.AppKey("login_throttle", LoginThrottle)
 
 #: reached without a session: the login form, one-time links, the chart library
 PUBLIC = ("/login", "/login/link/", "/static/")
@@ -71,8 +74,32 @@ async def _check_csrf(request: web.Request, expected: str) -> None:
         "multipart/form-data",
     ):
         given = str((await request.post()).get("csrf", ""))
-    if not given or not hmac.compare_digest(given, expected):
+    if not given or not same_secret(given, expected):
         raise web.HTTPForbidden(text="missing or wrong CSRF token; reload the page and try again")
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time, and a str with non-ASCII characters is just unequal (compared as
+    str, ``hmac.compare_digest`` would raise and answer 500)."""
+    return hmac.compare_digest(given.encode(errors="replace"), expected.encode())
+
+
+def is_secure(request: web.Request) -> bool:
+    """HTTPS here, or at the TLS proxy in front when ``trust_forwarded_proto``."""
+    if request.secure:
+        return True
+    if not request.app[CONFIG_KEY].trust_forwarded_proto:
+        return False
+    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    return proto == "https"
+
+
+def client_address(request: web.Request) -> str:
+    if request.app[CONFIG_KEY].trust_forwarded_for:
+        hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",")]
+        if hops[-1]:
+            return hops[-1]  # appended by our proxy; earlier hops are the client's say
+    return request.remote or "unknown"
 
 
 def _harden(response: web.StreamResponse) -> None:
@@ -100,7 +127,7 @@ def _set_session_cookie(request: web.Request, response: web.StreamResponse, toke
         max_age=int(store.ttl.total_seconds()),
         httponly=True,
         samesite="Strict",
-        secure=request.secure,
+        secure=is_secure(request),
         path="/",
     )
 
@@ -138,7 +165,7 @@ async def login_form(
         status=status,
     )
     response.set_cookie(
-        LOGIN_COOKIE, token, httponly=True, samesite="Strict", secure=request.secure, path="/"
+        LOGIN_COOKIE, token, httponly=True, samesite="Strict", secure=is_secure(request), path="/"
     )
     return response
 
@@ -147,15 +174,28 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     cookie = request.cookies.get(LOGIN_COOKIE, "")
     given = str(form.get("csrf", ""))
-    if not cookie or not given or not hmac.compare_digest(cookie, given):
+    if not cookie or not given or not same_secret(cookie, given):
         raise web.HTTPForbidden(text="missing or wrong CSRF token; reload the login page")
-    username, password = str(form.get("username", "")), str(form.get("password", ""))
+    username, password = str(form.get("username", ""))[:64], str(form.get("password", ""))
+    throttle, address = request.app[THROTTLE_KEY], client_address(request)
+    wait = throttle.retry_after(username, address)
+    if wait is not None:
+        minutes = max(1, math.ceil(wait / 60))
+        response = await login_form(
+            request,
+            error=f"Too many login attempts. Try again in {minutes} minute(s).",
+            status=429,
+            username=username,
+        )
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        return response
     admins = {a.username: a.password_hash for a in request.app[CONFIG_KEY].admins}
     stored = admins.get(username, _DUMMY)
-    if not verify_password(password, stored) or username not in admins:
+    if not await throttle.verify(username, address, password, stored) or username not in admins:
         return await login_form(
-            request, error="Wrong user name or password.", status=401, username=username[:64]
+            request, error="Wrong user name or password.", status=401, username=username
         )
+    throttle.succeeded(username)
     return await _start_session(request, username, _safe_next(request, str(form.get("next", ""))))
 
 
