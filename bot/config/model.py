@@ -48,6 +48,8 @@ class BotConfig(Section):
     telegram: TelegramConfig = TelegramConfig()
     local: LocalConfig = LocalConfig()
     max_concurrent_updates: int = Field(default=64, ge=1)
+    #: updates acknowledged and not yet handled; beyond it the webhook answers 429
+    max_queued_updates: int = Field(default=1000, ge=1)
 
     @field_validator("admins", mode="before")
     @classmethod
@@ -61,6 +63,8 @@ class StorageConfig(Section):
     database_url: str = "sqlite+aiosqlite:///warmline.db"
     redis_url: str | None = None
     dedupe_ttl: Duration = timedelta(days=2)
+    #: how long an inbox row a dead worker held waits before another worker takes it
+    inbox_lease: Duration = Field(default=timedelta(seconds=30), gt=timedelta(0))
     echo_sql: bool = False
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.errors import WarmlineError
+from bot.outages import StoreUnavailable
 from bot.push.contract import Outcome
 from bot.push.rules import DAY, Ask, Verdict, Waiting
 
@@ -30,7 +30,7 @@ return 1
 """
 
 
-class BackendUnavailable(WarmlineError):
+class BackendUnavailable(StoreUnavailable):
     """The shared gate state cannot be reached: promotional pushes must wait."""
 
 
