@@ -92,7 +92,8 @@ class Worker:
 
     async def start(self, timeout: float = 90.0) -> None:
         handle = self.log.open("ab")
-        self.process = subprocess.Popen(
+        self.process = await asyncio.to_thread(
+            subprocess.Popen,
             [sys.executable, "-m", "bot", "run", "-c", str(self.config)],
             stdout=handle,
             stderr=subprocess.STDOUT,
@@ -204,7 +205,9 @@ def replies_per_chat(api: FakeBotAPI) -> dict[int, int]:
     return counts
 
 
-async def settle(api: FakeBotAPI, expected: int, timeout: float = 120.0, quiet: float = 2.0) -> None:
+async def settle(
+    api: FakeBotAPI, expected: int, timeout: float = 120.0, quiet: float = 2.0
+) -> None:
     """Wait until at least ``expected`` replies went out and then none for ``quiet`` s."""
     deadline = time.monotonic() + timeout
     last, since = -1, time.monotonic()
@@ -235,9 +238,21 @@ class OwnRedis:
         if binary is None:
             pytest.skip("redis-server not installed")
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
+        self.process = await asyncio.to_thread(
+            subprocess.Popen,
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -287,8 +302,17 @@ class OwnPostgres:
 
     async def start(self) -> None:
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.workdir} -c fsync=off"
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l",
-                  str(self.workdir / "log"), "-w", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.workdir / "log"),
+            "-w",
+            "start",
+        )
         await wait_port(self.port)
 
     def stop(self, mode: str = "fast") -> None:
