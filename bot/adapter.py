@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from bot.events import (
     ChatRef,
@@ -19,6 +19,9 @@ from bot.events import (
     SentMessage,
     UserRef,
 )
+
+if TYPE_CHECKING:
+    from bot.intake import DurableIntake
 
 UpdateSink = Callable[[Event], Awaitable[None]]
 
@@ -73,3 +76,16 @@ class Closable(Protocol):
     updates, since their replies still need the connection after ``stop``."""
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class DurableSource(Protocol):
+    """An adapter whose platform redelivers what it was not told it got (webhook
+    retries, polling offsets): it acknowledges an update only once ``intake`` has
+    stored it, and parses stored raw updates again for whichever worker runs them."""
+
+    def use_intake(self, intake: DurableIntake) -> None: ...
+
+    def events_of(self, raw: dict[str, Any]) -> tuple[Event, ...]: ...
+
+    def key_of(self, raw: dict[str, Any]) -> str: ...

@@ -7,7 +7,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable
 
-from bot.adapter import Adapter, Closable
+from bot.adapter import Adapter, Closable, DurableSource
 from bot.adapters import build_adapter
 from bot.clock import Clock, SystemClock
 from bot.config.model import WarmlineConfig
@@ -15,13 +15,15 @@ from bot.dispatcher import Dispatcher, Middleware
 from bot.features import installers
 from bot.health import Health
 from bot.i18n import Catalog
+from bot.intake import DurableIntake
 from bot.middlewares import default_middlewares
 from bot.router import CommandIndex, Router
 from bot.runner import UpdateRunner
 from bot.services import Services
 from bot.web import HttpLimits, WebServer, listen_address
 from storage.database import Database
-from storage.dedupe import RedisLedger, SqlLedger, UpdateLedger
+from storage.dedupe import FallbackLedger, RedisLedger, SqlLedger, UpdateLedger
+from storage.inbox import SqlInbox
 from storage.members import SqlChatRepository, SqlInteractionLog, SqlMemberRepository
 from storage.migrate import ensure_schema
 from storage.redis import connect_redis
@@ -59,10 +61,11 @@ class App:
         )
         self.health = Health(self.database, self.redis)
         self.adapter = adapter or build_adapter(config, self.web)
+        sql_ledger = SqlLedger(self.database, config.storage.dedupe_ttl)
         ledger: UpdateLedger = (
-            RedisLedger(self.redis, config.storage.dedupe_ttl)
+            FallbackLedger(RedisLedger(self.redis, config.storage.dedupe_ttl), sql_ledger)
             if self.redis is not None
-            else SqlLedger(self.database, config.storage.dedupe_ttl)
+            else sql_ledger
         )
         self.services = Services(
             config=config,
@@ -84,6 +87,16 @@ class App:
             middlewares if middlewares is not None else default_middlewares(),
         )
         self.runner = UpdateRunner(self.dispatcher.feed, config.bot.max_concurrent_updates)
+        self.intake: DurableIntake | None = None
+        if isinstance(self.adapter, DurableSource):
+            self.intake = DurableIntake(
+                SqlInbox(self.database),
+                self.runner,
+                lease=config.storage.inbox_lease,
+                capacity=config.bot.max_queued_updates,
+                dedupe_ttl=config.storage.dedupe_ttl,
+            )
+            self.services.provide(self.intake)
         self._startup: list[Hook] = []
         self._shutdown: list[Hook] = []
         self._started = False
@@ -105,8 +118,13 @@ class App:
         try:
             for hook in self._startup:
                 await hook(self)
+            if self.intake is not None and isinstance(self.adapter, DurableSource):
+                self.intake.bind(self.adapter.events_of, self.adapter.key_of)
+                self.adapter.use_intake(self.intake)
             await self.adapter.start(self.runner.submit)
             self.health.started = True
+            if self.intake is not None:
+                self.intake.start()  # after the adapter: taken-over updates send replies
             if self.web.has_routes:
                 self.health.mount(self.web)
                 await self.web.start()
@@ -121,6 +139,8 @@ class App:
             self.health.started = False
             await self.adapter.stop()
             await self.runner.drain()
+            if self.intake is not None:
+                await self.intake.stop()
             await self.web.stop()
             for hook in reversed(self._shutdown):
                 try:

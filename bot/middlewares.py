@@ -8,18 +8,30 @@ import time
 from bot.context import Context
 from bot.dispatcher import Middleware, Next
 from bot.events import IncomingMessage, MemberJoined, MemberLeft
+from bot.intake import DurableIntake
+from bot.outages import is_outage
 
 log = logging.getLogger("warmline.dispatch")
 
 
 class ErrorIsolation:
     """Outermost: a failing handler is logged and the member gets an apology;
-    the bot keeps going."""
+    the bot keeps going. A store outage is no handler's fault: the update is
+    marked ``outage`` (the durable intake runs it again later), without apology."""
 
     async def __call__(self, call_next: Next, ctx: Context) -> None:
         try:
             await call_next(ctx)
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):
+                ctx.data["outage"] = True
+                log.warning(
+                    "update %s met a store outage (%s: %s)",
+                    ctx.event.update_key,
+                    type(exc).__name__,
+                    exc,
+                )
+                return
             ctx.data["error"] = True
             log.exception(
                 "handler failed for update %s (%s) in chat %s",
@@ -49,14 +61,34 @@ class Logging:
 
 
 class Dedupe:
-    """Skip an update whose key was already claimed (by us or another worker)."""
+    """Skip an update whose key was already claimed (by us or another worker).
+
+    An update from the durable intake is deduplicated by the inbox itself (its key
+    is recorded when it is handled, not before), so it is not claimed here. A
+    claim whose handling met a store outage is given back, so a redelivery runs.
+    """
 
     async def __call__(self, call_next: Next, ctx: Context) -> None:
         key = ctx.event.update_key
-        if key is not None and not await ctx.services.ledger.claim(key):
+        if key is None:
+            await call_next(ctx)
+            return
+        intake = ctx.services.find(DurableIntake)
+        if intake is not None and intake.holds(key):
+            await call_next(ctx)
+            return
+        if not await ctx.services.ledger.claim(key):
             ctx.data["duplicate"] = True
             return
-        await call_next(ctx)
+        try:
+            await call_next(ctx)
+        except Exception as exc:
+            if is_outage(exc):
+                try:
+                    await ctx.services.ledger.release(key)
+                except Exception:
+                    log.warning("could not release the claim on update %s", key)
+            raise
 
 
 class MemberLoader:

@@ -1,5 +1,6 @@
 """Runs updates concurrently across chats, in order within a chat, and drains
-in-flight work on shutdown."""
+in-flight work on shutdown. A caller that must know how an update ended (the
+durable intake, to take it out of the inbox) passes ``done``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.events import Event
+
+#: told the handler's result (the dispatcher's context), or None when it raised
+Done = Callable[[object], Awaitable[None]]
 
 log = logging.getLogger("warmline.runner")
 
@@ -24,27 +28,35 @@ class UpdateRunner:
         self._idle = asyncio.Event()
         self._idle.set()
 
-    async def submit(self, event: Event) -> None:
+    async def submit(self, event: Event, done: Done | None = None) -> None:
         """Accept an event; returns once it is queued, not when it is handled."""
         if self._closing:
             log.warning("shutting down: update %s not accepted", event.update_key)
             return
         key = event.chat.key
         previous = self._tails.get(key)
-        task = asyncio.create_task(self._run(event, previous))
+        task = asyncio.create_task(self._run(event, previous, done))
         self._tails[key] = task
         self._tasks.add(task)
         self._idle.clear()
         task.add_done_callback(lambda done: self._forget(key, done))
 
-    async def _run(self, event: Event, previous: asyncio.Task[None] | None) -> None:
+    async def _run(
+        self, event: Event, previous: asyncio.Task[None] | None, done: Done | None
+    ) -> None:
         if previous is not None:
             await asyncio.wait([previous])
         async with self._slots:
+            result: object = None
             try:
-                await self._handle(event)
+                result = await self._handle(event)
             except Exception:  # the dispatcher isolates errors; this is the last net
                 log.exception("update %s escaped the dispatcher", event.update_key)
+            if done is not None:
+                try:
+                    await done(result)
+                except Exception:
+                    log.exception("update %s: could not record how it ended", event.update_key)
 
     def _forget(self, key: tuple[str, str], task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import delete
 
 from storage.database import Database
@@ -96,3 +97,40 @@ class RedisLedger:
 
     async def release(self, key: str) -> None:
         await self._redis.delete(self._prefix + key)
+
+
+class FallbackLedger:
+    """Redis first; while Redis cannot be reached, the database.
+
+    Replies go on through a Redis outage. For ``recheck`` seconds after this worker
+    last failed over, a key Redis calls new is claimed in the database too, so an
+    update claimed there during the outage is not handled again once Redis is back.
+    """
+
+    def __init__(self, primary: RedisLedger, fallback: SqlLedger, recheck: float = 600.0) -> None:
+        self._primary = primary
+        self._fallback = fallback
+        self._recheck = recheck
+        #: monotonic time of the last failover: until ``recheck`` later, a key Redis
+        #: calls new is claimed in the database too (it may have been claimed there)
+        self._failed_at: float | None = None
+
+    async def claim(self, key: str) -> bool:
+        try:
+            fresh = await self._primary.claim(key)
+        except (RedisError, OSError):
+            self._failed_at = time.monotonic()
+            return await self._fallback.claim(key)
+        if fresh and self._failed_at is not None:
+            if time.monotonic() - self._failed_at > self._recheck:
+                self._failed_at = None
+            else:
+                return await self._fallback.claim(key)
+        return fresh
+
+    async def release(self, key: str) -> None:
+        try:
+            await self._primary.release(key)
+        except (RedisError, OSError):
+            self._failed_at = time.monotonic()
+        await self._fallback.release(key)

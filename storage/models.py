@@ -5,6 +5,7 @@ Feature packages add their table modules to this list.
 
 from storage import (
     flow_tables,
+    inbox_tables,
     insight_tables,
     knowledge_tables,
     moderation_tables,
@@ -18,6 +19,7 @@ metadata = Base.metadata
 
 __all__ = [
     "flow_tables",
+    "inbox_tables",
     "insight_tables",
     "knowledge_tables",
     "metadata",

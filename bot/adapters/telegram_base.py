@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.adapter import UpdateSink
 from bot.adapters.retry import RetryPolicy
@@ -20,7 +20,11 @@ from bot.config.checks import bot_id_of_token
 from bot.config.model import TelegramConfig
 from bot.errors import ConfigError, DeliveryError, RateLimited, TransientError
 from bot.events import Event, UserRef
+from bot.outages import StoreUnavailable
 from bot.web import WebServer
+
+if TYPE_CHECKING:
+    from bot.intake import DurableIntake
 
 log = logging.getLogger("warmline.telegram")
 
@@ -64,6 +68,7 @@ class TelegramAdapter(ABC):
         self._poller: asyncio.Task[None] | None = None
         self._offset: int | None = None
         self._asked_offset: int | None = None
+        self._intake: DurableIntake | None = None
 
     @property
     def bot_id(self) -> str:
@@ -109,9 +114,27 @@ class TelegramAdapter(ABC):
             log.warning("malformed update %s skipped (%s: %s)", update_id, type(exc).__name__, exc)
             return ()
 
+    def key_of(self, raw: dict[str, Any]) -> str:
+        """The update's key in the inbox and the dedupe ledger (as events carry it)."""
+        return self.converter.key_of(raw)
+
+    def use_intake(self, intake: DurableIntake) -> None:
+        """Acknowledge updates only once ``intake`` stored them (see bot.intake)."""
+        self._intake = intake
+
     async def receive(self, raw: dict[str, Any]) -> None:
+        """One update from the webhook. With an intake, returning means it is stored
+        (raises Overloaded or StoreUnavailable otherwise: the platform redelivers)."""
         if self._sink is None:
             log.warning("update %s arrived while stopped; not handled", raw.get("update_id"))
+            if self._intake is not None:
+                raise StoreUnavailable("not receiving")  # the platform redelivers it
+            return
+        if self._intake is not None:
+            if not isinstance(raw.get("update_id"), int):
+                log.warning("update without an update_id skipped: %.200r", raw)
+                return
+            await self._intake.accept([raw])
             return
         for event in self.events_of(raw):
             await self._sink(event)
@@ -167,9 +190,13 @@ class TelegramAdapter(ABC):
         timeout = max(1, int(self.config.poll_timeout.total_seconds()))  # 0 would spin
         failures = 0
         while True:
+            limit = 100
+            if self._intake is not None:  # ask only for what there is room for
+                await self._intake.wait_for_room()
+                limit = max(1, min(100, self._intake.room()))
             try:
                 self._asked_offset = self._offset
-                updates = await self._fetch_updates(self._offset, timeout)
+                updates = await self._fetch_updates(self._offset, timeout, limit)
             except Exception as exc:
                 failure = self.classify(exc)
                 if isinstance(failure, RateLimited):
@@ -181,15 +208,42 @@ class TelegramAdapter(ABC):
                 await asyncio.sleep(delay)
                 continue
             failures = 0
+            valid = []
             for raw in updates:
                 if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int):
                     log.warning("update without an update_id skipped: %.200r", raw)
                     continue
-                try:
-                    await self.receive(raw)
-                except Exception:  # the sink only queues; this is the last net
-                    log.exception("update %s could not be queued", raw["update_id"])
+                valid.append(raw)
+            if self._intake is not None:
+                await self._store(valid)
+            for raw in valid:
+                if self._intake is None:
+                    try:
+                        await self.receive(raw)
+                    except Exception:  # the sink only queues; this is the last net
+                        log.exception("update %s could not be queued", raw["update_id"])
                 self._offset = max(self._offset or 0, raw["update_id"] + 1)
+
+    async def _store(self, updates: list[dict[str, Any]]) -> None:
+        """Put a polled batch in the inbox before the offset moves past it; while the
+        database is down keep trying (the offset stays, so nothing is confirmed)."""
+        from bot.intake import Overloaded
+
+        assert self._intake is not None
+        failures = 0
+        while updates:
+            try:
+                await self._intake.accept(updates)
+                return
+            except Overloaded:  # the webhook filled it meanwhile: wait, keep the offset
+                await self._intake.wait_for_room()
+            except StoreUnavailable as exc:
+                delay = self.retry.backoff(failures)
+                failures += 1
+                log.warning(
+                    "could not store polled updates (%s); trying again in %.1fs", exc, delay
+                )
+                await asyncio.sleep(delay)
 
     async def _confirm_offset(self) -> None:
         """Tell Telegram what we took, so a restart does not get it again."""

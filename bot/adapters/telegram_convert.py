@@ -107,13 +107,17 @@ class UpdateConverter:
         self._username = value
         self._mention = f"@{value}".lower() if value else None
 
+    def key_of(self, raw: Raw) -> str:
+        """The update's key, as every event of it carries (``update_key``)."""
+        return self._prefix + str(int(raw["update_id"]))
+
     def convert(self, raw: Raw) -> tuple[Event, ...]:
         """All events in one update (several joiners → several events).
 
         Raises KeyError/TypeError/ValueError on a malformed update; the
         adapter logs and skips it.
         """
-        key = self._prefix + str(int(raw["update_id"]))
+        key = self.key_of(raw)
         message = raw.get("message")
         if message is not None:
             return self._message(message, key)

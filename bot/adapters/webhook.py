@@ -15,13 +15,16 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.intake import Overloaded
+from bot.outages import StoreUnavailable
 from bot.web import WebServer
 
 log = logging.getLogger("warmline.webhook")
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+RETRY = {"Retry-After": "1"}
 
-#: takes one raw update; returns once it is queued
+#: takes one raw update; returns once it is stored (raises Overloaded, StoreUnavailable)
 Receive = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -48,5 +51,10 @@ class WebhookEndpoint:
             return web.Response(status=400, text="body is not JSON")
         if not isinstance(raw, dict):
             return web.Response(status=400, text="an update must be a JSON object")
-        await self._receive(raw)
-        return web.Response(text="ok")
+        try:
+            await self._receive(raw)
+        except Overloaded:  # stored nothing: Telegram redelivers later
+            return web.Response(status=429, text="too many updates waiting", headers=RETRY)
+        except StoreUnavailable:
+            return web.Response(status=503, text="store unavailable", headers=RETRY)
+        return web.Response(text="ok")  # the update is handled or durably stored

@@ -82,6 +82,8 @@ class BotConfig(Section):
     local: LocalConfig = LocalConfig()
     max_concurrent_updates: int = Field(default=64, ge=1)
     http: HttpConfig = HttpConfig()
+    #: updates acknowledged and not yet handled; beyond it the webhook answers 429
+    max_queued_updates: int = Field(default=1000, ge=1)
 
     @field_validator("admins", mode="before")
     @classmethod
@@ -119,6 +121,8 @@ class StorageConfig(Section):
     database_url: DatabaseUrl = "sqlite+aiosqlite:///warmline.db"
     redis_url: RedisUrl = None
     dedupe_ttl: Duration = timedelta(days=2)
+    #: how long an inbox row a dead worker held waits before another worker takes it
+    inbox_lease: Duration = Field(default=timedelta(seconds=30), gt=timedelta(0))
     echo_sql: bool = False
     #: PostgreSQL connections each worker keeps open, and may open beyond them at
     #: peaks; workers x (pool_size + max_overflow + 4 for the scheduler) must stay

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from bot.errors import ConfigError
 from bot.push.backends import GateBackend, MemoryBackend, RedisBackend, SqlBackend
+from bot.push.backends.restore import RedisRestore
 from bot.push.campaigns import Campaigns
 from bot.push.contract import PushGate
 from bot.push.gate import Gate
@@ -19,6 +20,7 @@ from bot.scheduling.lease import LocalLease, RedisLease
 from bot.scheduling.runner import JobScheduler
 from storage.push import CampaignStore, DecisionLog, PendingStore
 from storage.segments import SegmentStore
+from storage.push_history import PushHistory
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -33,7 +35,10 @@ def build_backend(app: App) -> GateBackend:
     if kind == "redis":
         if app.redis is None:
             raise ConfigError("push.backend: redis needs storage.redis_url")
-        return RedisBackend(app.redis, key_ttl, paused=push.paused)
+        restore = RedisRestore(
+            app.redis, PushHistory(app.database), "wl:push:", key_ttl, push.paused
+        )
+        return RedisBackend(app.redis, key_ttl, paused=push.paused, restore=restore)
     if kind == "memory":
         return MemoryBackend(key_ttl, paused=push.paused)
     return SqlBackend(app.database, key_ttl, paused=push.paused)
@@ -45,6 +50,8 @@ def install(app: App) -> None:
     backend = build_backend(app)
     store = CampaignStore(app.database)
     recorder = DecisionRecorder(DecisionLog(app.database))
+    if isinstance(backend, RedisBackend) and backend.restore is not None:
+        backend.restore.flush_local = recorder.flush  # its sends must be in the record
     # the platform's limits are per bot: with Redis every worker books in one place
     pacer: Pace = SharedPacer(app.redis, push.pacing) if app.redis else Pacer(push.pacing)
     sender = PacedSender(app.services.adapter, pacer, push.pacing.max_retries)

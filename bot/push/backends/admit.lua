@@ -8,11 +8,14 @@
 --   shared = 1: the 11 message values once, then one member id per ask (planning).
 -- Message values: key, category, priority, seq, caps day/week/cat day/cat week (-1: none),
 --   gap ms, bypass 0/1, now ms.
--- Returns one string: per ask "outcome|reason|until ms (-1: none)", separated by ";".
+-- Returns 'lost' when the kill switch key is missing, else one string: per ask "outcome|reason|until ms (-1: none)", separated by ";".
 local keyttl, commit, shared = tonumber(ARGV[1]), ARGV[2] == '1', ARGV[3] == '1'
 local prefix = ARGV[4]
 local DAY, WEEK = 86400000, 604800000
-local paused = redis.call('GET', KEYS[1]) == '1'
+local switch = redis.call('GET', KEYS[1])
+-- the switch never expires: without it Redis lost the gate's state (see restore.py)
+if not switch then return 'lost' end
+local paused = switch == '1'
 
 local function remember(seen_keys, wait, wprio, key, now)
   redis.call('ZREMRANGEBYSCORE', seen_keys, '-inf', now - keyttl)

@@ -2,7 +2,9 @@
 -- ARGV: 1 now ms, 2 key, 3 cap (-1: none)
 local now, key, cap = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local DAY = 86400000
-if redis.call('GET', KEYS[2]) == '1' then return {'deferred', 'paused', -1} end
+local switch = redis.call('GET', KEYS[2])
+if not switch then return {'lost', '', -1} end
+if switch == '1' then return {'deferred', 'paused', -1} end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - DAY)
 if redis.call('ZSCORE', KEYS[1], key) then return {'dropped', 'duplicate', -1} end
 local count = redis.call('ZCARD', KEYS[1])

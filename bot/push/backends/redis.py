@@ -4,6 +4,8 @@ Per member: ``{p}{id}:log`` (counting sends, 7 days), ``{p}{id}:keys`` (message
 keys, ``push.key_ttl``), ``{p}{id}:wait`` + ``{p}{id}:wprio`` (the waiting line).
 The kill switch is ``{p}paused``. Every failure to reach Redis surfaces as
 :class:`BackendUnavailable`, which the gate turns into "deferred" (fail closed).
+A Redis that lost its keys is refilled from the database before it decides
+again (:mod:`bot.push.backends.restore`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from pathlib import Path
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.errors import WarmlineError
+from bot.outages import StoreUnavailable
+from bot.push.backends.restore import RedisRestore
 from bot.push.contract import Outcome
 from bot.push.rules import DAY, Ask, Verdict, Waiting
 
@@ -30,7 +33,7 @@ return 1
 """
 
 
-class BackendUnavailable(WarmlineError):
+class BackendUnavailable(StoreUnavailable):
     """The shared gate state cannot be reached: promotional pushes must wait."""
 
 
@@ -66,8 +69,10 @@ class RedisBackend:
         prefix: str = "wl:push:",
         batch: int = 1000,
         paused: bool = False,
+        restore: RedisRestore | None = None,
     ) -> None:
         self._redis = redis
+        self.restore = restore
         self._key_ttl_ms = int(key_ttl * 1000)
         self._prefix = prefix
         self._batch = batch
@@ -120,12 +125,26 @@ class RedisBackend:
             for ask in asks:
                 args.append(ask.member_id)
                 args += self._ask_args(ask)
+        for _ in range(2):
+            try:
+                raw = await self._admit(keys=[self._switch], args=args)
+            except (RedisError, OSError) as exc:
+                raise BackendUnavailable(f"redis: {exc}") from exc
+            text = raw.decode() if isinstance(raw, bytes) else str(raw)
+            if text != "lost":
+                return [_parse(item) for item in text.split(";")]
+            await self._restored()
+        raise BackendUnavailable("redis lost the push state again while it was rebuilt")
+
+    async def _restored(self) -> None:
+        """Redis answered "lost": refill it from the database, or fail closed."""
         try:
-            raw = await self._admit(keys=[self._switch], args=args)
-        except (RedisError, OSError) as exc:
-            raise BackendUnavailable(f"redis: {exc}") from exc
-        text = raw.decode() if isinstance(raw, bytes) else str(raw)
-        return [_parse(item) for item in text.split(";")]
+            if self.restore is None:  # no record to rebuild from: the default switch
+                await self.init()
+            else:
+                await self.restore.ensure()
+        except Exception as exc:  # Redis or the database unreachable, a rebuild timed out
+            raise BackendUnavailable(f"rebuilding the push state: {exc}") from exc
 
     async def admit(self, ask: Ask) -> Verdict:
         """Callers in the same loop turn share one script call (each decision stays atomic)."""
@@ -192,21 +211,31 @@ class RedisBackend:
             raise BackendUnavailable(f"redis: {exc}") from exc
 
     async def admit_group(self, chat_key: str, key: str, now: float, cap: int | None) -> Verdict:
-        try:
-            raw = await self._group(
-                keys=[f"{self._prefix}group:{chat_key}", self._switch],
-                args=[int(now * 1000), key, _cap(cap)],
-            )
-        except (RedisError, OSError) as exc:
-            raise BackendUnavailable(f"redis: {exc}") from exc
-        return _verdict(raw)
+        for _ in range(2):
+            try:
+                raw = await self._group(
+                    keys=[f"{self._prefix}group:{chat_key}", self._switch],
+                    args=[int(now * 1000), key, _cap(cap)],
+                )
+            except (RedisError, OSError) as exc:
+                raise BackendUnavailable(f"redis: {exc}") from exc
+            first = raw[0].decode() if isinstance(raw[0], bytes) else str(raw[0])
+            if first != "lost":
+                return _verdict(raw)
+            await self._restored()
+        raise BackendUnavailable("redis lost the push state again while it was rebuilt")
 
     async def init(self) -> None:
-        """Store the configured default of the kill switch unless one is stored already."""
+        """Make sure Redis holds the gate's state: rebuilt from the database when it
+        came back empty, else just the configured default of the kill switch."""
+        if self.restore is not None:
+            await self.restore.ensure()
+            return
         await self._redis.set(self._switch, "1" if self._default_paused else "0", nx=True)
 
     async def set_paused(self, paused: bool, by: str | None) -> None:
-        del by  # the decision log and the admin's command record who did it
+        if self.restore is not None:  # the database keeps it for a rebuild
+            await self.restore.history.set_paused(paused, by)
         await self._redis.set(self._switch, "1" if paused else "0")
 
     async def is_paused(self) -> bool:
