@@ -45,6 +45,11 @@ class Chunk:
     answers: dict[str, str] = field(default_factory=dict)
     #: a short label for admins (the FAQ question or the heading)
     title: str = ""
+    #: the FAQ entry's ``tags`` (after-sales entries are shown beside a complaint)
+    tags: tuple[str, ...] = ()
+    #: ``answer`` (the entry itself), ``alternate`` (another wording of its question, ranked
+    #: like the entry) or ``not_for`` (a question it must not answer; never retrieved)
+    role: str = "answer"
 
     def answer_in(self, lang: str) -> tuple[str, str]:
         """(text, language) — the member's language when the source has it."""
@@ -59,6 +64,8 @@ class Chunk:
             "text": self.text,
             "answers": self.answers,
             "title": self.title,
+            "tags": list(self.tags),
+            "role": self.role,
         }
 
     @classmethod
@@ -69,6 +76,8 @@ class Chunk:
             text=str(data["text"]),
             answers={str(k): str(v) for k, v in dict(data.get("answers") or {}).items()},
             title=str(data.get("title", "")),
+            tags=tuple(str(t) for t in data.get("tags") or ()),
+            role=str(data.get("role", "answer")),
         )
 
 
@@ -145,15 +154,39 @@ def faq_chunks(name: str, text: str, where: Path | str) -> Iterator[Chunk]:
         }
         if not answers:
             raise SourceError(f"{where}: entry {entry_id!r} has no answer_zh or answer_en")
+        tags = tuple(str(t) for t in entry.get("tags") or ())
+        titles = {lang: str(entry.get(f"question_{lang}") or "").strip() for lang in LANGUAGES}
         for lang, answer in answers.items():
-            question = str(entry.get(f"question_{lang}") or "").strip()
+            question = titles[lang]
             yield Chunk(
                 source=f"{name}#{entry_id}",
                 lang=lang,
                 text=f"{question}\n{answer}" if question else answer,
                 answers=answers,
                 title=question or entry_id,
+                tags=tags,
             )
+        for lang in LANGUAGES:
+            title = titles[lang] or next((t for t in titles.values() if t), entry_id)
+            for role, key in (("alternate", f"questions_{lang}"), ("not_for", "not_for")):
+                for phrase in _phrases(entry, key, where, entry_id, lang if role == "not_for" else None):
+                    yield Chunk(f"{name}#{entry_id}", lang, phrase, answers, title, tags, role)
+
+
+def _phrases(
+    entry: dict[str, Any], key: str, where: Path | str, entry_id: str, lang: str | None
+) -> list[str]:
+    """A list of strings under ``key`` (``not_for`` items are kept in the language
+    ``lang`` they are written in, so each is indexed once)."""
+    value = entry.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise SourceError(f"{where}: entry {entry_id!r}: {key} must be a list of non-empty strings")
+    phrases = [v.strip() for v in value]
+    if lang is not None:
+        phrases = [p for p in phrases if detect_language(p) == lang]
+    return phrases
 
 
 def markdown_chunks(name: str, text: str) -> Iterator[Chunk]:

@@ -42,6 +42,9 @@ BM25_HALF = 5.0
 #: question, so BM25's spread is small and one rare shared word reaches z 5-7, outvoting
 #: both models; 3 is already an outstanding lexical match
 BM25_Z_CAP = 3.0
+#: a candidate is dropped when the question is this close (e5 similarity, blended with the
+#: second model's like the confidence) to one of its ``not_for`` examples as to the entry
+NOT_FOR_MARGIN = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +110,12 @@ class Retriever:
             (chunk.text for chunk in index.chunks), encoder.pieces
         )
         self._pools = {lang: self._pool(lang) for lang in index.languages}
+        #: each source's ``not_for`` chunk rows (questions it must not answer)
+        self._not_for: dict[str, np.ndarray] = {}
+        for i, chunk in enumerate(index.chunks):
+            if chunk.role == "not_for":
+                rows = self._not_for.get(chunk.source, np.zeros(0, dtype=np.int64))
+                self._not_for[chunk.source] = np.append(rows, i)
 
     @property
     def modes(self) -> tuple[Mode, ...]:
@@ -116,7 +125,11 @@ class Retriever:
     def _pool(self, lang: str) -> _Pool:
         """Chunks in ``lang``, plus FAQ entries written in another language that answer in it."""
         chunks = self.index.chunks
-        eligible = [i for i, c in enumerate(chunks) if c.lang == lang or lang in c.answers]
+        eligible = [
+            i
+            for i, c in enumerate(chunks)
+            if (c.lang == lang or lang in c.answers) and c.role != "not_for"
+        ]
         rows = np.array(sorted(eligible, key=lambda i: (chunks[i].source, i)), dtype=np.int64)
         sources = [chunks[i].source for i in rows]
         starts = np.array(
@@ -163,7 +176,7 @@ class Retriever:
             sparse, _ = self._per_source(pool, self._sparse_scores(query, pool))
             fused += weights[1] * _z(sparse)
         fused /= sum(weights)
-        order = _best(fused, limit)
+        order = _best(fused, limit + len(self._not_for))
         best_rows = lexical_rows if mode == "bm25" else dense_rows
         ranked = [
             Candidate(
@@ -175,7 +188,23 @@ class Retriever:
             )
             for k in order
         ]
+        if self._not_for and mode != "bm25":
+            ranked = [c for c in ranked if not self._ruled_out(c, query)]
+        ranked = ranked[:limit]
         return Ranking(ranked, self._confidence(ranked, searched, mode), searched)
+
+    def _ruled_out(self, candidate: Candidate, query: QueryVectors) -> bool:
+        """The question is nearer one of the entry's ``not_for`` examples than the entry:
+        "can I return an opened pack" is not the unopened-returns entry's question."""
+        rows = self._not_for.get(candidate.source)
+        if rows is None:
+            return False
+        lead = candidate.dense - float(np.max(self.index.vectors[rows] @ query.dense))
+        second = self.index.second
+        if self.second_share and second is not None and query.second is not None:
+            second_lead = candidate.second - float(np.max(second.vectors[rows] @ query.second))
+            lead = (1 - self.second_share) * lead + self.second_share * second_lead
+        return lead < NOT_FOR_MARGIN
 
     def _per_source(self, pool: _Pool, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each source's best chunk score, and which chunk row reached it."""
