@@ -48,8 +48,15 @@ class Chunk:
     #: the FAQ entry's ``tags`` (after-sales entries are shown beside a complaint)
     tags: tuple[str, ...] = ()
     #: ``answer`` (the entry itself), ``alternate`` (another wording of its question, ranked
-    #: like the entry) or ``not_for`` (a question it must not answer; never retrieved)
+    #: like the entry), ``not_for`` (a question it must not answer) or ``question`` (one of
+    #: its own questions alone, to weigh the not_for examples against); the last two are
+    #: never retrieved
     role: str = "answer"
+
+    @property
+    def retrievable(self) -> bool:
+        """May this chunk answer a question (not a not_for example or a bare question)?"""
+        return self.role in ("answer", "alternate")
 
     def answer_in(self, lang: str) -> tuple[str, str]:
         """(text, language) — the member's language when the source has it."""
@@ -130,7 +137,8 @@ def load_file(path: Path) -> list[Chunk]:
 
 
 def faq_chunks(name: str, text: str, where: Path | str) -> Iterator[Chunk]:
-    """One chunk per entry and language: ``question_<lang>`` + ``answer_<lang>``."""
+    """One chunk per entry and language: ``question_<lang>`` + ``answer_<lang>``; one per
+    alternate wording (``questions_<lang>``) and per ``not_for`` example."""
     try:
         entries = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -166,10 +174,25 @@ def faq_chunks(name: str, text: str, where: Path | str) -> Iterator[Chunk]:
                 title=question or entry_id,
                 tags=tags,
             )
+        has_not_for = bool(_phrases(entry, "not_for", where, entry_id, None))
         for lang in LANGUAGES:
             title = titles[lang] or next((t for t in titles.values() if t), entry_id)
-            for role, key in (("alternate", f"questions_{lang}"), ("not_for", "not_for")):
-                for phrase in _phrases(entry, key, where, entry_id, lang if role == "not_for" else None):
+            # an alternate is indexed with the entry's answer, like the main question, so a
+            # short question alone is not favoured over the other entries' question + answer
+            answer = answers.get(lang, "")
+            alternates = _phrases(entry, f"questions_{lang}", where, entry_id, None)
+            for phrase in alternates:
+                text = f"{phrase}\n{answer}" if answer else phrase
+                yield Chunk(f"{name}#{entry_id}", lang, text, answers, title, tags, "alternate")
+            if not has_not_for:
+                continue
+            # not_for examples are weighed against the entry's own questions, both alone
+            own = ([titles[lang]] if titles[lang] else []) + alternates
+            for role, phrases in (
+                ("question", own),
+                ("not_for", _phrases(entry, "not_for", where, entry_id, lang)),
+            ):
+                for phrase in phrases:
                     yield Chunk(f"{name}#{entry_id}", lang, phrase, answers, title, tags, role)
 
 

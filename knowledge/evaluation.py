@@ -151,7 +151,9 @@ def evaluate(questions: list[Question], ask: Callable[[Question], Answer]) -> Re
                 or (question.expect is not None and matches(answer.source, question.expect))
             )
         else:
-            expected_ok = answer.source is not None and matches(answer.source, question.expect or "")
+            expected_ok = answer.source is not None and matches(
+                answer.source, question.expect or ""
+            )
         if not expected_ok:
             report.misses.append((question, answer))
     return report

@@ -100,7 +100,7 @@ class KnowledgeIndex:
     def rows_in(self, lang: str) -> np.ndarray:
         """Chunks in ``lang`` that may answer (``not_for`` examples never do)."""
         return np.array(
-            [i for i, c in enumerate(self.chunks) if c.lang == lang and c.role != "not_for"],
+            [i for i, c in enumerate(self.chunks) if c.lang == lang and c.retrievable],
             dtype=np.int64,
         )
 

@@ -52,17 +52,17 @@ _RISK_PATTERNS: dict[str, re.Pattern[str]] = {
         r"\b(authori[sz]ed|approved)\b.{0,30}\b(orders?|price|refund|points|coupon|discount)\b",
         r"\b(change|lower|set|make)\b.{0,20}\b(price|orders?|total)\b.{0,20}\b(to|for)\b",
         r"\bchange the price\b",
-        r"\b(give|issue|send|gimme)\b.{0,10}\b(me|us)\b.{0,25}\b(coupon|discount|code|voucher|free)\b",
+        r"\b(give me|gimme|issue me|send me|give us)\b.{0,25}\b(coupon|discount|code|voucher|free)\b",
         r"\badd\b.{0,10}\d{3,}.{0,6}\b(points|pts)\b",
     ),
     "medical": _any(
         r"血压|血糖|糖尿病|高血压|降压|降糖|降脂|怀孕|孕妇|孕期|备孕|哺乳|喂奶",
         r"吃药|药物|停药|不吃药|服药|治疗|治病|能治|治好|根治|癌|肿瘤|医生|病人|疾病",
-        r"减肥|刮油|排毒|抗癌|防癌|肝病|胃病|痛风|心脏病",
+        r"减肥|刮油|排毒|抗癌|防癌|肝病|胃病|痛风|心脏病|误食|中毒|过敏",
         r"\bblood (pressure|sugar)\b|\bdiabet|\bpregnan|\bbreast-?feed|\bnursing\b",
         r"\b(medication|meds|medicine|insulin|pills?|prescription)\b",
         r"\b(cure|cures|curing|heal|heals)\b|\bcancer\b|\btumou?r\b|\bdoctor\b|\bdisease\b",
-        r"\b(lose weight|weight loss|detox|fat burn)",
+        r"\b(lose weight|weight loss|detox|fat burn)|\b(poison\w*|allerg\w*|swallowed)\b",
     ),
     "legal": _any(
         r"起诉|律师|法院|打官司|违法|消费者权益|维权|12315|举报|法律|仲裁|索赔",
@@ -71,6 +71,7 @@ _RISK_PATTERNS: dict[str, re.Pattern[str]] = {
     "financial": _any(
         r"投资|升值|理财|股票|基金|炒茶|回报率|收益率|赚钱|增值",
         r"\b(invest|investment|investing|stocks?|shares|profit|make money|appreciate in value|roi)\b",
+        r"\b(write[- ]?off|tax deduct\w*|deduct\w* .{0,20}tax(es)?)\b",
     ),
 }
 
@@ -80,6 +81,7 @@ _PROBLEM = _any(
     r"发错|寄错|错发|少发|漏发|少了一|缺了|丢件|没到账|不到账|还没退|没退款|不给退|不退",
     r"味道不对|不新鲜|有异味|串味了|有虫|有头发|有杂质",
     r"还不发货|还没发货|一直没发|一直不发|一直不回|没人回|不回消息",
+    r"(天|周|星期|个月)了?(还|都|仍然|依然)(没|不)",
     r"\bmou?ldy?\b|\bmusty\b|\bstale\b|\brotten\b|\bspoil(ed|t)\b|\bbugs?\b",
     r"\b(broken|smashed|crushed|damaged|dented|leak(ed|ing)?|torn|cracked)\b",
     r"\bwrong (item|tea|order|product)\b|\b(u|you) sent\b|\bsent (me )?the wrong\b",
