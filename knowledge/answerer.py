@@ -1,18 +1,23 @@
-"""Turn a member's question into an :class:`Answer`: cite, abstain, or chat back.
+"""Turn a member's question into an :class:`Answer`: cite, ask back, abstain, or chat back.
 
 Text that tries to instruct the bot is just a question here: answers only
 ever come verbatim from the KB (or a rewording checked against it), so no
-message can unlock a coupon or change a rule.
+message can unlock a coupon or change a rule. Complaints and risky asks
+(:mod:`knowledge.screening`) are handed to a person before any KB text is
+chosen; when two entries are about equally likely, the member is asked which
+one they mean rather than given a guess.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 
 from knowledge.contract import Answer, Suggestion
 from knowledge.retriever import Mode, Ranking, Retriever
 from knowledge.rewording import Rewriter
+from knowledge.screening import screen
 from knowledge.script import Script, dominant_script, to_script
 from knowledge.text import detect_language, is_small_talk, normalise
 
@@ -22,6 +27,19 @@ Phrasebook = Callable[[str, str], str]
 MAX_QUESTION_CHARS = 1000
 #: the script the bot's own Chinese phrases (locales/zh) are written in
 LOCALE_SCRIPT: Script = "simplified"
+#: FAQ entries with this tag may be shown beside a complaint (returns, damage, refunds)
+AFTER_SALES_TAG = "after-sales"
+#: ... when they are among this many best candidates for the complaint's wording
+COMPLAINT_ENTRY_RANK = 5
+#: ... and at least this plausible on their own (calibrated similarity)
+COMPLAINT_ENTRY_FLOOR = 0.4
+#: the runner-up is this close (fused z-score) to the winner: ask which one is meant
+CLARIFY_GAP = 0.15
+#: ... but only when the winner would have been answered with at least this confidence
+#: below ``min_confidence`` (a guess between two weak matches is a handoff)
+CLARIFY_BELOW = 0.0
+#: ... and when the runner-up alone is this plausible (its calibrated similarity)
+CLARIFY_RUNNER_UP = 0.5
 
 
 class KnowledgeAnswerer:
@@ -41,18 +59,10 @@ class KnowledgeAnswerer:
 
     async def answer(self, question: str, lang: str | None = None) -> Answer:
         decided = await asyncio.to_thread(self.decide, question, lang)
-        if self.rewriter is None or decided.source is None:
+        if self.rewriter is None or decided.source is None or decided.handoff:
             return decided
         reworded = await self.rewriter.reword(question, decided.answer, decided.lang)
-        return Answer(
-            question=decided.question,
-            answer=reworded,
-            source=decided.source,
-            confidence=decided.confidence,
-            handoff=False,
-            lang=decided.lang,
-            candidates=decided.candidates,
-        )
+        return replace(decided, answer=reworded)
 
     def decide(self, question: str, lang: str | None = None, mode: Mode = "hybrid") -> Answer:
         """Synchronous core (the CLI and the benchmark call it directly)."""
@@ -61,11 +71,33 @@ class KnowledgeAnswerer:
         # folded first, so full-width letters count as the Latin letters they are
         lang = detect_language(normalise(question), fallback=member_lang)
         script = self._script_of(question, lang)
-        if is_small_talk(question):
+        screened = screen(question)
+        if not screened.risk and not screened.complaint and is_small_talk(question):
             text = _in_script(self.phrase(lang, "knowledge.small_talk"), script, LOCALE_SCRIPT)
             return Answer(question, text, None, 1.0, False, lang, True)
         ranking = self.retriever.search(question, lang, mode=mode)
+        if screened.risk is not None:
+            text = _in_script(self.phrase(lang, "knowledge.risky"), script, LOCALE_SCRIPT)
+            return Answer(
+                question, text, None, ranking.confidence, True, lang,
+                candidates=self._suggestions(ranking), complaint=screened.complaint,
+                risk=screened.risk,
+            )  # fmt: skip
+        if screened.complaint:
+            return self._complaint(question, lang, ranking, script)
         return self._from_ranking(question, lang, ranking, script)
+
+    def answer_source(self, question: str, source: str, lang: str) -> Answer | None:
+        """The answer of ``source`` (a clarifying button the member pressed), or None
+        when the KB no longer has it."""
+        chunk = self.retriever.entries.get(source)
+        if chunk is None:
+            return None
+        script = self._script_of(question, lang)
+        text, answer_lang = chunk.answer_in(lang)
+        if answer_lang == "zh":
+            text = _in_script(text, script, self.retriever.normalise.script)
+        return Answer(question, text, source, 1.0, False, answer_lang)
 
     def _script_of(self, question: str, lang: str) -> Script:
         """The member's Chinese script when it differs from the KB's (answers are then
@@ -73,27 +105,55 @@ class KnowledgeAnswerer:
         kb_script = self.retriever.normalise.script
         return dominant_script([question], default=kb_script) if lang == "zh" else kb_script
 
-    def _from_ranking(self, question: str, lang: str, ranking: Ranking, script: Script) -> Answer:
-        suggestions = tuple(
+    def _suggestions(self, ranking: Ranking) -> tuple[Suggestion, ...]:
+        return tuple(
             Suggestion(
                 c.source,
-                c.chunk.title,
+                self.retriever.titles.get((c.source, ranking.lang), c.chunk.title),
                 ranking.confidence
                 if i == 0
                 else self.retriever.candidate_confidence(c, ranking.lang),
             )
             for i, c in enumerate(ranking.candidates[:3])
         )
-        if not ranking.candidates or ranking.confidence < self.min_confidence:
+
+    def _complaint(self, question: str, lang: str, ranking: Ranking, script: Script) -> Answer:
+        """Empathy, the after-sales entry that fits (if one does), and a person."""
+        text = _in_script(self.phrase(lang, "knowledge.complaint"), script, LOCALE_SCRIPT)
+        entry = next(
+            (
+                c
+                for c in ranking.candidates[:COMPLAINT_ENTRY_RANK]
+                if AFTER_SALES_TAG in c.chunk.tags
+                and self.retriever.candidate_confidence(c, ranking.lang) >= COMPLAINT_ENTRY_FLOOR
+            ),
+            None,
+        )
+        source = None
+        if entry is not None:
+            body, answer_lang = entry.chunk.answer_in(lang)
+            if answer_lang == "zh":
+                body = _in_script(body, script, self.retriever.normalise.script)
+            text = f"{text}\n\n{body}"
+            source = entry.source
+        return Answer(
+            question, text, source, ranking.confidence, True, lang,
+            candidates=self._suggestions(ranking), complaint=True,
+        )  # fmt: skip
+
+    def _from_ranking(self, question: str, lang: str, ranking: Ranking, script: Script) -> Answer:
+        suggestions = self._suggestions(ranking)
+        if not ranking.candidates or ranking.confidence < self.min_confidence - CLARIFY_BELOW:
+            return self._handoff(question, lang, ranking, script, suggestions)
+        close = self._close_call(ranking)
+        if close is not None:
+            text = _in_script(self.phrase(lang, "knowledge.clarify"), script, LOCALE_SCRIPT)
             return Answer(
-                question,
-                _in_script(self.phrase(lang, "knowledge.handoff"), script, LOCALE_SCRIPT),
-                None,
-                ranking.confidence,
-                True,
-                lang,
-                candidates=suggestions,
-            )
+                question, text, None, ranking.confidence, False, lang,
+                candidates=suggestions[:2], clarify=close,
+            )  # fmt: skip
+        if ranking.confidence < self.min_confidence:
+            return self._handoff(question, lang, ranking, script, suggestions)
         best = ranking.candidates[0].chunk
         text, answer_lang = best.answer_in(lang)
         if answer_lang == "zh":
@@ -102,6 +162,28 @@ class KnowledgeAnswerer:
             question, text, best.source, ranking.confidence, False, answer_lang,
             candidates=suggestions,
         )  # fmt: skip
+
+    def _close_call(self, ranking: Ranking) -> tuple[str, str] | None:
+        """The two best sources when the runner-up is nearly as likely as the winner."""
+        if len(ranking.candidates) < 2:
+            return None
+        first, second = ranking.candidates[0], ranking.candidates[1]
+        if first.source == second.source or first.fused - second.fused >= CLARIFY_GAP:
+            return None
+        if self.retriever.candidate_confidence(second, ranking.lang) < CLARIFY_RUNNER_UP:
+            return None
+        return (first.source, second.source)
+
+    def _handoff(
+        self,
+        question: str,
+        lang: str,
+        ranking: Ranking,
+        script: Script,
+        suggestions: tuple[Suggestion, ...],
+    ) -> Answer:
+        text = _in_script(self.phrase(lang, "knowledge.handoff"), script, LOCALE_SCRIPT)
+        return Answer(question, text, None, ranking.confidence, True, lang, candidates=suggestions)
 
 
 def _in_script(text: str, script: Script, written_in: Script) -> str:

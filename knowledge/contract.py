@@ -29,9 +29,16 @@ class Answer:
     small_talk: bool = False
     #: the best candidates, strongest first (for the admin who answers a handoff)
     candidates: tuple[Suggestion, ...] = ()
+    #: two close entries: the member is asked which one is meant (``source`` is then None)
+    clarify: tuple[str, ...] = ()
+    #: the member reports a problem: a person follows up (``handoff``), tagged needs-care
+    complaint: bool = False
+    #: why the ask was refused without a KB answer (``medical``, ``legal``, ``financial``,
+    #: ``admin_order``, ``injection``), else None
+    risk: str | None = None
 
     def as_json(self) -> dict[str, object]:
-        """The stable CLI contract: exactly these six fields."""
+        """The stable CLI contract: these seven fields (``clarify``: sources to choose from)."""
         return {
             "question": self.question,
             "answer": self.answer,
@@ -39,6 +46,7 @@ class Answer:
             "confidence": round(self.confidence, 4),
             "handoff": self.handoff,
             "lang": self.lang,
+            "clarify": list(self.clarify),
         }
 
 

@@ -48,6 +48,18 @@ class Chunk:
     answers: dict[str, str] = field(default_factory=dict)
     #: a short label for admins (the FAQ question or the heading)
     title: str = ""
+    #: the FAQ entry's ``tags`` (after-sales entries are shown beside a complaint)
+    tags: tuple[str, ...] = ()
+    #: ``answer`` (the entry itself), ``alternate`` (another wording of its question, ranked
+    #: like the entry), ``not_for`` (a question it must not answer) or ``question`` (one of
+    #: its own questions alone, to weigh the not_for examples against); the last two are
+    #: never retrieved
+    role: str = "answer"
+
+    @property
+    def retrievable(self) -> bool:
+        """May this chunk answer a question (not a not_for example or a bare question)?"""
+        return self.role in ("answer", "alternate")
 
     def answer_in(self, lang: str) -> tuple[str, str]:
         """(text, language) — the member's language when the source has it."""
@@ -62,6 +74,8 @@ class Chunk:
             "text": self.text,
             "answers": self.answers,
             "title": self.title,
+            "tags": list(self.tags),
+            "role": self.role,
         }
 
     @classmethod
@@ -72,6 +86,8 @@ class Chunk:
             text=str(data["text"]),
             answers={str(k): str(v) for k, v in dict(data.get("answers") or {}).items()},
             title=str(data.get("title", "")),
+            tags=tuple(str(t) for t in data.get("tags") or ()),
+            role=str(data.get("role", "answer")),
         )
 
 
@@ -120,7 +136,8 @@ def load_file(path: Path) -> list[Chunk]:
 
 
 def faq_chunks(name: str, text: str, where: Path | str) -> Iterator[Chunk]:
-    """One chunk per entry and language: ``question_<lang>`` + ``answer_<lang>``."""
+    """One chunk per entry and language: ``question_<lang>`` + ``answer_<lang>``; one per
+    alternate wording (``questions_<lang>``) and per ``not_for`` example."""
     try:
         entries = safe_load(text)
     except yaml.YAMLError as exc:
@@ -144,15 +161,54 @@ def faq_chunks(name: str, text: str, where: Path | str) -> Iterator[Chunk]:
         }
         if not answers:
             raise SourceError(f"{where}: entry {entry_id!r} has no answer_zh or answer_en")
+        tags = tuple(str(t) for t in entry.get("tags") or ())
+        titles = {lang: str(entry.get(f"question_{lang}") or "").strip() for lang in LANGUAGES}
         for lang, answer in answers.items():
-            question = str(entry.get(f"question_{lang}") or "").strip()
+            question = titles[lang]
             yield Chunk(
                 source=f"{name}#{entry_id}",
                 lang=lang,
                 text=f"{question}\n{answer}" if question else answer,
                 answers=answers,
                 title=question or entry_id,
+                tags=tags,
             )
+        has_not_for = bool(_phrases(entry, "not_for", where, entry_id, None))
+        for lang in LANGUAGES:
+            title = titles[lang] or next((t for t in titles.values() if t), entry_id)
+            # an alternate is indexed with the entry's answer, like the main question, so a
+            # short question alone is not favoured over the other entries' question + answer
+            answer = answers.get(lang, "")
+            alternates = _phrases(entry, f"questions_{lang}", where, entry_id, None)
+            for phrase in alternates:
+                text = f"{phrase}\n{answer}" if answer else phrase
+                yield Chunk(f"{name}#{entry_id}", lang, text, answers, title, tags, "alternate")
+            if not has_not_for:
+                continue
+            # not_for examples are weighed against the entry's own questions, both alone
+            own = ([titles[lang]] if titles[lang] else []) + alternates
+            for role, phrases in (
+                ("question", own),
+                ("not_for", _phrases(entry, "not_for", where, entry_id, lang)),
+            ):
+                for phrase in phrases:
+                    yield Chunk(f"{name}#{entry_id}", lang, phrase, answers, title, tags, role)
+
+
+def _phrases(
+    entry: dict[str, Any], key: str, where: Path | str, entry_id: str, lang: str | None
+) -> list[str]:
+    """A list of strings under ``key`` (``not_for`` items are kept in the language
+    ``lang`` they are written in, so each is indexed once)."""
+    value = entry.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise SourceError(f"{where}: entry {entry_id!r}: {key} must be a list of non-empty strings")
+    phrases = [v.strip() for v in value]
+    if lang is not None:
+        phrases = [p for p in phrases if detect_language(p) == lang]
+    return phrases
 
 
 def markdown_chunks(name: str, text: str) -> Iterator[Chunk]:

@@ -38,7 +38,7 @@ from knowledge.text import tokenize
 log = logging.getLogger("warmline.knowledge")
 
 #: bump when chunking or stored fields change: an older index is then rebuilt
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 VECTORS = "vectors.npy"
 SPARSE = "sparse.npz"
@@ -98,7 +98,11 @@ class KnowledgeIndex:
         return {chunk.lang for chunk in self.chunks}
 
     def rows_in(self, lang: str) -> np.ndarray:
-        return np.array([i for i, c in enumerate(self.chunks) if c.lang == lang], dtype=np.int64)
+        """Chunks in ``lang`` that may answer (``not_for`` examples never do)."""
+        return np.array(
+            [i for i, c in enumerate(self.chunks) if c.lang == lang and c.retrievable],
+            dtype=np.int64,
+        )
 
 
 def build_index(

@@ -42,6 +42,12 @@ BM25_HALF = 5.0
 #: question, so BM25's spread is small and one rare shared word reaches z 5-7, outvoting
 #: both models; 3 is already an outstanding lexical match
 BM25_Z_CAP = 3.0
+#: a candidate is dropped when the question is nearer (by more than this, e5 similarity blended
+#: with the second model as in the confidence) to one of its ``not_for`` examples than to its own questions
+NOT_FOR_MARGIN = -0.02
+#: taken off the confidence when the best match was ruled out by its ``not_for``: the
+#: question is about the case that entry excludes, so the next one is a weaker guess
+NOT_FOR_PENALTY = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +113,22 @@ class Retriever:
             (chunk.text for chunk in index.chunks), encoder.pieces
         )
         self._pools = {lang: self._pool(lang) for lang in index.languages}
+        #: (source, language) → its question or heading in that language (for buttons)
+        self.titles: dict[tuple[str, str], str] = {}
+        #: each source's chunks that answer, first one per language (for a picked button)
+        self.entries: dict[str, Chunk] = {}
+        for chunk in index.chunks:
+            if chunk.role == "answer":
+                self.titles.setdefault((chunk.source, chunk.lang), chunk.title)
+                self.entries.setdefault(chunk.source, chunk)
+        #: each source's ``not_for`` chunk rows, and its own questions' rows to weigh them against
+        self._not_for: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for source in {c.source for c in index.chunks if c.role == "not_for"}:
+            rows = [i for i, c in enumerate(index.chunks) if c.source == source]
+            negative = np.array([i for i in rows if index.chunks[i].role == "not_for"])
+            own = np.array([i for i in rows if index.chunks[i].role == "question"])
+            if own.size:
+                self._not_for[source] = (own, negative)
 
     @property
     def modes(self) -> tuple[Mode, ...]:
@@ -116,7 +138,11 @@ class Retriever:
     def _pool(self, lang: str) -> _Pool:
         """Chunks in ``lang``, plus FAQ entries written in another language that answer in it."""
         chunks = self.index.chunks
-        eligible = [i for i, c in enumerate(chunks) if c.lang == lang or lang in c.answers]
+        eligible = [
+            i
+            for i, c in enumerate(chunks)
+            if (c.lang == lang or lang in c.answers) and c.retrievable
+        ]
         rows = np.array(sorted(eligible, key=lambda i: (chunks[i].source, i)), dtype=np.int64)
         sources = [chunks[i].source for i in rows]
         starts = np.array(
@@ -163,7 +189,7 @@ class Retriever:
             sparse, _ = self._per_source(pool, self._sparse_scores(query, pool))
             fused += weights[1] * _z(sparse)
         fused /= sum(weights)
-        order = _best(fused, limit)
+        order = _best(fused, limit + len(self._not_for))
         best_rows = lexical_rows if mode == "bm25" else dense_rows
         ranked = [
             Candidate(
@@ -175,7 +201,38 @@ class Retriever:
             )
             for k in order
         ]
-        return Ranking(ranked, self._confidence(ranked, searched, mode), searched)
+        penalty = 0.0
+        if self._not_for and mode != "bm25":
+            kept = [c for c in ranked if not self._ruled_out(c, query)]
+            if kept and ranked and kept[0] is not ranked[0]:
+                penalty = NOT_FOR_PENALTY
+            ranked = kept
+        ranked = ranked[:limit]
+        confidence = max(0.0, self._confidence(ranked, searched, mode) - penalty)
+        return Ranking(ranked, confidence, searched)
+
+    def _ruled_out(self, candidate: Candidate, query: QueryVectors) -> bool:
+        """The question is nearer one of the entry's ``not_for`` examples than any of its
+        own questions: "can I return an opened pack" is not the unopened-returns entry's."""
+        rows = self._not_for.get(candidate.source)
+        if rows is None:
+            return False
+        return self._not_for_lead(rows, query) < NOT_FOR_MARGIN
+
+    def _not_for_lead(self, rows: tuple[np.ndarray, np.ndarray], query: QueryVectors) -> float:
+        """How much nearer the question is to the entry's own questions than to its
+        ``not_for`` examples (both models, blended as in the confidence)."""
+        own, negative = rows
+        vectors = self.index.vectors
+        lead = float(np.max(vectors[own] @ query.dense) - np.max(vectors[negative] @ query.dense))
+        second = self.index.second
+        if self.second_share and second is not None and query.second is not None:
+            sv = second.vectors
+            second_lead = float(
+                np.max(sv[own] @ query.second) - np.max(sv[negative] @ query.second)
+            )
+            lead = (1 - self.second_share) * lead + self.second_share * second_lead
+        return lead
 
     def _per_source(self, pool: _Pool, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each source's best chunk score, and which chunk row reached it."""

@@ -18,7 +18,7 @@ from knowledge.rewording import Rewriter
 from knowledge.service import KnowledgeBase
 
 runner = CliRunner()
-FIELDS = ["question", "answer", "source", "confidence", "handoff", "lang"]
+FIELDS = ["question", "answer", "source", "confidence", "handoff", "lang", "clarify"]
 FAKE_CHAT = "langchain_core.language_models.fake_chat_models:FakeListChatModel"
 
 

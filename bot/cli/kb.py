@@ -106,7 +106,7 @@ def evaluate_set(
     config: ConfigOption = None,
     show_misses: Annotated[bool, typer.Option("--misses", help="List every miss")] = False,
 ) -> None:
-    """In-domain top-1, out-of-domain abstain and wrong-answer rates, with baselines."""
+    """In-domain top-1, clarify, hand-off and wrong-answer rates per language, with baselines."""
     from knowledge.evaluation import evaluate, load_questions
 
     cfg = load_or_exit(config)
@@ -119,7 +119,7 @@ def evaluate_set(
     answerer = kb.require()
     table = Table(title=f"{questions.name}: min_confidence={cfg.knowledge.min_confidence}")
     columns = (
-        "retrieval", "slice", "questions", "in-domain top-1", "OOD abstain", "wrong",
+        "retrieval", "slice", "questions", "in-domain top-1", "clarify", "handed off", "wrong",
         "top-1 if never abstaining",
     )  # fmt: skip
     for column in columns:
@@ -138,6 +138,7 @@ def evaluate_set(
                 name,
                 str(tally.total),
                 f"{tally.accuracy:.1%} ({tally.correct}/{tally.in_domain})",
+                f"{tally.clarify_rate:.1%} ({tally.clarified}/{tally.in_domain})",
                 f"{tally.abstain_rate:.1%} ({tally.abstained_ood}/{tally.out_of_domain})",
                 f"{tally.wrong_rate:.1%} ({tally.wrong}/{tally.total})",
                 f"{tally.ranked_accuracy:.1%} ({tally.ranked_first}/{tally.in_domain})",
@@ -145,9 +146,16 @@ def evaluate_set(
         table.add_section()
     console = Console(highlight=False, soft_wrap=True, width=max(Console().width, 130))
     console.print(table)
+    if hybrid_report is not None and hybrid_report.overall.kinds:
+        kinds = ", ".join(
+            f"{kind} {done}/{asked}"
+            for kind, (done, asked) in sorted(hybrid_report.overall.kinds.items())
+        )
+        console.print(f"hybrid, handed off by kind: {kinds}")
     if show_misses and hybrid_report is not None:
         for item, answer in hybrid_report.misses:
+            got = f"clarify {'|'.join(answer.clarify)}" if answer.clarify else str(answer.source)
             console.print(
-                f"miss: {item.text!r} expected {item.expect} got {answer.source} "
-                f"({answer.confidence:.2f})"
+                f"miss: {item.text!r} expected {item.expect} got {got} "
+                f"({answer.confidence:.2f}{', handoff' if answer.handoff else ''})"
             )
