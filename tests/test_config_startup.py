@@ -195,5 +195,5 @@ def test_runtime_parts_say_the_same() -> None:
     """A config built in code skips the loader; the adapter and server use the same checks."""
     with pytest.raises(ConfigError, match=r"^bot.telegram.token: must look like 123456789:AA"):
         bot_id_of(TelegramConfig(token="abc").token)
-    with pytest.raises(ValueError, match="listen address must look like 127.0.0.1:8080"):
+    with pytest.raises(ValueError, match=r"listen address must look like 127\.0\.0\.1:8080"):
         WebServer("localhost")
