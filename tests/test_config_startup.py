@@ -99,6 +99,10 @@ CASES = {
         "bot:\n  platform: telegram\n  telegram:\n    token: '123:AAx'\n    mode: webhook\n",
         r"config.yaml:\d: bot.telegram.webhook.secret_token: required in webhook mode",
     ),
+    "llm without provider": (
+        "knowledge:\n  llm:\n    enabled: true\n",
+        r"config.yaml:2: knowledge.llm.provider: required when knowledge.llm.enabled is true",
+    ),
     "missing flow folder": (
         "flows:\n  directories: [my-flows]\n",
         r"config.yaml:2: flows.directories.0: .*/my-flows: flow directory not found",
