@@ -99,6 +99,10 @@ CASES = {
         "bot:\n  platform: telegram\n  telegram:\n    token: '123:AAx'\n    mode: webhook\n",
         r"config.yaml:\d: bot.telegram.webhook.secret_token: required in webhook mode",
     ),
+    "llm without provider": (
+        "knowledge:\n  llm:\n    enabled: true\n",
+        r"config.yaml:2: knowledge.llm.provider: required when knowledge.llm.enabled is true",
+    ),
     "missing flow folder": (
         "flows:\n  directories: [my-flows]\n",
         r"config.yaml:2: flows.directories.0: .*/my-flows: flow directory not found",
@@ -195,5 +199,5 @@ def test_runtime_parts_say_the_same() -> None:
     """A config built in code skips the loader; the adapter and server use the same checks."""
     with pytest.raises(ConfigError, match=r"^bot.telegram.token: must look like 123456789:AA"):
         bot_id_of(TelegramConfig(token="abc").token)
-    with pytest.raises(ValueError, match="listen address must look like 127.0.0.1:8080"):
+    with pytest.raises(ValueError, match=r"listen address must look like 127\.0\.0\.1:8080"):
         WebServer("localhost")

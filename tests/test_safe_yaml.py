@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 #: nine levels of nine aliases: 9**9 (387 million) strings once expanded, in about 340 bytes
 BILLION_LAUGHS = "\n".join(
-    [f'a: &a [{", ".join(["lol"] * 9)}]']
+    [f"a: &a [{', '.join(['lol'] * 9)}]"]
     + [
         f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]"
         for prev, name in zip("abcdefgh", "bcdefghi", strict=True)

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from bot.cli import logs
-from bot.config import WarmlineConfig, load_config
+from bot.config import WarmlineConfig, load_config, resolve_config_path
 from bot.errors import ConfigError, WarmlineError
 
 #: ``-h`` as well as ``--help``, on every command (subcommands inherit it)
@@ -83,6 +83,11 @@ def chat(
     from bot.cli.chat import run_chat
 
     cfg = load_or_exit(config)
+    if config is None and resolve_config_path(None) is None:
+        err.print(
+            "[yellow]No config.yaml or config.example.yaml in this folder: chatting with the "
+            "defaults, without a knowledge base (run from the repository, or pass -c FILE).[/]"
+        )
     # the conversation is the output: Warmline's own INFO lines would bury it
     logs.setup_logging(
         logging.WARNING, cfg.logging.libraries, "%(levelname)s %(name)s: %(message)s"

@@ -160,6 +160,13 @@ async def run_chat(config: WarmlineConfig, files: Path = Path()) -> None:
         )
     adapter = LocalAdapter(config.bot.local.bot_username, admins=config.bot.admins)
     app = App(config, adapter=adapter)
+    knowledge = config.knowledge
+    if knowledge.enabled and knowledge.sources and not knowledge.index_path().exists():
+        Console(stderr=True).print(
+            f"[dim]first start: indexing the knowledge base into {knowledge.index_path()} "
+            "(about a minute; later starts reuse it)…[/]",
+            highlight=False,
+        )
     await app.start()
     session = ChatSession(app, adapter, console, files)
     console.print(

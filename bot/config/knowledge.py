@@ -45,6 +45,12 @@ class LlmConfig(Section):
     provider: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _provider_when_enabled(self) -> LlmConfig:
+        if self.enabled and not self.provider:
+            raise KeyProblem("provider", "required when knowledge.llm.enabled is true")
+        return self
+
 
 class KnowledgeConfig(Section):
     enabled: bool = True
