@@ -3,6 +3,7 @@ group manners, admin commands, and the handoff store on SQLite and PostgreSQL.""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -63,6 +64,20 @@ async def test_small_talk_gets_a_friendly_reply(
         [reply] = await bot.say(bot.user("Bob"), "hi!")
         assert reply.text == bot.app.services.catalog.t("en", "knowledge.small_talk")
         assert await _kinds(bot) == []
+
+
+async def test_handoff_lists_the_matches_best_first(
+    sqlite_url: str,
+    camellia_index_dir: Path,
+    camellia: KnowledgeBase,
+) -> None:
+    """The retrieval ranks by fused evidence, not by the confidence printed beside each
+    match; for this question the two disagree (0.30, 0.07, 0.11 in rank order)."""
+    async with local_bot(_config(sqlite_url, camellia_index_dir)) as bot:
+        sent = await bot.say(bot.user("Dee"), "what is the weather tomorrow")
+        [to_admin] = _to(sent, "admin")
+        scores = [int(s) for s in re.findall(r"\((\d+)%\)", to_admin.text)]
+        assert len(scores) == 3 and scores == sorted(scores, reverse=True), to_admin.text
 
 
 async def test_handoff_is_answered_by_an_admin_from_their_dm(
