@@ -261,3 +261,16 @@ async def _dashboard(bot: LocalBot) -> AsyncIterator[tuple[aiohttp.ClientSession
             yield http, base
     finally:
         await server.stop()
+
+
+async def test_a_chinese_speaking_admin_reads_errors_and_counts_in_chinese(sqlite_url: str) -> None:
+    async with local_bot(config(sqlite_url)) as bot:
+        await _members(bot)
+        admin = bot.user("admin", "zh")
+        await bot.say(admin, "/lang zh")
+        bad = (await bot.say(admin, "/segment tier:gold"))[0].text
+        assert bad == "「tier:gold」：未知等级「gold」。可用等级：ordinary、active、core。"
+        counted = (await bot.say(admin, "/segment tag:vip"))[0].text
+        assert counted.startswith("tag:vip\n会员：2，可私信：2")
+        unknown = (await bot.say(admin, "/broadcast vips 你好"))[0].text
+        assert unknown.startswith("未知分组「vips」。可用分组：all")
