@@ -133,3 +133,28 @@ def test_outage_specs() -> None:
     ):
         with pytest.raises(ValueError, match=problem):
             parse_outage(spec, 90)
+
+
+async def test_the_waiting_lines_backlog_goes_out_at_the_catch_up_pace(sqlite_url: str) -> None:
+    clock = ManualClock(LATE)
+    push = {"scheduler": {"enabled": False}, "catch_up": {"per_minute": 2, "late_after": "10m"}}
+    async with local_bot(make_config(sqlite_url, push=push), clock=clock) as bot:
+        gate = bot.app.services.require(Gate)
+        names = [f"P{i}" for i in range(5)]
+        until = None
+        for name in names:
+            await bot.say(bot.user(name), "/start")
+            record = await bot.app.services.members.get("local", name.lower())
+            assert record is not None
+            deferred = await gate.submit(
+                record, PushMessage("Autumn oolong", "autumn"), Category.BROADCAST
+            )
+            until = deferred.until
+        assert until is not None
+        clock.set(until + timedelta(hours=6))  # back after a night down: late, not stale
+        released = []
+        for _ in range(3):
+            released.append(len([d for d in await gate.drain_due() if d.sent]))
+            clock.advance(timedelta(minutes=1))
+        assert released == [2, 2, 1]
+        assert await PendingStore(bot.app.database).count() == 0
