@@ -1,13 +1,15 @@
 """How fast `warmline simulate` runs: the target is 10,000 members × 90 days in ≤ 60 s.
 
     python bench/simulate.py [--members 10000] [--days 90] [--seed 7] [--repeat 2]
-                             [--gate-backend memory]
+                             [--gate-backend memory] [--outage 30:48h --outage 61:6h]
 
 Prints the best wall time of ``--repeat`` runs, simulated member-days per second, the
 ratio to the 60 s budget, whether every repeat gave the same result (same seed, same
 JSON), the invariants, and, as a peer measured in the same process, a run 10× smaller
 (to show how the cost scales and to give a ratio that does not depend on the machine's
-load). The target is for the CLI command, which adds ~1 s of start-up and its progress bar:
+load). With ``--outage``, the same full run without outages is timed too, in the same
+process, and the ratio printed (the outage machinery must not cost the time target). The
+target is for the CLI command, which adds ~1 s of start-up and its progress bar:
 
     warmline simulate -c config.example.yaml --members 10000 --days 90 --seed 7
 """
@@ -19,6 +21,8 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +31,31 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import flows.simulate.world  # noqa: F401  (imported before the clock starts: runs are timed alone)
 from bot.cli.flows import run_simulation
 from bot.config import load_config
+from flows.simulate.outage import parse_outage
 
 BUDGET_SECONDS = 60.0
-INVARIANTS = ("offers_before_eligible", "cap_breaches", "quiet_hour_sends", "sends_after_optout")
+INVARIANTS = (
+    "offers_before_eligible",
+    "cap_breaches",
+    "quiet_hour_sends",
+    "sends_after_optout",
+    "stale_sends",
+)
 
 
 def timed(
-    config_path: str, members: int, days: int, seed: int, backend: str
+    config_path: str,
+    members: int,
+    days: int,
+    seed: int,
+    backend: str,
+    outages: Sequence[tuple[int, timedelta]] = (),
 ) -> tuple[float, dict[str, Any]]:
     config = load_config(config_path)
     started = time.perf_counter()
-    result = asyncio.run(run_simulation(config, members, days, seed, backend, quiet=True))
+    result = asyncio.run(
+        run_simulation(config, members, days, seed, backend, quiet=True, outages=outages)
+    )
     return time.perf_counter() - started, result
 
 
@@ -49,12 +67,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=2, help="full runs; the best one counts")
     parser.add_argument("--gate-backend", default="memory", choices=("memory", "sql"))
+    parser.add_argument("--outage", action="append", default=[], help="DAY:DURATION")
     args = parser.parse_args()
+    outages = [parse_outage(spec, args.days) for spec in args.outage]
 
     peer_members = max(1, args.members // 10)
-    peer_s, _ = timed(args.config, peer_members, args.days, args.seed, args.gate_backend)
+    peer_s, _ = timed(args.config, peer_members, args.days, args.seed, args.gate_backend, outages)
     runs = [
-        timed(args.config, args.members, args.days, args.seed, args.gate_backend)
+        timed(args.config, args.members, args.days, args.seed, args.gate_backend, outages)
         for _ in range(max(1, args.repeat))
     ]
     full_s, result = min(runs, key=lambda run: run[0])
@@ -79,6 +99,13 @@ def main() -> None:
     )
     print(f"  same seed, same JSON {'yes' if same else 'NO'}")
     print(f"  invariants           { {k: result[k] for k in INVARIANTS} }")
+    if outages:
+        plain_s, _ = timed(args.config, args.members, args.days, args.seed, args.gate_backend)
+        print(
+            f"  outages {', '.join(args.outage)}: max sends/minute after an outage "
+            f"{result['max_sends_per_minute_after_outage']}; the same run without outages "
+            f"{plain_s:.1f} s (with / without = {full_s / plain_s:.2f}×)"
+        )
 
 
 if __name__ == "__main__":
