@@ -3,13 +3,17 @@ waiting line after downtime, ``--outage`` parsing."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from flows_support import journey
 from harness import local_bot, make_config
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
+from bot.cli import app as cli
 from bot.clock import ManualClock
 from bot.errors import ConfigError
 from bot.push.contract import Category, Outcome, PushMessage
@@ -158,3 +162,18 @@ async def test_the_waiting_lines_backlog_goes_out_at_the_catch_up_pace(sqlite_ur
             clock.advance(timedelta(minutes=1))
         assert released == [2, 2, 1]
         assert await PendingStore(bot.app.database).count() == 0
+
+
+def test_simulate_refuses_a_bad_outage_and_reports_the_new_fields(tmp_path: Path) -> None:
+    runner = CliRunner()
+    config = tmp_path / "config.yaml"
+    config.write_text("knowledge:\n  enabled: false\n")
+    bad = runner.invoke(cli, ["simulate", "-c", str(config), "--days", "3", "--outage", "2"])
+    assert bad.exit_code == 2 and "DAY:DURATION" in bad.output
+    out = tmp_path / "sim.json"
+    args = ["simulate", "-c", str(config), "--members", "40", "--days", "6", "--json", str(out)]
+    done = runner.invoke(cli, [*args, "--outage", "2:30h", "--outage", "4:90m"])
+    assert done.exit_code == 0, done.output
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["stale_sends"] == 0
+    assert result["max_sends_per_minute_after_outage"] > 0
