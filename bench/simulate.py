@@ -1,13 +1,15 @@
 """How fast `warmline simulate` runs: the target is 10,000 members × 90 days in ≤ 60 s.
 
     python bench/simulate.py [--members 10000] [--days 90] [--seed 7] [--repeat 2]
-                             [--gate-backend memory] [--keep-db]
+                             [--gate-backend memory] [--keep-db] [--outage 30:48h --outage 61:6h]
 
 Prints the best wall time of ``--repeat`` runs, simulated member-days per second, the
 ratio to the 60 s budget, whether every repeat gave the same result (same seed, same
 JSON), the invariants, and, as a peer measured in the same process, a run 10× smaller
 (to show how the cost scales and to give a ratio that does not depend on the machine's
-load). The target is for the CLI command, which adds ~1 s of start-up and its progress bar:
+load). With ``--outage``, the same full run without outages is timed too, in the same
+process, and the ratio printed (the outage machinery must not cost the time target). The
+target is for the CLI command, which adds ~1 s of start-up and its progress bar:
 
     warmline simulate -c config.example.yaml --members 10000 --days 90 --seed 7
 """
@@ -20,6 +22,8 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +32,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import flows.simulate.world  # noqa: F401  (imported before the clock starts: runs are timed alone)
 from bot.cli.flows import run_simulation
 from bot.config import load_config
+from flows.simulate.outage import parse_outage
 
 BUDGET_SECONDS = 60.0
-INVARIANTS = ("offers_before_eligible", "cap_breaches", "quiet_hour_sends", "sends_after_optout")
+INVARIANTS = (
+    "offers_before_eligible",
+    "cap_breaches",
+    "quiet_hour_sends",
+    "sends_after_optout",
+    "stale_sends",
+)
 
 
 def timed(
-    config_path: str, members: int, days: int, seed: int, backend: str, keep: bool = False
+    config_path: str,
+    members: int,
+    days: int,
+    seed: int,
+    backend: str,
+    outages: Sequence[tuple[int, timedelta]] = (),
+    keep: bool = False,
 ) -> tuple[float, dict[str, Any]]:
     """One run; ``keep`` keeps the history in a new SQLite file, as ``--keep-db`` does."""
     config = load_config(config_path)
@@ -42,7 +59,9 @@ def timed(
         keep_db = Path(tmp) / "kept.db" if keep else None
         started = time.perf_counter()
         result = asyncio.run(
-            run_simulation(config, members, days, seed, backend, quiet=True, keep_db=keep_db)
+            run_simulation(
+                config, members, days, seed, backend, quiet=True, keep_db=keep_db, outages=outages
+            )
         )
         return time.perf_counter() - started, result
 
@@ -61,17 +80,23 @@ def main() -> None:
         help="keep the history in a file (the simulate -> report recipe); also times one "
         "throw-away run of the same size as its peer",
     )
+    parser.add_argument("--outage", action="append", default=[], help="DAY:DURATION")
     args = parser.parse_args()
+    outages = [parse_outage(spec, args.days) for spec in args.outage]
 
     peer_members = max(1, args.members // 10)
-    peer_s, _ = timed(args.config, peer_members, args.days, args.seed, args.gate_backend)
+    peer_s, _ = timed(args.config, peer_members, args.days, args.seed, args.gate_backend, outages)
     runs = [
-        timed(args.config, args.members, args.days, args.seed, args.gate_backend, args.keep_db)
+        timed(
+            args.config, args.members, args.days, args.seed, args.gate_backend, outages, args.keep_db
+        )
         for _ in range(max(1, args.repeat))
     ]
     thrown_s = None
     if args.keep_db:
-        thrown_s, _ = timed(args.config, args.members, args.days, args.seed, args.gate_backend)
+        thrown_s, _ = timed(
+            args.config, args.members, args.days, args.seed, args.gate_backend, outages
+        )
     full_s, result = min(runs, key=lambda run: run[0])
     same = len({json.dumps(r, sort_keys=True) for _, r in runs}) == 1
     member_days = result["members"] * args.days
@@ -99,6 +124,13 @@ def main() -> None:
         )
     print(f"  same seed, same JSON {'yes' if same else 'NO'}")
     print(f"  invariants           { {k: result[k] for k in INVARIANTS} }")
+    if outages:
+        plain_s, _ = timed(args.config, args.members, args.days, args.seed, args.gate_backend)
+        print(
+            f"  outages {', '.join(args.outage)}: max sends/minute after an outage "
+            f"{result['max_sends_per_minute_after_outage']}; the same run without outages "
+            f"{plain_s:.1f} s (with / without = {full_s / plain_s:.2f}×)"
+        )
 
 
 if __name__ == "__main__":

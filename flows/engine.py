@@ -20,6 +20,7 @@ from bot.events import Button, ChatRef, OutgoingMessage
 from bot.i18n import normalise_language
 from bot.push.contract import Category, Decision, Outcome, PushGate, PushMessage
 from bot.push.gate import Gate
+from bot.scheduling.catchup import shared_catch_up
 from bot.services import Services
 from bot.zones import member_zone
 from flows.backlog import backlog_timers
@@ -28,7 +29,7 @@ from flows.buttons import press_many
 from flows.cadence import run_slots
 from flows.content import ContentLibrary
 from flows.definition import FlowDef, StepDef
-from flows.lateness import STALE, CatchUp, check_kinds, deadline, is_stale
+from flows.lateness import STALE, check_kinds, deadline, is_stale
 from flows.occasions import start_occasions
 from flows.orders import OrderBook
 from flows.purchase import OrderOutcome, Purchase, place_orders
@@ -87,7 +88,7 @@ class FlowEngine:
         self.orders = OrderBook(db)
         self.tags = TagStore(db)
         self._bot_username: str | None = None
-        self.catch_up = CatchUp(services.config.push.catch_up)
+        self.catch_up = shared_catch_up(services)
         #: steps and slots skipped as stale since start-up
         self.stale = 0
         self._occasions_done: date | None = None
@@ -268,6 +269,7 @@ class FlowEngine:
         stale_before = self.stale
         catch_up = self.catch_up
         catch_up.refill(now)
+        catch_up.held = 0
         cutoff = catch_up.cutoff(now)
         if self._occasions_done != now.date():
             self._occasions_done = now.date()

@@ -16,8 +16,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.config.flows import FlowsConfig
-from bot.config.push import CatchUpConfig
 from bot.errors import ConfigError
+from bot.scheduling.catchup import CatchUp
+
+__all__ = ["STALE", "CatchUp", "bound_of", "check_kinds", "deadline", "is_stale", "next_in_phase"]
 from bot.push.rules import Reason
 from flows.definition import StepDef
 
@@ -66,36 +68,3 @@ def next_in_phase(slot: datetime, cadence: timedelta, now: datetime) -> datetime
         return now
     steps = max(1, math.ceil((now - slot) / cadence))
     return slot + steps * cadence
-
-
-class CatchUp:
-    """A token bucket of backlog releases: ``per_minute`` tokens a minute, holding at
-    most one minute's worth (an hourly tick does not release an hour's worth)."""
-
-    def __init__(self, config: CatchUpConfig) -> None:
-        self.late_after = config.late_after
-        self.per_minute = config.per_minute
-        self._tokens = float(self.per_minute)
-        self._at: datetime | None = None
-        #: backlog steps and slots still waiting for a token after the last tick
-        self.held = 0
-
-    def cutoff(self, now: datetime) -> datetime:
-        """Due at or before this is backlog."""
-        return now - self.late_after
-
-    def refill(self, now: datetime) -> None:
-        if self._at is not None and now > self._at:
-            minutes = (now - self._at).total_seconds() / 60
-            self._tokens = min(float(self.per_minute), self._tokens + minutes * self.per_minute)
-        self._at = now if self._at is None else max(self._at, now)
-        self.held = 0
-
-    @property
-    def left(self) -> int:
-        """How many more backlog items may run now (unbounded when pacing is off)."""
-        return 1 << 30 if self.per_minute == 0 else int(self._tokens)
-
-    def take(self, n: int) -> None:
-        if self.per_minute:
-            self._tokens -= n

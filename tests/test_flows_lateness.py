@@ -3,13 +3,17 @@ waiting line after downtime, ``--outage`` parsing."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from flows_support import journey
 from harness import local_bot, make_config
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
+from bot.cli import app as cli
 from bot.clock import ManualClock
 from bot.errors import ConfigError
 from bot.push.contract import Category, Outcome, PushMessage
@@ -133,3 +137,43 @@ def test_outage_specs() -> None:
     ):
         with pytest.raises(ValueError, match=problem):
             parse_outage(spec, 90)
+
+
+async def test_the_waiting_lines_backlog_goes_out_at_the_catch_up_pace(sqlite_url: str) -> None:
+    clock = ManualClock(LATE)
+    push = {"scheduler": {"enabled": False}, "catch_up": {"per_minute": 2, "late_after": "10m"}}
+    async with local_bot(make_config(sqlite_url, push=push), clock=clock) as bot:
+        gate = bot.app.services.require(Gate)
+        names = [f"P{i}" for i in range(5)]
+        until = None
+        for name in names:
+            await bot.say(bot.user(name), "/start")
+            record = await bot.app.services.members.get("local", name.lower())
+            assert record is not None
+            deferred = await gate.submit(
+                record, PushMessage("Autumn oolong", "autumn"), Category.BROADCAST
+            )
+            until = deferred.until
+        assert until is not None
+        clock.set(until + timedelta(hours=6))  # back after a night down: late, not stale
+        released = []
+        for _ in range(3):
+            released.append(len([d for d in await gate.drain_due() if d.sent]))
+            clock.advance(timedelta(minutes=1))
+        assert released == [2, 2, 1]
+        assert await PendingStore(bot.app.database).count() == 0
+
+
+def test_simulate_refuses_a_bad_outage_and_reports_the_new_fields(tmp_path: Path) -> None:
+    runner = CliRunner()
+    config = tmp_path / "config.yaml"
+    config.write_text("knowledge:\n  enabled: false\n")
+    bad = runner.invoke(cli, ["simulate", "-c", str(config), "--days", "3", "--outage", "2"])
+    assert bad.exit_code == 2 and "DAY:DURATION" in bad.output
+    out = tmp_path / "sim.json"
+    args = ["simulate", "-c", str(config), "--members", "40", "--days", "6", "--json", str(out)]
+    done = runner.invoke(cli, [*args, "--outage", "2:30h", "--outage", "4:90m"])
+    assert done.exit_code == 0, done.output
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["stale_sends"] == 0
+    assert result["max_sends_per_minute_after_outage"] > 0

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from bot.cli import ConfigOption, err, load_or_exit
+from bot.config.duration import parse_duration
 from bot.config.model import WarmlineConfig
 from bot.errors import ConfigError, WarmlineError
 from flows.simulate.outage import parse_outage
@@ -67,6 +68,10 @@ def simulation_config(cfg: WarmlineConfig, database_url: str, backend: str) -> W
     push["backend"] = backend
     push["scheduler"]["enabled"] = False
     push["pacing"].update(per_second=1e9, per_chat_per_second=1e9, per_group_per_minute=10**9)
+    # the simulation ticks hourly: what fell due since the last tick is on time, not backlog
+    catch_up = push["catch_up"]
+    if parse_duration(catch_up["late_after"]) < timedelta(hours=1):
+        catch_up["late_after"] = "1h"
     insight = data.get("insight")
     if isinstance(insight, dict) and isinstance(insight.get("dashboard"), dict):
         insight["dashboard"]["enabled"] = False

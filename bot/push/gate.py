@@ -26,6 +26,7 @@ from bot.push.contract import Category, Decision, Outcome, PushMessage
 from bot.push.pacing import PacedSender
 from bot.push.recorder import DecisionRecorder
 from bot.push.rules import Reason, Rules, Verdict, Waiting, precheck
+from bot.scheduling.catchup import shared_catch_up
 from bot.scheduling.interface import Scheduler
 from bot.services import Services
 from storage.campaign_lease import SENDABLE, CampaignLeases
@@ -88,6 +89,8 @@ class Gate:
         self.retry_after = RETRY_AFTER
         #: one drain per member at a time (only the scheduler's leader drains)
         self._drain_locks = [asyncio.Lock() for _ in range(64)]
+        #: waiting messages whose turn passed while the bot was down go out at this pace
+        self.catch_up = shared_catch_up(services)
 
     # -- the contract ----------------------------------------------------------
     async def submit(
@@ -157,6 +160,9 @@ class Gate:
         """Attempt a member's due waiting messages, best first."""
         decisions: list[Decision] = []
         now = self.services.clock.now()
+        self.catch_up.refill(now)
+        backlog = self.catch_up.cutoff(now)
+        held = False
         for waiting in due:
             if member is None:
                 await self.pending.remove(member_id, waiting.key)
@@ -179,8 +185,15 @@ class Gate:
             bound = self.services.config.push.lateness.get(waiting.category, timedelta(0))
             if bound > timedelta(0) and now > waiting.due_at + bound:
                 decisions.append(await self._drop_stale(sub, now))
-            else:
-                decisions.append(await self._attempt(sub))
+                continue
+            if waiting.due_at <= backlog:  # left over from a downtime: at the catch-up pace
+                if self.catch_up.left <= 0:
+                    held = True
+                    continue
+                self.catch_up.take(1)
+            decisions.append(await self._attempt(sub))
+        if held and self.services.find(Scheduler) is not None:  # type: ignore[type-abstract]
+            await self._schedule_drain(member_id, now + self.catch_up.spacing)
         return decisions
 
     async def _drop_stale(self, sub: _Submission, now: datetime) -> Decision:
@@ -251,13 +264,11 @@ class Gate:
         ``push.catch_up`` pace, oldest first, not all at the same instant."""
         now = self.services.clock.now()
         members = sorted(await self.pending.next_due(), key=lambda pair: (pair[1], pair[0]))
-        catch_up = self.services.config.push.catch_up
-        spacing = timedelta(minutes=1) / catch_up.per_minute if catch_up.per_minute else None
         late = 0
         for member_id, due in members:
             at = max(due, now)
-            if spacing is not None and due <= now - catch_up.late_after:
-                at = now + late * spacing
+            if due <= self.catch_up.cutoff(now):
+                at = now + late * self.catch_up.spacing
                 late += 1
             await self._schedule_drain(member_id, at)
         return len(members)
