@@ -88,7 +88,13 @@ def main() -> None:
     peer_s, _ = timed(args.config, peer_members, args.days, args.seed, args.gate_backend, outages)
     runs = [
         timed(
-            args.config, args.members, args.days, args.seed, args.gate_backend, outages, args.keep_db
+            args.config,
+            args.members,
+            args.days,
+            args.seed,
+            args.gate_backend,
+            outages,
+            args.keep_db,
         )
         for _ in range(max(1, args.repeat))
     ]

@@ -15,6 +15,7 @@ from bot.cli import app as cli
 from bot.cli.flows import simulation_config
 from bot.errors import ConfigError
 from flows.content import ContentLibrary
+from flows.simulate.history import run_and_measure
 from flows.simulate.report import write_report
 from flows.simulate.world import World
 from flows.webhook import SIGNATURE_HEADER, sign
@@ -117,7 +118,7 @@ async def test_simulation_is_reproducible_and_keeps_the_invariants(tmp_path: Pat
     for run in range(2):
         url = f"sqlite+aiosqlite:///{tmp_path / f'sim{run}.db'}"
         world = World(simulation_config(base, url, "memory"), members=30, days=10, seed=7)
-        results.append(await world.run())
+        results.append(await run_and_measure(world))
     first, second = results
     assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
     for invariant in ("offers_before_eligible", "cap_breaches", "quiet_hour_sends"):

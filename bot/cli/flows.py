@@ -103,51 +103,32 @@ async def run_simulation(
 ) -> dict[str, Any]:
     """Simulate on a throw-away database, or on ``keep_db`` so that `warmline report`
     and the dashboard can read the synthetic history afterwards."""
+    from flows.simulate.history import run_and_measure
     from flows.simulate.world import World
 
     with tempfile.TemporaryDirectory(prefix="warmline-sim-", dir=scratch_directory()) as tmp:
         path = keep_db if keep_db is not None else Path(tmp) / "simulation.db"
         url = f"sqlite+aiosqlite:///{path.resolve()}"
         world = World(simulation_config(cfg, url, backend), members, days, seed, outages)
-        result = await _run_world(world, days, quiet)
         # the in-memory gate keeps its sends ledger in memory: a kept history gets it
         # written from the decision log, so the report's push load has it too
         keep_sends = keep_db is not None and backend == "memory"
-        return await _with_history_figures(world, result, keep_sends=keep_sends)
+        if quiet:
+            return await run_and_measure(world, keep_sends=keep_sends)
+        with Progress(
+            TextColumn("simulating"),
+            BarColumn(),
+            TextColumn("day {task.fields[day]}/{task.fields[days]}"),
+            TimeElapsedColumn(),
+            console=err,
+            refresh_per_second=2,  # drawn by a thread of its own, competing with the run
+        ) as bar:
+            task = bar.add_task("sim", total=days * 24, day=0, days=days)
 
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, day=done // 24)
 
-async def _with_history_figures(
-    world: Any, result: dict[str, Any], *, keep_sends: bool
-) -> dict[str, Any]:
-    """The funnel, referral and source figures, measured on the simulated history by
-    the report's and the dashboard's own queries."""
-    from datetime import timedelta
-
-    from flows.simulate.history import measure_history
-    from flows.simulate.world import START
-
-    end = START + timedelta(days=world.days)
-    figures = await measure_history(world.config, START, end, keep_sends=keep_sends)
-    return {**result, **figures}
-
-
-async def _run_world(world: Any, days: int, quiet: bool) -> dict[str, Any]:
-    if quiet:
-        return dict(await world.run())
-    with Progress(
-        TextColumn("simulating"),
-        BarColumn(),
-        TextColumn("day {task.fields[day]}/{task.fields[days]}"),
-        TimeElapsedColumn(),
-        console=err,
-        refresh_per_second=2,  # drawn by a thread of its own, competing with the run
-    ) as bar:
-        task = bar.add_task("sim", total=days * 24, day=0, days=days)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, day=done // 24)
-
-        return dict(await world.run(progress))
+            return await run_and_measure(world, keep_sends=keep_sends, progress=progress)
 
 
 #: measures that must be 0 (``simulate`` exits 1 otherwise)

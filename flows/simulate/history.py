@@ -8,7 +8,7 @@ says what `warmline report` will say about the kept database.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config.model import WarmlineConfig
 from bot.push.contract import Category
+from flows.simulate.world import START, Progress, World
 from insight.pages import Settings, sources
 from insight.summary import loop_summary
 from insight.window import Window
@@ -25,6 +26,16 @@ from storage.push_tables import PushDecision, PushSend
 
 decisions = PushDecision.__table__
 sends = PushSend.__table__
+
+
+async def run_and_measure(
+    world: World, *, keep_sends: bool = False, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Run the simulation, then add the loop's figures measured on its history
+    (members who joined during the run, as of its last hour)."""
+    result = await world.run(progress)
+    end = START + timedelta(days=world.days)
+    return {**result, **await measure_history(world.config, START, end, keep_sends=keep_sends)}
 
 
 async def measure_history(

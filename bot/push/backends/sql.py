@@ -13,10 +13,12 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, select, text
+from sqlalchemy import String, Table, bindparam, delete, literal, null, select, text, union_all
+from sqlalchemy import cast as cast_
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.selectable import CompoundSelect
 
 from bot.push.contract import Outcome
 from bot.push.rules import DAY, WEEK, Ask, MemberState, Reason, Verdict, Waiting, decide
@@ -39,27 +41,67 @@ pending = cast(Table, PushPending.__table__)
 switches = cast(Table, PushSwitch.__table__)
 group_posts = cast(Table, PushGroupPost.__table__)
 
-#: one statement per question, built once: compiling and caching a new statement for
-#: every decision cost more than running it
+
+def _facts(sends_of: Any, waiting_of: Any) -> CompoundSelect[Any]:
+    """Everything a decision reads, in one statement (each round trip through the
+    driver cost more than the reading): the members' sends since ``:since``, their
+    waiting line, and the kill switch, as rows (kind, member, key, time, category,
+    counts or switch, priority, seq)."""
+    nothing = {
+        name: cast_(null(), column.type)
+        for name, column in (
+            ("member_id", sends.c.member_id),
+            ("key", sends.c.key),
+            ("at", sends.c.at),
+            ("category", sends.c.category),
+            ("counts", sends.c.counts),
+            ("priority", pending.c.priority),
+            ("seq", pending.c.seq),
+        )
+    }
+    return union_all(
+        select(
+            literal("sent", String).label("kind"),
+            sends.c.member_id,
+            sends.c.key,
+            sends.c.at,
+            sends.c.category,
+            sends.c.counts,
+            nothing["priority"],
+            nothing["seq"],
+        ).where(sends_of, sends.c.at > bindparam("since")),
+        select(
+            literal("waiting", String),
+            pending.c.member_id,
+            pending.c.key,
+            pending.c.due_at,
+            nothing["category"],
+            nothing["counts"],
+            pending.c.priority,
+            pending.c.seq,
+        ).where(waiting_of),
+        select(
+            literal("paused", String),
+            nothing["member_id"],
+            nothing["key"],
+            nothing["at"],
+            nothing["category"],
+            switches.c.on,
+            nothing["priority"],
+            nothing["seq"],
+        ).where(switches.c.name == KILL_SWITCH),
+    )
+
+
+#: built once: compiling and caching a new statement for every decision cost more
+#: than running it
 _PAUSED = select(switches.c.on).where(switches.c.name == KILL_SWITCH)
-_SENDS_COLUMNS = (sends.c.member_id, sends.c.key, sends.c.at, sends.c.category, sends.c.counts)
-_MEMBER_SENDS = select(*_SENDS_COLUMNS).where(
-    sends.c.member_id == bindparam("member_id"), sends.c.at > bindparam("since")
+_MEMBER_FACTS = _facts(
+    sends.c.member_id == bindparam("member_id"), pending.c.member_id == bindparam("member_id")
 )
-_MEMBERS_SENDS = select(*_SENDS_COLUMNS).where(
+_MEMBERS_FACTS = _facts(
     sends.c.member_id.in_(bindparam("member_ids", expanding=True)),
-    sends.c.at > bindparam("since"),
-)
-_WAITING_COLUMNS = (
-    pending.c.member_id,
-    pending.c.key,
-    pending.c.due_at,
-    pending.c.priority,
-    pending.c.seq,
-)
-_MEMBER_WAITING = select(*_WAITING_COLUMNS).where(pending.c.member_id == bindparam("member_id"))
-_MEMBERS_WAITING = select(*_WAITING_COLUMNS).where(
-    pending.c.member_id.in_(bindparam("member_ids", expanding=True))
+    pending.c.member_id.in_(bindparam("member_ids", expanding=True)),
 )
 
 
@@ -96,27 +138,34 @@ class SqlBackend:
 
     async def _states(
         self, conn: AsyncConnection, asks: Sequence[Ask]
-    ) -> dict[tuple[int, str], MemberState]:
-        """Each asked (member, key)'s state: one read of the members' sends over the
-        longer of a week (caps) and the key's lifetime (duplicates), one of their
-        waiting line."""
+    ) -> tuple[dict[tuple[int, str], MemberState], bool]:
+        """Each asked (member, key)'s state, and whether the kill switch is on: the
+        members' sends over the longer of a week (caps) and the key's lifetime
+        (duplicates), their waiting line and the switch, in one statement."""
         ids = sorted({ask.member_id for ask in asks})
         now = max(ask.now for ask in asks)
         states = {(ask.member_id, ask.key): MemberState() for ask in asks}
         by_member: dict[int, list[MemberState]] = {}
         for ask in asks:
             by_member.setdefault(ask.member_id, []).append(states[(ask.member_id, ask.key)])
-        one = len(ids) == 1
-        params: dict[str, object] = {"member_id": ids[0]} if one else {"member_ids": ids}
         week_ago, key_since = now - WEEK, now - self._key_ttl
-        found = await conn.execute(
-            _MEMBER_SENDS if one else _MEMBERS_SENDS,
-            {**params, "since": at(min(week_ago, key_since))},
-        )
+        since = at(min(week_ago, key_since))
+        if len(ids) == 1:
+            found = await conn.execute(_MEMBER_FACTS, {"member_id": ids[0], "since": since})
+        else:
+            found = await conn.execute(_MEMBERS_FACTS, {"member_ids": ids, "since": since})
+        paused = self._default_paused
         counted: list[tuple[int, float, str]] = []
-        for member_id, key, sent_at, category, counts in found:
-            moment = sent_at.timestamp()
-            if counts and moment > week_ago:
+        for kind, member_id, key, moment_at, category, flag, priority, seq in found:
+            if kind == "paused":
+                paused = bool(flag)
+                continue
+            moment = moment_at.timestamp()
+            if kind == "waiting":
+                for state in by_member[member_id]:
+                    state.waiting.append(Waiting(key, moment, priority, seq))
+                continue
+            if flag and moment > week_ago:
                 counted.append((member_id, moment, category))
             if moment > key_since and (member_id, key) in states:
                 states[(member_id, key)].has_key = True
@@ -124,16 +173,12 @@ class SqlBackend:
         for member_id, moment, category in counted:
             for state in by_member[member_id]:
                 state.sends.append((moment, category))
-        waiting = await conn.execute(_MEMBER_WAITING if one else _MEMBERS_WAITING, params)
-        for member_id, key, due, priority, seq in waiting:
-            for state in by_member[member_id]:
-                state.waiting.append(Waiting(key, due.timestamp(), priority, seq))
-        return states
+        return states, paused
 
     async def admit(self, ask: Ask) -> Verdict:
         async with self._locked(_LOCK_MEMBER, ask.member_id) as conn:
-            state = (await self._states(conn, [ask]))[(ask.member_id, ask.key)]
-            verdict = decide(state, ask, await self._read_paused(conn))
+            states, paused = await self._states(conn, [ask])
+            verdict = decide(states[(ask.member_id, ask.key)], ask, paused)
             if verdict.outcome is Outcome.SENT:
                 await conn.execute(
                     self._sent,
@@ -153,8 +198,7 @@ class SqlBackend:
         for start in range(0, len(asks), 500):
             chunk = asks[start : start + 500]
             async with self._db.reading() as conn:
-                paused = await self._read_paused(conn)
-                states = await self._states(conn, chunk)
+                states, paused = await self._states(conn, chunk)
             verdicts += [decide(states[(a.member_id, a.key)], a, paused) for a in chunk]
         return verdicts
 
