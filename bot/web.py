@@ -24,6 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.errors import ConfigError
 from bot.safe_json import BadJson, load_json
 
 log = logging.getLogger("warmline.web")
@@ -47,7 +48,10 @@ def listen_address(configured: str) -> str:
     """``WARMLINE_LISTEN`` when set (each worker its own port), else the config's."""
     override = os.environ.get(LISTEN_ENV, "").strip()
     if override:
-        split_listen(override)  # a clear error naming the variable's value
+        try:
+            split_listen(override)
+        except ValueError as exc:
+            raise ConfigError(f"{LISTEN_ENV}: {exc}") from None
         return override
     return configured
 

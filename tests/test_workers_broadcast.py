@@ -91,6 +91,10 @@ async def test_two_broadcasts_on_two_workers_share_cap_and_rate(
         mean = (len(times) - 1) / span
         peak = peak_per_second(times)
         print(f"{len(times)} sends in {span:.2f}s: {mean:.1f}/s, peak {peak} in 1 s (cap {RATE})")
+        per_second: dict[int, int] = {}
+        for at in times:
+            per_second[int(at - times[0])] = per_second.get(int(at - times[0]), 0) + 1
+        print("sends per second:", [per_second.get(n, 0) for n in range(int(span) + 1)])
         assert mean <= RATE * 1.02, f"combined rate {mean:.1f}/s above {RATE}/s"
         # a slot is booked before the database claim and the HTTP call: that jitter
         # may move a send into a neighbouring second
