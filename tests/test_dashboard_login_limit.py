@@ -89,6 +89,8 @@ async def test_session_cookie_is_secure_behind_a_trusted_tls_proxy(
             answer = await _login(http, base, "mei", PASSWORD, **proxy)
             assert answer.status == 302
             assert "Secure" not in answer.headers["Set-Cookie"]  # the header is not trusted
+            csp = answer.headers["Content-Security-Policy"]
+            assert "script-src 'self'" in csp and "unsafe-eval" not in csp
     async with dashboard_bot(sqlite_url, admin_hash, trust_forwarded_proto=True) as (_b, base):
         async with aiohttp.ClientSession(cookie_jar=_jar()) as http:
             answer = await _login(http, base, "mei", PASSWORD, **proxy)
