@@ -118,7 +118,8 @@ class WebServer:
                 value = request.headers.get(name)
                 if value is not None and not (value.isascii() and value.isprintable()):
                     return _bad(name, "must be printable ASCII")
-            if request.body_exists:
+            # (a multipart body is streamed by its handler, so it is not read here)
+            if request.body_exists and not request.content_type.startswith("multipart/"):
                 try:
                     async with asyncio.timeout(self.limits.body_timeout):
                         body = await request.read()  # cached: handlers read it again for free
