@@ -25,6 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.config.checks import split_listen
+from bot.errors import ConfigError
 from bot.safe_json import BadJson, load_json
 
 log = logging.getLogger("warmline.web")
@@ -41,7 +42,10 @@ def listen_address(configured: str) -> str:
     """``WARMLINE_LISTEN`` when set (each worker its own port), else the config's."""
     override = os.environ.get(LISTEN_ENV, "").strip()
     if override:
-        split_listen(override)  # a clear error naming the variable's value
+        try:
+            split_listen(override)
+        except ValueError as exc:
+            raise ConfigError(f"{LISTEN_ENV}: {exc}") from None
         return override
     return configured
 
@@ -108,7 +112,8 @@ class WebServer:
                 value = request.headers.get(name)
                 if value is not None and not (value.isascii() and value.isprintable()):
                     return _bad(name, "must be printable ASCII")
-            if request.body_exists:
+            # (a multipart body is streamed by its handler, so it is not read here)
+            if request.body_exists and not request.content_type.startswith("multipart/"):
                 try:
                     async with asyncio.timeout(self.limits.body_timeout):
                         body = await request.read()  # cached: handlers read it again for free

@@ -11,7 +11,9 @@ row found in ``sending`` after a crash is never sent again.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import and_, exists, or_, select, update
 
@@ -105,6 +107,21 @@ class CampaignLeases:
         stmt = update(PushOutbox).where(*conditions).values(state="sending")
         async with self._db.transaction() as conn:
             return bool((await conn.execute(stmt)).rowcount)
+
+    def claimer(
+        self, campaign_id: str, member_id: int, fenced: bool
+    ) -> Callable[[], Awaitable[bool]]:
+        """:meth:`start_sending` for one member, to be called right before sending: a
+        row marked ``sending`` is never sent again, so the window a kill can lose it
+        in is one HTTP request, not the wait for a pacing slot."""
+        return partial(self.start_sending, campaign_id, member_id, fenced)
+
+    async def reserved_unsent(self, campaign_id: str | None, member_id: int) -> bool:
+        """A campaign message the gate calls a duplicate although its outbox row never
+        reached ``sending``: a worker died between reserving and sending."""
+        if campaign_id is None:
+            return False
+        return await self.state(campaign_id, member_id) in SENDABLE
 
     async def state(self, campaign_id: str, member_id: int) -> str | None:
         o = PushOutbox.__table__.c

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,37 @@ async def test_eight_tasks_zero_over_cap_on_sql(kind: str, tmp_path: Path) -> No
     finally:
         await db.close()
     assert_within_caps([pair for result in results for pair in result], members)
+
+
+async def test_three_workers_pacing_through_redis_keep_one_rate_together() -> None:
+    """Three workers' pacers, each with its own Redis connection, as three processes
+    would be: their sends together stay within ``per_second`` (and per chat)."""
+    from bot.config.push import PacingConfig
+    from bot.events import ChatRef
+    from bot.push.pacing import SharedPacer
+
+    rate, per_worker = 20.0, 12
+    clients = [await fresh_redis() for _ in range(3)]
+    pacers = [SharedPacer(c, PacingConfig(per_second=rate)) for c in clients]
+    stamps: list[float] = []
+
+    async def send(pacer: SharedPacer, chat: str) -> None:
+        await pacer.wait(ChatRef("telegram", chat))
+        stamps.append(time.monotonic())
+
+    try:
+        start = time.monotonic()
+        await asyncio.gather(
+            *(send(p, f"{w}-{n}") for w, p in enumerate(pacers) for n in range(per_worker)),
+            *(send(pacers[n % 3], "same-chat") for n in range(3)),
+        )
+    finally:
+        await clients[0].flushdb()
+        for client in clients:
+            await client.aclose()
+    stamps.sort()
+    total = 3 * per_worker + 3
+    # n sends at most `rate` a second apart need (n - 1) / rate seconds, whoever sends
+    assert stamps[-1] - start >= (total - 1) / rate - 0.05
+    # one chat: one message a second (per_chat_per_second 1), across workers too
+    assert stamps[-1] - start >= 2.0 - 0.05

@@ -60,8 +60,16 @@ def worker_config(api: FakeBotAPI, **sections: Any) -> dict[str, Any]:
         "logging": {"level": "INFO"},
     }
     for key, value in sections.items():
-        data.setdefault(key, {}).update(value)
+        _merge(data.setdefault(key, {}), value)
     return data
+
+
+def _merge(into: dict[str, Any], more: dict[str, Any]) -> None:
+    for key, value in more.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
 
 
 async def seed_members(count: int) -> list[int]:

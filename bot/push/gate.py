@@ -29,7 +29,7 @@ from bot.push.rules import Reason, Rules, Verdict, Waiting, precheck
 from bot.scheduling.catchup import shared_catch_up
 from bot.scheduling.interface import Scheduler
 from bot.services import Services
-from storage.campaign_lease import SENDABLE, CampaignLeases
+from storage.campaign_lease import CampaignLeases
 from storage.push import CampaignStore, DecisionRow, PendingMessage, PendingStore
 from storage.records import MemberRecord
 
@@ -328,7 +328,12 @@ class Gate:
     async def _attempt(self, sub: _Submission) -> Decision:
         now = self.services.clock.now()
         verdict = await self._verdict(sub, now)
-        if verdict.reason == Reason.DUPLICATE and await self._reserved_unsent(sub):
+        campaign_id = sub.message.campaign_id
+        if (
+            verdict.reason == Reason.DUPLICATE
+            and self.leases is not None
+            and await self.leases.reserved_unsent(campaign_id, sub.member.id)
+        ):
             # a worker died between reserving this member's slot and sending: the row
             # never reached "sending", so nothing went out; give the slot back, decide again
             await self._release(sub)
@@ -351,26 +356,12 @@ class Gate:
             await self._mark_outbox(sub, decision, now)
         return decision
 
-    async def _reserved_unsent(self, sub: _Submission) -> bool:
-        """A campaign message the gate calls a duplicate although its outbox row was
-        never claimed for sending."""
-        campaign_id = sub.message.campaign_id
-        if campaign_id is None or self.leases is None:
-            return False
-        return await self.leases.state(campaign_id, sub.member.id) in SENDABLE
-
     async def _deliver(self, sub: _Submission, now: datetime) -> Verdict:
         message = OutgoingMessage(sub.member.dm, sub.message.text, sub.message.buttons)
-        leases, campaign_id = self.leases, sub.message.campaign_id
-
-        async def claim() -> bool:
-            # after the pacer's wait, right before the platform call: a row marked
-            # "sending" is never sent again, so the window it could be lost in is one
-            # HTTP request, not the wait for a slot
-            if leases is None or campaign_id is None:
-                return True
-            return await leases.start_sending(campaign_id, sub.member.id, fenced=not sub.queued)
-
+        claim = None
+        if self.leases is not None and sub.message.campaign_id is not None:
+            # asked after the pacer's wait, right before the platform call
+            claim = self.leases.claimer(sub.message.campaign_id, sub.member.id, not sub.queued)
         try:
             if await self.sender.send(message, claim) is None:
                 return Verdict(Outcome.DROPPED, _SUPERSEDED)  # its reservation is not ours

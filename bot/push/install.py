@@ -99,8 +99,9 @@ def install(app: App) -> None:
             await scheduler.start(run_jobs=True)
             await gate.reschedule_waiting()
         # every worker takes over running campaigns whose sender's lease ran out (never
-        # one a live worker still sends)
-        campaigns.watch(resume_hook(services))
+        # one a live worker still sends); the simulator, the database's only user, has none
+        if not app.database.only_user:
+            campaigns.watch(resume_hook(services))
 
     async def stop(app: App) -> None:
         await campaigns.stop()

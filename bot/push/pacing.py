@@ -128,6 +128,10 @@ return 1
 """
 
 
+#: a worker that keeps waking up late still sends after this many bookings
+_REBOOKS = 5
+
+
 class SharedPacer:
     """The limits held by every worker of one bot together, booked in Redis.
 
@@ -140,8 +144,12 @@ class SharedPacer:
         config: PacingConfig,
         prefix: str = "wl:pace:",
         sleep: Sleep = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._interval_us = round(1_000_000 / config.per_second)
+        #: woken later than this after the slot: book again
+        self._tolerance = max(0.05, 1.0 / config.per_second)
+        self._monotonic = monotonic
         self._chat_interval_us = round(1_000_000 / config.per_chat_per_second)
         self._group_limit = config.per_group_per_minute
         self._prefix = prefix
@@ -156,6 +164,22 @@ class SharedPacer:
         return [p + "next", f"{p}chat:{chat.id}", f"{p}group:{chat.id}", p + "held"]
 
     async def wait(self, chat: ChatRef) -> None:
+        # A slot is an instant shared with the other workers. A process that wakes up
+        # well after its slot (a stalled or starved machine) books a new one instead
+        # of sending late, which would bunch its sends with everyone's on-time ones.
+        for _ in range(_REBOOKS):
+            booked = self._monotonic()
+            delay = await self._booking(chat)
+            if delay is None:
+                await self._local.wait(chat)
+                return
+            if delay > 0:
+                await self._sleep(delay)
+            if self._monotonic() - booked - delay <= self._tolerance:
+                return
+
+    async def _booking(self, chat: ChatRef) -> float | None:
+        """Seconds until the booked slot; None when Redis is unreachable."""
         group = 0 if chat.is_private else self._group_limit
         args: list[int | str] = [
             self._interval_us,
@@ -169,13 +193,11 @@ class SharedPacer:
             if not self._degraded:
                 log.warning("pacing: Redis unreachable (%s); pacing this worker alone", exc)
                 self._degraded = True
-            await self._local.wait(chat)
-            return
+            return None
         if self._degraded:
             log.warning("pacing: Redis is back; pacing shared by all workers again")
             self._degraded = False
-        if delay_us > 0:
-            await self._sleep(delay_us / 1_000_000)
+        return max(0.0, delay_us / 1_000_000)
 
     async def throttle(self, seconds: float) -> None:
         self._local.hold(seconds)
