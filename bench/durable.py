@@ -26,7 +26,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, UniqueConstraint, text
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    event,
+    text,
+)
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,6 +129,8 @@ async def peer_rate(database_url: str, count: int, concurrency: int) -> float:
     api = FakeBotAPI()
     await api.start()
     engine = create_async_engine(database_url)
+    if engine.dialect.name == "sqlite":  # the same settings Warmline's SQLite gets
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     async with engine.begin() as conn:
         await conn.run_sync(PEER.create_all)
     dialect = engine.dialect.name
@@ -145,9 +158,18 @@ async def peer_rate(database_url: str, count: int, concurrency: int) -> float:
             record = insert_for(dialect, PEER_UPDATES).values(
                 update_id=str(event_update.update_id), at=now
             )
-            async with engine.begin() as conn:
-                await conn.execute(upsert)
-                await conn.execute(record.on_conflict_do_nothing(index_elements=["update_id"]))
+            for attempt in range(10):  # a durable bot retries "database is locked"
+                try:
+                    async with engine.begin() as conn:
+                        await conn.execute(upsert)
+                        await conn.execute(
+                            record.on_conflict_do_nothing(index_elements=["update_id"])
+                        )
+                    break
+                except OperationalError:
+                    if attempt == 9:
+                        raise
+                    await asyncio.sleep(0.05 * 2**attempt)
             await message.answer(f"Welcome, {user.first_name}!")
 
     polling = asyncio.create_task(
@@ -166,6 +188,14 @@ async def peer_rate(database_url: str, count: int, concurrency: int) -> float:
         await session.close()
         await engine.dispose()
         await api.close()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
 
 
 async def _run_burst(api: FakeBotAPI, count: int, first_user: int, warm: bool = False) -> float:
