@@ -11,6 +11,11 @@ trivial message handler, one update at a time, no network:
 
 Run: ``python bench/dispatch.py`` (``--updates N`` to change the sample size).
 The target is ratio ≥ 0.7 against the faster peer with the member middleware off.
+
+``--durable`` adds the end-to-end ``/start`` comparison of :mod:`bench.durable`:
+Warmline as ``warmline run`` builds it against a durable aiogram + SQLAlchemy peer,
+both polling the fake Bot API, on SQLite and (``--pg-url``, default
+``$WARMLINE_TEST_PG_URL``) PostgreSQL; the target there is ratio ≥ 0.7 on both.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -229,10 +235,34 @@ async def main(count: int, sqlite_count: int, rounds: int) -> None:
         print(f"{name:<{width}}  {rate:>10,.0f}  {rate / faster:>5.2f}")
 
 
+async def durable_main(pg_url: str | None, count: int, concurrency: int, rounds: int) -> None:
+    from bench.durable import compare
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = await compare(Path(tmp), pg_url, count, concurrency, rounds)
+    print(
+        f"\nend-to-end /start, {count} members polling the fake Bot API, "
+        f"{concurrency} at once, best of {rounds}"
+    )
+    print(f"{'database':<12}{'warmline/s':>12}{'peer/s':>10}  ratio (durable aiogram+SQLAlchemy)")
+    for name, warmline, peer in rows:
+        print(f"{name:<12}{warmline:>12,.0f}{peer:>10,.0f}  {warmline / peer:>5.2f}")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--updates", type=int, default=20_000)
     parser.add_argument("--sqlite-updates", type=int, default=1_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--durable", action="store_true", help="end-to-end /start vs a durable peer"
+    )
+    parser.add_argument("--durable-only", action="store_true")
+    parser.add_argument("--durable-updates", type=int, default=1_000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--pg-url", default=os.environ.get("WARMLINE_TEST_PG_URL"))
     args = parser.parse_args()
-    asyncio.run(main(args.updates, args.sqlite_updates, args.rounds))
+    if not args.durable_only:
+        asyncio.run(main(args.updates, args.sqlite_updates, args.rounds))
+    if args.durable or args.durable_only:
+        asyncio.run(durable_main(args.pg_url, args.durable_updates, args.concurrency, args.rounds))

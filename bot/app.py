@@ -9,9 +9,12 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from bot.adapter import Adapter, Closable, DurableSource
 from bot.adapters import build_adapter
+from bot.adapters.telegram_base import TelegramAdapter
 from bot.clock import Clock, SystemClock
 from bot.config.model import WarmlineConfig
+from bot.context import Context
 from bot.dispatcher import Dispatcher, Middleware
+from bot.events import Event
 from bot.features import installers
 from bot.health import Health
 from bot.i18n import Catalog
@@ -86,7 +89,7 @@ class App:
             routers,
             middlewares if middlewares is not None else default_middlewares(),
         )
-        self.runner = UpdateRunner(self.dispatcher.feed, config.bot.max_concurrent_updates)
+        self.runner = UpdateRunner(self._handle, config.bot.max_concurrent_updates)
         self.intake: DurableIntake | None = None
         if isinstance(self.adapter, DurableSource):
             self.intake = DurableIntake(
@@ -121,6 +124,8 @@ class App:
             if self.intake is not None and isinstance(self.adapter, DurableSource):
                 self.intake.bind(self.adapter.events_of, self.adapter.key_of)
                 self.adapter.use_intake(self.intake)
+            if isinstance(self.adapter, TelegramAdapter):
+                self.adapter.before_call = self.database.end_update_unit
             await self.adapter.start(self.runner.submit)
             self.health.started = True
             if self.intake is not None:
@@ -132,6 +137,21 @@ class App:
             await self.stop()
             raise
         log.info("Warmline started on %s", self.adapter.platform)
+
+    async def _handle(self, event: Event) -> Context:
+        """One update, one transaction: what its handlers write is committed once,
+        before its first platform call (or at the end). A commit that fails (the
+        database went away) marks the update for another try, like any outage."""
+        try:
+            async with self.database.update_unit():
+                return await self.dispatcher.feed(event)
+        except Exception as exc:
+            log.warning(
+                "update %s not committed (%s: %s)", event.update_key, type(exc).__name__, exc
+            )
+            ctx = Context(event=event, services=self.services)
+            ctx.data["outage"] = True
+            return ctx
 
     async def stop(self) -> None:
         """Stop receiving, finish in-flight updates, then release resources."""

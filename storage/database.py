@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
 from storage.inline_sqlite import inline_creator
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: how long a short transaction waits for SQLite's write turn before trying anyway
+WRITE_LOCK_PATIENCE = 2.0
 #: ``connection.info`` key of a unit of work's deferred refreshes (see :func:`refresh_at_commit`)
 _DEFERRED = "warmline.deferred_refreshes"
 
@@ -88,24 +90,32 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(self.engine.sync_engine, "handle_error", _note_failure)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._shared_unit: AsyncConnection | None = None
-        #: the connection of an :meth:`atomic` block, seen only by the task that opened it
-        #: (and tasks it starts): concurrent handlers keep their own transactions
-        self._task_unit: ContextVar[AsyncConnection | None] = ContextVar(
-            f"warmline_atomic_{id(self)}", default=None
-        )
+        self._unit: AsyncConnection | None = None
+        #: per-update units (:meth:`update_unit`), each joined by its own task only
+        self._task_units: dict[asyncio.Task[Any], AsyncConnection] = {}
+        #: SQLite has one writer: the process's writers queue here instead of sleeping
+        #: in SQLite's busy handler (which backs off up to 100 ms a try)
+        self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+        self._lock_owner: asyncio.Task[Any] | None = None
         self._row_caches: dict[str, dict[Any, Any]] = {}
 
-    @property
-    def _unit(self) -> AsyncConnection | None:
-        return self._shared_unit or self._task_unit.get()
+    def _current(self) -> AsyncConnection | None:
+        """The unit of work this code runs in: the simulator's, or this task's update unit."""
+        if self._unit is not None:
+            return self._unit
+        if self._task_units:
+            task = asyncio.current_task()
+            if task is not None:
+                return self._task_units.get(task)
+        return None
 
     def session(self) -> AsyncSession:
         """A new session; inside a unit of work it joins the unit's transaction, and
         its own commit leaves the committing to the unit."""
-        if self._unit is not None:
+        unit = self._current()
+        if unit is not None:
             return AsyncSession(
-                bind=self._unit, expire_on_commit=False, join_transaction_mode="rollback_only"
+                bind=unit, expire_on_commit=False, join_transaction_mode="rollback_only"
             )
         return self.sessions()
 
@@ -114,24 +124,32 @@ class Database:
         """A connection in a transaction committed at the end: the unit of work's when
         one is open (committed with the unit), else a connection of its own. Cheaper
         than a session for plain SQL statements."""
-        if self._unit is not None:
-            yield self._unit
+        unit = self._current()
+        if unit is not None:
+            yield unit
             return
-        async with self.engine.begin() as conn:
-            yield conn
+        locked = await self._lock_writes(timeout=WRITE_LOCK_PATIENCE)
+        try:
+            async with self.engine.begin() as conn:
+                yield conn
+        finally:
+            if locked:
+                self._unlock_writes()
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
         """A connection to read with: the unit of work's when one is open."""
-        if self._unit is not None:
-            yield self._unit
+        unit = self._current()
+        if unit is not None:
+            yield unit
             return
         async with self.engine.connect() as conn:
             yield conn
 
     def at_commit(self, refresh: Refresh, ids: Iterable[int]) -> bool:
         """:func:`refresh_at_commit` on the open unit of work; False when none is open."""
-        return self._unit is not None and refresh_at_commit(self._unit, refresh, ids)
+        unit = self._current()
+        return unit is not None and refresh_at_commit(unit, refresh, ids)
 
     def row_cache(self, name: str) -> dict[Any, Any] | None:
         """Rows a repository keeps by key once read, current because it applies its own
@@ -157,7 +175,7 @@ class Database:
             await conn.begin()
             deferred: dict[Refresh, set[int]] = {}
             conn.info[_DEFERRED] = deferred
-            self._shared_unit = conn
+            self._unit = conn
             try:
                 yield
                 _check(conn)
@@ -171,7 +189,7 @@ class Database:
                     await conn.rollback()
                 raise
             finally:
-                self._shared_unit = None
+                self._unit = None
                 conn.info.pop(_DEFERRED, None)
                 conn.info.pop(_FAILED, None)
             await conn.commit()
@@ -183,31 +201,121 @@ class Database:
         committed when the block ends and rolled back when it raises. Other tasks are
         not drawn in (unlike :meth:`unit_of_work`), so the bot may use it for one
         update's writes; keep it short and send nothing from inside it. Inside a unit
-        of work, or another atomic block, it is part of that one."""
-        if self._unit is not None:
+        of work, an update unit or another atomic block, it is part of that one."""
+        task = asyncio.current_task()
+        if task is None or self._current() is not None:
             yield
             return
-        async with self.engine.connect() as conn:
-            await conn.begin()
-            deferred: dict[Refresh, set[int]] = {}
-            conn.info[_DEFERRED] = deferred
-            token = self._task_unit.set(conn)
+        locked = await self._lock_writes(timeout=None)  # SQLite: one writer at a time
+        try:
+            conn = await self.engine.connect()
+            try:
+                await conn.begin()
+            except BaseException:
+                await conn.close()
+                raise
+            conn.info[_DEFERRED] = {}
+            self._task_units[task] = conn
             try:
                 yield
+            except BaseException:
+                await self._end_task_unit(task, commit=False)
+                raise
+            await self._end_task_unit(task, commit=True)
+        finally:
+            if locked and self._lock_owner is task:
+                self._unlock_writes()
+
+    # -- one transaction per update ----------------------------------------------------
+    @asynccontextmanager
+    async def update_unit(self) -> AsyncIterator[None]:
+        """What this task writes to the database until the block ends, or until
+        :meth:`end_update_unit` (called before the first platform call), is one
+        transaction: one commit per update instead of one per statement. Only the
+        task that opened it joins it (tasks it starts keep their own transactions).
+        PostgreSQL only: SQLite has a single writer (see below)."""
+        task = asyncio.current_task()
+        if task is None or self._current() is not None or self._write_lock is not None:
+            # SQLite: a unit would hold the one write lock for as long as the handler
+            # runs (a slow one would stall every other update and the inbox), so each
+            # statement keeps its own short transaction there
+            yield
+            return
+        locked = await self._lock_writes(timeout=None)
+        try:
+            conn = await self.engine.connect()
+            try:
+                await conn.begin()
+            except BaseException:
+                await conn.close()
+                raise
+            conn.info[_DEFERRED] = {}
+            self._task_units[task] = conn
+            try:
+                yield
+            except BaseException:
+                await self._end_task_unit(task, commit=False)
+                raise
+            await self._end_task_unit(task, commit=True)
+        finally:
+            if locked and self._lock_owner is task:
+                self._unlock_writes()
+
+    async def end_update_unit(self) -> None:
+        """Commit this task's update unit now (before a platform call, so nothing is
+        sent for writes that are not committed, and no lock is held over the network);
+        what the task writes afterwards gets short transactions of its own."""
+        task = asyncio.current_task()
+        if task is not None and task in self._task_units:
+            try:
+                await self._end_task_unit(task, commit=True)
+            finally:
+                if self._lock_owner is task:
+                    self._unlock_writes()
+
+    async def _end_task_unit(self, task: asyncio.Task[Any], commit: bool) -> None:
+        conn = self._task_units.pop(task, None)
+        if conn is None:
+            return
+        deferred: dict[Refresh, set[int]] = conn.info.get(_DEFERRED) or {}
+        try:
+            if commit:
                 _check(conn)
                 while deferred:
                     refresh = next(iter(deferred))
                     await refresh(conn, sorted(deferred.pop(refresh)))
                 _check(conn)
-            except BaseException:
-                if conn.in_transaction():
-                    await conn.rollback()
-                raise
-            finally:
-                self._task_unit.reset(token)
-                conn.info.pop(_DEFERRED, None)
-                conn.info.pop(_FAILED, None)
-            await conn.commit()
+                await conn.commit()
+            elif conn.in_transaction():
+                await conn.rollback()
+        finally:
+            conn.info.pop(_DEFERRED, None)
+            conn.info.pop(_FAILED, None)
+            await conn.close()
+
+    async def _lock_writes(self, timeout: float | None) -> bool:
+        """Take the SQLite write turn (no-op elsewhere); False when not taken (another
+        database, this task holds it already, or ``timeout`` passed: then SQLite's own
+        busy handler decides)."""
+        lock = self._write_lock
+        task = asyncio.current_task()
+        if lock is None or task is None or self._lock_owner is task:
+            return False
+        try:
+            if timeout is None:
+                await lock.acquire()
+            else:  # asyncio.timeout, not wait_for: wait_for can swallow a cancellation
+                async with asyncio.timeout(timeout):
+                    await lock.acquire()
+        except TimeoutError:
+            return False
+        self._lock_owner = task
+        return True
+
+    def _unlock_writes(self) -> None:
+        if self._write_lock is not None and self._write_lock.locked():
+            self._lock_owner = None
+            self._write_lock.release()
 
     async def migrate(self) -> None:
         """Bring the schema to the newest revision of every feature branch."""
@@ -247,17 +355,19 @@ def _upgrade(connection: Connection) -> None:
 
 
 def _check(unit: AsyncConnection) -> None:
-    if unit.info.get(_FAILED) or not unit.in_transaction():
+    failed = unit.info.get(_FAILED)
+    if failed or not unit.in_transaction():
         # a statement failed and its caller went on: part of the unit is lost (or, on
         # PostgreSQL, all of it), so it must not pass for committed
-        raise UnitOfWorkFailed("a statement failed inside the unit of work")
+        cause = failed if isinstance(failed, BaseException) else None
+        raise UnitOfWorkFailed("a statement failed inside the unit of work") from cause
 
 
 def _note_failure(context: ExceptionContext) -> None:
     """A statement failed: if it ran in a unit of work, the unit must not commit."""
     conn = context.connection
     if conn is not None and _DEFERRED in conn.info:
-        conn.info[_FAILED] = True
+        conn.info[_FAILED] = context.sqlalchemy_exception or context.original_exception or True
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

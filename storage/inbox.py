@@ -122,6 +122,10 @@ class SqlInbox:
             .values(lease_until=now + lease, attempts=_INBOX.c.attempts + 1)
             .returning(_INBOX.c.key, _INBOX.c.raw, _INBOX.c.received_at)
         )
+        probe = select(_INBOX.c.key).where(_INBOX.c.lease_until <= now).limit(1)
+        async with self._db.reading() as conn:  # the common case, nothing due, writes nothing
+            if (await conn.execute(probe)).first() is None:
+                return []
         async with self._db.transaction() as conn:
             rows = list((await conn.execute(stmt, {"now": now})).all())
         rows.sort(key=lambda row: (row.received_at, row.key))

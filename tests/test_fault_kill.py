@@ -34,7 +34,10 @@ from fault_support import (
 
 fake_api = fake_bot_api.fake_api
 library = telegram_support.library
-pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning"),
+    pytest.mark.timeout(600),  # two worker start-ups and a burst, on a busy machine
+]
 
 BURST = 600
 FIRST_USER = 700_000

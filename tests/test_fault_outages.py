@@ -27,7 +27,10 @@ from fault_support import (
 from storage.database import Database
 
 fake_api = fake_bot_api.fake_api
-pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning"),
+    pytest.mark.timeout(600),  # a worker start-up and a store outage, on a busy machine
+]
 
 MEMBERS = 10
 FIRST_USER = 800_000

@@ -40,7 +40,7 @@ from aiogram.types import (
 )
 
 from bot.adapters.retry import RetryPolicy
-from bot.adapters.telegram_base import POLL_GRACE, TelegramAdapter
+from bot.adapters.telegram_base import POLL_GRACE, BeforeCall, TelegramAdapter
 from bot.adapters.telegram_convert import ALLOWED_UPDATES, PLATFORM
 from bot.config.model import TelegramConfig
 from bot.errors import DeliveryError, RateLimited, RecipientUnreachable, TransientError
@@ -104,10 +104,12 @@ def classify(exc: BaseException) -> DeliveryError | TransientError | None:
 
 
 class RetryMiddleware(BaseRequestMiddleware):
-    """aiogram's hook around every request; getUpdates is left to the poll loop."""
+    """aiogram's hook around every request; getUpdates is left to the poll loop.
+    ``before`` runs first (the adapter's :attr:`~TelegramAdapter.before_call`)."""
 
-    def __init__(self, policy: RetryPolicy) -> None:
+    def __init__(self, policy: RetryPolicy, before: BeforeCall) -> None:
         self.policy = policy
+        self.before = before
 
     async def __call__(
         self,
@@ -117,6 +119,7 @@ class RetryMiddleware(BaseRequestMiddleware):
     ) -> Response[TelegramType]:
         if method.__api_method__ == "getUpdates":
             return await make_request(bot, method)
+        await self.before()
         return await self.policy.run(
             lambda: make_request(bot, method), classify, method.__api_method__
         )
@@ -154,7 +157,7 @@ class AiogramAdapter(TelegramAdapter):
         """The aiogram Bot, created on first use (also before start, for one-off calls)."""
         if self._bot is None:
             session = AiohttpSession(api=TelegramAPIServer.from_base(self.config.api_base))
-            session.middleware(RetryMiddleware(self.retry))
+            session.middleware(RetryMiddleware(self.retry, self.call_starts))
             self._bot = Bot(self.config.token or "", session=session)
         return self._bot
 

@@ -33,7 +33,7 @@ from telegram.ext import BaseRateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.adapters.retry import RetryPolicy
-from bot.adapters.telegram_base import POLL_GRACE, TelegramAdapter
+from bot.adapters.telegram_base import POLL_GRACE, BeforeCall, TelegramAdapter
 from bot.adapters.telegram_convert import ALLOWED_UPDATES, PLATFORM
 from bot.config.model import TelegramConfig
 from bot.errors import DeliveryError, RateLimited, RecipientUnreachable, TransientError
@@ -74,10 +74,12 @@ def classify(exc: BaseException) -> DeliveryError | TransientError | None:
 
 
 class RetryLimiter(BaseRateLimiter[None]):
-    """PTB calls this around every request except getUpdates."""
+    """PTB calls this around every request except getUpdates; ``before`` runs first
+    (the adapter's :attr:`~TelegramAdapter.before_call`)."""
 
-    def __init__(self, policy: RetryPolicy) -> None:
+    def __init__(self, policy: RetryPolicy, before: BeforeCall) -> None:
         self.policy = policy
+        self.before = before
 
     async def initialize(self) -> None:
         return None
@@ -94,6 +96,7 @@ class RetryLimiter(BaseRateLimiter[None]):
         data: dict[str, Any],
         rate_limit_args: None,
     ) -> JSON:
+        await self.before()
         return await self.policy.run(lambda: callback(*args, **kwargs), classify, endpoint)
 
 
@@ -156,7 +159,7 @@ class PtbAdapter(TelegramAdapter):
                 base_file_url=f"{base}/file/bot",
                 request=self._requests[0],
                 get_updates_request=self._requests[1],
-                rate_limiter=RetryLimiter(self.retry),
+                rate_limiter=RetryLimiter(self.retry, self.call_starts),
             )
         return self._bot
 

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from bot.adapter import UpdateSink
@@ -28,8 +29,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("warmline.telegram")
 
+#: awaited before each outgoing platform call (not getUpdates)
+BeforeCall = Callable[[], Awaitable[None]]
+
 #: extra seconds the HTTP client waits beyond the long-poll timeout
 POLL_GRACE = 10.0
+#: the longest wait between two tries to store polled updates while the database is down
+STORE_RETRY_MAX = 5.0
 
 
 def bot_id_of(token: str | None) -> str:
@@ -69,6 +75,9 @@ class TelegramAdapter(ABC):
         self._offset: int | None = None
         self._asked_offset: int | None = None
         self._intake: DurableIntake | None = None
+        #: set by the App: commits the calling update's unit of work before the call,
+        #: so nothing is sent on the strength of writes that are not committed
+        self.before_call: BeforeCall | None = None
 
     @property
     def bot_id(self) -> str:
@@ -113,6 +122,10 @@ class TelegramAdapter(ABC):
             update_id = raw.get("update_id") if isinstance(raw, dict) else None
             log.warning("malformed update %s skipped (%s: %s)", update_id, type(exc).__name__, exc)
             return ()
+
+    async def call_starts(self) -> None:
+        if self.before_call is not None:
+            await self.before_call()
 
     def key_of(self, raw: dict[str, Any]) -> str:
         """The update's key in the inbox and the dedupe ledger (as events carry it)."""
@@ -238,7 +251,7 @@ class TelegramAdapter(ABC):
             except Overloaded:  # the webhook filled it meanwhile: wait, keep the offset
                 await self._intake.wait_for_room()
             except StoreUnavailable as exc:
-                delay = self.retry.backoff(failures)
+                delay = min(STORE_RETRY_MAX, self.retry.backoff(failures))
                 failures += 1
                 log.warning(
                     "could not store polled updates (%s); trying again in %.1fs", exc, delay

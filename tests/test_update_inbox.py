@@ -1,0 +1,136 @@
+"""The update inbox on SQLite and PostgreSQL, and the intake's backpressure over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import fake_bot_api
+import pytest
+from fake_bot_api import TOKEN, FakeBotAPI
+from sqlalchemy import func, select
+
+from bot.app import App
+from bot.config.model import WarmlineConfig
+from bot.context import Context
+from bot.router import Router
+from storage.database import Database
+from storage.inbox import SqlInbox, Stored
+from storage.tables import ProcessedUpdate
+
+fake_api = fake_bot_api.fake_api
+LEASE = timedelta(seconds=30)
+
+
+def rows(*keys: str) -> list[Stored]:
+    return [Stored(key, f'{{"update_id": "{key}"}}') for key in keys]
+
+
+async def test_put_take_finish_and_prune(db: Database) -> None:
+    inbox = SqlInbox(db)
+    now = datetime.now(UTC)
+    assert await inbox.put(rows("a", "b"), now, LEASE) == {"a", "b"}
+    # a redelivery of a waiting update is not new: its holder handles it
+    assert await inbox.put(rows("b", "c", "c"), now, LEASE) == {"c"}
+    assert await inbox.waiting() == 3
+    # nothing to take while the leases run
+    assert await inbox.take(10, now, LEASE) == []
+    await inbox.finish(["a"], now)
+    assert await inbox.waiting() == 2
+    # a handled update delivered again is not new either
+    assert await inbox.put(rows("a"), now, LEASE) == set()
+    # the holder died: once its lease ran out, another worker takes the rows, oldest first
+    later = now + LEASE + timedelta(seconds=1)
+    taken = await inbox.take(10, later, LEASE)
+    assert [row.key for row in taken] == ["b", "c"]
+    assert await inbox.take(10, later, LEASE) == []  # leased again, to the taker
+    await inbox.release(["c"], later)
+    assert [row.key for row in await inbox.take(10, later, LEASE)] == ["c"]
+    # handled keys are pruned after storage.dedupe_ttl
+    await inbox.finish(["b", "c"], now - timedelta(days=3))
+    assert await inbox.prune_processed(now - timedelta(days=2)) == 2
+    async with db.reading() as conn:
+        left = (await conn.execute(select(ProcessedUpdate.key))).scalars().all()
+    assert left == ["a"]
+
+
+async def test_two_workers_never_take_the_same_row(db: Database) -> None:
+    inbox = SqlInbox(db)
+    now = datetime.now(UTC)
+    keys = [f"k{n:03d}" for n in range(200)]
+    await inbox.put(rows(*keys), now - LEASE * 2, LEASE)
+    batches = await asyncio.gather(*(inbox.take(30, now, LEASE) for _ in range(10)))
+    taken = [row.key for batch in batches for row in batch]
+    assert len(taken) == len(set(taken)) == 200
+
+
+def webhook_config(api: FakeBotAPI, db_url: str, **bot: object) -> WarmlineConfig:
+    return WarmlineConfig.model_validate(
+        {
+            "bot": {
+                "platform": "telegram",
+                "telegram": {
+                    "token": TOKEN,
+                    "api_base": api.url,
+                    "mode": "webhook",
+                    "webhook": {"listen": "127.0.0.1:0", "secret_token": "s"},
+                },
+                **bot,
+            },
+            "storage": {"database_url": db_url},
+        }
+    )
+
+
+async def test_webhook_answers_429_when_full_and_200_only_once_stored(
+    fake_api: FakeBotAPI, tmp_path: Path
+) -> None:
+    gate = asyncio.Event()
+    router = Router("slow")
+
+    @router.message()
+    async def slow(ctx: Context) -> None:
+        await gate.wait()
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'w.db'}"
+    app = App(webhook_config(fake_api, url, max_queued_updates=3), routers=[router])
+    await app.start()
+    try:
+        hook = f"http://127.0.0.1:{app.web.port}/telegram/webhook"
+        user = fake_api.updates.user(5, "Ann")
+        statuses = []
+        async with aiohttp.ClientSession() as http:
+            for _ in range(5):
+                update = fake_api.updates.message(user, "hello")
+                async with http.post(
+                    hook, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s"}
+                ) as response:
+                    statuses.append(response.status)
+        assert statuses == [200, 200, 200, 429, 429]
+        async with app.database.reading() as conn:
+            stored = await conn.execute(select(func.count()).select_from(_inbox()))
+            assert stored.scalar_one() == 3  # every 200 was a stored update
+        gate.set()
+        await app.runner.wait_idle()
+        for _ in range(100):
+            if app.intake is not None and app.intake.held == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert app.intake is not None and app.intake.held == 0
+    finally:
+        gate.set()
+        await app.stop()
+
+
+def _inbox():  # type: ignore[no-untyped-def]
+    from storage.inbox_tables import InboxUpdate
+
+    return InboxUpdate.__table__
+
+
+@pytest.mark.parametrize("lease", ["0", "0s"])
+def test_inbox_lease_must_be_positive(lease: str) -> None:
+    with pytest.raises(ValueError, match="inbox_lease"):
+        WarmlineConfig.model_validate({"storage": {"inbox_lease": lease}})
