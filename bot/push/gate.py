@@ -28,6 +28,7 @@ from bot.push.recorder import DecisionRecorder
 from bot.push.rules import Reason, Rules, Verdict, Waiting, precheck
 from bot.scheduling.interface import Scheduler
 from bot.services import Services
+from storage.knowledge_store import KnowledgeStore
 from storage.push import CampaignStore, DecisionRow, PendingMessage, PendingStore
 from storage.records import MemberRecord
 
@@ -228,6 +229,9 @@ class Gate:
         if early is not None:
             return early
         promotional = not sub.category.bypasses_caps
+        if promotional and await self._needs_care(sub.member.id):
+            until = now + self.services.config.push.pause_recheck
+            return self._bounded(sub, Verdict(Outcome.DEFERRED, Reason.NEEDS_CARE), until)
         if promotional:
             quiet_end = self.rules.quiet_until(now, sub.member.time_zone)
             if quiet_end is not None:
@@ -252,6 +256,11 @@ class Gate:
         if promotional:
             until = self.rules.quiet_until(until, sub.member.time_zone) or until
         return self._bounded(sub, verdict, until)
+
+    async def _needs_care(self, member_id: int) -> bool:
+        """An open complaint: no promotion until an admin has closed it."""
+        store = self.services.find(KnowledgeStore)  # type: ignore[type-abstract]
+        return store is not None and await store.has_open_complaint(member_id)
 
     @staticmethod
     def _bounded(sub: _Submission, verdict: Verdict, until: datetime) -> Verdict:

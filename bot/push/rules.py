@@ -41,6 +41,8 @@ class Reason:
     FAILED = "failed"
     RETRY = "retry"
     GROUP_CAP = "group_cap"
+    #: the member's complaint is still open (a person is on it): promotions wait
+    NEEDS_CARE = "needs_care"
 
 
 @dataclass(frozen=True, slots=True)
