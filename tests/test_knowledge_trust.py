@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
+from conftest import SHARED_KB
 from knowledge_support import EXAMPLE_KB, example_section
 from test_knowledge_cli import FAKE_CHAT
 from typer.testing import CliRunner
@@ -214,10 +216,6 @@ async def test_with_an_llm_risky_asks_never_reach_it_and_risky_replies_are_dropp
 
 
 def test_the_example_kb_is_the_shared_one_plus_additions() -> None:
-    import yaml
-
-    from conftest import SHARED_KB
-
     ours = {e["id"]: e for e in yaml.safe_load((EXAMPLE_KB / "faq.yaml").read_text("utf-8"))}
     theirs = yaml.safe_load((SHARED_KB / "faq.yaml").read_text("utf-8"))
     for entry in theirs:
