@@ -125,8 +125,7 @@ class KnowledgeAnswerer:
             (
                 c
                 for c in ranking.candidates[:COMPLAINT_ENTRY_RANK]
-                if AFTER_SALES_TAG in c.chunk.tags
-                and c.fused >= COMPLAINT_ENTRY_FLOOR
+                if AFTER_SALES_TAG in c.chunk.tags and c.fused >= COMPLAINT_ENTRY_FLOOR
             ),
             None,
         )
