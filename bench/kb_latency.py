@@ -20,6 +20,12 @@ Measures, in one run:
   throughput instead of spending minutes on it);
 * memory: process RSS growth while loading each index, and the index size on disk.
 
+Everything an answer does is on: the complaint and risk screen, the FAQ's ``not_for``
+examples and ``questions_<lang>`` alternates (the demo KB in ``examples/camellia`` has
+them; one synthetic entry in ten gets a question and a not_for example too), and the
+clarifying question. The questions are the dev set and the two blind sets (complaints and
+risky asks included).
+
 Run: ``python bench/kb_latency.py`` (``--kb DIR --questions FILE --repeat N``).
 Target: p95 ≤ 30 ms per question after the index is loaded.
 """
@@ -62,7 +68,14 @@ from knowledge.service import KnowledgeBase
 from knowledge.sparse_matrix import SparseMatrix
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_KB = REPO.parent / "shared" / "kb" / "camellia"
+DEFAULT_KB = REPO / "examples" / "camellia"
+DEFAULT_QUESTIONS = (
+    REPO.parent / "shared" / "kb" / "camellia" / "dev_questions.yaml",
+    REPO / "bench" / "kb_blind_zh.yaml",
+    REPO / "bench" / "kb_blind_en.yaml",
+)
+#: one synthetic entry in this many gets a not_for example (and its question alone)
+NOT_FOR_EVERY = 10
 TARGET_P95_MS = 30.0
 
 
@@ -177,6 +190,18 @@ def synthetic_index(base: KnowledgeIndex, size: int, seed: int = 7) -> Knowledge
             terms.append(
                 (np.concatenate([ids_a[:half], ids_b[:half]]), weights / np.linalg.norm(weights))
             )
+    for n in range(0, size, NOT_FOR_EVERY):
+        # the entry's question alone and a not_for example, so the check runs at scale
+        for role, pick in (("question", picked[n][0]), ("not_for", picked[(n + 1) % size][0])):
+            text = base.chunks[pick].text
+            chunks.append(
+                Chunk(f"synthetic.yaml#entry-{n}", chunks[n].lang, text, {}, f"entry {n}", (), role)
+            )
+            vector = base.vectors[pick] + noise.normal(0, 0.02, 384)
+            rows.append(vector / np.linalg.norm(vector))
+            picked.append([pick, pick])
+            if base.sparse is not None:
+                terms.append(base.sparse.row(pick))
     index = KnowledgeIndex(chunks, np.stack(rows).astype(np.float32), base.embedder, {}, {})
     index.sparse = SparseMatrix.stack(terms) if terms else None
     if base.second is not None:
@@ -197,13 +222,15 @@ def synthetic_index(base: KnowledgeIndex, size: int, seed: int = 7) -> Knowledge
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kb", type=Path, default=DEFAULT_KB)
-    parser.add_argument("--questions", type=Path, default=DEFAULT_KB / "dev_questions.yaml")
+    parser.add_argument("--questions", type=Path, nargs="+", default=list(DEFAULT_QUESTIONS))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--size", type=int, default=10_000)
     args = parser.parse_args()
     questions = [
         (str(item["q"]), str(item.get("lang") or "en"))
-        for item in yaml.safe_load(args.questions.read_text(encoding="utf-8"))
+        for path in args.questions
+        if path.is_file()
+        for item in yaml.safe_load(path.read_text(encoding="utf-8"))
     ]
     work = Path(tempfile.mkdtemp(prefix="kb-bench-"))
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")

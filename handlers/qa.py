@@ -1,12 +1,17 @@
-"""Questions → cited answers or a handoff to a human; the admin side of handoffs.
+"""Questions → cited answers, a clarifying question, or a handoff to a human; the admin
+side of handoffs.
 
 DMs: every plain-text message is a question. Groups: only when the bot is
 mentioned or replied to, or when the answer is very certain
-(``knowledge.group_min_confidence``), so the bot never floods a group.
+(``knowledge.group_min_confidence``), so the bot never floods a group; a
+complaint is always taken up. A complaint tags the member ``needs-care`` and
+its handoff holds their promotions (the push gate asks the store) until an
+admin closes it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Callable
@@ -15,6 +20,7 @@ from typing import Any
 from bot.context import Context
 from bot.events import Button, ButtonPressed, ChatKind, ChatRef, OutgoingMessage
 from bot.router import Router
+from flows.tags import TagStore
 from knowledge.contract import Answer, Answerer
 from knowledge.script import dominant_script, to_traditional
 from knowledge.service import KnowledgeBase
@@ -25,6 +31,9 @@ log = logging.getLogger("warmline.qa")
 
 router = Router("qa")
 REPLY_PREFIX = "kb:reply:"
+#: a clarifying question's button: ``kb:pick:<language asked in>:<key of the source>``
+PICK_PREFIX = "kb:pick:"
+NEEDS_CARE = "needs-care"
 _MENTION = re.compile(r"@\w+")
 
 
@@ -65,6 +74,37 @@ async def start_reply(ctx: Context) -> None:
         await ctx.reply_private(ctx.t("knowledge.admin.already_closed", id=raw))
         return
     await ctx.reply_private(ctx.t("knowledge.admin.reply_prompt", id=handoff.id))
+
+
+def source_key(source: str) -> str:
+    """Short and stable, so the button fits Telegram's 64 bytes with its signature."""
+    return hashlib.sha256(source.encode()).hexdigest()[:12]
+
+
+@router.button(PICK_PREFIX)
+async def pick_candidate(ctx: Context) -> None:
+    """The member pressed one of the clarifying question's buttons: answer from that entry."""
+    assert isinstance(ctx.event, ButtonPressed)
+    kb = ctx.services.find(KnowledgeBase)
+    lang, _, key = ctx.event.data.removeprefix(PICK_PREFIX).partition(":")
+    answerer = kb.require() if kb is not None and kb.loaded else None
+    source = next(
+        (s for s in (answerer.retriever.entries if answerer else {}) if source_key(s) == key),
+        None,
+    )
+    await ctx.answer_button()
+    if answerer is None or source is None:
+        await ctx.reply(ctx.t("knowledge.not_ready"))
+        return
+    answer = answerer.answer_source("", source, lang if lang in ("zh", "en") else ctx.lang)
+    if answer is None:  # pragma: no cover - the entry was found a line above
+        return
+    await ctx.reply(f"{answer.answer}\n\n{_citation(ctx.services.catalog.t, answer)}")
+    member_id = ctx.member.id if ctx.member is not None else None
+    await ctx.services.interactions.record(
+        member_id, "question_answered", ctx.event.at, chat_id=ctx.chat.id,
+        detail={"source": source, "confidence": 1.0, "lang": answer.lang, "picked": True},
+    )  # fmt: skip
 
 
 @router.command("kb", admin_only=True, summary_key="commands.kb")
@@ -147,9 +187,10 @@ async def group_message(ctx: Context) -> None:
     if not question:
         return
     answer = await _answerer(ctx).answer(question, ctx.lang)
-    if not addressed:
+    if not addressed and not answer.complaint:
         threshold = ctx.services.config.knowledge.group_min_confidence
-        if answer.small_talk or answer.handoff or answer.confidence < threshold:
+        unsure = answer.handoff or bool(answer.clarify) or answer.confidence < threshold
+        if answer.small_talk or unsure:
             return
     await _respond(ctx, answer, quote=True)
 
@@ -160,12 +201,29 @@ async def _respond(ctx: Context, answer: Answer, *, quote: bool = False) -> None
     if answer.small_talk:
         await ctx.reply(answer.answer, quote=quote)
         return
-    detail = {
+    detail: dict[str, object] = {
         "question": answer.question[:500],
         "source": answer.source,
         "confidence": round(answer.confidence, 4),
         "lang": answer.lang,
     }
+    if answer.clarify:
+        titles = {c.source: c.title for c in answer.candidates}
+        buttons = [
+            [
+                Button(
+                    titles.get(source, source)[:60],
+                    f"{PICK_PREFIX}{answer.lang}:{source_key(source)}",
+                )
+            ]
+            for source in answer.clarify
+        ]
+        await ctx.reply(answer.answer, buttons, quote=quote)
+        detail["clarify"] = list(answer.clarify)
+        await services.interactions.record(
+            member_id, "question_clarified", ctx.event.at, chat_id=ctx.chat.id, detail=detail
+        )
+        return
     if not answer.handoff:
         await ctx.reply(f"{answer.answer}\n\n{_citation(services.catalog.t, answer)}", quote=quote)
         await services.interactions.record(
@@ -174,7 +232,14 @@ async def _respond(ctx: Context, answer: Answer, *, quote: bool = False) -> None
         return
     store = _store(ctx)
     text = answer.answer if ctx.chat.is_private else ctx.t("knowledge.group_handoff")
+    if answer.source is not None and ctx.chat.is_private:  # a complaint's after-sales entry
+        text = f"{text}\n\n{_citation(services.catalog.t, answer)}"
     await ctx.reply(text, quote=quote)
+    tags = services.find(TagStore)
+    if answer.complaint and member_id is not None and tags is not None:
+        await tags.add(member_id, [NEEDS_CARE], ctx.event.at)
+    detail["complaint"] = answer.complaint
+    detail["risk"] = answer.risk
     await services.interactions.record(
         member_id, "question_abstained", ctx.event.at, chat_id=ctx.chat.id, detail=detail
     )
@@ -202,6 +267,7 @@ async def _respond(ctx: Context, answer: Answer, *, quote: bool = False) -> None
                 {"source": s.source, "title": s.title, "confidence": round(s.confidence, 4)}
                 for s in answer.candidates
             ],
+            complaint=answer.complaint,
         ),
         ctx.event.at,
     )
@@ -231,6 +297,8 @@ async def _notify_admins(ctx: Context, handoff: HandoffRecord) -> None:
         question=handoff.question,
         candidates=candidates,
     )
+    if handoff.complaint:
+        text = f"{t(lang, 'knowledge.admin.complaint')}\n{text}"
     button = Button(
         t(lang, "knowledge.admin.reply_button", id=handoff.id), f"{REPLY_PREFIX}{handoff.id}"
     )

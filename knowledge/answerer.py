@@ -31,8 +31,9 @@ LOCALE_SCRIPT: Script = "simplified"
 AFTER_SALES_TAG = "after-sales"
 #: ... when they are among this many best candidates for the complaint's wording
 COMPLAINT_ENTRY_RANK = 5
-#: ... and at least this plausible on their own (calibrated similarity)
-COMPLAINT_ENTRY_FLOOR = 0.4
+#: ... and standing out at least this much (fused z-score; an upset member's wording is
+#: far from the entry's question, so the calibrated similarity says little here)
+COMPLAINT_ENTRY_FLOOR = 1.0
 #: the runner-up is this close (fused z-score) to the winner: ask which one is meant
 CLARIFY_GAP = 0.15
 #: ... but only when the winner would have been answered with at least this confidence
@@ -124,8 +125,7 @@ class KnowledgeAnswerer:
             (
                 c
                 for c in ranking.candidates[:COMPLAINT_ENTRY_RANK]
-                if AFTER_SALES_TAG in c.chunk.tags
-                and self.retriever.candidate_confidence(c, ranking.lang) >= COMPLAINT_ENTRY_FLOOR
+                if AFTER_SALES_TAG in c.chunk.tags and c.fused >= COMPLAINT_ENTRY_FLOOR
             ),
             None,
         )

@@ -7,6 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.errors import ConfigError
+from flows.tags import TagStore
 from knowledge.contract import Answerer
 from knowledge.documents import SourceError
 from knowledge.service import KnowledgeBase
@@ -21,6 +22,9 @@ log = logging.getLogger("warmline.knowledge")
 def install_knowledge(app: App) -> None:
     config = app.config.knowledge
     app.services.provide(SqlKnowledgeStore(app.database), KnowledgeStore)
+    # a complaint tags the member needs-care
+    if app.services.find(TagStore) is None:
+        app.services.provide(TagStore(app.database))
     if not config.enabled or not config.sources:
         return
     try:

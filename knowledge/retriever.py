@@ -48,6 +48,8 @@ NOT_FOR_MARGIN = -0.02
 #: taken off the confidence when the best match was ruled out by its ``not_for``: the
 #: question is about the case that entry excludes, so the next one is a weaker guess
 NOT_FOR_PENALTY = 0.2
+#: candidates ranked beyond ``limit`` that may move up when one above is ruled out
+NOT_FOR_SPARE = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +191,8 @@ class Retriever:
             sparse, _ = self._per_source(pool, self._sparse_scores(query, pool))
             fused += weights[1] * _z(sparse)
         fused /= sum(weights)
-        order = _best(fused, limit + len(self._not_for))
+        # a few spare candidates, for those their not_for rules out
+        order = _best(fused, limit + (NOT_FOR_SPARE if self._not_for else 0))
         best_rows = lexical_rows if mode == "bm25" else dense_rows
         ranked = [
             Candidate(

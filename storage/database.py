@@ -234,32 +234,14 @@ class Database:
         transaction: one commit per update instead of one per statement. Only the
         task that opened it joins it (tasks it starts keep their own transactions).
         PostgreSQL only: SQLite has a single writer (see below)."""
-        task = asyncio.current_task()
-        if task is None or self._current() is not None or self._write_lock is not None:
+        if self._write_lock is not None:
             # SQLite: a unit would hold the one write lock for as long as the handler
             # runs (a slow one would stall every other update and the inbox), so each
             # statement keeps its own short transaction there
             yield
             return
-        locked = await self._lock_writes(timeout=None)
-        try:
-            conn = await self.engine.connect()
-            try:
-                await conn.begin()
-            except BaseException:
-                await conn.close()
-                raise
-            conn.info[_DEFERRED] = {}
-            self._task_units[task] = conn
-            try:
-                yield
-            except BaseException:
-                await self._end_task_unit(task, commit=False)
-                raise
-            await self._end_task_unit(task, commit=True)
-        finally:
-            if locked and self._lock_owner is task:
-                self._unlock_writes()
+        async with self.atomic():
+            yield
 
     async def end_update_unit(self) -> None:
         """Commit this task's update unit now (before a platform call, so nothing is

@@ -27,6 +27,7 @@ class HandoffRecord:
     status: str
     replier_id: str | None
     created_at: datetime
+    complaint: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,8 @@ class NewHandoff:
     lang: str
     confidence: float
     candidates: list[dict[str, Any]]
+    #: a complaint: the member's promotions wait until an admin closes it
+    complaint: bool = False
 
 
 class KnowledgeStore(Protocol):
@@ -56,6 +59,9 @@ class KnowledgeStore(Protocol):
         """Close an open handoff; None if someone else closed it first."""
 
     async def open_handoffs(self, limit: int = 20) -> list[HandoffRecord]: ...
+
+    async def has_open_complaint(self, member_id: int) -> bool:
+        """Whether the member reported a problem that no admin has closed yet."""
 
     async def record_gap(
         self,
@@ -87,6 +93,7 @@ def _record(row: KbHandoff) -> HandoffRecord:
         status=row.status,
         replier_id=row.replier_id,
         created_at=row.created_at,
+        complaint=bool(row.complaint),
     )
 
 
@@ -105,6 +112,7 @@ class SqlKnowledgeStore:
             lang=handoff.lang,
             confidence=handoff.confidence,
             candidates=handoff.candidates,
+            complaint=handoff.complaint,
             status="open",
             created_at=at,
         )
@@ -163,6 +171,19 @@ class SqlKnowledgeStore:
         )
         async with self._db.session() as session:
             return [_record(row) for row in (await session.execute(stmt)).scalars()]
+
+    async def has_open_complaint(self, member_id: int) -> bool:
+        stmt = (
+            select(KbHandoff.id)
+            .where(
+                KbHandoff.member_id == member_id,
+                KbHandoff.complaint.is_(True),
+                KbHandoff.status == "open",
+            )
+            .limit(1)
+        )
+        async with self._db.session() as session:
+            return (await session.execute(stmt)).first() is not None
 
     async def record_gap(
         self,

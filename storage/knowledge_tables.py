@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.tables import Base, IdType
@@ -15,7 +15,10 @@ class KbHandoff(Base):
     """A question the bot did not answer itself, waiting for (or answered by) an admin."""
 
     __tablename__ = "kb_handoffs"
-    __table_args__ = (Index("ix_kb_handoffs_status_created", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_kb_handoffs_status_created", "status", "created_at"),
+        Index("ix_kb_handoffs_member_complaint", "member_id", "complaint", "status"),
+    )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
@@ -27,6 +30,8 @@ class KbHandoff(Base):
     lang: Mapped[str] = mapped_column(String(8))
     confidence: Mapped[float] = mapped_column(Float)
     candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: the member reported a problem: promotions to them wait until this is closed
+    complaint: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: open → closed
     status: Mapped[str] = mapped_column(String(16), default="open")
     #: the admin currently writing the reply (their next DM is relayed)

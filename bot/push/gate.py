@@ -30,6 +30,7 @@ from bot.scheduling.catchup import shared_catch_up
 from bot.scheduling.interface import Scheduler
 from bot.services import Services
 from storage.campaign_lease import CampaignLeases
+from storage.knowledge_store import KnowledgeStore
 from storage.push import CampaignStore, DecisionRow, PendingMessage, PendingStore
 from storage.records import MemberRecord
 
@@ -293,6 +294,9 @@ class Gate:
         if early is not None:
             return early
         promotional = not sub.category.bypasses_caps
+        if promotional and await self._needs_care(sub.member.id):
+            until = now + self.services.config.push.pause_recheck
+            return self._bounded(sub, Verdict(Outcome.DEFERRED, Reason.NEEDS_CARE), until)
         if promotional:
             quiet_end = self.rules.quiet_until(now, sub.member.time_zone)
             if quiet_end is not None:
@@ -317,6 +321,11 @@ class Gate:
         if promotional:
             until = self.rules.quiet_until(until, sub.member.time_zone) or until
         return self._bounded(sub, verdict, until)
+
+    async def _needs_care(self, member_id: int) -> bool:
+        """An open complaint: no promotion until an admin has closed it."""
+        store = self.services.find(KnowledgeStore)  # type: ignore[type-abstract]
+        return store is not None and await store.has_open_complaint(member_id)
 
     @staticmethod
     def _bounded(sub: _Submission, verdict: Verdict, until: datetime) -> Verdict:

@@ -43,6 +43,8 @@ class Reason:
     GROUP_CAP = "group_cap"
     #: due long ago (the bot was down): no longer makes sense (``flows.lateness``, ``push.lateness``)
     STALE = "stale"
+    #: the member's complaint is still open (a person is on it): promotions wait
+    NEEDS_CARE = "needs_care"
 
 
 @dataclass(frozen=True, slots=True)
