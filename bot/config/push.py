@@ -66,6 +66,8 @@ DEFAULT_LATENESS: dict[str, timedelta] = {
     "transactional": timedelta(0),
     "reply": timedelta(0),
 }
+
+
 class CampaignsConfig(Section):
     """Broadcast fan-out (README "Running several workers")."""
 
@@ -118,6 +120,7 @@ class PushConfig(Section):
                 f"known: {', '.join(DEFAULT_LATENESS)}"
             )
         return {**DEFAULT_LATENESS, **value}
+
     campaigns: CampaignsConfig = CampaignsConfig()
     #: a promotional message the gate cannot check (its backend unreachable) is
     #: deferred and retried after this long

@@ -19,8 +19,8 @@ from bot.scheduling.interface import Scheduler
 from bot.scheduling.lease import LocalLease, RedisLease
 from bot.scheduling.runner import JobScheduler
 from storage.push import CampaignStore, DecisionLog, PendingStore
-from storage.segments import SegmentStore
 from storage.push_history import PushHistory
+from storage.segments import SegmentStore
 
 if TYPE_CHECKING:
     from bot.app import App

@@ -244,9 +244,7 @@ async def push_log(
     if outcome:
         stmt = stmt.where(decisions.c.outcome == outcome)
     return [
-        PushLogEntry(
-            *row[:7], message=message_text(row.text, row.message_key), until=row.until
-        )
+        PushLogEntry(*row[:7], message=message_text(row.text, row.message_key), until=row.until)
         for row in await conn.execute(stmt)
     ]
 

@@ -1,7 +1,7 @@
 """knowledge: handoffs remember whether they are complaints (promotions wait for them)
 
 Revision ID: 0011
-Revises: 0003, 0008
+Revises: 0003, 0010
 Create Date: 2026-12-03
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 revision: str = "0011"
 # kb_handoffs comes from 0003, which is not below 0008 (depends_on would leave 0003 a head)
-down_revision: str | Sequence[str] | None = ("0003", "0008")
+down_revision: str | Sequence[str] | None = ("0003", "0010")
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
