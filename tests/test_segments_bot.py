@@ -129,7 +129,7 @@ async def test_broadcast_to_a_filter_term_and_to_a_saved_segment(sqlite_url: str
 
         await bot.say(admin, "/segment save plain !tag:vip lang:en")
         preview, got = await _broadcast(bot, "plain", "Spring green is in")
-        assert 'segment "plain = !tag:vip lang:en": 1 members' in preview
+        assert 'segment "plain = !tag:vip lang:en": 1 member' in preview
         assert got == Counter({"cy": 1})
 
         # a negated term; the gate's plan names what it would drop, and why
@@ -192,13 +192,13 @@ def test_cli_broadcast_accepts_names_and_filters(tmp_path: Path) -> None:
     code, out = broadcast("vip", "--dry-run")
     assert code == 0 and "2 members in segment vip = tag:vip" in out, out
     code, out = broadcast("tag:vip !tag:oolong", "--dry-run")  # quoted: several terms
-    assert code == 0 and "1 members" in out and "sent 1" in out, out
+    assert code == 0 and "1 member" in out and "sent 1" in out, out
     code, out = broadcast("tier:gold")
     assert code == 2 and 'unknown tier "gold"' in out, out
     code, out = broadcast("vips")
     assert code == 2 and "unknown segment 'vips'; known: all, vip" in out, out
     code, out = broadcast("lang:zh")
-    assert code == 0 and "1 members" in out and "done: sent 1" in out, out
+    assert code == 0 and "1 member" in out and "done: sent 1" in out, out
 
 
 async def test_dashboard_member_search_reads_the_filter_language(sqlite_url: str) -> None:

@@ -78,7 +78,7 @@ async def test_segment_broadcasts_by_tag_and_by_saved_name(
         assert "Tagged" in str(tagged.params["text"])
 
         shown = await broadcast(bot, "tag:vip", "VIP tasting on Friday")
-        assert 'segment "tag:vip": 1 members' in shown and "sent 1" in shown
+        assert 'segment "tag:vip": 1 member' in shown and "sent 1" in shown
         assert deliveries(fake_api, "VIP tasting on Friday") == Counter({ADA["id"]: 1})
 
         saved = await admin_says(bot, "segment", "save regulars !tag:vip")
