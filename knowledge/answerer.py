@@ -34,12 +34,10 @@ COMPLAINT_ENTRY_RANK = 5
 #: ... and standing out at least this much (fused z-score; an upset member's wording is
 #: far from the entry's question, so the calibrated similarity says little here)
 COMPLAINT_ENTRY_FLOOR = 1.0
-#: the runner-up is this close (fused z-score) to the winner: ask which one is meant
+#: the runner-up is this close (fused z-score) to a winner that would be answered (a guess
+#: between two weak matches is a handoff): ask which one is meant
 CLARIFY_GAP = 0.15
-#: ... but only when the winner would have been answered with at least this confidence
-#: below ``min_confidence`` (a guess between two weak matches is a handoff)
-CLARIFY_BELOW = 0.0
-#: ... and when the runner-up alone is this plausible (its calibrated similarity)
+#: ... when the runner-up alone is this plausible (its calibrated similarity)
 CLARIFY_RUNNER_UP = 0.5
 
 
@@ -143,7 +141,7 @@ class KnowledgeAnswerer:
 
     def _from_ranking(self, question: str, lang: str, ranking: Ranking, script: Script) -> Answer:
         suggestions = self._suggestions(ranking)
-        if not ranking.candidates or ranking.confidence < self.min_confidence - CLARIFY_BELOW:
+        if not ranking.candidates or ranking.confidence < self.min_confidence:
             return self._handoff(question, lang, ranking, script, suggestions)
         close = self._close_call(ranking)
         if close is not None:
@@ -152,8 +150,6 @@ class KnowledgeAnswerer:
                 question, text, None, ranking.confidence, False, lang,
                 candidates=suggestions[:2], clarify=close,
             )  # fmt: skip
-        if ranking.confidence < self.min_confidence:
-            return self._handoff(question, lang, ranking, script, suggestions)
         best = ranking.candidates[0].chunk
         text, answer_lang = best.answer_in(lang)
         if answer_lang == "zh":
