@@ -21,7 +21,7 @@ Measures, in one run:
 * memory: process RSS growth while loading each index, and the index size on disk.
 
 Everything an answer does is on: the complaint and risk screen, the FAQ's ``not_for``
-examples and ``questions_<lang>`` alternates (the demo KB in ``examples/camellia`` has
+examples and ``questions_<lang>`` alternates (the demo KB in ``examples/camellia/kb`` has
 them; one synthetic entry in ten gets a question and a not_for example too), and the
 clarifying question. The questions are the dev set and the two blind sets (complaints and
 risky asks included).
@@ -68,7 +68,7 @@ from knowledge.service import KnowledgeBase
 from knowledge.sparse_matrix import SparseMatrix
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_KB = REPO / "examples" / "camellia"
+DEFAULT_KB = REPO / "examples" / "camellia" / "kb"
 DEFAULT_QUESTIONS = (
     REPO.parent / "shared" / "kb" / "camellia" / "dev_questions.yaml",
     REPO / "bench" / "kb_blind_zh.yaml",

@@ -67,7 +67,7 @@ def knowledge_section(index_dir: Path, **extra: object) -> dict[str, object]:
 
 
 #: the demo KB with the FAQ additions of issue 18 (not_for, alternates, after-sales tags)
-EXAMPLE_KB = KNOWLEDGE.parent / "examples" / "camellia"
+EXAMPLE_KB = KNOWLEDGE.parent / "examples" / "camellia" / "kb"
 
 
 @pytest.fixture(scope="session")

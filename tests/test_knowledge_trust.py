@@ -1,7 +1,7 @@
 """Answers a member can trust (issue 18): complaints and risky asks are handed to a person,
 conditions in answers are respected (``not_for``), alternates are ranked, and two close
 entries get a clarifying question — each example of the issue, in both languages, on the
-demo KB with its FAQ additions (examples/camellia)."""
+demo KB with its FAQ additions (examples/camellia/kb)."""
 
 from __future__ import annotations
 
