@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -10,6 +11,10 @@ from sqlalchemy import func, select, update
 
 from storage.database import Database
 from storage.knowledge_tables import KbGap, KbHandoff
+
+#: seconds a worker trusts its list of members with open complaints; another worker's
+#: new complaint holds this worker's promotions at most this much later
+COMPLAINTS_FRESH_FOR = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +105,10 @@ def _record(row: KbHandoff) -> HandoffRecord:
 class SqlKnowledgeStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+        #: members with an open complaint, as read at ``_complaints_read`` (monotonic):
+        #: the gate asks for every promotional message, so one small read serves many
+        self._complaints: set[int] = set()
+        self._complaints_read = float("-inf")
 
     async def open_handoff(self, handoff: NewHandoff, at: datetime) -> HandoffRecord:
         row = KbHandoff(
@@ -119,7 +128,10 @@ class SqlKnowledgeStore:
         async with self._db.session() as session, session.begin():
             session.add(row)
             await session.flush()
-            return _record(row)
+            record = _record(row)
+        if record.complaint and record.member_id is not None:
+            self._complaints.add(record.member_id)
+        return record
 
     async def start_reply(self, handoff_id: int, admin_id: str) -> HandoffRecord | None:
         async with self._db.session() as session, session.begin():
@@ -160,7 +172,10 @@ class SqlKnowledgeStore:
         )
         async with self._db.session() as session, session.begin():
             row = (await session.execute(stmt)).scalar_one_or_none()
-            return _record(row) if row is not None else None
+            record = _record(row) if row is not None else None
+        if record is not None and record.complaint:
+            self._complaints_read = float("-inf")  # the member may have another one open
+        return record
 
     async def open_handoffs(self, limit: int = 20) -> list[HandoffRecord]:
         stmt = (
@@ -173,17 +188,17 @@ class SqlKnowledgeStore:
             return [_record(row) for row in (await session.execute(stmt)).scalars()]
 
     async def has_open_complaint(self, member_id: int) -> bool:
-        stmt = (
-            select(KbHandoff.id)
-            .where(
-                KbHandoff.member_id == member_id,
+        if time.monotonic() - self._complaints_read > COMPLAINTS_FRESH_FOR:
+            stmt = select(KbHandoff.member_id).where(
                 KbHandoff.complaint.is_(True),
                 KbHandoff.status == "open",
+                KbHandoff.member_id.is_not(None),
             )
-            .limit(1)
-        )
-        async with self._db.session() as session:
-            return (await session.execute(stmt)).first() is not None
+            async with self._db.reading() as conn:
+                rows = await conn.execute(stmt)
+                self._complaints = {row[0] for row in rows if row[0] is not None}
+            self._complaints_read = time.monotonic()
+        return member_id in self._complaints
 
     async def record_gap(
         self,
