@@ -51,13 +51,20 @@ async def drafted(workers: Workers, n: int, text: str) -> str:
     raise AssertionError("no broadcast preview")
 
 
+#: a campaign in one of these states will send nothing more
+FINISHED = {"done", "cancelled"}
+
+
 async def until_done(campaigns: int, timeout: float) -> dict[str, str]:
+    """Wait until ``campaigns`` campaigns exist and every one of them is finished.
+
+    A webhook's 200 only means the update is in the durable inbox: the confirm may
+    still be unhandled, its campaign a ``draft``, so "not running" is not "finished"."""
     deadline = time.monotonic() + timeout
     statuses: dict[str, str] = {}
     while time.monotonic() < deadline:
         statuses = await campaign_statuses()
-        running = [s for s in statuses.values() if s == "running"]
-        if len(statuses) >= campaigns and not running:
+        if len(statuses) >= campaigns and all(s in FINISHED for s in statuses.values()):
             return statuses
         await asyncio.sleep(0.25)
     raise AssertionError(f"campaigns not finished in {timeout}s: {statuses}")
@@ -80,7 +87,8 @@ async def test_two_broadcasts_on_two_workers_share_cap_and_rate(
             workers.post(1, fake_api.updates.callback(ADMIN_USER, confirm_b)),
         )
         assert statuses == [200, 200]
-        await until_done(2, timeout=60)
+        finished = await until_done(2, timeout=60)
+        assert set(finished.values()) == {"done"}, finished
         got_a, got_b = workers.received("Spring harvest A"), workers.received("Autumn tasting B")
         over_cap = [m for m in members if got_a.get(m, 0) + got_b.get(m, 0) > 1]
         unreached = [m for m in members if got_a.get(m, 0) + got_b.get(m, 0) == 0]
