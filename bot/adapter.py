@@ -89,3 +89,12 @@ class DurableSource(Protocol):
     def events_of(self, raw: dict[str, Any]) -> tuple[Event, ...]: ...
 
     def key_of(self, raw: dict[str, Any]) -> str: ...
+
+
+@runtime_checkable
+class CallHooked(Protocol):
+    """An adapter that awaits ``before_call`` before each platform call: the core
+    commits the update's database work there, so nothing is sent for writes that
+    might still roll back."""
+
+    before_call: Callable[[], Awaitable[None]] | None

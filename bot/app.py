@@ -7,9 +7,8 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable
 
-from bot.adapter import Adapter, Closable, DurableSource
+from bot.adapter import Adapter, CallHooked, Closable, DurableSource
 from bot.adapters import build_adapter
-from bot.adapters.telegram_base import TelegramAdapter
 from bot.clock import Clock, SystemClock
 from bot.config.model import WarmlineConfig
 from bot.context import Context
@@ -124,7 +123,7 @@ class App:
             if self.intake is not None and isinstance(self.adapter, DurableSource):
                 self.intake.bind(self.adapter.events_of, self.adapter.key_of)
                 self.adapter.use_intake(self.intake)
-            if isinstance(self.adapter, TelegramAdapter):
+            if isinstance(self.adapter, CallHooked):
                 self.adapter.before_call = self.database.end_update_unit
             await self.adapter.start(self.runner.submit)
             self.health.started = True

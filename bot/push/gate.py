@@ -201,14 +201,18 @@ class Gate:
         """Its turn came while the bot was down, too long ago to make sense now."""
         decision = Decision(Outcome.DROPPED, Reason.STALE)
         self._record(sub.member.id, None, sub.message, sub.category, sub.priority, decision, now)
+        await self._unqueue(sub)
+        if sub.message.campaign_id is not None:
+            await self._mark_outbox(sub, decision, now)
+        return decision
+
+    async def _unqueue(self, sub: _Submission) -> None:
+        """The waiting line no longer holds this message (sent, dropped or stale)."""
         await self.pending.remove(sub.member.id, sub.message.key)
         try:
             await self.backend.unhold(sub.member.id, sub.message.key)
         except BackendUnavailable:
             pass
-        if sub.message.campaign_id is not None:
-            await self._mark_outbox(sub, decision, now)
-        return decision
 
     async def post_to_group(
         self,
@@ -356,11 +360,7 @@ class Gate:
         if decision.outcome is Outcome.DEFERRED and sub.park:
             await self._park(sub, decision)
         elif sub.queued:
-            await self.pending.remove(sub.member.id, sub.message.key)
-            try:
-                await self.backend.unhold(sub.member.id, sub.message.key)
-            except BackendUnavailable:
-                pass
+            await self._unqueue(sub)
         if sub.message.campaign_id is not None:
             await self._mark_outbox(sub, decision, now)
         return decision
