@@ -36,7 +36,12 @@ Hook = Callable[["App"], Awaitable[None]]
 
 
 class App:
-    """One running bot. Features hook in with :meth:`on_startup`/:meth:`on_shutdown`."""
+    """One running bot. Features hook in with :meth:`on_startup`/:meth:`on_shutdown`.
+
+    ``provide`` puts objects into the services before the features install, where they
+    find them by type: e.g. ``App(config, provide=[steps])`` hands the flow engine a
+    :class:`flows.steps.StepRegistry` holding your own actions and guards.
+    """
 
     def __init__(
         self,
@@ -48,6 +53,7 @@ class App:
         middlewares: Iterable[Middleware] | None = None,
         install_features: bool = True,
         database: Database | None = None,
+        provide: Iterable[object] = (),
     ) -> None:
         self.config = config
         self.database = database or Database(
@@ -79,6 +85,8 @@ class App:
             ledger=ledger,
             catalog=Catalog(default=config.bot.default_language),
         )
+        for extension in provide:
+            self.services.provide(extension)
         if routers is None:
             from handlers import default_routers
 

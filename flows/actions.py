@@ -29,15 +29,29 @@ def register_builtins(registry: StepRegistry) -> None:
         "holiday": holiday,
     }.items():
         registry.action(name)(action)
-    registry.guard("offer_eligible")(
-        lambda run: (
-            run.state is not None
-            and next(offer_blockers(run.member, run.state, run.engine.config, run.now), None)
-            is None
-        )
+    registry.guard("offer_eligible")(offer_eligible)
+    registry.guard("started_bot")(started_bot)
+    registry.guard("birthday_greetings")(birthday_greetings)
+
+
+def offer_eligible(run: StepRun) -> bool:
+    """The member may get a soft offer now: trust >= flows.offer.min_trust, joined >=
+    min_days ago, value_per_offer value messages since the last offer, cooldown passed,
+    not opted out."""
+    return (
+        run.state is not None
+        and next(offer_blockers(run.member, run.state, run.engine.config, run.now), None) is None
     )
-    registry.guard("started_bot")(lambda run: run.member.started_bot)
-    registry.guard("birthday_greetings")(lambda run: run.engine.config.greetings.birthday)
+
+
+def started_bot(run: StepRun) -> bool:
+    """The member has started the bot (so it may write to them in a DM)."""
+    return run.member.started_bot
+
+
+def birthday_greetings(run: StepRun) -> bool:
+    """flows.greetings.birthday is on."""
+    return run.engine.config.greetings.birthday
 
 
 def _category(run: StepRun, default: Category) -> Category:
@@ -66,6 +80,8 @@ async def open_journey(run: StepRun) -> StepResult:
 
 
 async def message(run: StepRun) -> StepResult:
+    """Send the step's ``text`` (required) with its ``buttons``; ``category`` defaults
+    to after_sales. The text may use {name}, {product} and the trigger's payload values."""
     if run.step.text is None:
         raise ValueError(f"flow {run.flow.name} step {run.step.id}: message needs text")
     instance = str(run.payload.get("instance", "1"))
@@ -157,6 +173,8 @@ def _keep_slot(run: StepRun, pending: dict[str, object]) -> None:
 
 
 async def interested(run: StepRun) -> StepResult:
+    """The member pressed "tell me more": tag ``interested``, answer with
+    flows.offer.product_url, or tell the bot admins to reach out."""
     run.tag(["interested"])
     url = run.engine.config.offer.product_url
     if url:
@@ -180,11 +198,13 @@ async def not_now(run: StepRun) -> StepResult:
 
 
 async def trust_signal(run: StepRun) -> StepResult:
+    """Count one trust signal: ``params.signal`` (default ``messages``; see flows.trust)."""
     run.signal(run.step.params.get("signal", "messages"))
     return DONE
 
 
 async def referral_invite(run: StepRun) -> StepResult:
+    """Tag ``happy`` and send the member's referral link with the points it pays."""
     state = run.state or await run.engine.journeys.get(run.member.id)
     if state is None:
         return SKIPPED
@@ -204,6 +224,7 @@ async def referral_invite(run: StepRun) -> StepResult:
 
 
 async def handoff(run: StepRun) -> StepResult:
+    """An unhappy buyer: tag ``needs-care``, count a complaint, tell the bot admins."""
     run.signal("complaints")
     run.tag(["needs-care"])
     await run.engine.tell_admins(run.member, "flows.admin.unhappy")
@@ -211,12 +232,15 @@ async def handoff(run: StepRun) -> StepResult:
 
 
 async def tag(run: StepRun) -> StepResult:
+    """Add the tags in ``params.tags`` (comma-separated) to the member."""
     wanted = [t for t in run.step.params.get("tags", "").split(",") if t.strip()]
     run.tag(t.strip() for t in wanted)
     return DONE
 
 
 async def repurchase(run: StepRun) -> StepResult:
+    """Remind a buyer before the product's cycle ends (``text`` default
+    flows.after_sales.repurchase; {product} is its name); skipped without a cycle."""
     product = run.engine.config.products.get(str(run.payload.get("sku", "")))
     if product is None or product.cycle <= timedelta(0):
         return SKIPPED
@@ -230,6 +254,7 @@ async def repurchase(run: StepRun) -> StepResult:
 
 
 async def holiday(run: StepRun) -> StepResult:
+    """A birthday or holiday greeting: flows.occasions.<occasion> from the payload."""
     occasion = str(run.payload.get("occasion", "birthday"))
     text = run.t(f"flows.occasions.{occasion}", **_vars(run))
     return await run.push(text, _category(run, Category.GREETING))

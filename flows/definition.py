@@ -10,19 +10,35 @@ flow) to run.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
 from bot.config.duration import Duration
 from bot.config.safe_yaml import safe_load
 from bot.config.section import Section
 from bot.errors import ConfigError
 
+log = logging.getLogger("warmline.flows")
+
 Trigger = Literal["start", "group_join", "cadence", "question", "order", "daily"]
+#: what starts a flow of each trigger, and what its steps find in the payload
+TRIGGERS: dict[str, str] = {
+    "start": "the member sends /start in a DM (the deep link's source or referrer is "
+    "already recorded)",
+    "group_join": "the member joins a group (payload: chat_id)",
+    "cadence": "a content slot falls due (every flows.content.cadence, at content.send_at "
+    "member-local); the highest-priority cadence flow whose guard holds takes it",
+    "question": "the knowledge base answered one of the member's questions",
+    "order": "an order is recorded (/order or POST /hooks/orders; payload: sku, amount, "
+    "order_id, product)",
+    "daily": "once a day: birthdays and flows.greetings.holidays (payload: occasion)",
+}
+assert set(TRIGGERS) == set(get_args(Trigger))
 PLAYBOOK = Path(__file__).with_name("playbook")
 
 
@@ -55,6 +71,7 @@ class StepDef(Section):
 
 class FlowDef(Section):
     name: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
+    #: among flows with the same name, the highest version is the one that runs
     version: int = Field(ge=1)
     stage: int = Field(ge=1, le=9)
     title: str
@@ -66,6 +83,12 @@ class FlowDef(Section):
     #: questions, whose steps send nothing and need no restart safety)
     durable: bool = True
     steps: list[StepDef] = Field(min_length=1)
+    #: the file it was read from (None for a flow built in code)
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str:
+        return str(self._source) if self._source is not None else f"flow {self.name}"
 
     @model_validator(mode="after")
     def _gotos_exist(self) -> FlowDef:
@@ -103,22 +126,41 @@ def load_flow(path: Path) -> FlowDef:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     try:
-        return FlowDef.model_validate(data)
+        flow = FlowDef.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in error['loc']) or 'flow'}: {error['msg']}"
             for error in exc.errors()
         )
         raise ConfigError(f"{path}: {problems}") from None
+    flow._source = path
+    return flow
 
 
 def load_flows(directories: list[Path]) -> dict[str, FlowDef]:
-    """Playbook first, then each directory; a later flow with the same name replaces it."""
+    """The playbook's flows and each directory's; of two flows with the same name the
+    higher ``version`` runs (two of the same version are an error naming both files)."""
     flows: dict[str, FlowDef] = {}
     for directory in [PLAYBOOK, *directories]:
         if not directory.is_dir():
             raise ConfigError(f"{directory}: flow directory not found")
         for path in sorted(directory.glob("*.yaml")):
             flow = load_flow(path)
-            flows[flow.name] = flow
+            known = flows.get(flow.name)
+            if known is None or flow.version > known.version:
+                flows[flow.name] = flow
+            elif flow.version == known.version:
+                raise ConfigError(
+                    f"{path}: flow {flow.name} v{flow.version} is also defined in "
+                    f"{known.source}; give the one that should run a higher version"
+                )
+            else:
+                log.warning(
+                    "%s: flow %s v%d is not used: %s has v%d",
+                    path,
+                    flow.name,
+                    flow.version,
+                    known.source,
+                    known.version,
+                )
     return dict(sorted(flows.items(), key=lambda item: (item[1].stage, item[0])))

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flows.content import ContentLibrary
-from flows.definition import PLAYBOOK, load_flows
+from flows.definition import PLAYBOOK
 from flows.engine import FlowEngine
+from flows.plugins import prepare_flows
 from flows.signals import InteractionTee, SignalCounter
+from flows.steps import StepRegistry
 from flows.webhook import orders_handler
 
 if TYPE_CHECKING:
@@ -21,12 +23,15 @@ log = logging.getLogger("warmline.flows")
 
 
 def build_engine(app: App) -> FlowEngine:
-    config = app.config.flows
-    flows = load_flows([Path(d) for d in config.directories])
+    """The engine with the app's one step registry: the one its builder provided
+    (``App(config, provide=[steps])``), else a new one kept in the app's services."""
+    services = app.services
+    registry = services.find(StepRegistry) or services.provide(StepRegistry())
+    flows = prepare_flows(app.config, services.catalog, registry)
     library = ContentLibrary.load(
-        [PLAYBOOK / "content", *(Path(d) for d in config.content.directories)]
+        [PLAYBOOK / "content", *(Path(d) for d in app.config.flows.content.directories)]
     )
-    return FlowEngine(app.services, app.database, flows, library)
+    return FlowEngine(services, app.database, flows, library, registry)
 
 
 def install_flows(app: App) -> None:

@@ -1,13 +1,18 @@
 """The Python API for flow steps: actions and guards, registered by name.
 
-    registry = StepRegistry.default()
+    steps = StepRegistry()
 
-    @registry.action("send_sample")
+    @steps.action("send_sample")
     async def send_sample(run: StepRun) -> StepResult:
         return await run.push(run.t("my.sample_text"), Category.AFTER_SALES)
 
+    app = App(config, provide=[steps])
+
 A flow YAML then says ``do: send_sample``. Guards return a bool and are
-named by ``guard:`` in a step or a cadence flow.
+named by ``guard:`` in a step or a cadence flow. The registry is one object
+owned by the app (in its services) and handed to the engine; the built-ins
+are added to it beside yours (yours win on a name clash). ``warmline run``
+finds yours through ``flows.steps`` in the config (see :mod:`flows.plugins`).
 """
 
 from __future__ import annotations
@@ -153,6 +158,8 @@ def parse_choice(data: str) -> tuple[str, str, str, str] | None:
 
 
 class StepRegistry:
+    """Actions and guards by name; one per app, passed down to its flow engine."""
+
     def __init__(self) -> None:
         self._actions: dict[str, Action] = {}
         self._guards: dict[str, Guard] = {}
@@ -170,6 +177,12 @@ class StepRegistry:
             return func
 
         return register
+
+    def actions(self) -> dict[str, Action]:
+        return dict(sorted(self._actions.items()))
+
+    def guards(self) -> dict[str, Guard]:
+        return dict(sorted(self._guards.items()))
 
     def get_action(self, name: str) -> Action:
         try:
@@ -197,10 +210,20 @@ class StepRegistry:
                 if step.guard:
                     self.get_guard(step.guard)
 
-    @classmethod
-    def default(cls) -> StepRegistry:
+    def add_builtins(self) -> StepRegistry:
+        """The playbook's actions and guards, where no action or guard of that name is
+        registered yet (a custom one may replace a built-in)."""
         from flows.actions import register_builtins
 
-        registry = cls()
-        register_builtins(registry)
-        return registry
+        builtins = StepRegistry()
+        register_builtins(builtins)
+        for name, action in builtins._actions.items():
+            self._actions.setdefault(name, action)
+        for name, guard in builtins._guards.items():
+            self._guards.setdefault(name, guard)
+        return self
+
+    @classmethod
+    def default(cls) -> StepRegistry:
+        """A new registry holding the built-ins only."""
+        return cls().add_builtins()

@@ -26,11 +26,14 @@ def file_problems(config: WarmlineConfig) -> list[str]:
         except SourceError as exc:
             problems.append(f"knowledge.sources: {exc}")
     if config.flows.enabled:
+        from bot.i18n import Catalog
         from flows.content import ContentLibrary
-        from flows.definition import PLAYBOOK, load_flows
+        from flows.definition import PLAYBOOK
+        from flows.plugins import prepare_flows
+        from flows.steps import StepRegistry
 
-        try:
-            load_flows([Path(d) for d in config.flows.directories])
+        try:  # flows, their actions, guards and texts, as the engine checks them at start
+            prepare_flows(config, Catalog(default=config.bot.default_language), StepRegistry())
         except ConfigError as exc:
             problems.append(f"flows.directories: {exc}")
         try:

@@ -1,4 +1,4 @@
-"""``warmline flows show`` and ``warmline simulate``."""
+"""``warmline flows show``, ``warmline flows actions`` and ``warmline simulate``."""
 
 from __future__ import annotations
 
@@ -51,6 +51,25 @@ def show(
         if name is None or flow.name == name:
             out.print(f"## {flow.name} (stage {flow.stage}, v{flow.version}): {flow.title}\n")
             out.print("```mermaid\n" + to_mermaid(flow) + "\n```\n", markup=False)
+
+
+@flows_app.command("actions")
+def actions(config: ConfigOption = None) -> None:
+    """List the actions, guards and triggers a flow may name, with what each does
+    (the built-ins and those of flows.steps), as Markdown."""
+    from bot.i18n import Catalog
+    from flows.plugins import prepare_flows
+    from flows.reference import reference
+    from flows.steps import StepRegistry
+
+    cfg = load_or_exit(config)
+    registry = StepRegistry()
+    try:
+        prepare_flows(cfg, Catalog(default=cfg.bot.default_language), registry)
+    except ConfigError as exc:
+        err.print(f"[bold red]Invalid flow[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    Console(highlight=False, soft_wrap=True).print(reference(registry), markup=False)
 
 
 def simulation_config(cfg: WarmlineConfig, database_url: str, backend: str) -> WarmlineConfig:

@@ -12,6 +12,7 @@ from bot.config.section import Section
 from bot.i18n import SUPPORTED
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_PLUGIN = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_]\w*)?$")
 _MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 
 
@@ -158,8 +159,11 @@ DEFAULT_LATENESS: dict[str, timedelta] = {
 
 class FlowsConfig(Section):
     enabled: bool = True
-    #: extra flow definition directories; a flow with the same name replaces the playbook's
+    #: extra flow definition directories; of flows with the same name the higher version runs
     directories: list[str] = Field(default_factory=list)
+    #: Python modules with custom step actions and guards: ``package.module:function``
+    #: (or ``package.module`` for its ``register``), called with the app's step registry
+    steps: list[str] = Field(default_factory=list)
     #: how often the engine fires due timers and cadence slots; 0: only when called
     tick: Duration = timedelta(minutes=1)
     offer: OfferConfig = OfferConfig()
@@ -173,6 +177,16 @@ class FlowsConfig(Section):
     #: per step kind (action name): past ``due + bound`` a step is skipped as ``stale``;
     #: ``0`` = no bound; keys given here replace the defaults one by one
     lateness: dict[str, Duration] = Field(default_factory=lambda: dict(DEFAULT_LATENESS))
+
+    @field_validator("steps")
+    @classmethod
+    def _importable_names(cls, value: list[str]) -> list[str]:
+        for spec in value:
+            if not _PLUGIN.match(spec):
+                raise ValueError(
+                    f"must look like package.module or package.module:function (got {spec!r})"
+                )
+        return value
 
     @field_validator("lateness")
     @classmethod

@@ -2,6 +2,7 @@
 
 ``locales/<lang>/<feature>.yaml`` files are merged per language, so each
 feature keeps its own texts; a key present in one language only is an error.
+A custom flow folder may bring its own ``locales/<lang>/*.yaml`` (:meth:`Catalog.extend`).
 
 A text that says how many of something is written once per plural form
 (``one:``, ``other:`` … as CLDR names them for that language) and picked by the
@@ -42,21 +43,57 @@ class Catalog:
         self._plurals: dict[str, dict[str, dict[str, str]]] = {}
         self._rules = {lang: Locale.parse(lang).plural_form for lang in SUPPORTED}
         for lang in SUPPORTED:
-            merged: dict[str, str] = {}
-            plurals: dict[str, dict[str, str]] = {}
-            for path in sorted((directory / lang).glob("*.yaml")):
-                tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-                entries, forms = _flatten(tree), _plural_nodes(tree)
-                clash = (merged.keys() | plurals.keys()) & (entries.keys() | forms.keys())
-                if clash:
-                    raise ValueError(f"{path}: keys defined twice: {sorted(clash)}")
-                merged.update(entries)
-                plurals.update(forms)
-            self._check_plural_forms(lang, plurals)
-            self._texts[lang], self._plurals[lang] = merged, plurals
+            self._texts[lang], self._plurals[lang] = self._read(directory / lang, lang)
         missing = self.keys("en") ^ self.keys("zh")
         if missing:
             raise ValueError(f"catalog keys present in one language only: {sorted(missing)}")
+
+    def _read(self, folder: Path, lang: str) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+        """One language's ``*.yaml`` files merged; a key in two files is an error."""
+        from bot.config.safe_yaml import safe_load  # bot.config imports this module
+
+        merged: dict[str, str] = {}
+        plurals: dict[str, dict[str, str]] = {}
+        for path in sorted(folder.glob("*.yaml")):
+            try:
+                tree = safe_load(path.read_text(encoding="utf-8")) or {}
+            except yaml.YAMLError as exc:
+                raise ValueError(f"{path}: not valid YAML: {exc}") from None
+            if not isinstance(tree, dict):
+                raise ValueError(f"{path}: a catalog is a mapping of keys to texts")
+            entries, forms = _flatten(tree), _plural_nodes(tree)
+            clash = (merged.keys() | plurals.keys()) & (entries.keys() | forms.keys())
+            if clash:
+                raise ValueError(f"{path}: keys defined twice: {sorted(clash)}")
+            merged.update(entries)
+            plurals.update(forms)
+        self._check_plural_forms(lang, plurals)
+        return merged, plurals
+
+    def extend(self, directory: Path) -> dict[str, set[str]]:
+        """Add the texts of ``directory/<lang>/*.yaml`` (a custom flow's own catalog);
+        they replace shipped texts of the same key. Returns the keys added per language."""
+        langs = sorted(p.name for p in directory.iterdir() if p.is_dir())
+        unknown = [lang for lang in langs if lang not in SUPPORTED]
+        if unknown:
+            raise ValueError(
+                f"{directory}: no catalog language {unknown}; languages: {', '.join(SUPPORTED)}"
+            )
+        added: dict[str, set[str]] = {}
+        for lang in langs:
+            entries, forms = self._read(directory / lang, lang)
+            for key in entries.keys() | forms.keys():  # a text may turn plural or back
+                self._texts[lang].pop(key, None)
+                self._plurals[lang].pop(key, None)
+            self._texts[lang].update(entries)
+            self._plurals[lang].update(forms)
+            added[lang] = entries.keys() | forms.keys()
+        if len(added) > 1:
+            union = set().union(*added.values())
+            lacking = {lang: sorted(union - keys) for lang, keys in added.items() if union - keys}
+            if lacking:
+                raise ValueError(f"{directory}: keys missing in some languages: {lacking}")
+        return added
 
     def _check_plural_forms(self, lang: str, plurals: dict[str, dict[str, str]]) -> None:
         needed = set(self._rules[lang].tags) | {"other"}
@@ -97,9 +134,14 @@ class Catalog:
         value = int(number) if number.is_integer() else number
         return str(self._rules[lang](value))
 
-    def has(self, key: str) -> bool:
+    def has(self, key: str, lang: str | None = None) -> bool:
         """Whether ``key`` has a text (for labels that may be new, like a gate reason)."""
-        return key in self._texts[self.default] or key in self._plurals[self.default]
+        code = lang or self.default
+        return key in self._texts[code] or key in self._plurals[code]
+
+    @property
+    def languages(self) -> list[str]:
+        return list(self._texts)
 
     def keys(self, lang: str = "en") -> set[str]:
         return set(self._texts[lang]) | set(self._plurals[lang])
