@@ -13,8 +13,10 @@ bot's default language, or loading fails naming the key and the flow's file.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from types import ModuleType
 
 from bot.config.model import WarmlineConfig
 from bot.errors import ConfigError
@@ -28,13 +30,14 @@ LOCALES = "locales"
 
 
 def load_step_plugins(registry: StepRegistry, specs: Iterable[str]) -> StepRegistry:
-    """Call each ``package.module[:function]`` of ``flows.steps`` with the registry."""
+    """Call each ``package.module[:function]`` (or ``file.py[:function]``) of
+    ``flows.steps`` with the registry."""
     for number, spec in enumerate(specs):
-        module_name, _, attribute = spec.partition(":")
+        module_name, _, attribute = spec.rpartition(":") if _has_function(spec) else (spec, "", "")
         key = f"flows.steps.{number}"
         try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
+            module = _import(module_name)
+        except (ImportError, OSError) as exc:
             raise ConfigError(f"{key}: cannot import {module_name!r} ({exc})") from None
         register = getattr(module, attribute or "register", None)
         if not callable(register):
@@ -45,6 +48,25 @@ def load_step_plugins(registry: StepRegistry, specs: Iterable[str]) -> StepRegis
         plugin: Callable[[StepRegistry], object] = register
         plugin(registry)
     return registry
+
+
+def _has_function(spec: str) -> bool:
+    head, colon, tail = spec.rpartition(":")
+    return bool(colon) and tail.isidentifier() and (head.endswith(".py") or "/" not in head)
+
+
+def _import(name: str) -> ModuleType:
+    if not name.endswith(".py"):
+        return importlib.import_module(name)
+    path = Path(name)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    spec = importlib.util.spec_from_file_location(f"warmline_steps.{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{path}: not a Python module")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def load_flow_texts(catalog: Catalog, directories: Iterable[Path]) -> None:

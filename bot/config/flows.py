@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 from pydantic import Field, field_validator
 
@@ -12,7 +13,7 @@ from bot.config.section import Section
 from bot.i18n import SUPPORTED
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-_PLUGIN = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_]\w*)?$")
+_PLUGIN = re.compile(r"^([A-Za-z_]\w*(\.[A-Za-z_]\w*)*|[^:]+\.py)(:[A-Za-z_]\w*)?$")
 _MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 
 
@@ -161,8 +162,9 @@ class FlowsConfig(Section):
     enabled: bool = True
     #: extra flow definition directories; of flows with the same name the higher version runs
     directories: list[str] = Field(default_factory=list)
-    #: Python modules with custom step actions and guards: ``package.module:function``
-    #: (or ``package.module`` for its ``register``), called with the app's step registry
+    #: Python modules with custom step actions and guards: ``package.module:function``,
+    #: or a file ``steps.py:function`` (relative to the config file); without
+    #: ``:function`` their ``register``. Each is called with the app's step registry.
     steps: list[str] = Field(default_factory=list)
     #: how often the engine fires due timers and cadence slots; 0: only when called
     tick: Duration = timedelta(minutes=1)
@@ -184,7 +186,8 @@ class FlowsConfig(Section):
         for spec in value:
             if not _PLUGIN.match(spec):
                 raise ValueError(
-                    f"must look like package.module or package.module:function (got {spec!r})"
+                    "must look like package.module, package.module:function or "
+                    f"file.py:function (got {spec!r})"
                 )
         return value
 
@@ -201,3 +204,12 @@ class FlowsConfig(Section):
     def bound(self, kind: str) -> timedelta:
         """The lateness bound of a step kind (0: none)."""
         return self.lateness.get(kind, self.lateness["default"])
+
+
+def resolve_step_file(spec: str, config_dir: Path) -> str:
+    """A ``flows.steps`` file (``steps.py[:function]``) relative to the config's folder."""
+    path, colon, function = spec.partition(":")
+    if not path.endswith(".py"):
+        return spec
+    file = Path(path).expanduser()
+    return str(file if file.is_absolute() else config_dir / file) + colon + function

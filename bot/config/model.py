@@ -19,7 +19,7 @@ from bot.config.checks import (
     resolve_folders,
 )
 from bot.config.duration import Duration
-from bot.config.flows import FlowsConfig
+from bot.config.flows import FlowsConfig, resolve_step_file
 from bot.config.insight import InsightConfig
 from bot.config.knowledge import KnowledgeConfig
 from bot.config.moderation import ModerationConfig
@@ -170,4 +170,5 @@ class WarmlineConfig(Section):
         flows.content.directories = resolve_folders(
             flows.content.directories, config_dir, "flows.content.directories", "content directory"
         )
+        flows.steps = [resolve_step_file(spec, config_dir) for spec in flows.steps]
         return self
