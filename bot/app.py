@@ -65,7 +65,7 @@ class App:
         )
         self.redis = connect_redis(config.storage.redis_url) if config.storage.redis_url else None
         self.web = WebServer(
-            listen_address(config.bot.telegram.webhook.listen), http_limits(config)
+            listen_address(config.http.listen), http_limits(config)
         )
         self.health = Health(self.database, self.redis)
         self.adapter = adapter or build_adapter(config, self.web)
@@ -85,6 +85,8 @@ class App:
             ledger=ledger,
             catalog=Catalog(default=config.bot.default_language),
         )
+        for note in config.deprecations:
+            log.warning("config: %s", note)
         for extension in provide:
             self.services.provide(extension)
         if routers is None:
@@ -196,7 +198,7 @@ class App:
 
 
 def http_limits(config: WarmlineConfig) -> HttpLimits:
-    http = config.bot.http
+    http = config.http
     return HttpLimits(
         header_timeout=http.header_timeout.total_seconds(),
         body_timeout=http.body_timeout.total_seconds(),

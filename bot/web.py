@@ -25,13 +25,12 @@ from typing import Any
 from aiohttp import web
 
 from bot.config.checks import split_listen
+from bot.config.http import LISTEN_ENV
 from bot.errors import ConfigError
 from bot.safe_json import BadJson, load_json
 
 log = logging.getLogger("warmline.web")
 
-#: the env variable that overrides the listen address (N workers, one config file)
-LISTEN_ENV = "WARMLINE_LISTEN"
 #: headers that carry credentials: compared byte by byte, so they must be ASCII
 CREDENTIAL_HEADERS = ("X-Telegram-Bot-Api-Secret-Token", "X-Warmline-Signature", "X-CSRF-Token")
 
@@ -39,7 +38,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def listen_address(configured: str) -> str:
-    """``WARMLINE_LISTEN`` when set (each worker its own port), else the config's."""
+    """``WARMLINE_LISTEN`` when set (each worker its own port), else ``http.listen``."""
     override = os.environ.get(LISTEN_ENV, "").strip()
     if override:
         try:

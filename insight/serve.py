@@ -68,7 +68,7 @@ def install_insight(app: App) -> None:
     insight = app.config.insight
     if not (insight.dashboard.enabled or insight.metrics.enabled):
         return
-    same_server = insight.dashboard.listen == app.config.bot.telegram.webhook.listen
+    same_server = insight.dashboard.listen == app.config.http.listen
     server = app.web if same_server else WebServer(insight.dashboard.listen)
     app.services.provide(InsightSite(server))
     engine, clock = app.database.engine, app.services.clock

@@ -37,7 +37,7 @@ async def _count_orders(bot: object) -> int:
 
 async def test_orders_webhook_checks_the_signature_and_the_payload(journey_url: str) -> None:
     config = journey_config(journey_url, orders={"webhook_secret": SECRET})
-    config.bot.telegram.webhook.listen = "127.0.0.1:0"
+    config.http.listen = "127.0.0.1:0"
     async with local_bot(config) as bot:
         await bot.say(bot.user("Alice"), "/start")
         url = f"http://127.0.0.1:{bot.app.web.port}/hooks/orders"

@@ -34,7 +34,7 @@ def _signed(body: bytes) -> dict[str, str]:
 
 async def test_hostile_orders_get_400_naming_the_field_and_store_nothing(journey_url: str) -> None:
     config = journey_config(journey_url, orders={"webhook_secret": SECRET, "max_amount": 5000})
-    config.bot.telegram.webhook.listen = "127.0.0.1:0"
+    config.http.listen = "127.0.0.1:0"
     async with local_bot(config) as bot:
         await bot.say(bot.user("Alice"), "/start")
         url = f"http://127.0.0.1:{bot.app.web.port}/hooks/orders"
@@ -75,7 +75,7 @@ async def test_an_order_that_fails_midway_is_not_stored_and_its_retry_is_process
     journey_url: str,
 ) -> None:
     config = journey_config(journey_url, orders={"webhook_secret": SECRET})
-    config.bot.telegram.webhook.listen = "127.0.0.1:0"
+    config.http.listen = "127.0.0.1:0"
     async with local_bot(config) as bot:
         await bot.say(bot.user("Alice"), "/start")
         await bot.say(bot.user("Bob"), "/start")
@@ -214,7 +214,7 @@ async def test_hostile_bodies_and_headers_on_any_route_get_400() -> None:
 
 async def test_health_endpoints(journey_url: str) -> None:
     config = journey_config(journey_url, orders={"webhook_secret": SECRET})
-    config.bot.telegram.webhook.listen = "127.0.0.1:0"
+    config.http.listen = "127.0.0.1:0"
     async with local_bot(config) as bot:
         base = f"http://127.0.0.1:{bot.app.web.port}"
         async with aiohttp.ClientSession() as http:

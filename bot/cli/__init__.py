@@ -123,6 +123,8 @@ def config_check(config: ConfigOption = None) -> None:
     from bot.cli.contents import file_problems
 
     cfg = load_or_exit(config)
+    for note in cfg.deprecations:
+        err.print(f"[yellow]warning:[/] {note}", highlight=False)
     problems = file_problems(cfg)
     if problems:
         err.print("[bold red]Invalid configuration[/]")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from bot.config.checks import (
     CallbackSecret,
@@ -20,6 +20,7 @@ from bot.config.checks import (
 )
 from bot.config.duration import Duration
 from bot.config.flows import FlowsConfig, resolve_step_file
+from bot.config.http import HttpConfig, HttpLimitsConfig, merge_alias
 from bot.config.insight import InsightConfig
 from bot.config.knowledge import KnowledgeConfig
 from bot.config.moderation import ModerationConfig
@@ -29,33 +30,13 @@ from bot.config.shop import ShopConfig
 
 
 class WebhookConfig(Section):
-    listen: ListenAddress = "127.0.0.1:8080"
+    #: deprecated: read as ``http.listen``
+    listen: ListenAddress | None = None
     path: str = "/telegram/webhook"
     secret_token: WebhookSecret = None
     public_url: str | None = Field(
         default=None, description="URL Telegram posts to; setWebhook is called when set."
     )
-
-
-class HttpConfig(Section):
-    """The shared HTTP server's limits (webhooks, order hooks, dashboard, health)."""
-
-    #: a request's head must arrive within this of its first byte
-    header_timeout: Duration = timedelta(seconds=10)
-    #: and its body within this
-    body_timeout: Duration = timedelta(seconds=30)
-    #: an idle kept-alive connection is closed after this
-    idle_timeout: Duration = timedelta(seconds=15)
-    #: open connections at most (kept below the open-file limit); at the cap the
-    #: oldest connection still waiting for a request head is closed
-    max_connections: int = Field(default=512, ge=16, le=100_000)
-
-    @field_validator("header_timeout", "body_timeout", "idle_timeout")
-    @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError("must be positive (e.g. 10s)")
-        return value
 
 
 class TelegramConfig(Section):
@@ -81,7 +62,8 @@ class BotConfig(Section):
     telegram: TelegramConfig = TelegramConfig()
     local: LocalConfig = LocalConfig()
     max_concurrent_updates: int = Field(default=64, ge=1)
-    http: HttpConfig = HttpConfig()
+    #: deprecated: read as ``http.*``
+    http: HttpLimitsConfig | None = None
     #: updates acknowledged and not yet handled; beyond it the webhook answers 429
     max_queued_updates: int = Field(default=1000, ge=1)
 
@@ -142,6 +124,7 @@ class LoggingConfig(Section):
 
 class WarmlineConfig(Section):
     bot: BotConfig = BotConfig()
+    http: HttpConfig = HttpConfig()
     storage: StorageConfig = StorageConfig()
     logging: LoggingConfig = LoggingConfig()
     push: PushConfig = PushConfig()
@@ -150,6 +133,26 @@ class WarmlineConfig(Section):
     moderation: ModerationConfig = ModerationConfig()
     insight: InsightConfig = InsightConfig()
     shop: ShopConfig = ShopConfig()
+    _deprecations: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def deprecations(self) -> list[str]:
+        """Warnings about deprecated keys this config used (still read, elsewhere)."""
+        return self._deprecations
+
+    @model_validator(mode="after")
+    def _http_aliases(self) -> WarmlineConfig:
+        """``bot.telegram.webhook.listen`` and ``bot.http.*`` are read as ``http.*``."""
+        notes = []
+        if self.bot.telegram.webhook.listen is not None:
+            listen = self.bot.telegram.webhook.listen
+            notes.append(merge_alias(self.http, "listen", listen, "bot.telegram.webhook.listen"))
+        if self.bot.http is not None:
+            for name in sorted(self.bot.http.model_fields_set):
+                value = getattr(self.bot.http, name)
+                notes.append(merge_alias(self.http, name, value, f"bot.http.{name}"))
+        self._deprecations = notes
+        return self
 
     @model_validator(mode="after")
     def _redis_when_needed(self) -> WarmlineConfig:
