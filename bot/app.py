@@ -64,9 +64,7 @@ class App:
             pool_timeout=config.storage.pool_timeout.total_seconds(),
         )
         self.redis = connect_redis(config.storage.redis_url) if config.storage.redis_url else None
-        self.web = WebServer(
-            listen_address(config.http.listen), http_limits(config)
-        )
+        self.web = WebServer(listen_address(config.http.listen), http_limits(config))
         self.health = Health(self.database, self.redis)
         self.adapter = adapter or build_adapter(config, self.web)
         sql_ledger = SqlLedger(self.database, config.storage.dedupe_ttl)
