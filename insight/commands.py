@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bot.config.model import WarmlineConfig
 from bot.context import Context
 from bot.router import Router
-from insight.dashboard.app import PREFIX
+from insight.dashboard import PREFIX
 from insight.dashboard.sessions import SessionStore
 
 router = Router("insight")

@@ -12,11 +12,10 @@ from aiohttp import web
 
 from bot.clock import SystemClock
 from bot.config.model import WarmlineConfig
+from bot.extras import INSIGHT, require
 from bot.health import Health
 from bot.web import WebServer
 from insight.commands import DashboardLinks
-from insight.dashboard.app import metrics_view, mount
-from insight.dashboard.auth import STORE_KEY
 from insight.hooks import attach
 from insight.metrics import Metrics
 from insight.tracker import ActivityTracker
@@ -68,6 +67,10 @@ def install_insight(app: App) -> None:
     insight = app.config.insight
     if not (insight.dashboard.enabled or insight.metrics.enabled):
         return
+    require(INSIGHT, "the insight dashboard and /metrics")
+    from insight.dashboard.app import metrics_view, mount
+    from insight.dashboard.auth import STORE_KEY
+
     same_server = insight.dashboard.listen == app.config.http.listen
     server = app.web if same_server else WebServer(insight.dashboard.listen)
     app.services.provide(InsightSite(server))
@@ -108,6 +111,9 @@ def install_insight(app: App) -> None:
 
 async def serve_dashboard(config: WarmlineConfig) -> None:
     """``warmline dashboard``: the dashboard alone, until Ctrl-C or SIGTERM."""
+    require(INSIGHT, "the insight dashboard")
+    from insight.dashboard.app import mount
+
     db = Database(config.storage.database_url)
     server = WebServer(config.insight.dashboard.listen)
     try:

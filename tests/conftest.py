@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import inspect
+import re
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -63,3 +65,65 @@ def camellia_kb() -> Path:
     if not SHARED_KB.is_dir():
         pytest.skip(f"shared knowledge base not found at {SHARED_KB}")
     return SHARED_KB
+
+
+# -- markers: `pytest -m "not slow and not pg and not redis and not browser"` is the fast
+# local subset (README "Contributing"); .ci/run runs everything ---------------------------
+
+#: a parameter naming a backend decides for the variant (sqlite and memory need no service)
+BACKEND_PARAMS = {"postgresql": "pg", "redis": "redis", "sqlite": None, "memory": None}
+#: words in a test's code (or its fixtures') that mean it needs the service (its own
+#: server process too: fault_support's OwnRedis, OwnPostgres)
+SERVICE_WORDS = {
+    "pg": re.compile(r"\b(reset_postgres|PG_URL|pg_url|OwnPostgres\w*)\b"),
+    "redis": re.compile(r"\b(fresh_redis|REDIS_URL|redis_client|OwnRedis)\b"),
+    "browser": re.compile(r"\b(launch|needs_chromium|playwright)\b"),
+}
+#: a test allowed five minutes or more is slow
+SLOW_TIMEOUT = 300
+
+
+def _source(function: object, cache: dict[object, str]) -> str:
+    if function is None:
+        return ""
+    if function not in cache:
+        try:
+            cache[function] = inspect.getsource(function)  # type: ignore[arg-type]
+        except (OSError, TypeError):
+            cache[function] = ""
+    return cache[function]
+
+
+def _services(item: pytest.Item, cache: dict[object, str]) -> set[str]:
+    """The services a test needs: a backend parameter (``postgresql``, ``redis``…) decides
+    for the code it parametrizes; other fixtures' code and the test's own decide the rest."""
+    callspec = getattr(item, "callspec", None)
+    params = list(callspec.params.values()) if callspec is not None else []
+    backends = {value for value in params if isinstance(value, str) and value in BACKEND_PARAMS}
+    info = getattr(item, "_fixtureinfo", None)
+    fixtures = [d for defs in info.name2fixturedefs.values() for d in defs] if info else []
+    plain = "\n".join(
+        _source(d.func, cache)
+        for d in fixtures
+        if not (d.params and any(p in BACKEND_PARAMS for p in d.params if isinstance(p, str)))
+    )
+    own = _source(getattr(item, "function", None), cache)
+    found = {marker for marker, words in SERVICE_WORDS.items() if words.search(plain)}
+    own_found = {marker for marker, words in SERVICE_WORDS.items() if words.search(own)}
+    if backends:  # the test's own code may name every backend; the variant's decides
+        own_found -= {"pg", "redis"}
+    found |= own_found
+    found |= {marker for b in backends if (marker := BACKEND_PARAMS[b])}
+    timeout = item.get_closest_marker("timeout")
+    if timeout is not None and timeout.args and float(timeout.args[0]) >= SLOW_TIMEOUT:
+        found.add("slow")
+    return found
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark tests by the services they use (fixtures, parameters, code) and by their timeout."""
+    del config
+    cache: dict[object, str] = {}
+    for item in items:
+        for marker in sorted(_services(item, cache)):
+            item.add_marker(marker)

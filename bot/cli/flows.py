@@ -21,6 +21,7 @@ from bot.cli import ConfigOption, err, load_or_exit
 from bot.config.duration import parse_duration
 from bot.config.model import WarmlineConfig
 from bot.errors import ConfigError, WarmlineError
+from bot.extras import INSIGHT, missing
 from flows.simulate.outage import parse_outage
 
 flows_app: typer.Typer = typer.Typer(
@@ -220,6 +221,9 @@ def simulate(
         err.print(str(exc), highlight=False)
         raise typer.Exit(2) from None
     cfg = load_or_exit(config)
+    if report is not None and (problem := missing(INSIGHT, "simulate --report")):
+        err.print(problem, highlight=False)
+        raise typer.Exit(2)
     started = time.perf_counter()
     try:
         result = asyncio.run(

@@ -14,6 +14,7 @@ from rich.console import Console
 from bot.cli import ConfigOption, err, load_or_exit, setup_logging
 from bot.clock import SystemClock
 from bot.errors import WarmlineError
+from bot.extras import INSIGHT, require
 
 insight_app: typer.Typer = typer.Typer(no_args_is_help=True, help="Merchant insight helpers.")
 
@@ -50,10 +51,15 @@ def report(
     ] = None,
 ) -> None:
     """Write a self-contained HTML report (opens offline) and, optionally, CSV files."""
+    cfg = load_or_exit(config)
+    try:
+        require(INSIGHT, "warmline report")
+    except WarmlineError as exc:
+        err.print(str(exc), highlight=False)
+        raise typer.Exit(2) from None
     from insight.report import write_report
     from insight.window import Window
 
-    cfg = load_or_exit(config)
     now = SystemClock().now()
     try:
         # neither day given: the default period, chosen with the data in view

@@ -130,8 +130,9 @@ def check_database_url(url: str) -> str:
     try:
         dialect.import_dbapi()
     except ImportError as exc:
+        extra = " (pip install 'warmline[postgres]')" if backend == "postgresql" else ""
         raise ValueError(
-            f"the driver for {parsed.drivername!r} is not installed ({exc}) {got}"
+            f"the driver for {parsed.drivername!r} is not installed ({exc}){extra} {got}"
         ) from None
     database = parsed.database
     if backend == "sqlite" and database and database != ":memory:":

@@ -27,6 +27,7 @@ from bot.config.moderation import ModerationConfig
 from bot.config.push import PushConfig
 from bot.config.section import Section
 from bot.config.shop import ShopConfig
+from bot.extras import INSIGHT, missing
 
 
 class WebhookConfig(Section):
@@ -47,6 +48,13 @@ class TelegramConfig(Section):
     webhook: WebhookConfig = WebhookConfig()
     poll_timeout: Duration = timedelta(seconds=30)
     max_retries: int = Field(default=5, ge=0)
+
+
+#: bot.telegram.library → the module it imports, and what it is called in an error
+TELEGRAM_LIBRARIES = {
+    "aiogram": ("aiogram", "Telegram through aiogram"),
+    "ptb": ("telegram", "Telegram through python-telegram-bot"),
+}
 
 
 class LocalConfig(Section):
@@ -90,6 +98,10 @@ class BotConfig(Section):
             bot_id_of_token(token)
         except ValueError as exc:
             raise KeyProblem("telegram.token", str(exc)) from None
+        module, what = TELEGRAM_LIBRARIES[self.telegram.library]
+        problem = missing(module, what)
+        if problem is not None:
+            raise KeyProblem("telegram.library", problem)
         if self.telegram.mode == "webhook" and not self.telegram.webhook.secret_token:
             raise KeyProblem(
                 "telegram.webhook.secret_token",
@@ -152,6 +164,21 @@ class WarmlineConfig(Section):
                 value = getattr(self.bot.http, name)
                 notes.append(merge_alias(self.http, name, value, f"bot.http.{name}"))
         self._deprecations = notes
+        return self
+
+    @model_validator(mode="after")
+    def _extras_installed(self) -> WarmlineConfig:
+        """The optional libraries this configuration needs (pip extras) are there."""
+        dashboard, metrics = self.insight.dashboard.enabled, self.insight.metrics.enabled
+        if dashboard or metrics:
+            what = "insight.dashboard" if dashboard else "insight.metrics"
+            problem = missing(INSIGHT, f"{what}.enabled")
+            if problem is not None:
+                raise KeyProblem(f"{what}.enabled", problem)
+        if self.storage.database_url.startswith("postgresql") and self.push.scheduler.enabled:
+            problem = missing("psycopg", "the scheduler's job store on PostgreSQL")
+            if problem is not None:
+                raise KeyProblem("storage.database_url", problem)
         return self
 
     @model_validator(mode="after")

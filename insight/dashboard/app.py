@@ -16,12 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock
 from bot.config.model import WarmlineConfig
-from insight.dashboard import auth, views
+from insight.dashboard import PREFIX, auth, views
 from insight.dashboard.sessions import SessionStore
 from insight.dashboard.throttle import LoginThrottle
 from insight.metrics import Backlog, Metrics
 
-PREFIX = "/dashboard"
 PLOTLY_JS = Path(plotly.__file__).with_name("package_data") / "plotly.min.js"
 
 #: scripts and styles are the page's own; nothing is fetched from elsewhere. No

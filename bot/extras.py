@@ -1,0 +1,43 @@
+"""Optional dependencies, installed as pip extras, and the one clear error when one is
+missing: ``pip install -e .`` gives the embedded default (local adapter, SQLite, the
+knowledge base); Telegram, PostgreSQL, Redis's fast parser and the insight charts are
+extras (``pip install -e '.[aiogram,postgres]'``)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from bot.errors import ConfigError
+
+#: importable module → the extra that installs it
+EXTRA_OF: dict[str, str] = {
+    "aiogram": "aiogram",
+    "telegram": "ptb",
+    "asyncpg": "postgres",
+    "psycopg": "postgres",
+    "hiredis": "redis",
+    "plotly": "insight",
+    "jinja2": "insight",
+}
+#: what the insight dashboard, /metrics and the reports import
+INSIGHT = ("plotly", "jinja2")
+
+
+class MissingExtra(ConfigError):
+    """An optional library the configuration needs is not installed."""
+
+
+def missing(modules: str | tuple[str, ...], what: str) -> str | None:
+    """Why ``what`` cannot run (the extra to install), or None when ``modules`` are there."""
+    for module in (modules,) if isinstance(modules, str) else modules:
+        if importlib.util.find_spec(module) is None:
+            extra = EXTRA_OF[module]
+            return f"{what} needs the {module} package: pip install 'warmline[{extra}]'"
+    return None
+
+
+def require(modules: str | tuple[str, ...], what: str) -> None:
+    """Raise :class:`MissingExtra` naming the extra when a module is not installed."""
+    problem = missing(modules, what)
+    if problem is not None:
+        raise MissingExtra(problem)
