@@ -30,7 +30,7 @@ class MissingExtra(ConfigError):
 def missing(modules: str | tuple[str, ...], what: str) -> str | None:
     """Why ``what`` cannot run (the extra to install), or None when ``modules`` are there."""
     for module in (modules,) if isinstance(modules, str) else modules:
-        if importlib.util.find_spec(module) is None:
+        if not _installed(module):
             extra = EXTRA_OF[module]
             return f"{what} needs the {module} package: pip install 'warmline[{extra}]'"
     return None
@@ -41,3 +41,10 @@ def require(modules: str | tuple[str, ...], what: str) -> None:
     problem = missing(modules, what)
     if problem is not None:
         raise MissingExtra(problem)
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # ValueError: imported before and marked absent
+        return False

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from bot.cli import logs
 from bot.config import WarmlineConfig, load_config, resolve_config_path
@@ -65,7 +66,7 @@ def run(config: ConfigOption = None) -> None:
     try:
         asyncio.run(App(cfg).run_forever())
     except WarmlineError as exc:
-        err.print(f"[bold red]Cannot start:[/] {exc}", highlight=False)
+        err.print(f"[bold red]Cannot start:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
 
 
@@ -95,7 +96,7 @@ def chat(
     try:
         asyncio.run(run_chat(cfg, files))
     except WarmlineError as exc:
-        err.print(f"[bold red]Cannot start:[/] {exc}", highlight=False)
+        err.print(f"[bold red]Cannot start:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -42,7 +43,7 @@ def show(
     try:
         flows = load_flows([Path(d) for d in cfg.flows.directories])
     except ConfigError as exc:
-        err.print(f"[bold red]Invalid flow[/] {exc}", highlight=False)
+        err.print(f"[bold red]Invalid flow[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     if name is not None and name not in flows:
         err.print(f"no flow {name!r}; known: {', '.join(flows)}")
@@ -68,7 +69,7 @@ def actions(config: ConfigOption = None) -> None:
     try:
         prepare_flows(cfg, Catalog(default=cfg.bot.default_language), registry)
     except ConfigError as exc:
-        err.print(f"[bold red]Invalid flow[/] {exc}", highlight=False)
+        err.print(f"[bold red]Invalid flow[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     Console(highlight=False, soft_wrap=True).print(reference(registry), markup=False)
 
@@ -218,11 +219,11 @@ def simulate(
     try:
         outages = [parse_outage(spec, days) for spec in outage or ()]
     except ValueError as exc:
-        err.print(str(exc), highlight=False)
+        err.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(2) from None
     cfg = load_or_exit(config)
     if report is not None and (problem := missing(INSIGHT, "simulate --report")):
-        err.print(problem, highlight=False)
+        err.print(problem, markup=False, highlight=False)
         raise typer.Exit(2)
     started = time.perf_counter()
     try:
@@ -239,7 +240,7 @@ def simulate(
             )
         )
     except WarmlineError as exc:
-        err.print(f"[bold red]Cannot simulate:[/] {exc}", highlight=False)
+        err.print(f"[bold red]Cannot simulate:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     seconds = time.perf_counter() - started
     Console().print(summary_table(result, seconds))

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from bot.cli import ConfigOption, err, load_or_exit, setup_logging
 from bot.clock import SystemClock
@@ -55,7 +56,7 @@ def report(
     try:
         require(INSIGHT, "warmline report")
     except WarmlineError as exc:
-        err.print(str(exc), highlight=False)
+        err.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(2) from None
     from insight.report import write_report
     from insight.window import Window
@@ -67,13 +68,13 @@ def report(
             None if from_ is None and to is None else Window.from_dates(_day(from_), _day(to), now)
         )
     except ValueError as exc:
-        err.print(f"[bold red]Bad period:[/] {exc}", highlight=False)
+        err.print(f"[bold red]Bad period:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     started = time.perf_counter()
     try:
         result = asyncio.run(write_report(cfg, window, out, csv, now=now))
     except (WarmlineError, OSError) as exc:
-        err.print(f"[bold red]Cannot write the report:[/] {exc}", highlight=False)
+        err.print(f"[bold red]Cannot write the report:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     console = Console()
     if result.empty is not None:
@@ -108,7 +109,7 @@ def dashboard(config: ConfigOption = None) -> None:
     try:
         asyncio.run(serve_dashboard(cfg))
     except WarmlineError as exc:
-        err.print(f"[bold red]Cannot start:[/] {exc}", highlight=False)
+        err.print(f"[bold red]Cannot start:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
 
 
@@ -127,5 +128,5 @@ def hash_password_command(
     try:
         Console().print(hash_password(password), highlight=False, soft_wrap=True)
     except ValueError as exc:
-        err.print(f"[bold red]{exc}[/]", highlight=False)
+        err.print(f"[bold red]{escape(str(exc))}[/]", highlight=False)
         raise typer.Exit(2) from None

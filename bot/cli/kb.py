@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -47,7 +48,11 @@ def open_knowledge(cfg: WarmlineConfig, progress: Progress | None = None) -> Kno
 
         kb.build(report)
     except (SourceError, ValueError) as exc:
-        err.print(f"[bold red]Knowledge base error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(
+            f"[bold red]Knowledge base error:[/] {escape(str(exc))}",
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(2) from None
     return kb
 
@@ -113,7 +118,7 @@ def evaluate_set(
     try:
         items = load_questions(questions)
     except (OSError, ValueError) as exc:
-        err.print(f"[bold red]Cannot read the question set:[/] {exc}", highlight=False)
+        err.print(f"[bold red]Cannot read the question set:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     kb = open_knowledge(cfg)
     answerer = kb.require()
