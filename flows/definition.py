@@ -138,29 +138,31 @@ def load_flow(path: Path) -> FlowDef:
 
 
 def load_flows(directories: list[Path]) -> dict[str, FlowDef]:
-    """The playbook's flows and each directory's; of two flows with the same name the
-    higher ``version`` runs (two of the same version are an error naming both files)."""
-    flows: dict[str, FlowDef] = {}
+    """The playbook's flows and each directory's; of flows with the same name the highest
+    ``version`` runs (two of that version are an error naming both files)."""
+    found: dict[str, list[FlowDef]] = {}
     for directory in [PLAYBOOK, *directories]:
         if not directory.is_dir():
             raise ConfigError(f"{directory}: flow directory not found")
         for path in sorted(directory.glob("*.yaml")):
             flow = load_flow(path)
-            known = flows.get(flow.name)
-            if known is None or flow.version > known.version:
-                flows[flow.name] = flow
-            elif flow.version == known.version:
-                raise ConfigError(
-                    f"{path}: flow {flow.name} v{flow.version} is also defined in "
-                    f"{known.source}; give the one that should run a higher version"
-                )
-            else:
-                log.warning(
-                    "%s: flow %s v%d is not used: %s has v%d",
-                    path,
-                    flow.name,
-                    flow.version,
-                    known.source,
-                    known.version,
-                )
+            found.setdefault(flow.name, []).append(flow)
+    flows: dict[str, FlowDef] = {}
+    for name, versions in found.items():
+        versions.sort(key=lambda flow: -flow.version)
+        best = versions[0]
+        if len(versions) > 1 and versions[1].version == best.version:
+            raise ConfigError(
+                f"{versions[1].source}: flow {name} v{best.version} is also defined in "
+                f"{best.source}; give the one that should run a higher version"
+            )
+        for other in versions[1:]:
+            log.info(
+                "%s: flow %s v%d is replaced by v%d",
+                other.source,
+                name,
+                other.version,
+                best.version,
+            )
+        flows[name] = best
     return dict(sorted(flows.items(), key=lambda item: (item[1].stage, item[0])))
