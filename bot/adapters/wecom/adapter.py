@@ -1,0 +1,186 @@
+"""The WeCom adapter: customers through kf and customer contact, staff through the app.
+
+What it can do is what WeCom's API allows: text and click-menus to a customer
+inside the kf window, the one welcome message after an add, text to staff.
+It cannot post to customer groups, edit or delete messages, or moderate, so
+those capabilities are absent and the core refuses such commands itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.adapter import UpdateSink
+from bot.adapters.wecom import endpoints as ep
+from bot.adapters.wecom.api import Secrets, WeComApi
+from bot.adapters.wecom.callback import CallbackEndpoint
+from bot.adapters.wecom.config import WeComConfig
+from bot.adapters.wecom.convert import PLATFORM, events_of, key_of, staff_of
+from bot.adapters.wecom.crypto import CallbackCrypto
+from bot.adapters.wecom.kf import CursorStore, KfPuller
+from bot.errors import DeliveryError
+from bot.events import (
+    Event,
+    OutgoingDocument,
+    OutgoingMessage,
+    SentMessage,
+    UserRef,
+)
+from bot.outages import StoreUnavailable
+from bot.web import WebServer
+
+if TYPE_CHECKING:
+    from bot.intake import DurableIntake
+
+log = logging.getLogger("warmline.wecom")
+
+#: WeCom accepts a welcome message this long after the add event (we keep a margin)
+WELCOME_WINDOW = 18.0
+
+
+@dataclass(slots=True)
+class _Welcome:
+    code: str
+    until: float
+
+
+class WeComAdapter:
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        config: WeComConfig,
+        web: WebServer,
+        cursors: CursorStore,
+        *,
+        api: WeComApi | None = None,
+    ) -> None:
+        self.config = config
+        self.api = api or WeComApi(
+            api_base=config.api_base,
+            corp_id=config.corp_id,
+            secrets=Secrets(config.secret, config.contact_secret, config.kf_secret),
+        )
+        crypto = CallbackCrypto(config.token, config.encoding_aes_key, config.corp_id)
+        self.endpoint = CallbackEndpoint(crypto, self.receive, self._on_kf)
+        self.endpoint.mount(web, config.callback_path)
+        self.puller = KfPuller(
+            self.api,
+            config.open_kfid,
+            cursors,
+            self._store_pulled,
+            interval=config.kf_pull_interval.total_seconds() or 30.0,
+        )
+        self._sink: UpdateSink | None = None
+        self._intake: DurableIntake | None = None
+        self._welcomes: dict[str, _Welcome] = {}
+
+    # -- receiving -------------------------------------------------------------
+    def use_intake(self, intake: DurableIntake) -> None:
+        self._intake = intake
+
+    def key_of(self, raw: dict[str, Any]) -> str:
+        return key_of(raw)
+
+    def events_of(self, raw: dict[str, Any]) -> tuple[Event, ...]:
+        return events_of(raw, self._remember_welcome)
+
+    def parse(self, raw: dict[str, Any]) -> Event | None:
+        events = self.events_of(raw)
+        return events[0] if events else None
+
+    def _remember_welcome(self, customer: str, code: str, at: datetime) -> None:
+        age = max(0.0, time.time() - at.timestamp())
+        if age < WELCOME_WINDOW:
+            self._welcomes[customer] = _Welcome(code, time.monotonic() + WELCOME_WINDOW - age)
+
+    def _on_kf(self, notice: Any) -> None:
+        self.puller.poke(notice)
+
+    async def receive(self, raw: dict[str, Any]) -> None:
+        """One decrypted callback; returning means it is stored (or handled)."""
+        if self._sink is None:
+            raise StoreUnavailable("not receiving")
+        if self._intake is not None:
+            await self._intake.accept([raw])
+            return
+        for event in self.events_of(raw):
+            await self._sink(event)
+
+    async def _store_pulled(self, raws: list[dict[str, Any]]) -> None:
+        if self._intake is not None:
+            await self._intake.accept(raws)
+            return
+        assert self._sink is not None
+        for raw in raws:
+            for event in self.events_of(raw):
+                await self._sink(event)
+
+    # -- lifecycle -------------------------------------------------------------
+    async def start(self, sink: UpdateSink) -> None:
+        self._sink = sink
+        self.endpoint.accepting = True
+        self.puller.start()
+        log.info("WeCom adapter receiving at %s", self.config.callback_path)
+
+    async def stop(self) -> None:
+        self.endpoint.accepting = False
+        await self.puller.stop()
+        self._sink = None
+
+    async def close(self) -> None:
+        await self.api.close()
+
+    async def me(self) -> UserRef:
+        return UserRef(PLATFORM, f"app:{self.config.agent_id}", display_name="WeCom app")
+
+    # -- sending ---------------------------------------------------------------
+    async def send(self, message: OutgoingMessage) -> SentMessage:
+        chat = message.chat
+        staff = staff_of(chat)
+        if staff is not None:
+            await ep.staff_message(
+                self.api, agent_id=self.config.agent_id, touser=staff, text=message.text
+            )
+            return SentMessage(chat, f"app:{time.time_ns()}")
+        if not chat.is_private:
+            raise DeliveryError("WeCom's API cannot post to customer groups")
+        welcome = self._welcomes.pop(chat.id, None)
+        if welcome is not None and welcome.until > time.monotonic() and not message.buttons:
+            await ep.send_welcome(self.api, welcome.code, _with_links(message))
+            return SentMessage(chat, f"welcome:{welcome.code}", {"via": "welcome"})
+        items = [(b.data, b.text) for row in message.buttons for b in row if b.data]
+        if items:
+            msgid = await ep.kf_send_menu(
+                self.api,
+                touser=chat.id,
+                open_kfid=self.config.open_kfid,
+                head=message.text,
+                items=items,
+                tail=_links(message),
+            )
+        else:
+            msgid = await ep.kf_send_text(
+                self.api, touser=chat.id, open_kfid=self.config.open_kfid, text=_with_links(message)
+            )
+        return SentMessage(chat, msgid, {"via": "kf"})
+
+    async def send_document(self, document: OutgoingDocument) -> SentMessage:
+        raise DeliveryError("the WeCom adapter does not send files")
+
+    async def answer_button(self, callback_id: str, text: str | None = None) -> None:
+        """kf has no button acknowledgement: a click is an ordinary message."""
+
+
+def _links(message: OutgoingMessage) -> str:
+    return "\n".join(f"{b.text}: {b.url}" for row in message.buttons for b in row if b.url)
+
+
+def _with_links(message: OutgoingMessage) -> str:
+    links = _links(message)
+    return f"{message.text}\n{links}" if links else message.text
+
