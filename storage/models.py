@@ -12,6 +12,7 @@ from storage import (
     push_tables,
     segment_tables,
     tables,
+    window_tables,
 )
 from storage.tables import Base
 
@@ -27,4 +28,5 @@ __all__ = [
     "push_tables",
     "segment_tables",
     "tables",
+    "window_tables",
 ]
