@@ -23,6 +23,8 @@ class DmWindow(Base):
     chat_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     #: when the person last wrote (the platform's time of their message)
     opened_at: Mapped[datetime]
+    #: the platform's id of that message (two messages in one second both count)
+    opened_by: Mapped[str] = mapped_column(String(128), default="")
     #: messages sent to them since
     used: Mapped[int] = mapped_column(Integer, default=0)
 

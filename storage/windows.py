@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
 from storage.database import Database
 from storage.members import insert_for
@@ -41,16 +41,17 @@ class WindowLedger:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def opened(self, platform: str, chat_id: str, at: datetime) -> None:
-        """The person wrote at ``at``: a fresh window, unless a later one is known."""
+    async def opened(self, platform: str, chat_id: str, at: datetime, by: str) -> None:
+        """The person wrote message ``by`` at ``at``: a fresh window, unless that
+        message already opened it or a later one is known."""
         c = DmWindow.__table__.c
         stmt = insert_for(self._db.dialect, DmWindow).values(
-            platform=platform, chat_id=chat_id, opened_at=at, used=0
+            platform=platform, chat_id=chat_id, opened_at=at, opened_by=by, used=0
         )
         stmt = stmt.on_conflict_do_update(
             index_elements=[c.platform, c.chat_id],
-            set_={"opened_at": at, "used": 0},
-            where=c.opened_at < at,
+            set_={"opened_at": at, "opened_by": by, "used": 0},
+            where=or_(c.opened_at < at, and_(c.opened_at == at, c.opened_by != by)),
         )
         async with self._db.transaction() as conn:
             await conn.execute(stmt)

@@ -166,13 +166,15 @@ class FakeWeCom:
 
     async def _handle(self, request: web.Request) -> web.Response:
         path = request.match_info["path"]
-        payload: Json = dict(request.query)
+        payload: Json = {k: v for k, v in request.query.items() if k != "access_token"}
         if request.method == "POST":
             try:
                 body = await request.json()
             except ValueError:
                 return web.json_response({"errcode": 47001, "errmsg": "data format error"})
-            payload.update(body if isinstance(body, dict) else {})
+            if not isinstance(body, dict):
+                return web.json_response({"errcode": 47001, "errmsg": "data format error"})
+            payload = body
         answer = self._answer(path, payload, request.query.get("access_token", ""))
         self.calls.append(Call(path, payload, int(answer.get("errcode", 0)), self.now()))
         return web.json_response(answer)

@@ -15,7 +15,7 @@ KF = Window(span=timedelta(hours=48), messages=5)
 async def test_a_window_opens_when_the_person_writes_and_holds_five(db: Database) -> None:
     windows = WindowLedger(db)
     assert not await windows.take("wecom", "wmA", KF, NOW)  # never wrote: closed
-    await windows.opened("wecom", "wmA", NOW)
+    await windows.opened("wecom", "wmA", NOW, "m1")
     assert [await windows.take("wecom", "wmA", KF, NOW) for _ in range(6)] == [True] * 5 + [False]
     state = await windows.state("wecom", "wmA")
     assert state is not None and state.used == 5 and not state.allows(KF, NOW)
@@ -27,22 +27,28 @@ async def test_the_window_closes_after_its_span_and_only_a_later_message_reopens
     db: Database,
 ) -> None:
     windows = WindowLedger(db)
-    await windows.opened("wecom", "wmA", NOW)
+    await windows.opened("wecom", "wmA", NOW, "m1")
     await windows.take("wecom", "wmA", KF, NOW)
+    await windows.opened("wecom", "wmA", NOW, "m1")  # pulled again after a crash: no reset
+    assert (await windows.state("wecom", "wmA")).used == 1  # type: ignore[union-attr]
     assert not await windows.take("wecom", "wmA", KF, NOW + timedelta(hours=48, seconds=1))
-    await windows.opened("wecom", "wmA", NOW - timedelta(hours=1))  # an older message, late
+    await windows.opened("wecom", "wmA", NOW - timedelta(hours=1), "m0")  # an older message, late
     state = await windows.state("wecom", "wmA")
     assert state is not None and (state.opened_at, state.used) == (NOW, 1)
     later = NOW + timedelta(hours=50)
-    await windows.opened("wecom", "wmA", later)
+    await windows.opened("wecom", "wmA", later, "m2")
     state = await windows.state("wecom", "wmA")
     assert state is not None and (state.opened_at, state.used) == (later, 0)
     assert state.open_until(KF) == later + timedelta(hours=48)
+    await windows.take("wecom", "wmA", KF, later)
+    await windows.opened("wecom", "wmA", later, "m3")  # another message in the same second
+    state = await windows.state("wecom", "wmA")
+    assert state is not None and state.used == 0
 
 
 async def test_concurrent_takes_never_exceed_the_window(db: Database) -> None:
     windows = WindowLedger(db)
-    await windows.opened("wecom", "wmB", NOW)
+    await windows.opened("wecom", "wmB", NOW, "m1")
     taken = await asyncio.gather(*(windows.take("wecom", "wmB", KF, NOW) for _ in range(20)))
     assert sum(taken) == 5
 

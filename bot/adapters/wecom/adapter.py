@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.adapter import UpdateSink
@@ -22,8 +22,9 @@ from bot.adapters.wecom.config import WeComConfig
 from bot.adapters.wecom.convert import PLATFORM, events_of, key_of, staff_of
 from bot.adapters.wecom.crypto import CallbackCrypto
 from bot.adapters.wecom.kf import CursorStore, KfPuller
-from bot.errors import DeliveryError
+from bot.errors import DeliveryError, TransientError
 from bot.events import (
+    ChatRef,
     Event,
     OutgoingDocument,
     OutgoingMessage,
@@ -32,6 +33,7 @@ from bot.events import (
 )
 from bot.outages import StoreUnavailable
 from bot.web import WebServer
+from storage.windows import Window, WindowLedger
 
 if TYPE_CHECKING:
     from bot.intake import DurableIntake
@@ -40,6 +42,12 @@ log = logging.getLogger("warmline.wecom")
 
 #: WeCom accepts a welcome message this long after the add event (we keep a margin)
 WELCOME_WINDOW = 18.0
+#: kf: at most 5 messages within 48 h after the customer's latest message
+KF_WINDOW = Window(span=timedelta(hours=48), messages=5)
+
+
+class WindowClosed(DeliveryError):
+    """The customer's kf window is closed or used up: nothing was attempted."""
 
 
 @dataclass(slots=True)
@@ -56,10 +64,12 @@ class WeComAdapter:
         config: WeComConfig,
         web: WebServer,
         cursors: CursorStore,
+        windows: WindowLedger,
         *,
         api: WeComApi | None = None,
     ) -> None:
         self.config = config
+        self.windows = windows
         self.api = api or WeComApi(
             api_base=config.api_base,
             corp_id=config.corp_id,
@@ -112,6 +122,13 @@ class WeComAdapter:
             await self._sink(event)
 
     async def _store_pulled(self, raws: list[dict[str, Any]]) -> None:
+        for raw in raws:  # the window opens at the customer's own send_time
+            msg = raw["msg"]
+            if msg.get("origin") == 3 and msg.get("external_userid"):
+                at = datetime.fromtimestamp(int(msg.get("send_time") or 0), UTC)
+                await self.windows.opened(
+                    PLATFORM, str(msg["external_userid"]), at, str(msg["msgid"])
+                )
         if self._intake is not None:
             await self._intake.accept(raws)
             return
@@ -153,6 +170,15 @@ class WeComAdapter:
         if welcome is not None and welcome.until > time.monotonic() and not message.buttons:
             await ep.send_welcome(self.api, welcome.code, _with_links(message))
             return SentMessage(chat, f"welcome:{welcome.code}", {"via": "welcome"})
+        if not await self.windows.take(PLATFORM, chat.id, KF_WINDOW, datetime.now(UTC)):
+            raise WindowClosed(f"kf window closed for {chat.id}: nothing sent")
+        try:
+            return await self._kf_send(chat, message)
+        except TransientError:
+            await self.windows.give_back(PLATFORM, chat.id)  # the platform did not count it
+            raise
+
+    async def _kf_send(self, chat: ChatRef, message: OutgoingMessage) -> SentMessage:
         items = [(b.data, b.text) for row in message.buttons for b in row if b.data]
         if items:
             msgid = await ep.kf_send_menu(
@@ -183,4 +209,3 @@ def _links(message: OutgoingMessage) -> str:
 def _with_links(message: OutgoingMessage) -> str:
     links = _links(message)
     return f"{message.text}\n{links}" if links else message.text
-

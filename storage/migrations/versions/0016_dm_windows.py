@@ -22,6 +22,7 @@ def upgrade() -> None:
         sa.Column("platform", sa.String(16), nullable=False),
         sa.Column("chat_id", sa.String(128), nullable=False),
         sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("opened_by", sa.String(128), nullable=False),
         sa.Column("used", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("platform", "chat_id", name=op.f("pk_dm_windows")),
     )
