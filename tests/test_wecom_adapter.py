@@ -136,3 +136,22 @@ async def test_staff_commands_are_answered_through_the_app(rig: Rig) -> None:
             "text": {"content": "12 members"},
         }
     ]
+
+
+async def test_a_broadcast_is_one_mass_task_per_follow_user(rig: Rig) -> None:
+    fake = rig.fake
+    fake.contact_ways["z"] = {"state": "src-card", "user": ["zhang"]}
+    fake.contact_ways["l"] = {"state": "src-card", "user": ["li"]}
+    for customer, way in (("wmA", "z"), ("wmB", "z"), ("wmC", "l")):
+        await fake.add_customer(customer, config_id=way)
+    fake.mass_received["wmB"].append(fake.now() - 3600)  # already had today's mass message
+    tasks, orphans = await rig.adapter.mass_send(["wmA", "wmB", "wmC", "wmUnknown"], "新茶到了")
+    assert orphans == ["wmUnknown"]
+    assert [(t.sender, t.recipients) for t in tasks] == [
+        ("li", ("wmC",)),
+        ("zhang", ("wmA", "wmB")),
+    ]
+    zhang = tasks[1]
+    assert set((await rig.adapter.mass_outcomes(zhang)).values()) == {"waiting"}
+    fake.confirm_mass(zhang.task_id)
+    assert await rig.adapter.mass_outcomes(zhang) == {"wmA": "sent", "wmB": "platform_cap"}

@@ -21,7 +21,9 @@ from bot.adapters.wecom.callback import CallbackEndpoint
 from bot.adapters.wecom.config import WeComConfig
 from bot.adapters.wecom.convert import PLATFORM, events_of, key_of, staff_of
 from bot.adapters.wecom.crypto import CallbackCrypto
+from bot.adapters.wecom.inbound import ContactAdded, notice_of
 from bot.adapters.wecom.kf import CursorStore, KfPuller
+from bot.adapters.wecom.mass import FollowUsers, MassTask, Outcome, mass_outcomes, send_mass
 from bot.errors import DeliveryError, TransientError
 from bot.events import (
     ChatRef,
@@ -70,6 +72,7 @@ class WeComAdapter:
     ) -> None:
         self.config = config
         self.windows = windows
+        self.follow = FollowUsers(cursors)
         self.api = api or WeComApi(
             api_base=config.api_base,
             corp_id=config.corp_id,
@@ -115,6 +118,9 @@ class WeComAdapter:
         """One decrypted callback; returning means it is stored (or handled)."""
         if self._sink is None:
             raise StoreUnavailable("not receiving")
+        notice = notice_of(raw.get("fields") or {})
+        if isinstance(notice, ContactAdded):  # before it is stored: the sender to them
+            await self.follow.remember(notice.external_userid, notice.staff)
         if self._intake is not None:
             await self._intake.accept([raw])
             return
@@ -194,6 +200,13 @@ class WeComAdapter:
                 self.api, touser=chat.id, open_kfid=self.config.open_kfid, text=_with_links(message)
             )
         return SentMessage(chat, msgid, {"via": "kf"})
+
+    async def mass_send(self, recipients: list[str], text: str) -> tuple[list[MassTask], list[str]]:
+        """Tasks for staff to confirm, one per sender; and who has no sender."""
+        return await send_mass(self.api, self.follow, recipients, text, sender=self.config.sender)
+
+    async def mass_outcomes(self, task: MassTask) -> dict[str, Outcome]:
+        return await mass_outcomes(self.api, task)
 
     async def send_document(self, document: OutgoingDocument) -> SentMessage:
         raise DeliveryError("the WeCom adapter does not send files")
