@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.adapter import UpdateSink
+from bot.adapter import Capabilities, Limits, UpdateSink
 from bot.commands import parse_command
 from bot.events import (
     ButtonPressed,
@@ -51,8 +51,23 @@ class Action:
 Listener = Callable[[Action], None]
 
 
+#: the terminal and the tests stand in for a platform that can do everything
+CAPABILITIES = Capabilities(
+    edit=True,
+    delete=True,
+    buttons=True,
+    documents=True,
+    moderate=True,
+    approve_joins=True,
+    dm_first=True,
+)
+LIMITS = Limits(button_data_bytes=64)
+
+
 class LocalAdapter:
     platform = PLATFORM
+    capabilities = CAPABILITIES
+    limits = LIMITS
 
     def __init__(self, bot_username: str = "warmline_bot", admins: list[str] | None = None) -> None:
         self.bot_username = bot_username
@@ -128,6 +143,14 @@ class LocalAdapter:
 
     async def me(self) -> UserRef:
         return UserRef(PLATFORM, "0", "Warmline", username=self.bot_username, is_bot=True)
+
+    def dm(self, user: UserRef) -> ChatRef:
+        """A local DM's id is the member's id (as ``warmline chat`` shows it)."""
+        return ChatRef(PLATFORM, user.id, ChatKind.PRIVATE)
+
+    async def deep_link(self, payload: str) -> str | None:
+        """Telegram-style, so what a member would share reads the same in a demo."""
+        return f"https://t.me/{self.bot_username}?start={payload}"
 
     # -- speaking as members -------------------------------------------------
     async def deliver(self, event: Event) -> None:

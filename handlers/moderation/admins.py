@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.adapter import Adapter
 from bot.clock import Clock
 from bot.events import ChatRef
+from bot.outbound import Outbound
 
 
 class AdminCache:
     """One ``list_admins`` call per group per ``ttl`` (0: ask every time)."""
 
-    def __init__(self, adapter: Adapter, clock: Clock, ttl: timedelta, max_chats: int = 10_000):
+    def __init__(self, adapter: Outbound, clock: Clock, ttl: timedelta, max_chats: int = 10_000):
         self._adapter = adapter
         self._clock = clock
         self._ttl = ttl

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.context import Context
 from bot.errors import DeliveryError
-from bot.events import ChatKind, ChatRef, OutgoingMessage, UserRef, private_chat_of
+from bot.events import ChatKind, ChatRef, OutgoingMessage, UserRef
 from bot.router import Router
 from handlers.moderation.service import Actor, Moderation, Target
 from handlers.moderation.targets import (
@@ -257,7 +257,7 @@ async def _alert_admins(mod: Moderation, chat: ChatRef, text: str) -> None:
         targets = [ChatRef(chat.platform, mod.config.log_chat, ChatKind.GROUP)]
     else:
         admins: list[UserRef] = [a for a in await mod.adapter.list_admins(chat) if not a.is_bot]
-        targets = [private_chat_of(admin) for admin in admins]
+        targets = [mod.adapter.dm(admin) for admin in admins]
     for target in targets:
         try:
             await mod.adapter.send(OutgoingMessage(chat=target, text=text))

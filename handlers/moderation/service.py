@@ -8,13 +8,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.adapter import Adapter
 from bot.clock import Clock
 from bot.config.moderation import GroupPolicy, ModerationConfig
 from bot.context import Context
 from bot.errors import DeliveryError
 from bot.events import ChatKind, ChatRef, Event, OutgoingMessage, UserRef
 from bot.i18n import Catalog
+from bot.outbound import Outbound
 from handlers.moderation.admins import AdminCache
 from handlers.moderation.flood import FloodCounter
 from storage.captcha import CaptchaStore
@@ -57,7 +57,7 @@ class Moderation:
         *,
         store: ModerationStore,
         captchas: CaptchaStore,
-        adapter: Adapter,
+        adapter: Outbound,
         clock: Clock,
         catalog: Catalog,
         default_language: str,
