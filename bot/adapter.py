@@ -33,6 +33,12 @@ if TYPE_CHECKING:
 
 UpdateSink = Callable[[Event], Awaitable[None]]
 
+#: what the core's signature adds to a button's data (see bot.callbacks)
+SIGNATURE_BYTES = 20
+#: the button data every platform with buttons carries once signed (flows, Q&A, …):
+#: an adapter with buttons offers at least DATA_BUDGET + SIGNATURE_BYTES bytes
+DATA_BUDGET = 44
+
 
 @dataclass(frozen=True, slots=True)
 class Capabilities:
@@ -81,6 +87,8 @@ class Limits:
     pacing: Pacing = field(default_factory=Pacing)
     #: when the bot may write to a member (None: whenever)
     window: MessageWindow | None = None
+    #: the platform's own short-link hosts, links the moderation lock also catches
+    link_hosts: tuple[str, ...] = ()
 
 
 @runtime_checkable

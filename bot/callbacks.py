@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
-from bot.adapter import SecretSeed
+from bot.adapter import DATA_BUDGET, SIGNATURE_BYTES, SecretSeed
 from bot.clock import Clock
 from bot.config.model import WarmlineConfig
 from bot.context import Context
@@ -55,10 +55,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("warmline.callbacks")
 
-#: what the signature adds to a button's data: "|", the issue minute, the MAC
-SIGNATURE_BYTES = 20
-#: the data every platform with buttons carries once signed (flows, Q&A, …)
-DATA_BUDGET = 44
 #: the smallest ``limits.button_data_bytes`` of an adapter with buttons
 MAX_CALLBACK_BYTES = DATA_BUDGET + SIGNATURE_BYTES
 _EPOCH = datetime(2025, 1, 1, tzinfo=UTC)

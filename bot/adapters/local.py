@@ -8,18 +8,21 @@ and announced to listeners (the terminal prints it).
 from __future__ import annotations
 
 import itertools
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.adapter import Capabilities, Limits, UpdateSink
 from bot.commands import parse_command
+from bot.config.model import WarmlineConfig
 from bot.events import (
     ButtonPressed,
     ChatKind,
     ChatRef,
+    Entity,
     Event,
     IncomingMessage,
     JoinRequest,
@@ -31,6 +34,7 @@ from bot.events import (
     SentMessage,
     UserRef,
 )
+from bot.web import WebServer
 
 PLATFORM = "local"
 
@@ -61,7 +65,10 @@ CAPABILITIES = Capabilities(
     approve_joins=True,
     dm_first=True,
 )
-LIMITS = Limits(button_data_bytes=64)
+#: the demo speaks Telegram's link syntax (and, like Telegram, marks such links)
+LINK_HOSTS = ("t.me", "telegram.me", "telegram.dog")
+_HOST_LINK = re.compile(r"\b(?:t\.me|telegram\.(?:me|dog))/\S*", re.IGNORECASE)
+LIMITS = Limits(button_data_bytes=64, max_restriction=timedelta(days=366), link_hosts=LINK_HOSTS)
 
 
 class LocalAdapter:
@@ -168,6 +175,9 @@ class LocalAdapter:
         update_key: str | None = None,
     ) -> IncomingMessage:
         mentions = f"@{self.bot_username}".lower() in text.lower()
+        links = tuple(
+            Entity("url", m.start(), m.end() - m.start()) for m in _HOST_LINK.finditer(text)
+        )
         return IncomingMessage(
             update_key=update_key or f"local:{self._session}:{next(self._updates)}",
             chat=chat,
@@ -178,6 +188,7 @@ class LocalAdapter:
             command=parse_command(text, self.bot_username),
             reply_to=reply_to,
             mentions_bot=mentions,
+            entities=links,
         )
 
     def press(
@@ -226,3 +237,9 @@ class LocalAdapter:
         self.log.append(action)
         for listener in self.listeners:
             listener(action)
+
+
+def build(config: WarmlineConfig, web: WebServer | None = None) -> LocalAdapter:
+    """``bot.platform: local`` (registered in :mod:`bot.adapters.registry`)."""
+    del web  # nothing to serve
+    return LocalAdapter(config.bot.local.bot_username, admins=config.bot.admins)

@@ -19,7 +19,7 @@ from bot.adapters.retry import OnRetry, RetryPolicy
 from bot.adapters.telegram_convert import PLATFORM, UpdateConverter
 from bot.adapters.webhook import WebhookEndpoint
 from bot.config.checks import bot_id_of_token
-from bot.config.model import TelegramConfig
+from bot.config.model import TelegramConfig, WarmlineConfig
 from bot.errors import ConfigError, DeliveryError, RateLimited, TransientError
 from bot.events import ChatKind, ChatRef, Event, UserRef
 from bot.outages import StoreUnavailable
@@ -56,6 +56,8 @@ def bot_id_of(token: str | None) -> str:
         raise ConfigError(f"bot.telegram.token: {exc}") from None
 
 
+#: links to chats and bots (Telegram marks them as "url" entities too)
+LINK_HOSTS = ("t.me", "telegram.me", "telegram.dog")
 #: what the Bot API lets a bot do
 CAPABILITIES = Capabilities(
     edit=True,
@@ -72,6 +74,7 @@ LIMITS = Limits(
     button_data_bytes=64,
     max_restriction=timedelta(days=366),
     pacing=Pacing(per_second=30.0, per_chat_per_second=1.0, per_group_per_minute=20),
+    link_hosts=LINK_HOSTS,
 )
 
 
@@ -316,3 +319,14 @@ class TelegramAdapter(ABC):
             await self._fetch_updates(self._offset, 0, limit=1)
         except Exception as exc:
             log.warning("could not confirm the last updates (%s); dedupe will catch repeats", exc)
+
+
+def build(config: WarmlineConfig, web: WebServer | None = None) -> TelegramAdapter:
+    """``bot.platform: telegram``, through ``bot.telegram.library``."""
+    if config.bot.telegram.library == "aiogram":
+        from bot.adapters.aiogram_adapter import AiogramAdapter
+
+        return AiogramAdapter(config.bot.telegram, web)
+    from bot.adapters.ptb_adapter import PtbAdapter
+
+    return PtbAdapter(config.bot.telegram, web)

@@ -20,6 +20,9 @@ class AdminCache:
         self._cache: dict[tuple[str, str], tuple[datetime, frozenset[str]]] = {}
 
     async def admin_ids(self, chat: ChatRef) -> frozenset[str]:
+        """The group's administrators (none where the platform cannot list them)."""
+        if not self._adapter.capabilities.moderate:
+            return frozenset()
         now = self._clock.now()
         cached = self._cache.get(chat.key)
         if cached is not None and cached[0] > now:

@@ -84,6 +84,11 @@ class Moderation:
     def policy(self, chat: ChatRef) -> GroupPolicy:
         return self.config.for_chat(chat.id)
 
+    @property
+    def capable(self) -> bool:
+        """Whether the platform lets the bot mute, ban and list a group's admins."""
+        return self.adapter.capabilities.moderate
+
     async def may_moderate(self, chat: ChatRef, user: UserRef) -> bool:
         """Bot admins anywhere; in a group, its real administrators."""
         if user.id in self.bot_admins:
