@@ -124,6 +124,12 @@ class Outbound:
         return found
 
     def _signed(self, message: OutgoingMessage) -> OutgoingMessage:
+        """Buttons signed; where the platform has none, link buttons become lines of
+        text and the others are left out (nothing could answer a press)."""
+        if message.buttons and not self.capabilities.buttons:
+            links = [f"{b.text}: {b.url}" for row in message.buttons for b in row if b.url]
+            text = "\n".join([message.text, *links]) if links else message.text
+            return replace(message, text=text, buttons=())
         signer = self.signer
         if signer is None or not message.buttons:
             return message
