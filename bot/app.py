@@ -7,7 +7,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable
 
-from bot.adapter import Adapter, CallHooked, Closable, DurableSource
+from bot.adapter import Adapter, CallHooked, Closable, DurableSource, RetryReported
 from bot.adapters import build_adapter
 from bot.clock import Clock, SystemClock
 from bot.config.model import WarmlineConfig
@@ -19,9 +19,11 @@ from bot.health import Health
 from bot.i18n import Catalog
 from bot.intake import DurableIntake
 from bot.middlewares import default_middlewares
+from bot.outbound import Outbound
 from bot.router import CommandIndex, Router
 from bot.runner import UpdateRunner
 from bot.services import Services
+from bot.signals import Signals
 from bot.web import HttpLimits, WebServer, listen_address
 from storage.database import Database
 from storage.dedupe import FallbackLedger, RedisLedger, SqlLedger, UpdateLedger
@@ -69,15 +71,17 @@ class App:
             if self.redis is not None
             else sql_ledger
         )
+        self.signals = Signals()
         self.services = Services(
             config=config,
-            adapter=self.adapter,
+            adapter=Outbound(self.adapter, self.signals),
             clock=clock or SystemClock(),
             members=SqlMemberRepository(self.database),
             chats=SqlChatRepository(self.database),
             interactions=SqlInteractionLog(self.database),
             ledger=ledger,
             catalog=Catalog(default=config.bot.default_language),
+            signals=self.signals,
         )
         if routers is None:
             from handlers import default_routers
@@ -125,6 +129,8 @@ class App:
                 self.adapter.use_intake(self.intake)
             if isinstance(self.adapter, CallHooked):
                 self.adapter.before_call = self.database.end_update_unit
+            if isinstance(self.adapter, RetryReported):
+                self.adapter.on_retry = self.signals.platform_retry.emit
             await self.adapter.start(self.runner.submit)
             self.health.started = True
             if self.intake is not None:

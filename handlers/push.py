@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.context import Context
-from bot.events import Button, ButtonPressed, ChatKind, ChatRef
+from bot.events import Button, ButtonPressed
 from bot.push.campaigns import Campaigns
 from bot.push.gate import Gate
 from bot.push.report import ChatProgress, describe
@@ -144,5 +144,5 @@ async def broadcast_button(ctx: Context) -> None:
     if not await campaigns.confirm(campaign_id):
         await ctx.reply(ctx.t("push.broadcast.not_draft", id=campaign_id))
         return
-    chat = ChatRef(ctx.chat.platform, ctx.event.user.id, ChatKind.PRIVATE)
+    chat = ctx.services.adapter.dm(ctx.event.user)
     campaigns.launch(campaign_id, ChatProgress(ctx.services, chat, ctx.lang))

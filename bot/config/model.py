@@ -74,7 +74,8 @@ class LocalConfig(Section):
 
 
 class BotConfig(Section):
-    platform: Literal["local", "telegram"] = "local"
+    #: an adapter's name: local, telegram, or one a package registers (bot.adapters.registry)
+    platform: str = "local"
     admins: list[str] = Field(default_factory=list)
     default_language: Literal["en", "zh"] = "en"
     callback_secret: CallbackSecret = None
@@ -90,6 +91,16 @@ class BotConfig(Section):
     def _ids_as_strings(cls, value: object) -> object:
         if isinstance(value, list):
             return [str(item) for item in value]
+        return value
+
+    @field_validator("platform")
+    @classmethod
+    def _known_platform(cls, value: str) -> str:
+        from bot.adapters.registry import platforms
+
+        known = platforms()
+        if value not in known:
+            raise ValueError(f"no adapter {value!r} (known: {', '.join(sorted(known))})")
         return value
 
     @model_validator(mode="after")

@@ -366,7 +366,8 @@ class Gate:
         return decision
 
     async def _deliver(self, sub: _Submission, now: datetime) -> Verdict:
-        message = OutgoingMessage(sub.member.dm, sub.message.text, sub.message.buttons)
+        dm = self.services.adapter.dm(sub.member.user)
+        message = OutgoingMessage(dm, sub.message.text, sub.message.buttons)
         claim = None
         if self.leases is not None and sub.message.campaign_id is not None:
             # asked after the pacer's wait, right before the platform call
