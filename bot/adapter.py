@@ -30,6 +30,7 @@ from bot.events import (
 
 if TYPE_CHECKING:
     from bot.intake import DurableIntake
+    from storage.database import Database
 
 UpdateSink = Callable[[Event], Awaitable[None]]
 
@@ -213,6 +214,14 @@ class DurableSource(Protocol):
     def events_of(self, raw: dict[str, Any]) -> tuple[Event, ...]: ...
 
     def key_of(self, raw: dict[str, Any]) -> str: ...
+
+
+@runtime_checkable
+class StateKeeper(Protocol):
+    """An adapter that keeps state every worker must share (a platform's cursor,
+    its message windows) in the bot's database; the App hands it over before start."""
+
+    def use_database(self, database: Database) -> None: ...
 
 
 @runtime_checkable

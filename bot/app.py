@@ -7,7 +7,14 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable
 
-from bot.adapter import Adapter, CallHooked, Closable, DurableSource, RetryReported
+from bot.adapter import (
+    Adapter,
+    CallHooked,
+    Closable,
+    DurableSource,
+    RetryReported,
+    StateKeeper,
+)
 from bot.adapters import build_adapter
 from bot.clock import Clock, SystemClock
 from bot.config.model import WarmlineConfig
@@ -127,6 +134,8 @@ class App:
             if self.intake is not None and isinstance(self.adapter, DurableSource):
                 self.intake.bind(self.adapter.events_of, self.adapter.key_of)
                 self.adapter.use_intake(self.intake)
+            if isinstance(self.adapter, StateKeeper):
+                self.adapter.use_database(self.database)
             if isinstance(self.adapter, CallHooked):
                 self.adapter.before_call = self.database.end_update_unit
             if isinstance(self.adapter, RetryReported):

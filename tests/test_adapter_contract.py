@@ -1,5 +1,5 @@
-"""One adapter contract, every adapter: local, aiogram and PTB (the Telegram ones
-against the fake Bot API), like the storage contract tests.
+"""One adapter contract, every adapter: local, aiogram, PTB and WeCom (the others
+against the fake Bot API and the fake WeCom server), like the storage contract tests.
 
 Each adapter is driven on its own (no App): it is started with a sink, a member
 writes to it, it sends back to the conversation ``dm(user)`` names, and it keeps
@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import fake_bot_api
@@ -33,6 +35,8 @@ from bot.adapters.local import LocalAdapter
 from bot.config.model import TelegramConfig
 from bot.errors import RateLimited
 from bot.events import Button, Event, IncomingMessage, OutgoingMessage, UserRef
+from bot.web import WebServer
+from storage.database import Database
 
 fake_api = fake_bot_api.fake_api
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -82,8 +86,52 @@ def _telegram(api: FakeBotAPI, library: str) -> Subject:
     return Subject(adapter, write, api.sent_texts, fail_429)
 
 
-@pytest.fixture(params=["local", "aiogram", "ptb"])
-async def subject(request: pytest.FixtureRequest, fake_api: FakeBotAPI) -> AsyncIterator[Subject]:
+@asynccontextmanager
+async def _wecom(tmp_path: Path) -> AsyncIterator[Subject]:
+    from fake_wecom_api import FakeWeCom
+    from fault_support import free_port
+    from test_wecom_adapter import wecom_config
+
+    from bot.adapters.wecom.adapter import WeComAdapter
+
+    fake = FakeWeCom()
+    await fake.start()
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'wecom.db'}")
+    await db.migrate()
+    port = free_port()
+    web = WebServer(f"127.0.0.1:{port}")
+    adapter = WeComAdapter(wecom_config(fake.base_url), web)
+    adapter.use_database(db)
+    await web.start()
+    fake.callback_url = f"http://127.0.0.1:{port}/wecom/callback"
+
+    async def write(text: str) -> None:
+        await fake.customer_says("wmAnn", text)
+
+    def received() -> list[str]:
+        sent = fake.kf_sent
+        return [m["text"]["content"] if "text" in m else m["msgmenu"]["head_content"] for m in sent]
+
+    def fail_429(seconds: int) -> None:  # WeCom's 45009 names no wait: the adapter's backoff
+        adapter.api.frequency_backoff = seconds
+        fake.fail_next("kf/send_msg", 45009)
+
+    try:
+        yield Subject(adapter, write, received, fail_429)
+    finally:
+        await web.stop()
+        await db.close()
+        await fake.stop()
+
+
+@pytest.fixture(params=["local", "aiogram", "ptb", "wecom"])
+async def subject(
+    request: pytest.FixtureRequest, fake_api: FakeBotAPI, tmp_path: Path
+) -> AsyncIterator[Subject]:
+    if request.param == "wecom":
+        async with _wecom(tmp_path) as wecom:
+            yield wecom
+        return
     yield _local() if request.param == "local" else _telegram(fake_api, request.param)
 
 
@@ -155,7 +203,8 @@ async def test_a_429_is_reported_at_once_never_slept_out(subject: Subject) -> No
         pytest.skip("this platform has no rate limits to report")
     adapter, _events = await _started(subject)
     try:
-        dm = adapter.dm(UserRef(adapter.platform, "42"))
+        await subject.write("hi")  # where a platform has message windows, this opens one
+        dm = adapter.dm((await asyncio.wait_for(_events.get(), 10)).user)
         subject.fail_429(5)
         started = time.monotonic()
         with pytest.raises(RateLimited) as limited:

@@ -6,14 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-
-from bot.adapters.wecom.adapter import WeComAdapter, WindowClosed
-from bot.adapters.wecom.config import WeComConfig
-from bot.events import Button, Event, IncomingMessage, OutgoingMessage
-from bot.web import WebServer
-from storage.database import Database
-from storage.windows import AdapterStateStore, WindowLedger
-from tests.fake_wecom_api import (
+from fake_wecom_api import (
     AES_KEY,
     AGENT_ID,
     CORP_ID,
@@ -23,7 +16,13 @@ from tests.fake_wecom_api import (
     FakeWeCom,
     wait_until,
 )
-from tests.fault_support import free_port
+from fault_support import free_port
+
+from bot.adapters.wecom.adapter import WeComAdapter, WindowClosed
+from bot.adapters.wecom.config import WeComConfig
+from bot.events import Button, Event, IncomingMessage, OutgoingMessage
+from bot.web import WebServer
+from storage.database import Database
 
 
 class Rig:
@@ -57,9 +56,8 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     await db.migrate()
     port = free_port()
     web = WebServer(f"127.0.0.1:{port}")
-    adapter = WeComAdapter(
-        wecom_config(fake.base_url), web, AdapterStateStore(db), WindowLedger(db)
-    )
+    adapter = WeComAdapter(wecom_config(fake.base_url), web)
+    adapter.use_database(db)
     here = Rig(fake, adapter)
     await web.start()
     await adapter.start(here.sink)

@@ -7,13 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
-
-from bot.adapters.wecom import endpoints as ep
-from bot.adapters.wecom.api import KfWindowClosed, Secrets, WeComApi, WeComError
-from bot.adapters.wecom.crypto import CallbackCrypto, CallbackRejected, check_aes_key
-from bot.adapters.wecom.inbound import ContactAdded, KfNotice, StaffText, notice_of
-from bot.errors import RateLimited, TransientError
-from tests.fake_wecom_api import (
+from fake_wecom_api import (
     AES_KEY,
     AGENT_ID,
     CORP_ID,
@@ -24,6 +18,12 @@ from tests.fake_wecom_api import (
     seal,
     to_xml,
 )
+
+from bot.adapters.wecom import endpoints as ep
+from bot.adapters.wecom.api import KfWindowClosed, Secrets, WeComApi, WeComError
+from bot.adapters.wecom.crypto import CallbackCrypto, CallbackRejected, check_aes_key
+from bot.adapters.wecom.inbound import ContactAdded, KfNotice, StaffText, notice_of
+from bot.errors import RateLimited, TransientError
 
 
 @pytest.fixture

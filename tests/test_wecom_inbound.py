@@ -8,6 +8,8 @@ from typing import Any
 
 import aiohttp
 import pytest
+from fake_wecom_api import AES_KEY, CORP_ID, OPEN_KFID, SECRET, TOKEN, FakeWeCom, seal
+from fault_support import free_port
 
 from bot.adapters.wecom.api import Secrets, WeComApi
 from bot.adapters.wecom.callback import CallbackEndpoint
@@ -17,8 +19,6 @@ from bot.adapters.wecom.inbound import KfNotice
 from bot.adapters.wecom.kf import KfPuller
 from bot.events import ButtonPressed, IncomingMessage, MemberLeft
 from bot.web import WebServer
-from tests.fake_wecom_api import AES_KEY, CORP_ID, OPEN_KFID, SECRET, TOKEN, FakeWeCom, seal
-from tests.fault_support import free_port
 
 
 class Cursors:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from bot.adapter import Adapter
+from typing import TYPE_CHECKING
+
 from bot.adapters.registry import factory
-from bot.config.model import WarmlineConfig
-from bot.web import WebServer
+
+if TYPE_CHECKING:
+    from bot.adapter import Adapter
+    from bot.config.model import WarmlineConfig
+    from bot.web import WebServer
 
 
 def build_adapter(config: WarmlineConfig, web: WebServer | None = None) -> Adapter:

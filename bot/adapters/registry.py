@@ -24,6 +24,7 @@ Factory = Callable[["WarmlineConfig", "WebServer | None"], "Adapter"]
 BUILT_IN = {
     "local": "bot.adapters.local:build",
     "telegram": "bot.adapters.telegram_base:build",
+    "wecom": "bot.adapters.wecom.adapter:build",
 }
 ENTRY_POINTS = "warmline.adapters"
 

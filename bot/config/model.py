@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from bot.adapters.wecom.config import WeComConfig
 from bot.config.checks import (
     CallbackSecret,
     DatabaseUrl,
@@ -81,6 +82,8 @@ class BotConfig(Section):
     callback_secret: CallbackSecret = None
     telegram: TelegramConfig = TelegramConfig()
     local: LocalConfig = LocalConfig()
+    #: WeCom (企业微信), read when ``platform: wecom`` (docs/wecom.md)
+    wecom: WeComConfig | None = None
     max_concurrent_updates: int = Field(default=64, ge=1)
     http: HttpConfig = HttpConfig()
     #: updates acknowledged and not yet handled; beyond it the webhook answers 429
@@ -102,6 +105,18 @@ class BotConfig(Section):
         if value not in known:
             raise ValueError(f"no adapter {value!r} (known: {', '.join(sorted(known))})")
         return value
+
+    @model_validator(mode="after")
+    def _wecom_can_start(self) -> BotConfig:
+        """What the WeCom adapter needs before any network call."""
+        if self.platform != "wecom":
+            return self
+        if self.wecom is None:
+            raise KeyProblem("wecom", "required when bot.platform is wecom (docs/wecom.md)")
+        problem = self.wecom.first_problem()
+        if problem is not None:
+            raise KeyProblem(f"wecom.{problem[0]}", problem[1])
+        return self
 
     @model_validator(mode="after")
     def _telegram_can_start(self) -> BotConfig:

@@ -14,17 +14,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.adapter import UpdateSink
+from bot.adapter import Capabilities, Limits, MessageWindow, Pacing, UpdateSink
 from bot.adapters.wecom import endpoints as ep
 from bot.adapters.wecom.api import Secrets, WeComApi
 from bot.adapters.wecom.callback import CallbackEndpoint
 from bot.adapters.wecom.config import WeComConfig
-from bot.adapters.wecom.convert import PLATFORM, events_of, key_of, staff_of
+from bot.adapters.wecom.convert import PLATFORM, dm_of, events_of, key_of, staff_of
 from bot.adapters.wecom.crypto import CallbackCrypto
 from bot.adapters.wecom.inbound import ContactAdded, notice_of
 from bot.adapters.wecom.kf import CursorStore, KfPuller
 from bot.adapters.wecom.mass import FollowUsers, MassTask, Outcome, mass_outcomes, send_mass
-from bot.errors import DeliveryError, TransientError
+from bot.errors import ConfigError, DeliveryError, TransientError
 from bot.events import (
     ChatRef,
     Event,
@@ -35,7 +35,11 @@ from bot.events import (
 )
 from bot.outages import StoreUnavailable
 from bot.web import WebServer
-from storage.windows import Window, WindowLedger
+from storage.windows import AdapterStateStore, Window, WindowLedger
+
+if TYPE_CHECKING:
+    from bot.config.model import WarmlineConfig
+    from storage.database import Database
 
 if TYPE_CHECKING:
     from bot.intake import DurableIntake
@@ -46,6 +50,16 @@ log = logging.getLogger("warmline.wecom")
 WELCOME_WINDOW = 18.0
 #: kf: at most 5 messages within 48 h after the customer's latest message
 KF_WINDOW = Window(span=timedelta(hours=48), messages=5)
+#: click menus only (kf msgmenu); no edits, deletes, files, moderation, first DMs
+CAPABILITIES = Capabilities(buttons=True)
+#: a kf menu click id carries up to 128 bytes; the API's frequency limits are
+#: per minute, far above what members should get
+LIMITS = Limits(
+    button_data_bytes=128,
+    pacing=Pacing(per_second=20.0, per_chat_per_second=1.0, per_group_per_minute=20),
+    window=MessageWindow(KF_WINDOW.span, KF_WINDOW.messages),
+)
+LINK_KEY = "wecom:link:"
 
 
 class WindowClosed(DeliveryError):
@@ -60,19 +74,20 @@ class _Welcome:
 
 class WeComAdapter:
     platform = PLATFORM
+    capabilities = CAPABILITIES
+    limits = LIMITS
 
     def __init__(
         self,
         config: WeComConfig,
         web: WebServer,
-        cursors: CursorStore,
-        windows: WindowLedger,
         *,
         api: WeComApi | None = None,
     ) -> None:
         self.config = config
-        self.windows = windows
-        self.follow = FollowUsers(cursors)
+        self.state: CursorStore = _Unset()
+        self.windows: WindowLedger | None = None
+        self.follow = FollowUsers(self._state_view())
         self.api = api or WeComApi(
             api_base=config.api_base,
             corp_id=config.corp_id,
@@ -84,13 +99,44 @@ class WeComAdapter:
         self.puller = KfPuller(
             self.api,
             config.open_kfid,
-            cursors,
+            self._state_view(),
             self._store_pulled,
             interval=config.kf_pull_interval.total_seconds() or 30.0,
         )
         self._sink: UpdateSink | None = None
         self._intake: DurableIntake | None = None
         self._welcomes: dict[str, _Welcome] = {}
+
+    def use_database(self, database: Database) -> None:
+        """kf cursor, follow-users and message windows are shared by every worker."""
+        self.state = AdapterStateStore(database)
+        self.windows = WindowLedger(database)
+
+    def _state_view(self) -> CursorStore:
+        return _Delegate(self)
+
+    def _ledger(self) -> WindowLedger:
+        if self.windows is None:
+            raise ConfigError("the WeCom adapter needs the database (App.use_database)")
+        return self.windows
+
+    def dm(self, user: UserRef) -> ChatRef:
+        """A customer's conversation is the kf one, named by their external_userid."""
+        return dm_of(user.id)
+
+    async def deep_link(self, payload: str) -> str | None:
+        """A contact way's QR code whose adds carry ``payload`` as their state
+        (made once per payload, then reused); None without ``bot.wecom.sender``."""
+        if not self.config.sender or len(payload) > 30:
+            return None
+        known = await self.state.load(LINK_KEY + payload)
+        if known:
+            return known
+        _config_id, qr = await ep.add_contact_way(
+            self.api, state=payload, users=[self.config.sender]
+        )
+        await self.state.save(LINK_KEY + payload, qr)
+        return qr
 
     # -- receiving -------------------------------------------------------------
     def use_intake(self, intake: DurableIntake) -> None:
@@ -132,7 +178,7 @@ class WeComAdapter:
             msg = raw["msg"]
             if msg.get("origin") == 3 and msg.get("external_userid"):
                 at = datetime.fromtimestamp(int(msg.get("send_time") or 0), UTC)
-                await self.windows.opened(
+                await self._ledger().opened(
                     PLATFORM, str(msg["external_userid"]), at, str(msg["msgid"])
                 )
         if self._intake is not None:
@@ -159,7 +205,9 @@ class WeComAdapter:
         await self.api.close()
 
     async def me(self) -> UserRef:
-        return UserRef(PLATFORM, f"app:{self.config.agent_id}", display_name="WeCom app")
+        return UserRef(
+            PLATFORM, f"app:{self.config.agent_id}", display_name="WeCom app", is_bot=True
+        )
 
     # -- sending ---------------------------------------------------------------
     async def send(self, message: OutgoingMessage) -> SentMessage:
@@ -176,12 +224,12 @@ class WeComAdapter:
         if welcome is not None and welcome.until > time.monotonic() and not message.buttons:
             await ep.send_welcome(self.api, welcome.code, _with_links(message))
             return SentMessage(chat, f"welcome:{welcome.code}", {"via": "welcome"})
-        if not await self.windows.take(PLATFORM, chat.id, KF_WINDOW, datetime.now(UTC)):
+        if not await self._ledger().take(PLATFORM, chat.id, KF_WINDOW, datetime.now(UTC)):
             raise WindowClosed(f"kf window closed for {chat.id}: nothing sent")
         try:
             return await self._kf_send(chat, message)
         except TransientError:
-            await self.windows.give_back(PLATFORM, chat.id)  # the platform did not count it
+            await self._ledger().give_back(PLATFORM, chat.id)  # the platform did not count it
             raise
 
     async def _kf_send(self, chat: ChatRef, message: OutgoingMessage) -> SentMessage:
@@ -222,3 +270,33 @@ def _links(message: OutgoingMessage) -> str:
 def _with_links(message: OutgoingMessage) -> str:
     links = _links(message)
     return f"{message.text}\n{links}" if links else message.text
+
+
+class _Unset:
+    """State before :meth:`WeComAdapter.use_database`: using it is a wiring error."""
+
+    async def load(self, name: str) -> str:
+        raise ConfigError("the WeCom adapter needs the database (App.use_database)")
+
+    async def save(self, name: str, value: str) -> None:
+        raise ConfigError("the WeCom adapter needs the database (App.use_database)")
+
+
+class _Delegate:
+    """The adapter's current state store, looked up at each use."""
+
+    def __init__(self, adapter: WeComAdapter) -> None:
+        self._adapter = adapter
+
+    async def load(self, name: str) -> str:
+        return await self._adapter.state.load(name)
+
+    async def save(self, name: str, value: str) -> None:
+        await self._adapter.state.save(name, value)
+
+
+def build(config: WarmlineConfig, web: WebServer | None = None) -> WeComAdapter:
+    """``bot.platform: wecom`` (registered in :mod:`bot.adapters.registry`)."""
+    if web is None or config.bot.wecom is None:
+        raise ConfigError("bot.wecom: the WeCom adapter needs its section and the HTTP server")
+    return WeComAdapter(config.bot.wecom, web)

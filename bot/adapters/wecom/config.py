@@ -6,11 +6,12 @@ Secrets may come from the environment (``WECOM_CORP_SECRET``,
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import timedelta
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from bot.adapters.wecom.crypto import check_aes_key
 from bot.config.duration import Duration
 from bot.config.section import Section
 
@@ -60,22 +61,34 @@ class WeComConfig(Section):
             raise ValueError("must start with / (e.g. /wecom/callback)")
         return value
 
-    @model_validator(mode="after")
-    def _complete(self) -> WeComConfig:
-        missing = [
-            name
-            for name in ("corp_id", "secret", "token", "encoding_aes_key", "open_kfid")
-            if not getattr(self, name)
-        ]
-        if missing:
-            raise ValueError(
-                f"bot.wecom needs {', '.join(missing)} (from the WeCom admin console; "
-                "secret and encoding_aes_key may come from WECOM_CORP_SECRET and "
-                "WECOM_ENCODING_AES_KEY)"
-            )
+    def first_problem(self) -> tuple[str, str] | None:
+        """(key under bot.wecom, what is wrong) for the first thing that stops a start."""
+        for name in ("corp_id", "secret", "token", "encoding_aes_key", "open_kfid"):
+            if not getattr(self, name):
+                hint = ENV_HINTS.get(name, "")
+                return name, f"required when bot.platform is wecom (WeCom admin console){hint}"
         if self.agent_id <= 0:
-            raise ValueError("bot.wecom.agent_id: the app's AgentId (a positive number)")
+            return "agent_id", "required when bot.platform is wecom: the app's AgentId"
         problem = check_aes_key(self.encoding_aes_key)
         if problem:
-            raise ValueError(f"bot.wecom.encoding_aes_key {problem}")
-        return self
+            return "encoding_aes_key", problem
+        return None
+
+
+ENV_HINTS = {
+    "secret": "; or export WECOM_CORP_SECRET",
+    "encoding_aes_key": "; or export WECOM_ENCODING_AES_KEY",
+}
+
+
+def check_aes_key(encoding_aes_key: str) -> str | None:
+    """Why ``encoding_aes_key`` cannot be WeCom's 43-character key, or None."""
+    if len(encoding_aes_key) != 43:
+        return f"must be 43 characters (WeCom's EncodingAESKey), got {len(encoding_aes_key)}"
+    try:
+        key = base64.b64decode(encoding_aes_key + "=", validate=True)
+    except (binascii.Error, ValueError):
+        return "is not base64 (WeCom's EncodingAESKey uses A-Z, a-z, 0-9, + and /)"
+    if len(key) != 32:
+        return "does not decode to a 32-byte AES key"
+    return None

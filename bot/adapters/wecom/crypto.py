@@ -9,7 +9,6 @@ to plain dicts, so the rest of the adapter never imports wechatpy.
 
 from __future__ import annotations
 
-import base64
 import binascii
 from typing import Any
 
@@ -18,25 +17,14 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
+from bot.adapters.wecom.config import check_aes_key
+
 #: longest callback body we read (WeCom's envelopes are a few KiB)
 MAX_BODY = 64 * 1024
 
 
 class CallbackRejected(Exception):
     """A callback that is not from our corp: wrong signature, corp id or body."""
-
-
-def check_aes_key(encoding_aes_key: str) -> str | None:
-    """Why ``encoding_aes_key`` cannot be WeCom's 43-character key, or None."""
-    if len(encoding_aes_key) != 43:
-        return f"must be 43 characters (WeCom's EncodingAESKey), got {len(encoding_aes_key)}"
-    try:
-        key = base64.b64decode(encoding_aes_key + "=", validate=True)
-    except (binascii.Error, ValueError):
-        return "is not base64 (WeCom's EncodingAESKey uses A-Z, a-z, 0-9, + and /)"
-    if len(key) != 32:
-        return "does not decode to a 32-byte AES key"
-    return None
 
 
 class CallbackCrypto:
