@@ -167,6 +167,21 @@ class JoinGate(Protocol):
 
 
 @runtime_checkable
+class ChatButtons(Protocol):
+    """A platform whose buttons work in some conversations only (WeCom: in a
+    customer's kf conversation, not in the staff app)."""
+
+    def buttons_in(self, chat: ChatRef) -> bool: ...
+
+
+def shows_buttons(adapter: Adapter, chat: ChatRef) -> bool:
+    """Whether a button sent to ``chat`` can be pressed there."""
+    if not adapter.capabilities.buttons:
+        return False
+    return not isinstance(adapter, ChatButtons) or adapter.buttons_in(chat)
+
+
+@runtime_checkable
 class SecretSeed(Protocol):
     """An adapter with a secret of its own (a bot token) that button signatures
     may be derived from when ``bot.callback_secret`` is unset."""

@@ -36,6 +36,7 @@ from bot.adapter import (
     Moderator,
     UpdateSink,
     able,
+    shows_buttons,
 )
 from bot.errors import DeliveryError, RateLimited
 from bot.events import (
@@ -103,6 +104,10 @@ class Outbound:
     def limits(self) -> Limits:
         return self.inner.limits
 
+    def buttons_in(self, chat: ChatRef) -> bool:
+        """Whether buttons sent to ``chat`` can be pressed there (else they become text)."""
+        return shows_buttons(self.inner, chat)
+
     def rate_limited(self, exc: RateLimited, what: str) -> None:
         """A 429: hold every send of this process and tell the observers."""
         self.hold.hold(exc.retry_after)
@@ -126,7 +131,7 @@ class Outbound:
     def _signed(self, message: OutgoingMessage) -> OutgoingMessage:
         """Buttons signed; where the platform has none, link buttons become lines of
         text and the others are left out (nothing could answer a press)."""
-        if message.buttons and not self.capabilities.buttons:
+        if message.buttons and not self.buttons_in(message.chat):
             links = [f"{b.text}: {b.url}" for row in message.buttons for b in row if b.url]
             text = "\n".join([message.text, *links]) if links else message.text
             return replace(message, text=text, buttons=())

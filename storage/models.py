@@ -4,6 +4,7 @@ Feature packages add their table modules to this list.
 """
 
 from storage import (
+    confirm_tables,
     flow_tables,
     inbox_tables,
     insight_tables,
@@ -19,6 +20,7 @@ from storage.tables import Base
 metadata = Base.metadata
 
 __all__ = [
+    "confirm_tables",
     "flow_tables",
     "inbox_tables",
     "insight_tables",

@@ -59,3 +59,16 @@ async def test_adapter_state_is_kept_by_name(db: Database) -> None:
     await state.save("wecom:kf:cursor:wk1", "4")
     await state.save("wecom:kf:cursor:wk1", "9")
     assert await state.load("wecom:kf:cursor:wk1") == "9"
+
+
+async def test_a_confirm_code_works_once_before_expiry_for_its_admin(db: Database) -> None:
+    from storage.confirm_codes import ConfirmCodes
+
+    codes = ConfirmCodes(db)
+    code = await codes.issue("push:bc:ok:c1", "zhang", NOW + timedelta(minutes=10))
+    assert len(code) == 6 and code.isupper()
+    assert await codes.redeem(code, "li", NOW) is None  # another admin
+    assert await codes.redeem(code, "zhang", NOW + timedelta(minutes=11)) is None  # too late
+    assert await codes.redeem(code.lower(), "zhang", NOW) == "push:bc:ok:c1"
+    assert await codes.redeem(code, "zhang", NOW) is None  # once
+    assert await codes.prune(NOW + timedelta(minutes=11)) == 1

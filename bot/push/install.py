@@ -18,6 +18,7 @@ from bot.push.segments import Segments
 from bot.scheduling.interface import Scheduler
 from bot.scheduling.lease import LocalLease, RedisLease
 from bot.scheduling.runner import JobScheduler
+from storage.confirm_codes import ConfirmCodes
 from storage.push import CampaignStore, DecisionLog, PendingStore
 from storage.push_history import PushHistory
 from storage.segments import SegmentStore
@@ -59,6 +60,7 @@ def install(app: App) -> None:
     gate = Gate(services, backend, Rules(push), PendingStore(app.database), recorder, sender, store)
     gate.retry_after = push.unavailable_retry
     services.provide(gate, PushGate)
+    services.provide(ConfirmCodes(app.database))
     services.provide(gate, Gate)
     segments = services.provide(
         Segments(SegmentStore(app.database, app.config.bot.default_language))

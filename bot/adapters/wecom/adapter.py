@@ -19,7 +19,14 @@ from bot.adapters.wecom import endpoints as ep
 from bot.adapters.wecom.api import Secrets, WeComApi
 from bot.adapters.wecom.callback import CallbackEndpoint
 from bot.adapters.wecom.config import WeComConfig
-from bot.adapters.wecom.convert import PLATFORM, dm_of, events_of, key_of, staff_of
+from bot.adapters.wecom.convert import (
+    PLATFORM,
+    dm_of,
+    events_of,
+    key_of,
+    staff_chat,
+    staff_of,
+)
 from bot.adapters.wecom.crypto import CallbackCrypto
 from bot.adapters.wecom.inbound import ContactAdded, notice_of
 from bot.adapters.wecom.kf import CursorStore, KfPuller
@@ -82,9 +89,12 @@ class WeComAdapter:
         config: WeComConfig,
         web: WebServer,
         *,
+        admins: list[str] | None = None,
         api: WeComApi | None = None,
     ) -> None:
         self.config = config
+        #: staff userids: their conversation with the bot is the app, not kf
+        self.admins = frozenset(admins or ())
         self.state: CursorStore = _Unset()
         self.windows: WindowLedger | None = None
         self.follow = FollowUsers(self._state_view())
@@ -121,8 +131,13 @@ class WeComAdapter:
         return self.windows
 
     def dm(self, user: UserRef) -> ChatRef:
-        """A customer's conversation is the kf one, named by their external_userid."""
-        return dm_of(user.id)
+        """A customer's conversation is the kf one, named by their external_userid;
+        a staff member's (an admin's) is the app."""
+        return staff_chat(user.id) if user.id in self.admins else dm_of(user.id)
+
+    def buttons_in(self, chat: ChatRef) -> bool:
+        """Click menus exist in kf only; the app shows staff plain text."""
+        return chat.is_private and staff_of(chat) is None
 
     async def deep_link(self, payload: str) -> str | None:
         """A contact way's QR code whose adds carry ``payload`` as their state
@@ -299,4 +314,4 @@ def build(config: WarmlineConfig, web: WebServer | None = None) -> WeComAdapter:
     """``bot.platform: wecom`` (registered in :mod:`bot.adapters.registry`)."""
     if web is None or config.bot.wecom is None:
         raise ConfigError("bot.wecom: the WeCom adapter needs its section and the HTTP server")
-    return WeComAdapter(config.bot.wecom, web)
+    return WeComAdapter(config.bot.wecom, web, admins=config.bot.admins)

@@ -1,4 +1,4 @@
-"""platforms: message windows per conversation, adapter state (kf cursor)
+"""platforms: message windows per conversation, adapter state (kf cursor), confirm codes
 
 Revision ID: 0016
 Revises: 0013
@@ -34,7 +34,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name", name=op.f("pk_adapter_state")),
     )
 
+    op.create_table(
+        "confirm_codes",
+        sa.Column("code", sa.String(16), nullable=False),
+        sa.Column("action", sa.String(128), nullable=False),
+        sa.Column("user_id", sa.String(64), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("code", name=op.f("pk_confirm_codes")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("confirm_codes")
     op.drop_table("adapter_state")
     op.drop_table("dm_windows")
