@@ -166,6 +166,29 @@ class JoinGate(Protocol):
     async def decline_join(self, chat: ChatRef, user: UserRef) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class MassLimit:
+    """The platform's own cap: at most ``count`` mass messages per member per ``period``."""
+
+    count: int
+    period: timedelta
+
+
+@runtime_checkable
+class MassSender(Protocol):
+    """A platform whose broadcasts are mass-send tasks that a person confirms (WeCom):
+    a broadcast goes as one call for its whole audience, and what each member got is
+    read back later. ``batch`` names the broadcast; sending it again is a no-op."""
+
+    mass_limit: MassLimit
+
+    async def mass_send(self, batch: str, chats: list[ChatRef], text: str) -> list[ChatRef]:
+        """Create the tasks; returns the chats no task could include."""
+
+    async def mass_outcomes(self, batch: str) -> dict[str, str]:
+        """chat id → ``waiting`` | ``sent`` | ``platform_cap`` | ``unreachable``."""
+
+
 @runtime_checkable
 class ChatButtons(Protocol):
     """A platform whose buttons work in some conversations only (WeCom: in a

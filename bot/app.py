@@ -38,6 +38,7 @@ from storage.inbox import SqlInbox
 from storage.members import SqlChatRepository, SqlInteractionLog, SqlMemberRepository
 from storage.migrate import ensure_schema
 from storage.redis import connect_redis
+from storage.windows import WindowLedger
 
 log = logging.getLogger("warmline.app")
 
@@ -110,6 +111,8 @@ class App:
                 dedupe_ttl=config.storage.dedupe_ttl,
             )
             self.services.provide(self.intake)
+        if self.adapter.limits.window is not None:  # the platform's message windows
+            self.services.provide(WindowLedger(self.database))
         self._startup: list[Hook] = []
         self._shutdown: list[Hook] = []
         self._started = False

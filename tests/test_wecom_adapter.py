@@ -20,6 +20,7 @@ from fault_support import free_port
 
 from bot.adapters.wecom.adapter import WeComAdapter, WindowClosed
 from bot.adapters.wecom.config import WeComConfig
+from bot.adapters.wecom.convert import dm_of
 from bot.events import Button, Event, IncomingMessage, OutgoingMessage
 from bot.web import WebServer
 from storage.database import Database
@@ -143,13 +144,21 @@ async def test_a_broadcast_is_one_mass_task_per_follow_user(rig: Rig) -> None:
     for customer, way in (("wmA", "z"), ("wmB", "z"), ("wmC", "l")):
         await fake.add_customer(customer, config_id=way)
     fake.mass_received["wmB"].append(fake.now() - 3600)  # already had today's mass message
-    tasks, orphans = await rig.adapter.mass_send(["wmA", "wmB", "wmC", "wmUnknown"], "新茶到了")
-    assert orphans == ["wmUnknown"]
-    assert [(t.sender, t.recipients) for t in tasks] == [
+    chats = [dm_of(c) for c in ("wmA", "wmB", "wmC", "wmUnknown")]
+    left_out = await rig.adapter.mass_send("c1", chats, "新茶到了")
+    assert left_out == [dm_of("wmUnknown")]
+    tasks = fake.mass_tasks.values()
+    assert sorted((t.sender, tuple(t.customers)) for t in tasks) == [
         ("li", ("wmC",)),
         ("zhang", ("wmA", "wmB")),
     ]
-    zhang = tasks[1]
-    assert set((await rig.adapter.mass_outcomes(zhang)).values()) == {"waiting"}
-    fake.confirm_mass(zhang.task_id)
-    assert await rig.adapter.mass_outcomes(zhang) == {"wmA": "sent", "wmB": "platform_cap"}
+    assert await rig.adapter.mass_send("c1", chats, "新茶到了") == []  # once per batch
+    assert len(fake.mass_tasks) == 2
+    assert set((await rig.adapter.mass_outcomes("c1")).values()) == {"waiting"}
+    for task in list(tasks):
+        fake.confirm_mass(task.msgid)
+    assert await rig.adapter.mass_outcomes("c1") == {
+        "wmA": "sent",
+        "wmB": "platform_cap",
+        "wmC": "sent",
+    }

@@ -85,6 +85,10 @@ class CampaignsConfig(Section):
     #: the sending worker renews its lease every third of this; if it dies, another
     #: worker takes the broadcast over after at most this long (plus a third)
     lease_ttl: Duration = timedelta(seconds=10)
+    #: on platforms whose broadcasts are mass-send tasks (WeCom): how often their
+    #: outcomes are read back, and how long staff may take to confirm them
+    mass_poll: Duration = timedelta(seconds=30)
+    mass_wait: Duration = timedelta(days=1)
 
     @field_validator("lease_ttl")
     @classmethod

@@ -8,13 +8,14 @@ those capabilities are absent and the core refuses such commands itself.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.adapter import Capabilities, Limits, MessageWindow, Pacing, UpdateSink
+from bot.adapter import Capabilities, Limits, MassLimit, MessageWindow, Pacing, UpdateSink
 from bot.adapters.wecom import endpoints as ep
 from bot.adapters.wecom.api import Secrets, WeComApi
 from bot.adapters.wecom.callback import CallbackEndpoint
@@ -30,7 +31,13 @@ from bot.adapters.wecom.convert import (
 from bot.adapters.wecom.crypto import CallbackCrypto
 from bot.adapters.wecom.inbound import ContactAdded, notice_of
 from bot.adapters.wecom.kf import CursorStore, KfPuller
-from bot.adapters.wecom.mass import FollowUsers, MassTask, Outcome, mass_outcomes, send_mass
+from bot.adapters.wecom.mass import (
+    FollowUsers,
+    mass_outcomes,
+    send_mass,
+    task_json,
+    task_of,
+)
 from bot.errors import ConfigError, DeliveryError, TransientError
 from bot.events import (
     ChatRef,
@@ -67,6 +74,7 @@ LIMITS = Limits(
     window=MessageWindow(KF_WINDOW.span, KF_WINDOW.messages),
 )
 LINK_KEY = "wecom:link:"
+MASS_KEY = "wecom:mass:"
 
 
 class WindowClosed(DeliveryError):
@@ -193,9 +201,7 @@ class WeComAdapter:
             msg = raw["msg"]
             if msg.get("origin") == 3 and msg.get("external_userid"):
                 at = datetime.fromtimestamp(int(msg.get("send_time") or 0), UTC)
-                await self._ledger().opened(
-                    PLATFORM, str(msg["external_userid"]), at, str(msg["msgid"])
-                )
+                await self._ledger().opened(PLATFORM, str(msg["external_userid"]), at, key_of(raw))
         if self._intake is not None:
             await self._intake.accept(raws)
             return
@@ -264,12 +270,28 @@ class WeComAdapter:
             )
         return SentMessage(chat, msgid, {"via": "kf"})
 
-    async def mass_send(self, recipients: list[str], text: str) -> tuple[list[MassTask], list[str]]:
-        """Tasks for staff to confirm, one per sender; and who has no sender."""
-        return await send_mass(self.api, self.follow, recipients, text, sender=self.config.sender)
+    @property
+    def mass_limit(self) -> MassLimit:
+        limit = self.config.mass_send_limit
+        return MassLimit(limit.count, limit.period)
 
-    async def mass_outcomes(self, task: MassTask) -> dict[str, Outcome]:
-        return await mass_outcomes(self.api, task)
+    async def mass_send(self, batch: str, chats: list[ChatRef], text: str) -> list[ChatRef]:
+        """One task per sender for staff to confirm (made once per ``batch``)."""
+        if await self.state.load(MASS_KEY + batch):
+            return []  # made before (a worker took the broadcast over): not again
+        tasks, orphans = await send_mass(
+            self.api, self.follow, [c.id for c in chats], text, sender=self.config.sender
+        )
+        await self.state.save(MASS_KEY + batch, json.dumps([task_json(t) for t in tasks]))
+        refused = set(orphans) | {c for t in tasks for c in t.refused}
+        return [c for c in chats if c.id in refused]
+
+    async def mass_outcomes(self, batch: str) -> dict[str, str]:
+        stored = await self.state.load(MASS_KEY + batch)
+        outcomes: dict[str, str] = {}
+        for item in json.loads(stored) if stored else ():
+            outcomes.update(await mass_outcomes(self.api, task_of(item)))
+        return outcomes
 
     async def send_document(self, document: OutgoingDocument) -> SentMessage:
         raise DeliveryError("the WeCom adapter does not send files")

@@ -46,6 +46,25 @@ class MassTask:
     refused: tuple[str, ...] = ()
 
 
+def task_json(task: MassTask) -> dict[str, object]:
+    return {
+        "id": task.task_id,
+        "sender": task.sender,
+        "to": list(task.recipients),
+        "refused": list(task.refused),
+    }
+
+
+def task_of(item: dict[str, object]) -> MassTask:
+    to, refused = item.get("to"), item.get("refused")
+    return MassTask(
+        str(item["id"]),
+        str(item["sender"]),
+        tuple(str(c) for c in to) if isinstance(to, list) else (),
+        tuple(str(c) for c in refused) if isinstance(refused, list) else (),
+    )
+
+
 class FollowUsers:
     """Which staff member each customer added (the default sender to them)."""
 
