@@ -8,6 +8,7 @@ from bot.context import Context
 from bot.events import Button, ButtonPressed
 from bot.push.campaigns import Campaigns
 from bot.push.gate import Gate
+from bot.push.mass import able_mass
 from bot.push.report import ChatProgress, describe
 from bot.push.segments import UnknownSegment
 from bot.router import Router
@@ -107,6 +108,8 @@ async def broadcast(ctx: Context) -> None:
         plan=describe(ctx.services, ctx.lang, preview.plan),
         text=text,
     )
+    if able_mass(ctx.services.adapter) is not None:
+        shown = f"{shown}\n\n{ctx.t('push.broadcast.mass_note')}"
     if not ctx.services.adapter.buttons_in(ctx.chat):  # no button to press: a code to type
         codes = ctx.services.require(ConfirmCodes)
         expires = ctx.services.clock.now() + CODE_LIFETIME

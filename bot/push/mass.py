@@ -3,7 +3,8 @@
 The gate still decides for every member (opt-out, caps, the kill switch), and
 the platform's own per-member cap (``mass_limit``) is a cap of its own:
 members over it are dropped with reason ``platform_cap`` before any task is
-made. The others go in one call; their outbox rows wait (``waiting``/``mass``)
+made. A task goes out once, so whom the gate holds back (a cap, the gap) is
+left out of it and recorded as dropped with the gate's reason. The others go in one call; their outbox rows wait (``waiting``/``mass``)
 until a person confirms the task in the platform's client, and their outcomes
 are read back every ``push.campaigns.mass_poll``: ``sent``, the platform's cap
 (``platform_cap``, never counted as sent) or ``unreachable``. Rows still
@@ -89,9 +90,8 @@ class MassBroadcast:
                 continue
             decision = await self._gate.check(member, message, category)
             if decision.outcome is not Outcome.SENT:
-                await self._store.mark(
-                    campaign_id, member.id, decision.outcome.value, decision.reason, now
-                )
+                # a task goes out once: whom the gate holds back is not in it
+                await self._store.mark(campaign_id, member.id, "dropped", decision.reason, now)
                 continue
             chosen[self.services.adapter.dm(member.user).id] = member
         if not chosen:

@@ -15,7 +15,7 @@ def describe(services: Services, lang: str | None, tally: Tally) -> str:
     for (state, reason), count in tally.items():
         by_state.setdefault(state, Counter())[reason] += count
     parts = []
-    for state in ("sent", "deferred", "dropped", "pending"):
+    for state in ("sent", "waiting", "deferred", "dropped", "pending"):
         reasons = by_state.get(state)
         if not reasons:
             continue
