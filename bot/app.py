@@ -7,7 +7,14 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable
 
-from bot.adapter import Adapter, CallHooked, Closable, DurableSource
+from bot.adapter import (
+    Adapter,
+    CallHooked,
+    Closable,
+    DurableSource,
+    RetryReported,
+    StateKeeper,
+)
 from bot.adapters import build_adapter
 from bot.clock import Clock, SystemClock
 from bot.config.model import WarmlineConfig
@@ -19,9 +26,11 @@ from bot.health import Health
 from bot.i18n import Catalog
 from bot.intake import DurableIntake
 from bot.middlewares import default_middlewares
+from bot.outbound import Outbound
 from bot.router import CommandIndex, Router
 from bot.runner import UpdateRunner
 from bot.services import Services
+from bot.signals import Signals
 from bot.web import HttpLimits, WebServer, listen_address
 from storage.database import Database
 from storage.dedupe import FallbackLedger, RedisLedger, SqlLedger, UpdateLedger
@@ -29,6 +38,7 @@ from storage.inbox import SqlInbox
 from storage.members import SqlChatRepository, SqlInteractionLog, SqlMemberRepository
 from storage.migrate import ensure_schema
 from storage.redis import connect_redis
+from storage.windows import WindowLedger
 
 log = logging.getLogger("warmline.app")
 
@@ -73,15 +83,17 @@ class App:
             if self.redis is not None
             else sql_ledger
         )
+        self.signals = Signals()
         self.services = Services(
             config=config,
-            adapter=self.adapter,
+            adapter=Outbound(self.adapter, self.signals),
             clock=clock or SystemClock(),
             members=SqlMemberRepository(self.database),
             chats=SqlChatRepository(self.database),
             interactions=SqlInteractionLog(self.database),
             ledger=ledger,
             catalog=Catalog(default=config.bot.default_language),
+            signals=self.signals,
         )
         for note in config.deprecations:
             log.warning("config: %s", note)
@@ -107,6 +119,8 @@ class App:
                 dedupe_ttl=config.storage.dedupe_ttl,
             )
             self.services.provide(self.intake)
+        if self.adapter.limits.window is not None:  # the platform's message windows
+            self.services.provide(WindowLedger(self.database))
         self._startup: list[Hook] = []
         self._shutdown: list[Hook] = []
         self._started = False
@@ -131,8 +145,12 @@ class App:
             if self.intake is not None and isinstance(self.adapter, DurableSource):
                 self.intake.bind(self.adapter.events_of, self.adapter.key_of)
                 self.adapter.use_intake(self.intake)
+            if isinstance(self.adapter, StateKeeper):
+                self.adapter.use_database(self.database)
             if isinstance(self.adapter, CallHooked):
                 self.adapter.before_call = self.database.end_update_unit
+            if isinstance(self.adapter, RetryReported):
+                self.adapter.on_retry = self.signals.platform_retry.emit
             await self.adapter.start(self.runner.submit)
             self.health.started = True
             if self.intake is not None:

@@ -6,15 +6,22 @@ issue time, keyed with a per-bot secret. A press is honoured only when the MAC
 matches *this chat* and the button is younger than ``max_age``; the same data
 copied to another chat, edited, or pressed after it expired is refused.
 
-Features do not need to do anything: :class:`SigningAdapter` signs the buttons
-of every message sent through ``services.adapter`` (``ctx.reply`` included), and
+Features do not need to do anything: the core's outbound door
+(:class:`~bot.outbound.Outbound`) signs the buttons of every message sent
+through ``services.adapter`` (``ctx.reply`` included) with this signer, and
 :class:`VerifyButtons` checks presses before any handler runs and hands the
 handler the original data. ``sign``/``verify`` are there for code that builds
 buttons outside of a send (tests, CLI previews).
 
-The secret is ``bot.callback_secret``; if unset, it is derived from the bot
-token; without a token (local platform) it is generated once and kept in a file
+The secret is ``bot.callback_secret``; if unset, it is derived from the
+adapter's own secret (:class:`~bot.adapter.SecretSeed`: the bot token on
+Telegram); without one (local platform) it is generated once and kept in a file
 next to the SQLite database (or ``~/.warmline/callback-secret``).
+
+The signature takes :data:`SIGNATURE_BYTES`; what is left of the platform's
+``limits.button_data_bytes`` is the room for a button's own data. Features may
+count on :data:`DATA_BUDGET` bytes: the contract test holds every adapter with
+buttons to at least ``DATA_BUDGET + SIGNATURE_BYTES``.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
-from bot.adapter import Adapter, Closable, UpdateSink
+from bot.adapter import DATA_BUDGET, SIGNATURE_BYTES, SecretSeed
 from bot.clock import Clock
 from bot.config.model import WarmlineConfig
 from bot.context import Context
@@ -41,11 +48,6 @@ from bot.events import (
     Button,
     ButtonPressed,
     ChatRef,
-    Event,
-    OutgoingDocument,
-    OutgoingMessage,
-    SentMessage,
-    UserRef,
 )
 
 if TYPE_CHECKING:
@@ -53,26 +55,33 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("warmline.callbacks")
 
-#: Telegram's limit on callback data, in bytes
-MAX_CALLBACK_BYTES = 64
+#: the smallest ``limits.button_data_bytes`` of an adapter with buttons
+MAX_CALLBACK_BYTES = DATA_BUDGET + SIGNATURE_BYTES
 _EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 _MAC_CHARS = 11  # 8 bytes, base64url without padding
 _SEPARATOR = "|"
 
 
 class CallbackSigner:
-    def __init__(self, secret: bytes, clock: Clock, max_age: timedelta = timedelta(days=30)):
+    def __init__(
+        self,
+        secret: bytes,
+        clock: Clock,
+        max_age: timedelta = timedelta(days=30),
+        max_bytes: int = MAX_CALLBACK_BYTES,
+    ):
         if len(secret) < 16:
             raise ValueError("the callback secret must be at least 16 bytes")
         self._secret = secret
+        self.max_bytes = max_bytes
         self._clock = clock
         self.max_age = max_age
 
     def sign(self, chat: ChatRef, data: str) -> str:
         issued = _base36(int((self._clock.now() - _EPOCH).total_seconds() // 60))
         signed = f"{data}{_SEPARATOR}{issued}{self._mac(chat, data, issued)}"
-        if len(signed.encode()) > MAX_CALLBACK_BYTES:
-            room = MAX_CALLBACK_BYTES - (len(signed.encode()) - len(data.encode()))
+        if len(signed.encode()) > self.max_bytes:
+            room = self.max_bytes - (len(signed.encode()) - len(data.encode()))
             raise ValueError(
                 f"callback data {data!r} is too long to sign: keep it within {room} bytes"
             )
@@ -116,13 +125,13 @@ def _base36(number: int) -> str:
             return out
 
 
-def resolve_secret(config: WarmlineConfig) -> bytes:
-    """``bot.callback_secret``, else derived from the token, else a generated file."""
+def resolve_secret(config: WarmlineConfig, seed: bytes | None = None) -> bytes:
+    """``bot.callback_secret``, else derived from the adapter's ``seed``, else a
+    generated file."""
     if config.bot.callback_secret:
         return config.bot.callback_secret.encode()
-    token = config.bot.telegram.token
-    if config.bot.platform == "telegram" and token:
-        return hmac.new(token.encode(), b"warmline callback secret v1", hashlib.sha256).digest()
+    if seed:
+        return hmac.new(seed, b"warmline callback secret v1", hashlib.sha256).digest()
     path = secret_file(config.storage.database_url)
     try:
         return bytes.fromhex(path.read_text(encoding="ascii").strip())
@@ -146,76 +155,6 @@ def secret_file(database_url: str) -> Path:
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         return Path(url.database).with_name(Path(url.database).name + ".callback-secret")
     return Path.home() / ".warmline" / "callback-secret"
-
-
-class SigningAdapter:
-    """Wraps an adapter so the buttons of every message it sends are signed."""
-
-    def __init__(self, inner: Adapter, signer: CallbackSigner) -> None:
-        self.inner = inner
-        self.signer = signer
-        self.platform = inner.platform
-
-    def _signed(self, message: OutgoingMessage) -> OutgoingMessage:
-        if not message.buttons:
-            return message
-        rows = tuple(
-            tuple(self.signer.button(message.chat, button) for button in row)
-            for row in message.buttons
-        )
-        return replace(message, buttons=rows)
-
-    async def send(self, message: OutgoingMessage) -> SentMessage:
-        return await self.inner.send(self._signed(message))
-
-    async def edit(self, chat: ChatRef, message_id: str, message: OutgoingMessage) -> None:
-        await self.inner.edit(chat, message_id, self._signed(message))
-
-    async def start(self, sink: UpdateSink) -> None:
-        await self.inner.start(sink)
-
-    async def stop(self) -> None:
-        await self.inner.stop()
-
-    async def close(self) -> None:
-        if isinstance(self.inner, Closable):
-            await self.inner.close()
-
-    def parse(self, raw: dict[str, object]) -> Event | None:
-        return self.inner.parse(raw)
-
-    async def send_document(self, document: OutgoingDocument) -> SentMessage:
-        return await self.inner.send_document(document)
-
-    async def answer_button(self, callback_id: str, text: str | None = None) -> None:
-        await self.inner.answer_button(callback_id, text)
-
-    async def delete(self, chat: ChatRef, message_id: str) -> None:
-        await self.inner.delete(chat, message_id)
-
-    async def restrict(self, chat: ChatRef, user: UserRef, until: datetime | None) -> None:
-        await self.inner.restrict(chat, user, until)
-
-    async def unrestrict(self, chat: ChatRef, user: UserRef) -> None:
-        await self.inner.unrestrict(chat, user)
-
-    async def ban(self, chat: ChatRef, user: UserRef, until: datetime | None = None) -> None:
-        await self.inner.ban(chat, user, until)
-
-    async def unban(self, chat: ChatRef, user: UserRef) -> None:
-        await self.inner.unban(chat, user)
-
-    async def approve_join(self, chat: ChatRef, user: UserRef) -> None:
-        await self.inner.approve_join(chat, user)
-
-    async def decline_join(self, chat: ChatRef, user: UserRef) -> None:
-        await self.inner.decline_join(chat, user)
-
-    async def list_admins(self, chat: ChatRef) -> list[UserRef]:
-        return await self.inner.list_admins(chat)
-
-    async def me(self) -> UserRef:
-        return await self.inner.me()
 
 
 class VerifyButtons:
@@ -248,9 +187,15 @@ def install_callbacks(app: App) -> None:
     """Sign every button the bot sends and verify every press (before members load)."""
     from bot.middlewares import MemberLoader
 
-    signer = CallbackSigner(resolve_secret(app.config), app.services.clock)
+    adapter = app.services.adapter
+    seed = adapter.inner.secret_seed() if isinstance(adapter.inner, SecretSeed) else None
+    signer = CallbackSigner(
+        resolve_secret(app.config, seed),
+        app.services.clock,
+        max_bytes=max(adapter.limits.button_data_bytes, MAX_CALLBACK_BYTES),
+    )
     app.services.provide(signer)
-    app.services.adapter = SigningAdapter(app.services.adapter, signer)
+    adapter.signer = signer
     chain = app.dispatcher.middlewares
     position = next((i for i, m in enumerate(chain) if isinstance(m, MemberLoader)), len(chain))
     chain.insert(position, VerifyButtons(signer))

@@ -14,7 +14,6 @@ from bot.events import (
     IncomingMessage,
     OutgoingMessage,
     SentMessage,
-    private_chat_of,
 )
 from bot.i18n import normalise_language
 from bot.services import Services
@@ -74,7 +73,7 @@ class Context:
         """Answer the member in their DM, wherever the event came from."""
         return await self.services.adapter.send(
             OutgoingMessage(
-                chat=private_chat_of(self.event.user),
+                chat=self.services.adapter.dm(self.event.user),
                 text=text,
                 buttons=tuple(tuple(row) for row in buttons),
             )

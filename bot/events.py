@@ -166,8 +166,3 @@ class SentMessage:
     chat: ChatRef
     message_id: str
     extra: dict[str, object] = field(default_factory=dict)
-
-
-def private_chat_of(user: UserRef) -> ChatRef:
-    """The one-on-one chat with ``user`` (same id as the user on Telegram)."""
-    return ChatRef(platform=user.platform, id=user.id, kind=ChatKind.PRIVATE)

@@ -18,6 +18,7 @@ EXTRA_OF: dict[str, str] = {
     "hiredis": "redis",
     "plotly": "insight",
     "jinja2": "insight",
+    "wechatpy": "wecom",
 }
 #: what the insight dashboard, /metrics and the reports import
 INSIGHT = ("plotly", "jinja2")

@@ -10,6 +10,7 @@ from bot.dispatcher import Middleware, Next
 from bot.events import IncomingMessage, MemberJoined, MemberLeft
 from bot.intake import DurableIntake
 from bot.outages import is_outage
+from bot.windows import OpenWindows
 
 log = logging.getLogger("warmline.dispatch")
 
@@ -110,4 +111,5 @@ def default_middlewares(with_members: bool = True) -> list[Middleware]:
     chain: list[Middleware] = [ErrorIsolation(), Logging(), Dedupe()]
     if with_members:
         chain.append(MemberLoader())
+    chain.append(OpenWindows())
     return chain

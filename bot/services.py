@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from bot.adapter import Adapter
 from bot.clock import Clock
 from bot.config.model import WarmlineConfig
 from bot.i18n import Catalog
+from bot.outbound import Outbound
+from bot.signals import Signals
 from storage.dedupe import UpdateLedger
 from storage.members import ChatRepository, InteractionLog, MemberRepository
 
@@ -23,13 +24,15 @@ T = TypeVar("T")
 @dataclass
 class Services:
     config: WarmlineConfig
-    adapter: Adapter
+    #: the platform, as the core calls it (429s held, buttons signed)
+    adapter: Outbound
     clock: Clock
     members: MemberRepository
     chats: ChatRepository
     interactions: InteractionLog
     ledger: UpdateLedger
     catalog: Catalog
+    signals: Signals = field(default_factory=Signals)
     _extensions: dict[type[Any], Any] = field(default_factory=dict)
 
     def provide(self, instance: T, as_type: type[T] | None = None) -> T:

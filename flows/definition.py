@@ -18,6 +18,7 @@ from typing import Literal, get_args
 import yaml
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
+from bot.adapter import DATA_BUDGET
 from bot.config.duration import Duration
 from bot.config.safe_yaml import safe_load
 from bot.config.section import Section
@@ -98,7 +99,7 @@ class FlowDef(Section):
         for step in self.steps:
             for button in step.buttons:
                 # jy:<flow>:<step>:<choice>:<10-char digest> must fit the signed callback data
-                if len(f"jy:{self.name}:{step.id}:{button.choice}:") + 10 > 44:
+                if len(f"jy:{self.name}:{step.id}:{button.choice}:") + 10 > DATA_BUDGET:
                     raise ValueError(
                         f"step {step.id}: button {button.choice}: flow, step and choice names "
                         "are too long together for a button (keep them under 30 characters)"

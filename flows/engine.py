@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.config.flows import FlowsConfig
-from bot.events import Button, ChatRef, OutgoingMessage
+from bot.events import Button, ChatRef, OutgoingMessage, UserRef
 from bot.i18n import normalise_language
 from bot.push.contract import Category, Decision, Outcome, PushGate, PushMessage
 from bot.push.gate import Gate
@@ -87,7 +87,6 @@ class FlowEngine:
         self.timers = TimerStore(db)
         self.orders = OrderBook(db)
         self.tags = TagStore(db)
-        self._bot_username: str | None = None
         self.catch_up = shared_catch_up(services)
         #: steps and slots skipped as stale since start-up
         self.stale = 0
@@ -130,7 +129,7 @@ class FlowEngine:
     async def tell_admins(self, member: MemberRecord, key: str) -> None:
         who = member.display_name or member.username or member.user_id
         for admin in self.services.config.bot.admins:
-            chat = ChatRef(member.platform, admin)
+            chat = self.services.adapter.dm(UserRef(member.platform, admin))
             text = self.services.catalog.t(None, key, member=who, member_id=member.user_id)
             try:
                 await self.services.adapter.send(OutgoingMessage(chat=chat, text=text))
@@ -138,10 +137,9 @@ class FlowEngine:
                 log.warning("could not tell admin %s about member %s", admin, member.id)
 
     async def referral_link(self, code: str) -> str:
-        if self._bot_username is None:
-            me = await self.services.adapter.me()
-            self._bot_username = me.username or "bot"
-        return f"https://t.me/{self._bot_username}?start=ref-{code}"
+        """The platform's link that brings a friend in as referred by ``code``."""
+        link = await self.services.adapter.deep_link(f"ref-{code}")
+        return link or f"ref-{code}"
 
     async def note(self, member_id: int, signal: str, at: datetime, n: int = 1) -> None:
         await self.journeys.bump({(member_id, signal): n}, at)

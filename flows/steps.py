@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from bot.adapter import DATA_BUDGET
 from bot.events import Button
 from bot.push.contract import Category, Decision, Outcome
 from flows.definition import FlowDef, StepDef
@@ -137,8 +138,8 @@ Action = Callable[[StepRun], Awaitable[StepResult]]
 Guard = Callable[[StepRun], bool]
 
 
-#: room left for our data once the core signs it (Telegram allows 64 bytes in all)
-MAX_DATA = 44
+#: room for our data once the core signs it, on every platform with buttons
+MAX_DATA = DATA_BUDGET
 
 
 def choice_data(flow: str, step: str, choice: str, instance: str) -> str:

@@ -209,7 +209,7 @@ async def turn_page(ctx: Context) -> None:
         return
     message = await _page(ctx, name, int(number))
     await ctx.answer_button()
-    if event.message_id is not None:
+    if event.message_id is not None and ctx.services.adapter.capabilities.edit:
         await ctx.services.adapter.edit(ctx.chat, event.message_id, message)
     else:
         await ctx.services.adapter.send(message)

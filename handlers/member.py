@@ -8,7 +8,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.context import Context
-from bot.events import Button, ButtonPressed, OutgoingDocument, private_chat_of
+from bot.events import Button, ButtonPressed, OutgoingDocument
 from bot.i18n import LANGUAGE_NAMES, SUPPORTED
 from bot.router import Router
 from storage.privacy import MemberData
@@ -72,7 +72,7 @@ async def my_data(ctx: Context) -> None:
     content = json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True).encode()
     await ctx.services.adapter.send_document(
         OutgoingDocument(
-            chat=private_chat_of(ctx.event.user),
+            chat=ctx.services.adapter.dm(ctx.event.user),
             filename="my-data.json",
             content=content,
             caption=ctx.t("member.mydata.caption"),

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.context import Context
-from bot.events import Button, ButtonPressed, ChatKind, ChatRef
+from bot.events import Button, ButtonPressed
 from bot.push.campaigns import Campaigns
 from bot.push.gate import Gate
+from bot.push.mass import able_mass
 from bot.push.report import ChatProgress, describe
 from bot.push.segments import UnknownSegment
 from bot.router import Router
 from handlers.segments import error_text
+from storage.confirm_codes import ConfirmCodes
 from storage.segment_filter import SegmentError, is_filter, parse
 
 router = Router("push")
 
 CONFIRM = "push:bc:ok:"
 CANCEL = "push:bc:no:"
+#: a typed confirmation works this long after the preview
+CODE_LIFETIME = timedelta(minutes=10)
 
 
 @router.command("stop", scope="private", summary_key="push.commands.stop")
@@ -93,16 +99,25 @@ async def broadcast(ctx: Context) -> None:
     except SegmentError as error:
         await ctx.reply(error_text(ctx, error))
         return
+    shown = ctx.t(
+        "push.broadcast.preview",
+        id=preview.campaign_id,
+        segment=preview.described,
+        audience=preview.audience,
+        count=preview.audience,
+        plan=describe(ctx.services, ctx.lang, preview.plan),
+        text=text,
+    )
+    if able_mass(ctx.services.adapter) is not None:
+        shown = f"{shown}\n\n{ctx.t('push.broadcast.mass_note')}"
+    if not ctx.services.adapter.buttons_in(ctx.chat):  # no button to press: a code to type
+        codes = ctx.services.require(ConfirmCodes)
+        expires = ctx.services.clock.now() + CODE_LIFETIME
+        code = await codes.issue(CONFIRM + preview.campaign_id, ctx.event.user.id, expires)
+        await ctx.reply(f"{shown}\n\n{ctx.t('push.broadcast.confirm_by_code', code=code)}")
+        return
     await ctx.reply(
-        ctx.t(
-            "push.broadcast.preview",
-            id=preview.campaign_id,
-            segment=preview.described,
-            audience=preview.audience,
-            count=preview.audience,
-            plan=describe(ctx.services, ctx.lang, preview.plan),
-            text=text,
-        ),
+        shown,
         [
             [
                 Button(ctx.t("push.broadcast.confirm"), data=CONFIRM + preview.campaign_id),
@@ -110,6 +125,22 @@ async def broadcast(ctx: Context) -> None:
             ]
         ],
     )
+
+
+@router.command("confirm", admin_only=True, summary_key="push.commands.confirm")
+async def confirm_by_code(ctx: Context) -> None:
+    """``/confirm <code>``: the broadcast preview's button, typed."""
+    assert ctx.message is not None and ctx.message.command is not None
+    code = ctx.message.command.args.strip()
+    if not code:
+        await ctx.reply(ctx.t("push.broadcast.code_usage"))
+        return
+    codes = ctx.services.require(ConfirmCodes)
+    action = await codes.redeem(code, ctx.event.user.id, ctx.services.clock.now())
+    if action is None or not action.startswith(CONFIRM):
+        await ctx.reply(ctx.t("push.broadcast.bad_code"))
+        return
+    await _launch(ctx, action.removeprefix(CONFIRM))
 
 
 def _starts_with_a_term(text: str) -> bool:
@@ -141,8 +172,13 @@ async def broadcast_button(ctx: Context) -> None:
         else:
             await ctx.reply(ctx.t("push.broadcast.not_draft", id=campaign_id))
         return
+    await _launch(ctx, campaign_id)
+
+
+async def _launch(ctx: Context, campaign_id: str) -> None:
+    """Confirm a draft and send it; progress goes to the chat the admin confirmed in."""
+    campaigns = ctx.services.require(Campaigns)
     if not await campaigns.confirm(campaign_id):
         await ctx.reply(ctx.t("push.broadcast.not_draft", id=campaign_id))
         return
-    chat = ChatRef(ctx.chat.platform, ctx.event.user.id, ChatKind.PRIVATE)
-    campaigns.launch(campaign_id, ChatProgress(ctx.services, chat, ctx.lang))
+    campaigns.launch(campaign_id, ChatProgress(ctx.services, ctx.chat, ctx.lang))

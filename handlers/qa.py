@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.context import Context
-from bot.events import Button, ButtonPressed, ChatKind, ChatRef, OutgoingMessage
+from bot.events import Button, ButtonPressed, OutgoingMessage, UserRef
 from bot.router import Router
 from flows.tags import TagStore
 from knowledge.contract import Answer, Answerer
@@ -77,7 +77,7 @@ async def start_reply(ctx: Context) -> None:
 
 
 def source_key(source: str) -> str:
-    """Short and stable, so the button fits Telegram's 64 bytes with its signature."""
+    """Short and stable, so the button fits the core's data budget (bot.callbacks)."""
     return hashlib.sha256(source.encode()).hexdigest()[:12]
 
 
@@ -306,7 +306,7 @@ async def _notify_admins(ctx: Context, handoff: HandoffRecord) -> None:
         try:
             await services.adapter.send(
                 OutgoingMessage(
-                    chat=ChatRef(handoff.platform, admin_id, ChatKind.PRIVATE),
+                    chat=services.adapter.dm(UserRef(handoff.platform, admin_id)),
                     text=text,
                     buttons=((button,),),
                 )
@@ -324,7 +324,7 @@ async def _relay(ctx: Context, handoff: HandoffRecord) -> None:
     text = ctx.services.catalog.t(
         handoff.lang, "knowledge.admin.reply_to_member", text=ctx.message.text
     )
-    member_chat = ChatRef(handoff.platform, handoff.user_id, ChatKind.PRIVATE)
+    member_chat = ctx.services.adapter.dm(UserRef(handoff.platform, handoff.user_id))
     await ctx.services.adapter.send(OutgoingMessage(chat=member_chat, text=text))
     await ctx.reply(ctx.t("knowledge.admin.relayed", id=handoff.id, member=handoff.member_name))
 

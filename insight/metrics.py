@@ -3,7 +3,8 @@
 Each App gets its own :class:`CollectorRegistry` (two bots in one process, as
 in tests, never share counters). Updates and handler latency come from a
 dispatcher middleware; gate decisions from a wrapper around the push gate;
-429s and retries from the adapters' retry log; outbox depth is counted in the
+429s and retries from the core's ``platform_retry`` signal (never from log
+text, so rewording a log line cannot zero them); outbox depth is counted in the
 database when Prometheus scrapes, and so is scheduler lag (the oldest
 overdue job or flow timer). Features without a hook call the
 ``observe_*`` methods themselves.
@@ -11,7 +12,6 @@ overdue job or flow timer). Features without a hook call the
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,14 +27,9 @@ from prometheus_client import (
 
 from bot.context import Context
 from bot.dispatcher import Next
+from bot.signals import RATE_LIMITED
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-
-#: the retry policy's log formats (bot/adapters/retry.py) → what they mean
-_RETRY_FORMATS = {
-    "%s: rate limited, retrying in %ss": "rate_limited",
-    "%s: %s; retry %d/%d in %.1fs": "transient",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +91,6 @@ class Metrics:
             "How overdue the oldest due job or flow timer is (0 when the scheduler keeps up).",
             registry=r,
         )
-        self.retry_log = RetryLogCounter(self)
 
     async def middleware(self, call_next: Next, ctx: Context) -> None:
         """Count and time every update (``app.dispatcher.use(metrics.middleware)``)."""
@@ -120,7 +114,8 @@ class Metrics:
         self.kb.labels("answered" if answered else "abstained").inc()
 
     def observe_retry(self, cause: str) -> None:
-        if cause == "rate_limited":
+        """A platform call retried (``bot.signals.platform_retry``)."""
+        if cause == RATE_LIMITED:
             self.rate_limited.inc()
         self.retries.labels(cause).inc()
 
@@ -131,23 +126,3 @@ class Metrics:
             self.outbox_depth.set(backlog.outbox)
             self.scheduler_lag.set(backlog.scheduler_lag)
         return generate_latest(self.registry)
-
-
-class RetryLogCounter(logging.Handler):
-    """Counts the retry policy's own log records, so 429s and retries are
-    measured without the adapters knowing about metrics."""
-
-    def __init__(self, metrics: Metrics) -> None:
-        super().__init__(level=logging.WARNING)
-        self.metrics = metrics
-
-    def emit(self, record: logging.LogRecord) -> None:
-        cause = _RETRY_FORMATS.get(str(record.msg))
-        if cause is not None:
-            self.metrics.observe_retry(cause)
-
-    def attach(self) -> None:
-        logging.getLogger("warmline.retry").addHandler(self)
-
-    def detach(self) -> None:
-        logging.getLogger("warmline.retry").removeHandler(self)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -81,8 +82,10 @@ def install_insight(app: App) -> None:
     if insight.metrics.enabled:
         server.add_route("GET", "/metrics", metrics_view(metrics, engine, clock))
 
+    unsubscribe: list[Callable[[], None]] = []
+
     async def start(_app: App) -> None:
-        metrics.retry_log.attach()
+        unsubscribe.append(app.services.signals.platform_retry.connect(metrics.observe_retry))
         if server is not app.web:
             await server.start()
         log.info(
@@ -101,7 +104,8 @@ def install_insight(app: App) -> None:
         )
 
     async def stop(_app: App) -> None:
-        metrics.retry_log.detach()
+        while unsubscribe:
+            unsubscribe.pop()()
         if server is not app.web:
             await server.stop()
 

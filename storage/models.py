@@ -4,6 +4,7 @@ Feature packages add their table modules to this list.
 """
 
 from storage import (
+    confirm_tables,
     flow_tables,
     inbox_tables,
     insight_tables,
@@ -12,12 +13,14 @@ from storage import (
     push_tables,
     segment_tables,
     tables,
+    window_tables,
 )
 from storage.tables import Base
 
 metadata = Base.metadata
 
 __all__ = [
+    "confirm_tables",
     "flow_tables",
     "inbox_tables",
     "insight_tables",
@@ -27,4 +30,5 @@ __all__ = [
     "push_tables",
     "segment_tables",
     "tables",
+    "window_tables",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.events import ChatKind, ChatRef
+from bot.events import UserRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,6 @@ class MemberRecord:
         return (self.platform, self.user_id)
 
     @property
-    def dm(self) -> ChatRef:
-        """The member's one-on-one chat with the bot (same id as the user on Telegram)."""
-        return ChatRef(self.platform, self.user_id, ChatKind.PRIVATE)
+    def user(self) -> UserRef:
+        """The member as the platform knows them; their DM is ``adapter.dm(member.user)``."""
+        return UserRef(self.platform, self.user_id, self.display_name, self.username, self.language)

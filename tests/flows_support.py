@@ -14,7 +14,7 @@ from harness import LocalBot, local_bot, make_config
 from bot.adapters.local import Action
 from bot.app import App
 from bot.clock import ManualClock
-from bot.events import OutgoingMessage, private_chat_of
+from bot.events import OutgoingMessage
 from bot.push.gate import Gate
 from flows.engine import FlowEngine
 
@@ -84,7 +84,7 @@ class Journey:
         self._presses += 1
         key = f"press:{self.clock.now().timestamp()}:{self._presses}"
         await self.bot.deliver(
-            self.bot.adapter.press(user, private_chat_of(user), data, update_key=key)
+            self.bot.adapter.press(user, self.bot.adapter.dm(user), data, update_key=key)
         )
         return [a.message for a in self.bot.adapter.log[before:] if a.message]
 

@@ -9,7 +9,7 @@ from typing import Any
 from bot.adapters.local import PLATFORM, LocalAdapter
 from bot.app import App
 from bot.config.model import WarmlineConfig
-from bot.events import ChatKind, ChatRef, Event, OutgoingMessage, UserRef, private_chat_of
+from bot.events import ChatKind, ChatRef, Event, OutgoingMessage, UserRef
 
 
 def make_config(database_url: str, **sections: Any) -> WarmlineConfig:
@@ -43,14 +43,14 @@ class LocalBot:
     ) -> list[OutgoingMessage]:
         """Send ``text`` and return what the bot sent in reply (to any chat)."""
         before = len(self.adapter.log)
-        await self.deliver(self.adapter.message(user, chat or private_chat_of(user), text))
+        await self.deliver(self.adapter.message(user, chat or self.adapter.dm(user), text))
         return [a.message for a in self.adapter.log[before:] if a.kind == "send" and a.message]
 
     async def press(
         self, user: UserRef, data: str, chat: ChatRef | None = None
     ) -> list[OutgoingMessage]:
         before = len(self.adapter.log)
-        await self.deliver(self.adapter.press(user, chat or private_chat_of(user), data))
+        await self.deliver(self.adapter.press(user, chat or self.adapter.dm(user), data))
         return [a.message for a in self.adapter.log[before:] if a.message]
 
 

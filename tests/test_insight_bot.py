@@ -39,19 +39,22 @@ async def test_metrics_count_updates_and_are_served(sqlite_url: str) -> None:
             assert response.status == 404  # the dashboard is off
 
 
-async def test_retries_and_rate_limits_are_counted_from_the_retry_log(sqlite_url: str) -> None:
+async def test_retries_and_rate_limits_are_counted_from_the_core_signal(sqlite_url: str) -> None:
     import logging
 
     config = make_config(sqlite_url, insight=_insight())
     async with local_bot(config) as bot:
         metrics = bot.app.services.require(Metrics)
-        retry = logging.getLogger("warmline.retry")
-        retry.warning("%s: rate limited, retrying in %ss", "sendMessage", 3)
-        retry.warning("%s: %s; retry %d/%d in %.1fs", "sendMessage", "502", 1, 5, 0.5)
+        retry = bot.app.services.signals.platform_retry
+        retry.emit("rate_limited")
+        retry.emit("transient")
         assert metrics.rate_limited._value.get() == 1
         assert metrics.retries.labels("transient")._value.get() == 1
-    retry.warning("%s: rate limited, retrying in %ss", "sendMessage", 3)
-    assert metrics.rate_limited._value.get() == 1  # detached on shutdown
+        # log text is no source: the old retry-log line counts nothing any more
+        logging.getLogger("warmline.retry").warning("%s: rate limited, retrying in %ss", "x", 3)
+        assert metrics.rate_limited._value.get() == 1
+    retry.emit("rate_limited")
+    assert metrics.rate_limited._value.get() == 1  # unsubscribed on shutdown
 
 
 async def test_dashboard_login_link_for_bot_admins(sqlite_url: str) -> None:

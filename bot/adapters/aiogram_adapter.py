@@ -2,8 +2,9 @@
 
 Every call goes through aiogram's session, pointed at ``bot.telegram.api_base``;
 a session request middleware applies the neutral retry policy, so each call
-honours 429 ``retry_after``, retries 5xx/network trouble and raises neutral
-errors (403 → RecipientUnreachable, other 4xx → DeliveryError).
+retries 5xx/network trouble, reports a 429 as ``RateLimited`` (the core holds
+and retries) and raises neutral errors (403 → RecipientUnreachable, other
+4xx → DeliveryError).
 """
 
 from __future__ import annotations
@@ -39,8 +40,7 @@ from aiogram.types import (
     User,
 )
 
-from bot.adapters.retry import RetryPolicy
-from bot.adapters.telegram_base import POLL_GRACE, BeforeCall, TelegramAdapter
+from bot.adapters.telegram_base import POLL_GRACE, Guarded, TelegramAdapter
 from bot.adapters.telegram_convert import ALLOWED_UPDATES, PLATFORM
 from bot.config.model import TelegramConfig
 from bot.errors import DeliveryError, RateLimited, RecipientUnreachable, TransientError
@@ -105,11 +105,10 @@ def classify(exc: BaseException) -> DeliveryError | TransientError | None:
 
 class RetryMiddleware(BaseRequestMiddleware):
     """aiogram's hook around every request; getUpdates is left to the poll loop.
-    ``before`` runs first (the adapter's :attr:`~TelegramAdapter.before_call`)."""
+    ``guarded`` is the adapter's: ``before_call``, then the retry policy."""
 
-    def __init__(self, policy: RetryPolicy, before: BeforeCall) -> None:
-        self.policy = policy
-        self.before = before
+    def __init__(self, guarded: Guarded) -> None:
+        self.guarded = guarded
 
     async def __call__(
         self,
@@ -119,10 +118,7 @@ class RetryMiddleware(BaseRequestMiddleware):
     ) -> Response[TelegramType]:
         if method.__api_method__ == "getUpdates":
             return await make_request(bot, method)
-        await self.before()
-        return await self.policy.run(
-            lambda: make_request(bot, method), classify, method.__api_method__
-        )
+        return await self.guarded(lambda: make_request(bot, method), method.__api_method__)
 
 
 def user_of(user: User) -> UserRef:
@@ -157,7 +153,7 @@ class AiogramAdapter(TelegramAdapter):
         """The aiogram Bot, created on first use (also before start, for one-off calls)."""
         if self._bot is None:
             session = AiohttpSession(api=TelegramAPIServer.from_base(self.config.api_base))
-            session.middleware(RetryMiddleware(self.retry, self.call_starts))
+            session.middleware(RetryMiddleware(self.guarded))
             self._bot = Bot(self.config.token or "", session=session)
         return self._bot
 

@@ -8,18 +8,21 @@ and announced to listeners (the terminal prints it).
 from __future__ import annotations
 
 import itertools
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.adapter import UpdateSink
+from bot.adapter import Capabilities, Limits, UpdateSink
 from bot.commands import parse_command
+from bot.config.model import WarmlineConfig
 from bot.events import (
     ButtonPressed,
     ChatKind,
     ChatRef,
+    Entity,
     Event,
     IncomingMessage,
     JoinRequest,
@@ -31,6 +34,7 @@ from bot.events import (
     SentMessage,
     UserRef,
 )
+from bot.web import WebServer
 
 PLATFORM = "local"
 
@@ -51,8 +55,26 @@ class Action:
 Listener = Callable[[Action], None]
 
 
+#: the terminal and the tests stand in for a platform that can do everything
+CAPABILITIES = Capabilities(
+    edit=True,
+    delete=True,
+    buttons=True,
+    documents=True,
+    moderate=True,
+    approve_joins=True,
+    dm_first=True,
+)
+#: the demo speaks Telegram's link syntax (and, like Telegram, marks such links)
+LINK_HOSTS = ("t.me", "telegram.me", "telegram.dog")
+_HOST_LINK = re.compile(r"\b(?:t\.me|telegram\.(?:me|dog))/\S*", re.IGNORECASE)
+LIMITS = Limits(button_data_bytes=64, max_restriction=timedelta(days=366), link_hosts=LINK_HOSTS)
+
+
 class LocalAdapter:
     platform = PLATFORM
+    capabilities = CAPABILITIES
+    limits = LIMITS
 
     def __init__(self, bot_username: str = "warmline_bot", admins: list[str] | None = None) -> None:
         self.bot_username = bot_username
@@ -129,6 +151,14 @@ class LocalAdapter:
     async def me(self) -> UserRef:
         return UserRef(PLATFORM, "0", "Warmline", username=self.bot_username, is_bot=True)
 
+    def dm(self, user: UserRef) -> ChatRef:
+        """A local DM's id is the member's id (as ``warmline chat`` shows it)."""
+        return ChatRef(PLATFORM, user.id, ChatKind.PRIVATE)
+
+    async def deep_link(self, payload: str) -> str | None:
+        """Telegram-style, so what a member would share reads the same in a demo."""
+        return f"https://t.me/{self.bot_username}?start={payload}"
+
     # -- speaking as members -------------------------------------------------
     async def deliver(self, event: Event) -> None:
         if self._sink is None:
@@ -145,6 +175,9 @@ class LocalAdapter:
         update_key: str | None = None,
     ) -> IncomingMessage:
         mentions = f"@{self.bot_username}".lower() in text.lower()
+        links = tuple(
+            Entity("url", m.start(), m.end() - m.start()) for m in _HOST_LINK.finditer(text)
+        )
         return IncomingMessage(
             update_key=update_key or f"local:{self._session}:{next(self._updates)}",
             chat=chat,
@@ -155,6 +188,7 @@ class LocalAdapter:
             command=parse_command(text, self.bot_username),
             reply_to=reply_to,
             mentions_bot=mentions,
+            entities=links,
         )
 
     def press(
@@ -203,3 +237,9 @@ class LocalAdapter:
         self.log.append(action)
         for listener in self.listeners:
             listener(action)
+
+
+def build(config: WarmlineConfig, web: WebServer | None = None) -> LocalAdapter:
+    """``bot.platform: local`` (registered in :mod:`bot.adapters.registry`)."""
+    del web  # nothing to serve
+    return LocalAdapter(config.bot.local.bot_username, admins=config.bot.admins)

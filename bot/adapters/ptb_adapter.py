@@ -2,8 +2,9 @@
 
 PTB's ``ExtBot`` talks to ``bot.telegram.api_base``; its rate-limiter hook
 (the place PTB itself handles flood control) applies the neutral retry policy,
-so each call honours 429 ``retry_after``, retries 5xx/network trouble and
-raises neutral errors (403 → RecipientUnreachable, other 4xx → DeliveryError).
+so each call retries 5xx/network trouble, reports a 429 as ``RateLimited``
+(the core holds and retries) and raises neutral errors (403 →
+RecipientUnreachable, other 4xx → DeliveryError).
 """
 
 from __future__ import annotations
@@ -32,8 +33,7 @@ from telegram.error import (
 from telegram.ext import BaseRateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
-from bot.adapters.retry import RetryPolicy
-from bot.adapters.telegram_base import POLL_GRACE, BeforeCall, TelegramAdapter
+from bot.adapters.telegram_base import POLL_GRACE, Guarded, TelegramAdapter
 from bot.adapters.telegram_convert import ALLOWED_UPDATES, PLATFORM
 from bot.config.model import TelegramConfig
 from bot.errors import DeliveryError, RateLimited, RecipientUnreachable, TransientError
@@ -74,12 +74,11 @@ def classify(exc: BaseException) -> DeliveryError | TransientError | None:
 
 
 class RetryLimiter(BaseRateLimiter[None]):
-    """PTB calls this around every request except getUpdates; ``before`` runs first
-    (the adapter's :attr:`~TelegramAdapter.before_call`)."""
+    """PTB calls this around every request except getUpdates; ``guarded`` is the
+    adapter's: ``before_call``, then the retry policy."""
 
-    def __init__(self, policy: RetryPolicy, before: BeforeCall) -> None:
-        self.policy = policy
-        self.before = before
+    def __init__(self, guarded: Guarded) -> None:
+        self.guarded = guarded
 
     async def initialize(self) -> None:
         return None
@@ -96,8 +95,7 @@ class RetryLimiter(BaseRateLimiter[None]):
         data: dict[str, Any],
         rate_limit_args: None,
     ) -> JSON:
-        await self.before()
-        return await self.policy.run(lambda: callback(*args, **kwargs), classify, endpoint)
+        return await self.guarded(lambda: callback(*args, **kwargs), endpoint)
 
 
 class WarmlineBot(ExtBot[None]):
@@ -159,7 +157,7 @@ class PtbAdapter(TelegramAdapter):
                 base_file_url=f"{base}/file/bot",
                 request=self._requests[0],
                 get_updates_request=self._requests[1],
-                rate_limiter=RetryLimiter(self.retry, self.call_starts),
+                rate_limiter=RetryLimiter(self.guarded),
             )
         return self._bot
 

@@ -1,10 +1,12 @@
-"""One retry policy for outgoing platform calls, whatever the library.
+"""One retry policy for transient failures of outgoing platform calls.
 
-429 waits exactly ``retry_after`` and tries again, as often as the platform
-asks (a rate-limited message is delayed, never dropped). Transient failures
-(5xx, network) back off exponentially up to ``max_retries``. Everything else
-fails at once. Each adapter supplies ``classify``, which maps its library's
-exceptions to the neutral errors in :mod:`bot.errors`.
+Transient failures (5xx, network) back off exponentially up to
+``max_retries``; the connection to the platform is the adapter's business.
+A 429 is *not* retried here: it is raised as :class:`~bot.errors.RateLimited`
+at once, so the core (:mod:`bot.outbound`, the push sender) holds every send
+for ``retry_after`` and decides whether to try again. Everything else fails at
+once. Each adapter supplies ``classify``, which maps its library's exceptions
+to the neutral errors in :mod:`bot.errors`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from bot.errors import DeliveryError, RateLimited, TransientError
+from bot.signals import TRANSIENT
 
 log = logging.getLogger("warmline.retry")
 
@@ -24,6 +27,8 @@ T = TypeVar("T")
 #: library exception → neutral error; None means "not ours, re-raise as is"
 Classifier = Callable[[BaseException], DeliveryError | TransientError | None]
 Sleep = Callable[[float], Awaitable[None]]
+#: told the cause of each retry (for metrics)
+OnRetry = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +42,15 @@ class RetryPolicy:
         """Delay before retry number ``attempt`` (0-based) of a transient failure."""
         return float(min(self.max_delay, self.base_delay * (2**attempt)))
 
-    async def run(self, call: Callable[[], Awaitable[T]], classify: Classifier, what: str) -> T:
-        """Await ``call()`` until it succeeds or fails for good (raised neutral)."""
+    async def run(
+        self,
+        call: Callable[[], Awaitable[T]],
+        classify: Classifier,
+        what: str,
+        on_retry: OnRetry | None = None,
+    ) -> T:
+        """Await ``call()`` until it succeeds or fails for good (raised neutral);
+        a 429 is raised at once as ``RateLimited``."""
         attempt = 0
         while True:
             try:
@@ -48,9 +60,7 @@ class RetryPolicy:
                 if failure is None:
                     raise
                 if isinstance(failure, RateLimited):
-                    log.warning("%s: rate limited, retrying in %ss", what, failure.retry_after)
-                    await self.sleep(failure.retry_after)
-                    continue
+                    raise failure from exc
                 if isinstance(failure, TransientError) and attempt < self.max_retries:
                     delay = self.backoff(attempt)
                     attempt += 1
@@ -62,6 +72,8 @@ class RetryPolicy:
                         self.max_retries,
                         delay,
                     )
+                    if on_retry is not None:
+                        on_retry(TRANSIENT)
                     await self.sleep(delay)
                     continue
                 raise failure from exc

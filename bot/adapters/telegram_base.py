@@ -11,16 +11,18 @@ import contextlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from bot.adapter import UpdateSink
-from bot.adapters.retry import RetryPolicy
+from bot.extras import require
+from bot.adapter import Capabilities, Limits, Pacing, UpdateSink
+from bot.adapters.retry import OnRetry, RetryPolicy
 from bot.adapters.telegram_convert import PLATFORM, UpdateConverter
 from bot.adapters.webhook import WebhookEndpoint
 from bot.config.checks import bot_id_of_token
-from bot.config.model import TelegramConfig
+from bot.config.model import TelegramConfig, WarmlineConfig
 from bot.errors import ConfigError, DeliveryError, RateLimited, TransientError
-from bot.events import Event, UserRef
+from bot.events import ChatKind, ChatRef, Event, UserRef
 from bot.outages import StoreUnavailable
 from bot.web import WebServer
 
@@ -29,8 +31,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("warmline.telegram")
 
+T = TypeVar("T")
+
 #: awaited before each outgoing platform call (not getUpdates)
 BeforeCall = Callable[[], Awaitable[None]]
+#: one outgoing call through before_call and the retry policy
+Guarded = Callable[[Callable[[], Awaitable[Any]], str], Awaitable[Any]]
 
 #: extra seconds the HTTP client waits beyond the long-poll timeout
 POLL_GRACE = 10.0
@@ -51,8 +57,32 @@ def bot_id_of(token: str | None) -> str:
         raise ConfigError(f"bot.telegram.token: {exc}") from None
 
 
+#: links to chats and bots (Telegram marks them as "url" entities too)
+LINK_HOSTS = ("t.me", "telegram.me", "telegram.dog")
+#: what the Bot API lets a bot do
+CAPABILITIES = Capabilities(
+    edit=True,
+    delete=True,
+    buttons=True,
+    documents=True,
+    moderate=True,
+    approve_joins=True,
+    dm_first=False,  # a bot may write only to members who started it
+)
+#: callback data is 64 bytes; a restriction longer than 366 days is forever;
+#: about 30 messages a second overall, 1 per chat, 20 a minute per group
+LIMITS = Limits(
+    button_data_bytes=64,
+    max_restriction=timedelta(days=366),
+    pacing=Pacing(per_second=30.0, per_chat_per_second=1.0, per_group_per_minute=20),
+    link_hosts=LINK_HOSTS,
+)
+
+
 class TelegramAdapter(ABC):
     platform = PLATFORM
+    capabilities = CAPABILITIES
+    limits = LIMITS
 
     def __init__(self, config: TelegramConfig, web: WebServer | None) -> None:
         self.config = config
@@ -78,6 +108,8 @@ class TelegramAdapter(ABC):
         #: set by the App: commits the calling update's unit of work before the call,
         #: so nothing is sent on the strength of writes that are not committed
         self.before_call: BeforeCall | None = None
+        #: set by the App: told each transient retry (metrics)
+        self.on_retry: OnRetry | None = None
 
     @property
     def bot_id(self) -> str:
@@ -126,6 +158,28 @@ class TelegramAdapter(ABC):
     async def call_starts(self) -> None:
         if self.before_call is not None:
             await self.before_call()
+
+    def retried(self, cause: str) -> None:
+        if self.on_retry is not None:
+            self.on_retry(cause)
+
+    async def guarded(self, call: Callable[[], Awaitable[T]], what: str) -> T:
+        """One outgoing call: ``before_call`` first, then the retry policy."""
+        await self.call_starts()
+        return await self.retry.run(call, self.classify, what, self.retried)
+
+    # -- addressing --------------------------------------------------------------
+    def dm(self, user: UserRef) -> ChatRef:
+        """A private chat's id is the user's id on Telegram."""
+        return ChatRef(PLATFORM, user.id, ChatKind.PRIVATE)
+
+    async def deep_link(self, payload: str) -> str | None:
+        """``t.me/<bot>?start=<payload>`` (the payload: up to 64 of A-Z a-z 0-9 _ -)."""
+        username = self.converter.username or (await self.me()).username
+        return f"https://t.me/{username}?start={payload}" if username else None
+
+    def secret_seed(self) -> bytes | None:
+        return self.config.token.encode() if self.config.token else None
 
     def key_of(self, raw: dict[str, Any]) -> str:
         """The update's key in the inbox and the dedupe ledger (as events carry it)."""
@@ -266,3 +320,16 @@ class TelegramAdapter(ABC):
             await self._fetch_updates(self._offset, 0, limit=1)
         except Exception as exc:
             log.warning("could not confirm the last updates (%s); dedupe will catch repeats", exc)
+
+
+def build(config: WarmlineConfig, web: WebServer | None = None) -> TelegramAdapter:
+    """``bot.platform: telegram``, through ``bot.telegram.library``."""
+    if config.bot.telegram.library == "aiogram":
+        require("aiogram", "Telegram through aiogram")
+        from bot.adapters.aiogram_adapter import AiogramAdapter
+
+        return AiogramAdapter(config.bot.telegram, web)
+    require("telegram", "Telegram through python-telegram-bot")
+    from bot.adapters.ptb_adapter import PtbAdapter
+
+    return PtbAdapter(config.bot.telegram, web)

@@ -15,7 +15,7 @@ from rich.console import Console
 from bot.adapters.local import PLATFORM, Action, LocalAdapter
 from bot.app import App
 from bot.config.model import WarmlineConfig
-from bot.events import ChatKind, ChatRef, OutgoingMessage, UserRef, private_chat_of
+from bot.events import ChatKind, ChatRef, OutgoingMessage, UserRef
 
 HELP = """[bold]Speak as a member[/]: type text or /commands; [bold]:press N[/] presses button N of the last message.
 [bold]:as NAME[/]  become member NAME      [bold]:admin[/]  become the bot admin
@@ -45,7 +45,7 @@ class ChatSession:
 
     @property
     def chat(self) -> ChatRef:
-        return self.group if self.in_group else private_chat_of(self.user)
+        return self.group if self.in_group else self.adapter.dm(self.user)
 
     def show(self, action: Action) -> None:
         where = "group" if action.chat.kind is not ChatKind.PRIVATE else f"DM {action.chat.id}"

@@ -27,6 +27,8 @@ ENV_OVERRIDES: dict[str, str] = {
     "WARMLINE_DATABASE_URL": "storage.database_url",
     "WARMLINE_REDIS_URL": "storage.redis_url",
     "WARMLINE_PLATFORM": "bot.platform",
+    "WECOM_CORP_SECRET": "bot.wecom.secret",
+    "WECOM_ENCODING_AES_KEY": "bot.wecom.encoding_aes_key",
 }
 
 

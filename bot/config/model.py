@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
+from bot.adapters.wecom.config import WeComConfig
 from bot.config.checks import (
     CallbackSecret,
     DatabaseUrl,
@@ -63,12 +64,15 @@ class LocalConfig(Section):
 
 
 class BotConfig(Section):
-    platform: Literal["local", "telegram"] = "local"
+    #: an adapter's name: local, telegram, or one a package registers (bot.adapters.registry)
+    platform: str = "local"
     admins: list[str] = Field(default_factory=list)
     default_language: Literal["en", "zh"] = "en"
     callback_secret: CallbackSecret = None
     telegram: TelegramConfig = TelegramConfig()
     local: LocalConfig = LocalConfig()
+    #: WeCom (企业微信), read when ``platform: wecom`` (docs/wecom.md)
+    wecom: WeComConfig | None = None
     max_concurrent_updates: int = Field(default=64, ge=1)
     #: deprecated: read as ``http.*``
     http: HttpLimitsConfig | None = None
@@ -81,6 +85,31 @@ class BotConfig(Section):
         if isinstance(value, list):
             return [str(item) for item in value]
         return value
+
+    @field_validator("platform")
+    @classmethod
+    def _known_platform(cls, value: str) -> str:
+        from bot.adapters.registry import platforms
+
+        known = platforms()
+        if value not in known:
+            raise ValueError(f"no adapter {value!r} (known: {', '.join(sorted(known))})")
+        return value
+
+    @model_validator(mode="after")
+    def _wecom_can_start(self) -> BotConfig:
+        """What the WeCom adapter needs before any network call."""
+        if self.platform != "wecom":
+            return self
+        if self.wecom is None:
+            raise KeyProblem("wecom", "required when bot.platform is wecom (docs/wecom.md)")
+        problem = self.wecom.first_problem()
+        if problem is not None:
+            raise KeyProblem(f"wecom.{problem[0]}", problem[1])
+        absent = missing("wechatpy", "WeCom")
+        if absent is not None:
+            raise KeyProblem("platform", absent)
+        return self
 
     @model_validator(mode="after")
     def _telegram_can_start(self) -> BotConfig:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
+from bot.adapter import Pacing
 from bot.config.duration import Duration
 from bot.config.section import Section
 
@@ -28,13 +29,21 @@ class CapConfig(Section):
 
 
 class PacingConfig(Section):
-    """Platform send limits (Telegram's published defaults)."""
+    """Platform send limits; unset, the adapter's own (``adapter.limits.pacing``)."""
 
-    per_second: float = Field(default=30.0, gt=0)
-    per_chat_per_second: float = Field(default=1.0, gt=0)
-    per_group_per_minute: int = Field(default=20, ge=1)
+    per_second: float | None = Field(default=None, gt=0)
+    per_chat_per_second: float | None = Field(default=None, gt=0)
+    per_group_per_minute: int | None = Field(default=None, ge=1)
     #: how often one message is retried after 429s/network errors before it is deferred
     max_retries: int = Field(default=5, ge=0)
+
+    def over(self, platform: Pacing) -> Pacing:
+        """These limits where set, the platform's defaults where not."""
+        return Pacing(
+            per_second=self.per_second or platform.per_second,
+            per_chat_per_second=self.per_chat_per_second or platform.per_chat_per_second,
+            per_group_per_minute=self.per_group_per_minute or platform.per_group_per_minute,
+        )
 
 
 class SchedulerConfig(Section):
@@ -76,6 +85,10 @@ class CampaignsConfig(Section):
     #: the sending worker renews its lease every third of this; if it dies, another
     #: worker takes the broadcast over after at most this long (plus a third)
     lease_ttl: Duration = timedelta(seconds=10)
+    #: on platforms whose broadcasts are mass-send tasks (WeCom): how often their
+    #: outcomes are read back, and how long staff may take to confirm them
+    mass_poll: Duration = timedelta(seconds=30)
+    mass_wait: Duration = timedelta(days=1)
 
     @field_validator("lease_ttl")
     @classmethod

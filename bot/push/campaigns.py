@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.push.contract import Category, Decision, PushMessage
 from bot.push.gate import Gate
+from bot.push.mass import MassBroadcast, able_mass
 from bot.push.segments import Segments
 from bot.services import Services
 from storage.campaign_lease import CampaignLeases
@@ -236,9 +237,13 @@ class Campaigns:
             self._report(campaign_id, progress, every or self._progress_every)
         )
         try:
-            await self._fan_out(
-                campaign_id, message, Category(campaign.category), campaign.priority
-            )
+            mass = self._mass()
+            if mass is not None:  # the platform's broadcasts are tasks staff confirm
+                await mass.run(campaign_id, message, Category(campaign.category))
+            else:
+                await self._fan_out(
+                    campaign_id, message, Category(campaign.category), campaign.priority
+                )
         finally:
             reporter.cancel()
             await asyncio.gather(reporter, return_exceptions=True)
@@ -255,6 +260,21 @@ class Campaigns:
         if progress is not None:
             await progress(final)
         return final
+
+    def _mass(self) -> MassBroadcast | None:
+        sender = able_mass(self.services.adapter)
+        if sender is None:
+            return None
+        config = self.services.config.push.campaigns
+        return MassBroadcast(
+            self.services,
+            self._db,
+            self._gate,
+            self.store,
+            sender,
+            config.mass_poll,
+            config.mass_wait,
+        )
 
     async def _fan_out(
         self, campaign_id: str, message: PushMessage, category: Category, priority: int

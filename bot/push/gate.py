@@ -26,6 +26,7 @@ from bot.push.contract import Category, Decision, Outcome, PushMessage
 from bot.push.pacing import PacedSender
 from bot.push.recorder import DecisionRecorder
 from bot.push.rules import Reason, Rules, Verdict, Waiting, precheck
+from bot.push.windows import window_verdict
 from bot.scheduling.catchup import shared_catch_up
 from bot.scheduling.interface import Scheduler
 from bot.services import Services
@@ -297,6 +298,11 @@ class Gate:
         early = precheck(sub.member, sub.category, sub.expires_at, now)
         if early is not None:
             return early
+        closed = await window_verdict(self.services, sub.member, now)
+        if closed is not None:  # the platform would refuse it: no slot is taken
+            assert closed.until is not None
+            until = datetime.fromtimestamp(closed.until, now.tzinfo)
+            return self._bounded(sub, closed, until)
         promotional = not sub.category.bypasses_caps
         if promotional and await self._needs_care(sub.member.id):
             until = now + self.services.config.push.pause_recheck
@@ -366,7 +372,8 @@ class Gate:
         return decision
 
     async def _deliver(self, sub: _Submission, now: datetime) -> Verdict:
-        message = OutgoingMessage(sub.member.dm, sub.message.text, sub.message.buttons)
+        dm = self.services.adapter.dm(sub.member.user)
+        message = OutgoingMessage(dm, sub.message.text, sub.message.buttons)
         claim = None
         if self.leases is not None and sub.message.campaign_id is not None:
             # asked after the pacer's wait, right before the platform call

@@ -18,6 +18,7 @@ from bot.push.segments import Segments
 from bot.scheduling.interface import Scheduler
 from bot.scheduling.lease import LocalLease, RedisLease
 from bot.scheduling.runner import JobScheduler
+from storage.confirm_codes import ConfirmCodes
 from storage.push import CampaignStore, DecisionLog, PendingStore
 from storage.push_history import PushHistory
 from storage.segments import SegmentStore
@@ -53,11 +54,13 @@ def install(app: App) -> None:
     if isinstance(backend, RedisBackend) and backend.restore is not None:
         backend.restore.flush_local = recorder.flush  # its sends must be in the record
     # the platform's limits are per bot: with Redis every worker books in one place
-    pacer: Pace = SharedPacer(app.redis, push.pacing) if app.redis else Pacer(push.pacing)
-    sender = PacedSender(app.services.adapter, pacer, push.pacing.max_retries)
+    limits = push.pacing.over(services.adapter.limits.pacing)  # unset: the platform's own
+    pacer: Pace = SharedPacer(app.redis, limits) if app.redis else Pacer(limits)
+    sender = PacedSender(services.adapter, pacer, push.pacing.max_retries)
     gate = Gate(services, backend, Rules(push), PendingStore(app.database), recorder, sender, store)
     gate.retry_after = push.unavailable_retry
     services.provide(gate, PushGate)
+    services.provide(ConfirmCodes(app.database))
     services.provide(gate, Gate)
     segments = services.provide(
         Segments(SegmentStore(app.database, app.config.bot.default_language))

@@ -3,7 +3,8 @@
 Each send books the earliest instant that satisfies every limit, then sleeps
 until it; booking is atomic, so concurrent senders never overbook. A
 ``RateLimited`` error holds *all* sending for ``retry_after`` and retries the
-same message, so a 429 never loses one.
+same message up to ``push.pacing.max_retries`` times (the adapters report 429s
+and never sleep them out, so this is their one owner for pushes).
 
 The platform's limits are per bot, not per process: with Redis configured the
 bookings live there (:class:`SharedPacer`, one Lua script on Redis's clock), so
@@ -24,7 +25,7 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.adapter import Adapter
+from bot.adapter import Pacing
 from bot.config.push import PacingConfig
 from bot.errors import RateLimited, TransientError
 from bot.events import ChatRef, OutgoingMessage, SentMessage
@@ -44,13 +45,19 @@ class Pace(Protocol):
         """The platform said "too many requests": nobody sends for ``seconds``."""
 
 
+def limits_of(config: PacingConfig | Pacing) -> Pacing:
+    """The limits to keep: ``push.pacing`` over the platform's (or the adapter's own)."""
+    return config if isinstance(config, Pacing) else config.over(Pacing())
+
+
 class Pacer:
     def __init__(
         self,
-        config: PacingConfig,
+        config: PacingConfig | Pacing,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
+        config = limits_of(config)
         self._interval = 1.0 / config.per_second
         self._chat_interval = 1.0 / config.per_chat_per_second
         self._group_limit = config.per_group_per_minute
@@ -141,11 +148,12 @@ class SharedPacer:
     def __init__(
         self,
         redis: Redis,
-        config: PacingConfig,
+        config: PacingConfig | Pacing,
         prefix: str = "wl:pace:",
         sleep: Sleep = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        config = limits_of(config)
         self._interval_us = round(1_000_000 / config.per_second)
         #: woken later than this after the slot: book again
         self._tolerance = max(0.05, 1.0 / config.per_second)
@@ -207,10 +215,19 @@ class SharedPacer:
             log.warning("pacing: could not share a 429 hold through Redis: %s", exc)
 
 
-class PacedSender:
-    """Sends through the adapter at the pacer's pace, retrying 429s and network errors."""
+class OnceSender(Protocol):
+    async def send_once(self, message: OutgoingMessage) -> SentMessage:
+        """One try once the bot's global hold is over; a 429 sets the hold and is raised."""
 
-    def __init__(self, adapter: Adapter, pacer: Pace, max_retries: int = 5) -> None:
+
+class PacedSender:
+    """Sends at the pacer's pace; the one place a push is tried again.
+
+    A 429 from the platform holds every send of the bot (the outbound door holds
+    this process, the pacer every worker sharing it) and the message is tried
+    again, at most ``max_retries`` times, like network errors."""
+
+    def __init__(self, adapter: OnceSender, pacer: Pace, max_retries: int = 5) -> None:
         self._adapter = adapter
         self._pacer = pacer
         self._max_retries = max_retries
@@ -229,11 +246,10 @@ class PacedSender:
                     return None
                 ready = None
             try:
-                return await self._adapter.send(message)
+                return await self._adapter.send_once(message)
             except RateLimited as exc:
                 self.rate_limited += 1
                 await self._pacer.throttle(exc.retry_after)
-                log.warning("429 from the platform: holding sends for %.1fs", exc.retry_after)
                 if attempt >= self._max_retries:
                     raise
             except TransientError:

@@ -15,7 +15,7 @@ def describe(services: Services, lang: str | None, tally: Tally) -> str:
     for (state, reason), count in tally.items():
         by_state.setdefault(state, Counter())[reason] += count
     parts = []
-    for state in ("sent", "deferred", "dropped", "pending"):
+    for state in ("sent", "waiting", "deferred", "dropped", "pending"):
         reasons = by_state.get(state)
         if not reasons:
             continue
@@ -51,7 +51,8 @@ class ChatProgress:
             total=progress.total,
             tally=describe(self._services, self._lang, progress.tally),
         )
-        if text != self._last:
+        if text != self._last and adapter.capabilities.edit:
+            # a platform that cannot edit gets the summary alone, not a message per report
             self._last = text
             if self._message_id is None:
                 sent = await adapter.send(OutgoingMessage(self._chat, text))

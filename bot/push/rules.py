@@ -45,6 +45,11 @@ class Reason:
     STALE = "stale"
     #: the member's complaint is still open (a person is on it): promotions wait
     NEEDS_CARE = "needs_care"
+    #: the platform lets the bot write only for a while after the member wrote
+    #: (``limits.window``, e.g. WeCom kf: 5 messages within 48 h), and that is over
+    PLATFORM_WINDOW = "platform_window"
+    #: the platform's own cap on what one member receives (WeCom: one mass message a day)
+    PLATFORM_CAP = "platform_cap"
 
 
 @dataclass(frozen=True, slots=True)

@@ -385,7 +385,9 @@ class World:
                 self.measure.acted(user_id, signal, now)
             for text, keyboard in answer or ():
                 await self.app.services.adapter.send(
-                    OutgoingMessage(records[self.ids[item.member]].dm, text, keyboard)
+                    OutgoingMessage(
+                        self.adapter.dm(records[self.ids[item.member]].user), text, keyboard
+                    )
                 )
             if choice == "interested" and self.rng.random() < person.persona.buys:
                 self.later(self.rng.randint(6, 72), "order", item.member)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.adapter import Adapter
 from bot.clock import Clock
 from bot.events import ChatRef
+from bot.outbound import Outbound
 
 
 class AdminCache:
     """One ``list_admins`` call per group per ``ttl`` (0: ask every time)."""
 
-    def __init__(self, adapter: Adapter, clock: Clock, ttl: timedelta, max_chats: int = 10_000):
+    def __init__(self, adapter: Outbound, clock: Clock, ttl: timedelta, max_chats: int = 10_000):
         self._adapter = adapter
         self._clock = clock
         self._ttl = ttl
@@ -20,6 +20,9 @@ class AdminCache:
         self._cache: dict[tuple[str, str], tuple[datetime, frozenset[str]]] = {}
 
     async def admin_ids(self, chat: ChatRef) -> frozenset[str]:
+        """The group's administrators (none where the platform cannot list them)."""
+        if not self._adapter.capabilities.moderate:
+            return frozenset()
         now = self._clock.now()
         cached = self._cache.get(chat.key)
         if cached is not None and cached[0] > now:

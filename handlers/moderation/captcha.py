@@ -21,7 +21,6 @@ from bot.events import (
     MemberJoined,
     OutgoingMessage,
     UserRef,
-    private_chat_of,
 )
 from bot.router import Router
 from handlers.moderation.service import Actor, Moderation, Target
@@ -89,7 +88,7 @@ async def start_challenge(ctx: Context, mod: Moderation, *, kind: str) -> None:
         await mod.audit(chat, "captcha", Actor.bot(), Target(user, ctx.member.id), "joined")
         target_chat = chat
     else:
-        target_chat = private_chat_of(user)
+        target_chat = mod.adapter.dm(user)
     sent = await mod.adapter.send(
         OutgoingMessage(chat=target_chat, text=text, buttons=tuple(tuple(r) for r in buttons))
     )

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.context import Context
 from bot.errors import DeliveryError
-from bot.events import ChatKind, ChatRef, OutgoingMessage, UserRef, private_chat_of
+from bot.events import ChatKind, ChatRef, OutgoingMessage, UserRef
 from bot.router import Router
 from handlers.moderation.service import Actor, Moderation, Target
 from handlers.moderation.targets import (
@@ -33,6 +33,10 @@ def _actor(ctx: Context) -> Actor:
 async def _guarded(ctx: Context, command: str, action: Action) -> None:
     """Group only → permission → target → action, with a usage line on bad input."""
     mod = ctx.services.require(Moderation)
+    if not mod.capable:  # nothing is asked of the platform
+        ctx.data["refused"] = "unsupported"
+        await ctx.reply(ctx.t("moderation.unsupported", command=command))
+        return
     if ctx.chat.is_private:
         await ctx.reply(ctx.t("moderation.group_only", command=command))
         return
@@ -102,7 +106,7 @@ async def kick(ctx: Context) -> None:
 @router.command("mute")
 async def mute(ctx: Context) -> None:
     async def act(ctx: Context, mod: Moderation, r: Resolved, actor: Actor) -> None:
-        duration, rest = take_duration(r.rest)
+        duration, rest = take_duration(r.rest, mod.adapter.limits.max_restriction)
         reason = reason_of(rest)
         until = await mod.mute(ctx.chat, r.target, actor, reason, duration)
         if until is None:
@@ -255,9 +259,11 @@ async def _alert_admins(mod: Moderation, chat: ChatRef, text: str) -> None:
     """To the log chat if there is one, else to each human admin's DM."""
     if mod.config.log_chat:
         targets = [ChatRef(chat.platform, mod.config.log_chat, ChatKind.GROUP)]
+    elif not mod.capable:  # the platform cannot list the group's admins: the bot's
+        targets = [mod.adapter.dm(UserRef(chat.platform, admin)) for admin in mod.bot_admins]
     else:
         admins: list[UserRef] = [a for a in await mod.adapter.list_admins(chat) if not a.is_bot]
-        targets = [private_chat_of(admin) for admin in admins]
+        targets = [mod.adapter.dm(admin) for admin in admins]
     for target in targets:
         try:
             await mod.adapter.send(OutgoingMessage(chat=target, text=text))

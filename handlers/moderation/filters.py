@@ -9,7 +9,7 @@ from bot.config.moderation import GroupPolicy
 from bot.events import IncomingMessage
 
 _LINK = re.compile(
-    r"(?:https?://|www\.|\bt\.me/|\btelegram\.(?:me|dog)/|"
+    r"(?:https?://|www\.|"
     r"\b[\w-]{2,}\.(?:com|net|org|io|me|cn|ru|xyz|top|info|biz|link|click|shop|site|app|co)\b)",
     re.IGNORECASE,
 )
@@ -23,10 +23,15 @@ def normalise(text: str) -> str:
     return "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
 
 
-def has_link(message: IncomingMessage) -> bool:
+def has_link(message: IncomingMessage, hosts: tuple[str, ...] = ()) -> bool:
+    """A URL, a web address, a marked link, or a link to one of the platform's
+    own short-link ``hosts`` (``adapter.limits.link_hosts``: t.me on Telegram)."""
     if any(entity.type in _LINK_ENTITIES for entity in message.entities):
         return True
-    return bool(_LINK.search(normalise(message.text)))
+    text = normalise(message.text)
+    if any(re.search(rf"\b{re.escape(host)}/", text) for host in hosts):
+        return True
+    return bool(_LINK.search(text))
 
 
 def blocked_word(text: str, blocklist: list[str]) -> str | None:
@@ -37,11 +42,13 @@ def blocked_word(text: str, blocklist: list[str]) -> str | None:
     return None
 
 
-def violation(message: IncomingMessage, policy: GroupPolicy, newcomer: bool) -> str | None:
+def violation(
+    message: IncomingMessage, policy: GroupPolicy, newcomer: bool, link_hosts: tuple[str, ...] = ()
+) -> str | None:
     """The lock this message breaks (``links``, ``forwards``, ``blocklist``), or None."""
     locks = policy.locks
     strict = policy.newcomer if newcomer else None
-    if (locks.links or (strict is not None and strict.links)) and has_link(message):
+    if (locks.links or (strict is not None and strict.links)) and has_link(message, link_hosts):
         return "links"
     if message.forwarded_from_channel and (
         locks.channel_forwards or (strict is not None and strict.channel_forwards)

@@ -35,7 +35,13 @@ class GroupGuard:
     async def __call__(self, call_next: Next, ctx: Context) -> None:
         mod = ctx.services.find(Moderation)
         event = ctx.event
-        if mod is None or not mod.config.enabled or event.user.is_bot or ctx.member is None:
+        if (
+            mod is None
+            or not mod.config.enabled
+            or not mod.capable  # the platform cannot moderate: nothing to guard with
+            or event.user.is_bot
+            or ctx.member is None
+        ):
             await call_next(ctx)
             return
         try:
@@ -50,6 +56,8 @@ class GroupGuard:
         """True when the event stops here."""
         event = ctx.event
         if isinstance(event, JoinRequest):
+            if not mod.adapter.capabilities.approve_joins:
+                return False
             return await self._join_request(ctx, mod)
         if ctx.chat.is_private:
             return False
@@ -129,7 +137,7 @@ class GroupGuard:
             and mod.clock.now() - joined < policy.newcomer.period
             and not await mod.store.is_buyer(member_id)
         )
-        broken = violation(message, policy, newcomer)
+        broken = violation(message, policy, newcomer, mod.adapter.limits.link_hosts)
         if broken is None:
             return False
         await mod.delete_message(chat, message.message_id, target, broken)

@@ -8,13 +8,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.adapter import Adapter
 from bot.clock import Clock
 from bot.config.moderation import GroupPolicy, ModerationConfig
 from bot.context import Context
 from bot.errors import DeliveryError
 from bot.events import ChatKind, ChatRef, Event, OutgoingMessage, UserRef
 from bot.i18n import Catalog
+from bot.outbound import Outbound
 from handlers.moderation.admins import AdminCache
 from handlers.moderation.flood import FloodCounter
 from storage.captcha import CaptchaStore
@@ -57,7 +57,7 @@ class Moderation:
         *,
         store: ModerationStore,
         captchas: CaptchaStore,
-        adapter: Adapter,
+        adapter: Outbound,
         clock: Clock,
         catalog: Catalog,
         default_language: str,
@@ -83,6 +83,11 @@ class Moderation:
 
     def policy(self, chat: ChatRef) -> GroupPolicy:
         return self.config.for_chat(chat.id)
+
+    @property
+    def capable(self) -> bool:
+        """Whether the platform lets the bot mute, ban and list a group's admins."""
+        return self.adapter.capabilities.moderate
 
     async def may_moderate(self, chat: ChatRef, user: UserRef) -> bool:
         """Bot admins anywhere; in a group, its real administrators."""

@@ -12,8 +12,6 @@ from bot.events import UserRef
 from handlers.moderation.service import Target
 
 _DURATION_LIKE = re.compile(r"^\d")
-#: the longest mute a command may ask for (Telegram treats longer as forever)
-MAX_MUTE = timedelta(days=366)
 
 
 class BadDuration(ValueError):
@@ -45,15 +43,18 @@ async def resolve_target(ctx: Context) -> Resolved | str:
     return Resolved(Target(user, found.id), argv[1:])
 
 
-def take_duration(rest: list[str]) -> tuple[timedelta | None, list[str]]:
-    """An optional leading duration (``30m``, ``2h``, ``7d``); raises BadDuration."""
+def take_duration(
+    rest: list[str], longest: timedelta | None = None
+) -> tuple[timedelta | None, list[str]]:
+    """An optional leading duration (``30m``, ``2h``, ``7d``); raises BadDuration, also
+    beyond ``longest`` (the platform's ``limits.max_restriction``: longer is forever)."""
     if not rest or not _DURATION_LIKE.match(rest[0]):
         return None, rest
     try:
         value = parse_duration(rest[0])
     except ValueError:
         raise BadDuration(rest[0]) from None
-    if value > MAX_MUTE:
+    if longest is not None and value > longest:
         raise BadDuration(rest[0])
     return (value or None), rest[1:]
 

@@ -1,0 +1,339 @@
+"""The WeCom adapter: customers through kf and customer contact, staff through the app.
+
+What it can do is what WeCom's API allows: text and click-menus to a customer
+inside the kf window, the one welcome message after an add, text to staff.
+It cannot post to customer groups, edit or delete messages, or moderate, so
+those capabilities are absent and the core refuses such commands itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.adapter import Capabilities, Limits, MassLimit, MessageWindow, Pacing, UpdateSink
+from bot.adapters.wecom import endpoints as ep
+from bot.adapters.wecom.api import Secrets, WeComApi
+from bot.adapters.wecom.callback import CallbackEndpoint
+from bot.adapters.wecom.config import WeComConfig
+from bot.adapters.wecom.convert import (
+    PLATFORM,
+    dm_of,
+    events_of,
+    key_of,
+    staff_chat,
+    staff_of,
+)
+from bot.adapters.wecom.crypto import CallbackCrypto
+from bot.adapters.wecom.inbound import ContactAdded, notice_of
+from bot.adapters.wecom.kf import CursorStore, KfPuller
+from bot.adapters.wecom.mass import (
+    FollowUsers,
+    mass_outcomes,
+    send_mass,
+    task_json,
+    task_of,
+)
+from bot.errors import ConfigError, DeliveryError, TransientError
+from bot.events import (
+    ChatRef,
+    Event,
+    OutgoingDocument,
+    OutgoingMessage,
+    SentMessage,
+    UserRef,
+)
+from bot.outages import StoreUnavailable
+from bot.web import WebServer
+from storage.windows import AdapterStateStore, Window, WindowLedger
+
+if TYPE_CHECKING:
+    from bot.config.model import WarmlineConfig
+    from storage.database import Database
+
+if TYPE_CHECKING:
+    from bot.intake import DurableIntake
+
+log = logging.getLogger("warmline.wecom")
+
+#: WeCom accepts a welcome message this long after the add event (we keep a margin)
+WELCOME_WINDOW = 18.0
+#: kf: at most 5 messages within 48 h after the customer's latest message
+KF_WINDOW = Window(span=timedelta(hours=48), messages=5)
+#: click menus only (kf msgmenu); no edits, deletes, files, moderation, first DMs
+CAPABILITIES = Capabilities(buttons=True)
+#: a kf menu click id carries up to 128 bytes; the API's frequency limits are
+#: per minute, far above what members should get
+LIMITS = Limits(
+    button_data_bytes=128,
+    pacing=Pacing(per_second=20.0, per_chat_per_second=1.0, per_group_per_minute=20),
+    window=MessageWindow(KF_WINDOW.span, KF_WINDOW.messages),
+)
+LINK_KEY = "wecom:link:"
+MASS_KEY = "wecom:mass:"
+
+
+class WindowClosed(DeliveryError):
+    """The customer's kf window is closed or used up: nothing was attempted."""
+
+
+@dataclass(slots=True)
+class _Welcome:
+    code: str
+    until: float
+
+
+class WeComAdapter:
+    platform = PLATFORM
+    capabilities = CAPABILITIES
+    limits = LIMITS
+
+    def __init__(
+        self,
+        config: WeComConfig,
+        web: WebServer,
+        *,
+        admins: list[str] | None = None,
+        api: WeComApi | None = None,
+    ) -> None:
+        self.config = config
+        #: staff userids: their conversation with the bot is the app, not kf
+        self.admins = frozenset(admins or ())
+        self.state: CursorStore = _Unset()
+        self.windows: WindowLedger | None = None
+        self.follow = FollowUsers(self._state_view())
+        self.api = api or WeComApi(
+            api_base=config.api_base,
+            corp_id=config.corp_id,
+            secrets=Secrets(config.secret, config.contact_secret, config.kf_secret),
+        )
+        crypto = CallbackCrypto(config.token, config.encoding_aes_key, config.corp_id)
+        self.endpoint = CallbackEndpoint(crypto, self.receive, self._on_kf)
+        self.endpoint.mount(web, config.callback_path)
+        self.puller = KfPuller(
+            self.api,
+            config.open_kfid,
+            self._state_view(),
+            self._store_pulled,
+            interval=config.kf_pull_interval.total_seconds() or 30.0,
+        )
+        self._sink: UpdateSink | None = None
+        self._intake: DurableIntake | None = None
+        self._welcomes: dict[str, _Welcome] = {}
+
+    def use_database(self, database: Database) -> None:
+        """kf cursor, follow-users and message windows are shared by every worker."""
+        self.state = AdapterStateStore(database)
+        self.windows = WindowLedger(database)
+
+    def _state_view(self) -> CursorStore:
+        return _Delegate(self)
+
+    def _ledger(self) -> WindowLedger:
+        if self.windows is None:
+            raise ConfigError("the WeCom adapter needs the database (App.use_database)")
+        return self.windows
+
+    def dm(self, user: UserRef) -> ChatRef:
+        """A customer's conversation is the kf one, named by their external_userid;
+        a staff member's (an admin's) is the app."""
+        return staff_chat(user.id) if user.id in self.admins else dm_of(user.id)
+
+    def buttons_in(self, chat: ChatRef) -> bool:
+        """Click menus exist in kf only; the app shows staff plain text."""
+        return chat.is_private and staff_of(chat) is None
+
+    async def deep_link(self, payload: str) -> str | None:
+        """A contact way's QR code whose adds carry ``payload`` as their state
+        (made once per payload, then reused); None without ``bot.wecom.sender``."""
+        if not self.config.sender or len(payload) > 30:
+            return None
+        known = await self.state.load(LINK_KEY + payload)
+        if known:
+            return known
+        _config_id, qr = await ep.add_contact_way(
+            self.api, state=payload, users=[self.config.sender]
+        )
+        await self.state.save(LINK_KEY + payload, qr)
+        return qr
+
+    # -- receiving -------------------------------------------------------------
+    def use_intake(self, intake: DurableIntake) -> None:
+        self._intake = intake
+
+    def key_of(self, raw: dict[str, Any]) -> str:
+        return key_of(raw)
+
+    def events_of(self, raw: dict[str, Any]) -> tuple[Event, ...]:
+        return events_of(raw, self._remember_welcome)
+
+    def parse(self, raw: dict[str, Any]) -> Event | None:
+        events = self.events_of(raw)
+        return events[0] if events else None
+
+    def _remember_welcome(self, customer: str, code: str, at: datetime) -> None:
+        age = max(0.0, time.time() - at.timestamp())
+        if age < WELCOME_WINDOW:
+            self._welcomes[customer] = _Welcome(code, time.monotonic() + WELCOME_WINDOW - age)
+
+    def _on_kf(self, notice: Any) -> None:
+        self.puller.poke(notice)
+
+    async def receive(self, raw: dict[str, Any]) -> None:
+        """One decrypted callback; returning means it is stored (or handled)."""
+        if self._sink is None:
+            raise StoreUnavailable("not receiving")
+        notice = notice_of(raw.get("fields") or {})
+        if isinstance(notice, ContactAdded):  # before it is stored: the sender to them
+            await self.follow.remember(notice.external_userid, notice.staff)
+        if self._intake is not None:
+            await self._intake.accept([raw])
+            return
+        for event in self.events_of(raw):
+            await self._sink(event)
+
+    async def _store_pulled(self, raws: list[dict[str, Any]]) -> None:
+        for raw in raws:  # the window opens at the customer's own send_time
+            msg = raw["msg"]
+            if msg.get("origin") == 3 and msg.get("external_userid"):
+                at = datetime.fromtimestamp(int(msg.get("send_time") or 0), UTC)
+                await self._ledger().opened(PLATFORM, str(msg["external_userid"]), at, key_of(raw))
+        if self._intake is not None:
+            await self._intake.accept(raws)
+            return
+        assert self._sink is not None
+        for raw in raws:
+            for event in self.events_of(raw):
+                await self._sink(event)
+
+    # -- lifecycle -------------------------------------------------------------
+    async def start(self, sink: UpdateSink) -> None:
+        self._sink = sink
+        self.endpoint.accepting = True
+        self.puller.start()
+        log.info("WeCom adapter receiving at %s", self.config.callback_path)
+
+    async def stop(self) -> None:
+        self.endpoint.accepting = False
+        await self.puller.stop()
+        self._sink = None
+
+    async def close(self) -> None:
+        await self.api.close()
+
+    async def me(self) -> UserRef:
+        return UserRef(
+            PLATFORM, f"app:{self.config.agent_id}", display_name="WeCom app", is_bot=True
+        )
+
+    # -- sending ---------------------------------------------------------------
+    async def send(self, message: OutgoingMessage) -> SentMessage:
+        chat = message.chat
+        staff = staff_of(chat)
+        if staff is not None:
+            await ep.staff_message(
+                self.api, agent_id=self.config.agent_id, touser=staff, text=message.text
+            )
+            return SentMessage(chat, f"app:{time.time_ns()}")
+        if not chat.is_private:
+            raise DeliveryError("WeCom's API cannot post to customer groups")
+        welcome = self._welcomes.pop(chat.id, None)
+        if welcome is not None and welcome.until > time.monotonic() and not message.buttons:
+            await ep.send_welcome(self.api, welcome.code, _with_links(message))
+            return SentMessage(chat, f"welcome:{welcome.code}", {"via": "welcome"})
+        if not await self._ledger().take(PLATFORM, chat.id, KF_WINDOW, datetime.now(UTC)):
+            raise WindowClosed(f"kf window closed for {chat.id}: nothing sent")
+        try:
+            return await self._kf_send(chat, message)
+        except TransientError:
+            await self._ledger().give_back(PLATFORM, chat.id)  # the platform did not count it
+            raise
+
+    async def _kf_send(self, chat: ChatRef, message: OutgoingMessage) -> SentMessage:
+        items = [(b.data, b.text) for row in message.buttons for b in row if b.data]
+        if items:
+            msgid = await ep.kf_send_menu(
+                self.api,
+                touser=chat.id,
+                open_kfid=self.config.open_kfid,
+                head=message.text,
+                items=items,
+                tail=_links(message),
+            )
+        else:
+            msgid = await ep.kf_send_text(
+                self.api, touser=chat.id, open_kfid=self.config.open_kfid, text=_with_links(message)
+            )
+        return SentMessage(chat, msgid, {"via": "kf"})
+
+    @property
+    def mass_limit(self) -> MassLimit:
+        limit = self.config.mass_send_limit
+        return MassLimit(limit.count, limit.period)
+
+    async def mass_send(self, batch: str, chats: list[ChatRef], text: str) -> list[ChatRef]:
+        """One task per sender for staff to confirm (made once per ``batch``)."""
+        if await self.state.load(MASS_KEY + batch):
+            return []  # made before (a worker took the broadcast over): not again
+        tasks, orphans = await send_mass(
+            self.api, self.follow, [c.id for c in chats], text, sender=self.config.sender
+        )
+        await self.state.save(MASS_KEY + batch, json.dumps([task_json(t) for t in tasks]))
+        refused = set(orphans) | {c for t in tasks for c in t.refused}
+        return [c for c in chats if c.id in refused]
+
+    async def mass_outcomes(self, batch: str) -> dict[str, str]:
+        stored = await self.state.load(MASS_KEY + batch)
+        outcomes: dict[str, str] = {}
+        for item in json.loads(stored) if stored else ():
+            outcomes.update(await mass_outcomes(self.api, task_of(item)))
+        return outcomes
+
+    async def send_document(self, document: OutgoingDocument) -> SentMessage:
+        raise DeliveryError("the WeCom adapter does not send files")
+
+    async def answer_button(self, callback_id: str, text: str | None = None) -> None:
+        """kf has no button acknowledgement: a click is an ordinary message."""
+
+
+def _links(message: OutgoingMessage) -> str:
+    return "\n".join(f"{b.text}: {b.url}" for row in message.buttons for b in row if b.url)
+
+
+def _with_links(message: OutgoingMessage) -> str:
+    links = _links(message)
+    return f"{message.text}\n{links}" if links else message.text
+
+
+class _Unset:
+    """State before :meth:`WeComAdapter.use_database`: using it is a wiring error."""
+
+    async def load(self, name: str) -> str:
+        raise ConfigError("the WeCom adapter needs the database (App.use_database)")
+
+    async def save(self, name: str, value: str) -> None:
+        raise ConfigError("the WeCom adapter needs the database (App.use_database)")
+
+
+class _Delegate:
+    """The adapter's current state store, looked up at each use."""
+
+    def __init__(self, adapter: WeComAdapter) -> None:
+        self._adapter = adapter
+
+    async def load(self, name: str) -> str:
+        return await self._adapter.state.load(name)
+
+    async def save(self, name: str, value: str) -> None:
+        await self._adapter.state.save(name, value)
+
+
+def build(config: WarmlineConfig, web: WebServer | None = None) -> WeComAdapter:
+    """``bot.platform: wecom`` (registered in :mod:`bot.adapters.registry`)."""
+    if web is None or config.bot.wecom is None:
+        raise ConfigError("bot.wecom: the WeCom adapter needs its section and the HTTP server")
+    return WeComAdapter(config.bot.wecom, web, admins=config.bot.admins)
