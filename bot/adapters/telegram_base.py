@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from bot.extras import require
 from bot.adapter import Capabilities, Limits, Pacing, UpdateSink
 from bot.adapters.retry import OnRetry, RetryPolicy
 from bot.adapters.telegram_convert import PLATFORM, UpdateConverter
@@ -23,6 +22,7 @@ from bot.config.checks import bot_id_of_token
 from bot.config.model import TelegramConfig, WarmlineConfig
 from bot.errors import ConfigError, DeliveryError, RateLimited, TransientError
 from bot.events import ChatKind, ChatRef, Event, UserRef
+from bot.extras import require
 from bot.outages import StoreUnavailable
 from bot.web import WebServer
 
