@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from bot.app import App
 from bot.cli import app as cli
-from bot.events import OutgoingMessage, UserRef, private_chat_of
+from bot.events import OutgoingMessage, UserRef
 from flows.engine import FlowEngine
 from flows.steps import StepRegistry
 
@@ -62,7 +62,7 @@ async def started() -> AsyncIterator[list[App]]:
 async def say(app: App, user: UserRef, text: str) -> list[OutgoingMessage]:
     adapter: Any = app.adapter  # the local adapter: the shop's config names no platform
     before = len(adapter.log)
-    await adapter.deliver(adapter.message(user, private_chat_of(user), text))
+    await adapter.deliver(adapter.message(user, adapter.dm(user), text))
     await app.runner.wait_idle()
     return [a.message for a in adapter.log[before:] if a.kind == "send" and a.message]
 
