@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -121,6 +122,8 @@ class WeComAdapter:
             self._store_pulled,
             interval=config.kf_pull_interval.total_seconds() or 30.0,
         )
+        #: the core commits the update's database work here before each platform call
+        self.before_call: Callable[[], Awaitable[None]] | None = None
         self._sink: UpdateSink | None = None
         self._intake: DurableIntake | None = None
         self._welcomes: dict[str, _Welcome] = {}
@@ -232,6 +235,8 @@ class WeComAdapter:
 
     # -- sending ---------------------------------------------------------------
     async def send(self, message: OutgoingMessage) -> SentMessage:
+        if self.before_call is not None:  # what the reply tells (a code, a state) is stored
+            await self.before_call()
         chat = message.chat
         staff = staff_of(chat)
         if staff is not None:
