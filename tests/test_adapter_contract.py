@@ -244,3 +244,19 @@ class _Tiny:
 
     async def deep_link(self, payload: str) -> str | None:
         return None
+
+
+def test_telegram_button_secret_is_the_one_earlier_versions_derived(tmp_path: Any) -> None:
+    """Buttons already sent keep verifying: the seed is the token, as before."""
+    import hashlib
+    import hmac
+
+    from harness import make_config
+
+    from bot.adapters.aiogram_adapter import AiogramAdapter
+    from bot.callbacks import resolve_secret
+
+    config = make_config(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    seed = AiogramAdapter(TelegramConfig(token=TOKEN), None).secret_seed()
+    expected = hmac.new(TOKEN.encode(), b"warmline callback secret v1", hashlib.sha256).digest()
+    assert resolve_secret(config, seed) == expected

@@ -193,11 +193,12 @@ def policy(slept: list[float], max_retries: int = 3) -> RetryPolicy:
     return RetryPolicy(max_retries=max_retries, base_delay=0.5, sleep=sleep)
 
 
-async def test_rate_limits_wait_exactly_and_are_never_dropped() -> None:
+async def test_rate_limits_are_reported_at_once_for_the_core_to_hold() -> None:
     slept: list[float] = []
     call = Script(*(RateLimited(3) for _ in range(6)))
-    assert await policy(slept, max_retries=1).run(call, classify, "send") == "ok"
-    assert slept == [3, 3, 3, 3, 3, 3] and call.calls == 7
+    with pytest.raises(RateLimited) as limited:
+        await policy(slept, max_retries=1).run(call, classify, "send")
+    assert limited.value.retry_after == 3 and slept == [] and call.calls == 1
 
 
 async def test_transient_errors_back_off_then_give_up() -> None:

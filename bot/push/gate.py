@@ -13,9 +13,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import groupby
 from typing import Protocol
 
 from bot.errors import DeliveryError, RecipientUnreachable, TransientError
@@ -25,19 +23,18 @@ from bot.push.backends import BackendUnavailable, GateBackend
 from bot.push.contract import Category, Decision, Outcome, PushMessage
 from bot.push.pacing import PacedSender
 from bot.push.recorder import DecisionRecorder
-from bot.push.rules import Reason, Rules, Verdict, Waiting, precheck
+from bot.push.rules import Reason, Rules, Verdict, precheck
+from bot.push.waiting import Submission, WaitingLine
 from bot.push.windows import window_verdict
 from bot.scheduling.catchup import shared_catch_up
-from bot.scheduling.interface import Scheduler
 from bot.services import Services
 from storage.campaign_lease import CampaignLeases
 from storage.knowledge_store import KnowledgeStore
-from storage.push import CampaignStore, DecisionRow, PendingMessage, PendingStore
+from storage.push import CampaignStore, DecisionRow, PendingStore
 from storage.records import MemberRecord
 
 log = logging.getLogger("warmline.push")
 
-DRAIN_TARGET = "bot.push.jobs:drain_member"
 #: how soon a message is retried after the backend or the platform failed
 RETRY_AFTER = timedelta(minutes=1)
 #: a campaign send another worker took over (it lost its lease): nothing recorded here
@@ -48,21 +45,9 @@ class _Records(Protocol):
     def record(self, row: DecisionRow) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class _Submission:
-    member: MemberRecord
-    message: PushMessage
-    category: Category
-    priority: int
-    expires_at: datetime | None
-    seq: int
-    queued: bool
-    #: a deferred message waits in the gate's line (False: the caller retries it itself)
-    park: bool = True
-
-
-class Gate:
-    """:class:`~bot.push.contract.PushGate` with the scheduler-driven waiting line."""
+class Gate(WaitingLine):
+    """:class:`~bot.push.contract.PushGate` with the scheduler-driven waiting line
+    (:mod:`bot.push.waiting`)."""
 
     def __init__(
         self,
@@ -106,7 +91,7 @@ class Gate:
     ) -> Decision:
         now = self.services.clock.now()
         seq = int(now.timestamp() * 1000)
-        sub = _Submission(
+        sub = Submission(
             member, message, category, priority, expires_at, seq, queued=False, park=park
         )
         return await self._attempt(sub)
@@ -128,92 +113,12 @@ class Gate:
         """Decide and record without delivering or parking: for callers that deliver
         by themselves. When it says *sent*, the slot and the key are taken."""
         now = self.services.clock.now()
-        sub = _Submission(
+        sub = Submission(
             member, message, category, priority, expires_at, int(now.timestamp() * 1000), False
         )
         decision = self._decision(await self._verdict(sub, now))
         self._record(member.id, None, message, category, priority, decision, now)
         return decision
-
-    async def drain(self, member_id: int) -> list[Decision]:
-        """Offer the member's due waiting messages the free slot, best first."""
-        async with self._drain_locks[member_id % len(self._drain_locks)]:
-            return await self._drain(member_id)
-
-    async def drain_due(self) -> list[Decision]:
-        """Drain every member whose waiting messages are due, in member order (one pass
-        over the waiting line: the simulator's hourly scheduler run)."""
-        waiting = await self.pending.due_all(self.services.clock.now())
-        members = await self.services.members.get_many(sorted({w.member_id for w in waiting}))
-        decisions: list[Decision] = []
-        for member_id, due in groupby(waiting, key=lambda w: w.member_id):
-            async with self._drain_locks[member_id % len(self._drain_locks)]:
-                decisions += await self._offer(member_id, members.get(member_id), list(due))
-        return decisions
-
-    async def _drain(self, member_id: int) -> list[Decision]:
-        member = await self.services.members.get_by_id(member_id)
-        due = await self.pending.due(member_id, self.services.clock.now())
-        return await self._offer(member_id, member, due)
-
-    async def _offer(
-        self, member_id: int, member: MemberRecord | None, due: list[PendingMessage]
-    ) -> list[Decision]:
-        """Attempt a member's due waiting messages, best first."""
-        decisions: list[Decision] = []
-        now = self.services.clock.now()
-        self.catch_up.refill(now)
-        backlog = self.catch_up.cutoff(now)
-        held = False
-        for waiting in due:
-            if member is None:
-                await self.pending.remove(member_id, waiting.key)
-                continue
-            message = PushMessage(
-                waiting.text,
-                waiting.key,
-                waiting.buttons,
-                waiting.campaign_id,
-            )
-            sub = _Submission(
-                member,
-                message,
-                Category(waiting.category),
-                waiting.priority,
-                waiting.expires_at,
-                waiting.seq,
-                queued=True,
-            )
-            bound = self.services.config.push.lateness.get(waiting.category, timedelta(0))
-            if bound > timedelta(0) and now > waiting.due_at + bound:
-                decisions.append(await self._drop_stale(sub, now))
-                continue
-            if waiting.due_at <= backlog:  # left over from a downtime: at the catch-up pace
-                if self.catch_up.left <= 0:
-                    held = True
-                    continue
-                self.catch_up.take(1)
-            decisions.append(await self._attempt(sub))
-        if held and self.services.find(Scheduler) is not None:  # type: ignore[type-abstract]
-            await self._schedule_drain(member_id, now + self.catch_up.spacing)
-        return decisions
-
-    async def _drop_stale(self, sub: _Submission, now: datetime) -> Decision:
-        """Its turn came while the bot was down, too long ago to make sense now."""
-        decision = Decision(Outcome.DROPPED, Reason.STALE)
-        self._record(sub.member.id, None, sub.message, sub.category, sub.priority, decision, now)
-        await self._unqueue(sub)
-        if sub.message.campaign_id is not None:
-            await self._mark_outbox(sub, decision, now)
-        return decision
-
-    async def _unqueue(self, sub: _Submission) -> None:
-        """The waiting line no longer holds this message (sent, dropped or stale)."""
-        await self.pending.remove(sub.member.id, sub.message.key)
-        try:
-            await self.backend.unhold(sub.member.id, sub.message.key)
-        except BackendUnavailable:
-            pass
 
     async def post_to_group(
         self,
@@ -263,22 +168,6 @@ class Gate:
     async def is_paused(self) -> bool:
         return await self.backend.is_paused()
 
-    async def reschedule_waiting(self) -> int:
-        """Make sure every waiting member has a drain job (start-up recovery, resume).
-
-        Members whose turn passed while the bot was down (backlog) are drained at the
-        ``push.catch_up`` pace, oldest first, not all at the same instant."""
-        now = self.services.clock.now()
-        members = sorted(await self.pending.next_due(), key=lambda pair: (pair[1], pair[0]))
-        late = 0
-        for member_id, due in members:
-            at = max(due, now)
-            if due <= self.catch_up.cutoff(now):
-                at = now + late * self.catch_up.spacing
-                late += 1
-            await self._schedule_drain(member_id, at)
-        return len(members)
-
     async def plan(
         self,
         members: Sequence[MemberRecord],
@@ -294,7 +183,7 @@ class Gate:
         )
 
     # -- internals ---------------------------------------------------------------
-    async def _verdict(self, sub: _Submission, now: datetime) -> Verdict:
+    async def _verdict(self, sub: Submission, now: datetime) -> Verdict:
         early = precheck(sub.member, sub.category, sub.expires_at, now)
         if early is not None:
             return early
@@ -338,13 +227,13 @@ class Gate:
         return store is not None and await store.has_open_complaint(member_id)
 
     @staticmethod
-    def _bounded(sub: _Submission, verdict: Verdict, until: datetime) -> Verdict:
+    def _bounded(sub: Submission, verdict: Verdict, until: datetime) -> Verdict:
         """Deferred past its expiry means dropped as ``expired``."""
         if sub.expires_at is not None and until > sub.expires_at:
             return Verdict(Outcome.DROPPED, Reason.EXPIRED)
         return Verdict(verdict.outcome, verdict.reason, until.timestamp())
 
-    async def _attempt(self, sub: _Submission) -> Decision:
+    async def _attempt(self, sub: Submission) -> Decision:
         now = self.services.clock.now()
         verdict = await self._verdict(sub, now)
         campaign_id = sub.message.campaign_id
@@ -371,7 +260,7 @@ class Gate:
             await self._mark_outbox(sub, decision, now)
         return decision
 
-    async def _deliver(self, sub: _Submission, now: datetime) -> Verdict:
+    async def _deliver(self, sub: Submission, now: datetime) -> Verdict:
         dm = self.services.adapter.dm(sub.member.user)
         message = OutgoingMessage(dm, sub.message.text, sub.message.buttons)
         claim = None
@@ -397,44 +286,13 @@ class Gate:
             await asyncio.shield(self._release(sub))
             raise
 
-    async def _release(self, sub: _Submission) -> None:
+    async def _release(self, sub: Submission) -> None:
         try:
             await self.backend.release(sub.member.id, sub.message.key)
         except BackendUnavailable:
             log.warning("could not release %s for member %s", sub.message.key, sub.member.id)
 
-    async def _park(self, sub: _Submission, decision: Decision) -> None:
-        assert decision.until is not None
-        await self.pending.put(
-            PendingMessage(
-                member_id=sub.member.id,
-                key=sub.message.key,
-                category=sub.category.value,
-                priority=sub.priority,
-                seq=sub.seq,
-                due_at=decision.until,
-                expires_at=sub.expires_at,
-                text=sub.message.text,
-                buttons=sub.message.buttons,
-                campaign_id=sub.message.campaign_id,
-            )
-        )
-        waiting = Waiting(sub.message.key, decision.until.timestamp(), sub.priority, sub.seq)
-        try:
-            await self.backend.hold(sub.member.id, waiting)
-        except BackendUnavailable:
-            pass
-        await self._schedule_drain(sub.member.id, decision.until)
-
-    async def _schedule_drain(self, member_id: int, due: datetime) -> None:
-        scheduler = self.services.find(Scheduler)  # type: ignore[type-abstract]
-        if scheduler is None:
-            log.warning("no scheduler: member %s waits until the next start-up", member_id)
-            return
-        key = f"push:drain:{member_id}:{int(due.timestamp())}"
-        await scheduler.schedule(key, due, DRAIN_TARGET, {"member_id": member_id})
-
-    async def _mark_outbox(self, sub: _Submission, decision: Decision, now: datetime) -> None:
+    async def _mark_outbox(self, sub: Submission, decision: Decision, now: datetime) -> None:
         assert sub.message.campaign_id is not None
         state, reason = decision.outcome.value, decision.reason
         if decision.reason == Reason.DUPLICATE:

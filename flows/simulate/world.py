@@ -383,12 +383,9 @@ class World:
             )
             if signal:
                 self.measure.acted(user_id, signal, now)
+            dm = self.adapter.dm(records[self.ids[item.member]].user)
             for text, keyboard in answer or ():
-                await self.app.services.adapter.send(
-                    OutgoingMessage(
-                        self.adapter.dm(records[self.ids[item.member]].user), text, keyboard
-                    )
-                )
+                await self.app.services.adapter.send(OutgoingMessage(dm, text, keyboard))
             if choice == "interested" and self.rng.random() < person.persona.buys:
                 self.later(self.rng.randint(6, 72), "order", item.member)
             if choice == "satisfied" and answer and self.rng.random() < person.persona.refers:
