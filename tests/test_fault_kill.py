@@ -1,14 +1,14 @@
-"""kill -9 of a worker in the middle of a burst loses no update.
+"""kill -9 of a worker in the middle of a burst loses no update and answers none twice.
 
 Real `warmline run` processes on both Telegram libraries, polling and webhook; the
 fake Bot API redelivers what was not acknowledged (getUpdates serves again from the
 last confirmed offset; the webhook sender posts again until it gets a 200).
 
-What cannot be promised: an update whose answer had gone out when the worker died,
-but whose "handled" mark had not been committed yet, is answered again by the worker
-that takes it over (no platform call can be made atomic with a database commit).
-Those are at most the updates in flight at the kill (``bot.max_concurrent_updates``);
-the test reports how many there were and holds them under that bound.
+The worker taking over an update runs its handlers again; each platform call the
+dead worker had started is noted in the update's inbox row before it went out
+(bot.call_journal), so the reply is not sent a second time. The one window no design
+closes (a kill after that note is committed and before the request leaves the
+process) would lose a reply, never double it: the test holds both at 0.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import pytest
 import telegram_support
 from fake_bot_api import FakeBotAPI
 from fault_support import (
-    CONCURRENCY,
     HOOK_PATH,
     WebhookSender,
     Worker,
@@ -67,8 +66,7 @@ def assert_none_lost(api: FakeBotAPI, logs: str) -> None:
     doubled = {chat: n for chat, n in counts.items() if n > 1}
     print(f"kill -9 mid-burst: {len(lost)} lost, {len(doubled)} answered twice")
     assert not lost, f"lost {len(lost)} (e.g. {lost[:5]})\n{logs[-3000:]}"
-    assert all(n == 2 for n in doubled.values()), doubled
-    assert len(doubled) <= CONCURRENCY, f"{len(doubled)} answered twice\n{logs[-3000:]}"
+    assert not doubled, f"{len(doubled)} answered twice: {doubled}\n{logs[-3000:]}"
 
 
 async def test_kill_9_while_polling_loses_and_doubles_nothing(
