@@ -32,9 +32,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.adapter import Adapter, Closable, UpdateSink
+from bot.adapter import Adapter
+from bot.adapter_wrapper import ForwardingAdapter
 from bot.errors import WarmlineError
-from bot.events import ChatRef, Event, OutgoingDocument, OutgoingMessage, SentMessage, UserRef
+from bot.events import ChatRef, OutgoingDocument, OutgoingMessage, SentMessage, UserRef
 from storage.database import Database
 from storage.inbox import SqlInbox
 
@@ -164,15 +165,14 @@ class CallJournal:
         await self._database.end_update_unit()
 
 
-class JournaledAdapter:
+class JournaledAdapter(ForwardingAdapter):
     """Wraps the adapter so that calls made while handling an inbox update are
     noted before they go out (see the module docstring). Reads (``me``,
     ``list_admins``) and calls made outside such an update pass straight through."""
 
     def __init__(self, inner: Adapter, journal: CallJournal) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.journal = journal
-        self.platform = inner.platform
 
     async def send(self, message: OutgoingMessage) -> SentMessage:
         return await self.journal.sent("send", message.chat, lambda: self.inner.send(message))
@@ -226,22 +226,3 @@ class JournaledAdapter:
         await self.journal.done(
             "decline_join", f"{chat.id}/{user.id}", lambda: self.inner.decline_join(chat, user)
         )
-
-    async def list_admins(self, chat: ChatRef) -> list[UserRef]:
-        return await self.inner.list_admins(chat)
-
-    async def me(self) -> UserRef:
-        return await self.inner.me()
-
-    def parse(self, raw: dict[str, object]) -> Event | None:
-        return self.inner.parse(raw)
-
-    async def start(self, sink: UpdateSink) -> None:
-        await self.inner.start(sink)
-
-    async def stop(self) -> None:
-        await self.inner.stop()
-
-    async def close(self) -> None:
-        if isinstance(self.inner, Closable):
-            await self.inner.close()

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
-from bot.adapter import Adapter, Closable, UpdateSink
+from bot.adapter import Adapter
+from bot.adapter_wrapper import ForwardingAdapter
 from bot.clock import Clock
 from bot.config.model import WarmlineConfig
 from bot.context import Context
@@ -41,11 +42,8 @@ from bot.events import (
     Button,
     ButtonPressed,
     ChatRef,
-    Event,
-    OutgoingDocument,
     OutgoingMessage,
     SentMessage,
-    UserRef,
 )
 
 if TYPE_CHECKING:
@@ -148,13 +146,12 @@ def secret_file(database_url: str) -> Path:
     return Path.home() / ".warmline" / "callback-secret"
 
 
-class SigningAdapter:
+class SigningAdapter(ForwardingAdapter):
     """Wraps an adapter so the buttons of every message it sends are signed."""
 
     def __init__(self, inner: Adapter, signer: CallbackSigner) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.signer = signer
-        self.platform = inner.platform
 
     def _signed(self, message: OutgoingMessage) -> OutgoingMessage:
         if not message.buttons:
@@ -170,52 +167,6 @@ class SigningAdapter:
 
     async def edit(self, chat: ChatRef, message_id: str, message: OutgoingMessage) -> None:
         await self.inner.edit(chat, message_id, self._signed(message))
-
-    async def start(self, sink: UpdateSink) -> None:
-        await self.inner.start(sink)
-
-    async def stop(self) -> None:
-        await self.inner.stop()
-
-    async def close(self) -> None:
-        if isinstance(self.inner, Closable):
-            await self.inner.close()
-
-    def parse(self, raw: dict[str, object]) -> Event | None:
-        return self.inner.parse(raw)
-
-    async def send_document(self, document: OutgoingDocument) -> SentMessage:
-        return await self.inner.send_document(document)
-
-    async def answer_button(self, callback_id: str, text: str | None = None) -> None:
-        await self.inner.answer_button(callback_id, text)
-
-    async def delete(self, chat: ChatRef, message_id: str) -> None:
-        await self.inner.delete(chat, message_id)
-
-    async def restrict(self, chat: ChatRef, user: UserRef, until: datetime | None) -> None:
-        await self.inner.restrict(chat, user, until)
-
-    async def unrestrict(self, chat: ChatRef, user: UserRef) -> None:
-        await self.inner.unrestrict(chat, user)
-
-    async def ban(self, chat: ChatRef, user: UserRef, until: datetime | None = None) -> None:
-        await self.inner.ban(chat, user, until)
-
-    async def unban(self, chat: ChatRef, user: UserRef) -> None:
-        await self.inner.unban(chat, user)
-
-    async def approve_join(self, chat: ChatRef, user: UserRef) -> None:
-        await self.inner.approve_join(chat, user)
-
-    async def decline_join(self, chat: ChatRef, user: UserRef) -> None:
-        await self.inner.decline_join(chat, user)
-
-    async def list_admins(self, chat: ChatRef) -> list[UserRef]:
-        return await self.inner.list_admins(chat)
-
-    async def me(self) -> UserRef:
-        return await self.inner.me()
 
 
 class VerifyButtons:
