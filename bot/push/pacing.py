@@ -43,9 +43,6 @@ class Pace(Protocol):
     async def throttle(self, seconds: float) -> None:
         """The platform said "too many requests": nobody sends for ``seconds``."""
 
-    async def admit(self) -> None:
-        """Right before the platform call: return once the send fits the hard cap."""
-
 
 class Pacer:
     def __init__(
@@ -92,9 +89,6 @@ class Pacer:
 
     async def throttle(self, seconds: float) -> None:
         self.hold(seconds)
-
-    async def admit(self) -> None:
-        """One process books exact slots and sends at once: nothing more to check."""
 
 
 #: KEYS: next overall slot, chat's next slot, group's recent slots, hold-until.
@@ -207,13 +201,13 @@ class SharedPacer:
             if delay > 0:
                 await self._sleep(delay)
             if self._monotonic() - booked - delay <= self._tolerance:
-                return
+                break
+        # Slots spread the senders out; the sliding window is the cap itself: sends
+        # that still bunch (late wake-ups, slow hosts) wait for the window to move on.
+        await self._admitted()
 
-    async def admit(self) -> None:
-        """Slots spread the senders out; this sliding window is the cap itself, checked
-        last (after the outbox row is claimed), so that what bunches anyway (late
-        wake-ups, a slow database claim) waits for the window to move on."""
-        while not self._degraded:  # Redis down: this worker paces alone (see wait)
+    async def _admitted(self) -> None:
+        while True:
             try:
                 wait_us = int(
                     await self._admit(
@@ -223,7 +217,6 @@ class SharedPacer:
                 )
             except (RedisError, OSError) as exc:
                 log.warning("pacing: Redis unreachable at admission (%s); sending", exc)
-                self._degraded = True
                 return
             if wait_us <= 0:
                 return
@@ -279,7 +272,6 @@ class PacedSender:
                 if not await ready():
                     return None
                 ready = None
-            await self._pacer.admit()
             try:
                 return await self._adapter.send(message)
             except RateLimited as exc:
