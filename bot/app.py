@@ -16,6 +16,7 @@ from bot.adapter import (
     StateKeeper,
 )
 from bot.adapters import build_adapter
+from bot.call_journal import CallJournal
 from bot.clock import Clock, SystemClock
 from bot.config.model import WarmlineConfig
 from bot.context import Context
@@ -110,9 +111,13 @@ class App:
         )
         self.runner = UpdateRunner(self._handle, config.bot.max_concurrent_updates)
         self.intake: DurableIntake | None = None
+        self.journal: CallJournal | None = None
         if isinstance(self.adapter, DurableSource):
+            inbox = SqlInbox(self.database)
+            self.journal = CallJournal(inbox, self.database)
+            self.services.adapter.journal = self.journal
             self.intake = DurableIntake(
-                SqlInbox(self.database),
+                inbox,
                 self.runner,
                 lease=config.storage.inbox_lease,
                 capacity=config.bot.max_queued_updates,
@@ -167,9 +172,13 @@ class App:
         """One update, one transaction: what its handlers write is committed once,
         before its first platform call (or at the end). A commit that fails (the
         database went away) marks the update for another try, like any outage."""
+        place = self.intake.calls_of(event) if self.intake is not None else None
         try:
             async with self.database.update_unit():
-                return await self.dispatcher.feed(event)
+                if place is None or self.journal is None:
+                    return await self.dispatcher.feed(event)
+                with self.journal.running(*place):
+                    return await self.dispatcher.feed(event)
         except Exception as exc:
             log.warning(
                 "update %s not committed (%s: %s)", event.update_key, type(exc).__name__, exc

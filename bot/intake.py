@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
+from bot.call_journal import UpdateCalls
 from bot.context import Context
 from bot.errors import WarmlineError
 from bot.events import Event
@@ -89,6 +90,7 @@ class _Ticket:
     key: str
     raw: Raw
     events: Sequence[Event]
+    calls: UpdateCalls
     remaining: int = 0
     outage: bool = False
     attempts: int = 0
@@ -163,6 +165,17 @@ class DurableIntake:
         """True while ``key`` is being handled through the inbox (no other dedupe needed)."""
         return key is not None and key in self._held
 
+    def calls_of(self, event: Event) -> tuple[UpdateCalls, int] | None:
+        """The noted platform calls of the inbox update ``event`` belongs to, and the
+        event's place in it (None: not an inbox update)."""
+        ticket = self._held.get(event.update_key) if event.update_key is not None else None
+        if ticket is None:
+            return None
+        for index, candidate in enumerate(ticket.events):
+            if candidate is event:
+                return ticket.calls, index
+        return None
+
     def room(self) -> int:
         return max(0, self.capacity - len(self._held))
 
@@ -199,10 +212,10 @@ class DurableIntake:
         await self.inbox.finish(keys, _now())
 
     # -- handling ----------------------------------------------------------------
-    async def _dispatch(self, key: str, raw: Raw) -> None:
+    async def _dispatch(self, key: str, raw: Raw, calls: str | None = None) -> None:
         assert self._parse is not None
         events = self._parse(raw)
-        ticket = _Ticket(key, raw, events)
+        ticket = _Ticket(key, raw, events, UpdateCalls.load(key, calls))
         self._held[key] = ticket
         if not events:  # not interesting (or malformed): handled by doing nothing
             await self._done(ticket)
@@ -296,7 +309,7 @@ class DurableIntake:
                 await self._finish([row.key])
                 continue
             log.info("taking over update %s from the inbox", row.key)
-            await self._dispatch(row.key, raw)
+            await self._dispatch(row.key, raw, row.calls)
 
 
 def _now() -> datetime:

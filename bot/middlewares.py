@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+from bot.call_journal import CallOutcomeUnknown
 from bot.context import Context
 from bot.dispatcher import Middleware, Next
 from bot.events import IncomingMessage, MemberJoined, MemberLeft
@@ -23,6 +24,9 @@ class ErrorIsolation:
     async def __call__(self, call_next: Next, ctx: Context) -> None:
         try:
             await call_next(ctx)
+        except CallOutcomeUnknown as exc:  # an earlier run got this far: nothing to redo
+            ctx.data["call_outcome_unknown"] = True
+            log.warning("%s; the rest of its handling is skipped", exc)
         except Exception as exc:
             if is_outage(exc):
                 ctx.data["outage"] = True

@@ -21,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from bot.adapter import (
     Adapter,
@@ -48,6 +48,9 @@ from bot.events import (
     UserRef,
 )
 from bot.signals import RATE_LIMITED, Signals
+
+if TYPE_CHECKING:
+    from bot.call_journal import CallJournal
 
 log = logging.getLogger("warmline.outbound")
 
@@ -94,6 +97,8 @@ class Outbound:
         self.signals = signals
         self.hold = hold or RateHold()
         self.signer: ButtonSigner | None = None
+        #: notes calls made for an inbox update before they go out (bot.call_journal)
+        self.journal: CallJournal | None = None
         self.platform = inner.platform
 
     @property
@@ -121,6 +126,20 @@ class Outbound:
                 return await call()
             except RateLimited as exc:
                 self.rate_limited(exc, what)
+
+    async def _sent(
+        self, method: str, chat: ChatRef, make: Callable[[], Awaitable[SentMessage]]
+    ) -> SentMessage:
+        """A send, noted first when it is made for an inbox update (never made twice)."""
+        if self.journal is None:
+            return await make()
+        return await self.journal.sent(method, chat, make)
+
+    async def _done(self, method: str, target: str, make: Callable[[], Awaitable[None]]) -> None:
+        if self.journal is None:
+            await make()
+            return
+        await self.journal.done(method, target, make)
 
     def _able(self, protocol: type[P], what: str) -> P:
         found = able(self.inner, protocol)
@@ -156,17 +175,23 @@ class Outbound:
 
     async def send(self, message: OutgoingMessage) -> SentMessage:
         signed = self._signed(message)
-        return await self._call("send", lambda: self.inner.send(signed))
+        return await self._sent(
+            "send", signed.chat, lambda: self._call("send", lambda: self.inner.send(signed))
+        )
 
     async def send_once(self, message: OutgoingMessage) -> SentMessage:
         """One try after the hold; a 429 sets the hold and is raised to the caller."""
         signed = self._signed(message)
-        await self.hold.wait()
-        try:
-            return await self.inner.send(signed)
-        except RateLimited as exc:
-            self.rate_limited(exc, "send")
-            raise
+
+        async def once() -> SentMessage:
+            await self.hold.wait()
+            try:
+                return await self.inner.send(signed)
+            except RateLimited as exc:
+                self.rate_limited(exc, "send")
+                raise
+
+        return await self._sent("send", signed.chat, once)
 
     async def me(self) -> UserRef:
         return await self.inner.me()
@@ -180,35 +205,67 @@ class Outbound:
     # -- optional protocols, only as the capabilities say ----------------------
     async def edit(self, chat: ChatRef, message_id: str, message: OutgoingMessage) -> None:
         editor, signed = self._able(Editor, "edit messages"), self._signed(message)
-        await self._call("edit", lambda: editor.edit(chat, message_id, signed))
+        await self._done(
+            "edit",
+            f"{chat.id}/{message_id}",
+            lambda: self._call("edit", lambda: editor.edit(chat, message_id, signed)),
+        )
 
     async def delete(self, chat: ChatRef, message_id: str) -> None:
         deleter = self._able(Deleter, "delete messages")
-        await self._call("delete", lambda: deleter.delete(chat, message_id))
+        await self._done(
+            "delete",
+            f"{chat.id}/{message_id}",
+            lambda: self._call("delete", lambda: deleter.delete(chat, message_id)),
+        )
 
     async def answer_button(self, callback_id: str, text: str | None = None) -> None:
         answerer = self._able(ButtonAnswerer, "answer buttons")
-        await self._call("answer_button", lambda: answerer.answer_button(callback_id, text))
+        await self._done(
+            "answer_button",
+            callback_id,
+            lambda: self._call("answer_button", lambda: answerer.answer_button(callback_id, text)),
+        )
 
     async def send_document(self, document: OutgoingDocument) -> SentMessage:
         sender = self._able(DocumentSender, "send files")
-        return await self._call("send_document", lambda: sender.send_document(document))
+        return await self._sent(
+            "send_document",
+            document.chat,
+            lambda: self._call("send_document", lambda: sender.send_document(document)),
+        )
 
     async def restrict(self, chat: ChatRef, user: UserRef, until: datetime | None) -> None:
         mod = self._able(Moderator, "moderate")
-        await self._call("restrict", lambda: mod.restrict(chat, user, until))
+        await self._done(
+            "restrict",
+            f"{chat.id}/{user.id}",
+            lambda: self._call("restrict", lambda: mod.restrict(chat, user, until)),
+        )
 
     async def unrestrict(self, chat: ChatRef, user: UserRef) -> None:
         mod = self._able(Moderator, "moderate")
-        await self._call("unrestrict", lambda: mod.unrestrict(chat, user))
+        await self._done(
+            "unrestrict",
+            f"{chat.id}/{user.id}",
+            lambda: self._call("unrestrict", lambda: mod.unrestrict(chat, user)),
+        )
 
     async def ban(self, chat: ChatRef, user: UserRef, until: datetime | None = None) -> None:
         mod = self._able(Moderator, "moderate")
-        await self._call("ban", lambda: mod.ban(chat, user, until))
+        await self._done(
+            "ban",
+            f"{chat.id}/{user.id}",
+            lambda: self._call("ban", lambda: mod.ban(chat, user, until)),
+        )
 
     async def unban(self, chat: ChatRef, user: UserRef) -> None:
         mod = self._able(Moderator, "moderate")
-        await self._call("unban", lambda: mod.unban(chat, user))
+        await self._done(
+            "unban",
+            f"{chat.id}/{user.id}",
+            lambda: self._call("unban", lambda: mod.unban(chat, user)),
+        )
 
     async def list_admins(self, chat: ChatRef) -> list[UserRef]:
         mod = self._able(Moderator, "moderate")
@@ -216,8 +273,16 @@ class Outbound:
 
     async def approve_join(self, chat: ChatRef, user: UserRef) -> None:
         gate = self._able(JoinGate, "approve joins")
-        await self._call("approve_join", lambda: gate.approve_join(chat, user))
+        await self._done(
+            "approve_join",
+            f"{chat.id}/{user.id}",
+            lambda: self._call("approve_join", lambda: gate.approve_join(chat, user)),
+        )
 
     async def decline_join(self, chat: ChatRef, user: UserRef) -> None:
         gate = self._able(JoinGate, "approve joins")
-        await self._call("decline_join", lambda: gate.decline_join(chat, user))
+        await self._done(
+            "decline_join",
+            f"{chat.id}/{user.id}",
+            lambda: self._call("decline_join", lambda: gate.decline_join(chat, user)),
+        )

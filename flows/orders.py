@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import bindparam, func, select
 
 from bot.config.flows import TiersConfig, TierThreshold
+from storage.amounts import counted_amount
 from storage.database import Database
 from storage.flow_tables import Order, PointsEntry
 from storage.member_loop import sync_member_loop
@@ -74,7 +75,10 @@ _COUNTS = (
 )
 _RFM = (
     select(
-        _ORDERS.member_id, func.count(_ORDERS.id), func.sum(_ORDERS.amount), func.max(_ORDERS.at)
+        _ORDERS.member_id,
+        func.count(_ORDERS.id),
+        func.sum(counted_amount(_ORDERS.amount)),
+        func.max(_ORDERS.at),
     )
     .where(_ORDERS.member_id.in_(bindparam("ids", expanding=True)))
     .group_by(_ORDERS.member_id)

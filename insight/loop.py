@@ -19,6 +19,7 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 
 from insight.window import Window
+from storage.amounts import counted_amount
 from storage.flow_tables import Journey, Order
 from storage.insight_tables import MemberLoop
 from storage.member_loop import engaged as journey_engaged
@@ -72,7 +73,7 @@ def order_totals(window: Window) -> Subquery:
         select(
             orders.c.member_id,
             func.count().label("orders"),
-            func.sum(orders.c.amount).label("revenue"),
+            func.sum(counted_amount(orders.c.amount)).label("revenue"),
         )
         .where(ordered_before_end(window))
         .group_by(orders.c.member_id)
@@ -90,7 +91,9 @@ def late_orders(window: Window) -> Subquery:
     return (
         select(
             orders.c.member_id,
-            func.sum(case((ordered_before_end(window), orders.c.amount))).label("revenue"),
+            func.sum(case((ordered_before_end(window), counted_amount(orders.c.amount)))).label(
+                "revenue"
+            ),
         )
         .where(orders.c.member_id.in_(later))
         .group_by(orders.c.member_id)

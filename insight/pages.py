@@ -3,6 +3,7 @@ so a page runs only its own queries."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
@@ -36,7 +37,10 @@ from insight.queries.respect import (
     weekly_load,
 )
 from insight.window import Window
+from storage.amounts import AMOUNT_LIMIT, counted_amount, uncounted_orders
 from storage.member_loop import catch_up_member_loop
+
+log = logging.getLogger("warmline.insight")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +80,7 @@ async def today(conn: AsyncConnection, now: datetime) -> Today:
 
     bought = (
         await conn.execute(
-            select(func.count(), func.coalesce(func.sum(orders.c.amount), 0)).where(
+            select(func.count(), func.coalesce(func.sum(counted_amount(orders.c.amount)), 0)).where(
                 orders.c.at >= start, orders.c.at <= now
             )
         )
@@ -117,6 +121,18 @@ async def today(conn: AsyncConnection, now: datetime) -> Today:
     )
 
 
+async def warn_uncounted(conn: AsyncConnection) -> None:
+    """Say so when stored orders with absurd amounts are left out of the sums."""
+    left_out = await uncounted_orders(conn)
+    if left_out:
+        log.warning(
+            "%d orders with an amount beyond ±%g are left out of revenue figures "
+            "(stored before amounts were bounded, or by hand): correct or delete them",
+            left_out,
+            AMOUNT_LIMIT,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Overview:
     funnel: list[FunnelRow]
@@ -128,6 +144,7 @@ async def overview(
 ) -> Overview:
     """Catches up the loop rollup first: call it inside ``engine.begin()``."""
     await catch_up_member_loop(conn)
+    await warn_uncounted(conn)
     return Overview(
         await funnel(conn, window, settings.min_trust, by_week=False), await today(conn, now)
     )
@@ -145,6 +162,7 @@ async def sources(
 ) -> Sources:
     """Catches up the loop rollup first: call it inside ``engine.begin()``."""
     await catch_up_member_loop(conn)
+    await warn_uncounted(conn)
     rows = await funnel(conn, window, settings.min_trust, by_week=False)
     return Sources(
         rows,

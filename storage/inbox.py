@@ -27,6 +27,8 @@ _PROCESSED: Table = ProcessedUpdate.__table__  # type: ignore[assignment]
 class Stored:
     key: str
     raw: str
+    #: platform calls an earlier run noted (JSON, see bot.call_journal), if any
+    calls: str | None = None
 
 
 class SqlInbox:
@@ -120,7 +122,7 @@ class SqlInbox:
             # checked again: on PostgreSQL a row another worker leased meanwhile is skipped
             .where(_INBOX.c.lease_until <= bindparam("now"))
             .values(lease_until=now + lease, attempts=_INBOX.c.attempts + 1)
-            .returning(_INBOX.c.key, _INBOX.c.raw, _INBOX.c.received_at)
+            .returning(_INBOX.c.key, _INBOX.c.raw, _INBOX.c.received_at, _INBOX.c.calls)
         )
         probe = select(_INBOX.c.key).where(_INBOX.c.lease_until <= now).limit(1)
         async with self._db.reading() as conn:  # the common case, nothing due, writes nothing
@@ -129,7 +131,13 @@ class SqlInbox:
         async with self._db.transaction() as conn:
             rows = list((await conn.execute(stmt, {"now": now})).all())
         rows.sort(key=lambda row: (row.received_at, row.key))
-        return [Stored(row.key, row.raw) for row in rows]
+        return [Stored(row.key, row.raw, row.calls) for row in rows]
+
+    async def note_calls(self, key: str, calls: str) -> None:
+        """Record the platform calls started for ``key`` (before the newest goes out);
+        inside the update's unit of work it commits with the update's own writes."""
+        async with self._db.transaction() as conn:
+            await conn.execute(update(_INBOX).where(_INBOX.c.key == key).values(calls=calls))
 
     async def release(self, keys: Iterable[str], now: datetime) -> None:
         """Give rows back at once (a clean shutdown): any worker may take them now."""

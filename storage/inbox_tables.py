@@ -28,3 +28,5 @@ class InboxUpdate(Base):
     #: nobody handles the row before this moment (the worker holding it renews it)
     lease_until: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: platform calls started while handling it (JSON), so a second run skips them
+    calls: Mapped[str | None] = mapped_column(Text, nullable=True)

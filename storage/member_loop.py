@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause, Select
 
+from storage.amounts import counted_amount
 from storage.database import refresh_at_commit
 from storage.flow_tables import Journey, Order
 from storage.insight_tables import MemberLoop
@@ -173,7 +174,9 @@ def _facts(which: ColumnElement[bool]) -> Select[tuple[object, ...]]:
             .limit(1)
             .offset(1)
             .scalar_subquery(),
-            select(func.coalesce(func.sum(orders.c.amount), 0.0)).where(mine).scalar_subquery(),
+            select(func.coalesce(func.sum(counted_amount(orders.c.amount)), 0.0))
+            .where(mine)
+            .scalar_subquery(),
             select(func.count()).select_from(friend).where(my_friend).scalar_subquery(),
             select(func.min(friend.c.joined_at)).where(my_friend).scalar_subquery(),
         )

@@ -31,7 +31,7 @@ from fake_bot_api import TOKEN, FakeBotAPI, Json
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "fault-test-secret"
 HOOK_PATH = "/tg/hook"
-#: updates a worker handles at once: also the most a kill -9 can answer twice (below)
+#: updates a worker handles at once
 CONCURRENCY = 16
 
 
@@ -90,7 +90,7 @@ class Worker:
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
-    async def start(self, timeout: float = 90.0) -> None:
+    async def start(self, timeout: float = 240.0) -> None:
         handle = self.log.open("ab")
         self.process = await asyncio.to_thread(
             subprocess.Popen,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from pathlib import Path
 
@@ -115,3 +116,48 @@ async def test_three_workers_pacing_through_redis_keep_one_rate_together() -> No
     assert stamps[-1] - start >= (total - 1) / rate - 0.05
     # one chat: one message a second (per_chat_per_second 1), across workers too
     assert stamps[-1] - start >= 2.0 - 0.05
+
+
+def sliding_peak(stamps: list[float], window: float = 1.0) -> int:
+    """The most stamps in any window of ``window`` seconds (half-open)."""
+    ordered = sorted(stamps)
+    peak = start = 0
+    for end, at in enumerate(ordered):
+        while ordered[start] <= at - window:
+            start += 1
+        peak = max(peak, end - start + 1)
+    return peak
+
+
+async def test_pacers_that_wake_late_still_hold_the_rate_in_every_sliding_second() -> None:
+    """Five workers' pacers on one Redis whose sleeps overrun at random (a starved
+    host): their slots bunch up, and the sliding-window admission still lets no
+    more than ``per_second`` through in any one second."""
+    from bot.config.push import PacingConfig
+    from bot.events import ChatRef
+    from bot.push.pacing import SharedPacer
+
+    rate, per_worker = 8.0, 8
+    rng = random.Random(7)
+
+    async def oversleep(seconds: float) -> None:
+        await asyncio.sleep(seconds + rng.choice((0.0, 0.0, 0.06, 0.09)))
+
+    clients = [await fresh_redis() for _ in range(5)]
+    pacers = [SharedPacer(c, PacingConfig(per_second=rate), sleep=oversleep) for c in clients]
+    stamps: list[float] = []
+
+    async def send(pacer: SharedPacer, chat: str) -> None:
+        await pacer.wait(ChatRef("telegram", chat))
+        stamps.append(time.monotonic())
+
+    try:
+        await asyncio.gather(
+            *(send(p, f"{w}-{n}") for w, p in enumerate(pacers) for n in range(per_worker))
+        )
+    finally:
+        await clients[0].flushdb()
+        for client in clients:
+            await client.aclose()
+    assert len(stamps) == 5 * per_worker
+    assert sliding_peak(stamps) <= rate, f"{sliding_peak(stamps)} sends in one second"

@@ -126,7 +126,7 @@ async def test_broadcast_preview_confirm_progress_403_and_429(
         assert "sent 3" in shown and "daily cap 1" in shown and "opted out 1" in shown
         assert deliveries(fake_api, TEXT) == Counter()  # nothing before confirm
         confirm, _cancel = keyboard(preview)
-        assert "|" in confirm  # HMAC-signed by the SigningAdapter
+        assert "|" in confirm  # HMAC-signed by the outbound door
         found = re.search(r"Broadcast (\S+) to", shown)
         assert found is not None
         campaign_id = found.group(1)

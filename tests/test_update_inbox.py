@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from fake_bot_api import TOKEN, FakeBotAPI
 from sqlalchemy import func, select
 
+from bot.adapter import DurableSource
 from bot.app import App
 from bot.config.model import WarmlineConfig
 from bot.context import Context
@@ -134,3 +136,60 @@ def _inbox():  # type: ignore[no-untyped-def]
 def test_inbox_lease_must_be_positive(lease: str) -> None:
     with pytest.raises(ValueError, match="inbox_lease"):
         WarmlineConfig.model_validate({"storage": {"inbox_lease": lease}})
+
+
+@pytest.mark.parametrize(
+    ("noted", "sends", "handled_to_the_end"),
+    [
+        # the earlier run sent the first reply and learnt its id, then died during the second
+        ({"0.0": ["send", "5", "77"], "0.1": ["send", "5", None]}, [], False),
+        # it sent the first reply and died before the second was started
+        ({"0.0": ["send", "5", "77"]}, ["two"], True),
+        # another path the first time (another chat): nothing is skipped
+        ({"0.0": ["send", "6", "77"]}, ["one", "two"], True),
+    ],
+)
+async def test_a_taken_over_update_does_not_repeat_the_calls_an_earlier_run_made(
+    fake_api: FakeBotAPI,
+    database_url: str,
+    noted: dict[str, list[str | None]],
+    sends: list[str],
+    handled_to_the_end: bool,
+) -> None:
+    """A worker killed mid-update leaves its noted calls in the inbox row; the worker
+    that takes the row over runs the handler again and skips what was made."""
+    router = Router("two replies")
+    first_ids: list[str] = []
+    ended: list[bool] = []
+
+    @router.message()
+    async def twice(ctx: Context) -> None:
+        first_ids.append((await ctx.reply("one")).message_id)
+        await ctx.reply("two")
+        ended.append(True)
+
+    config = webhook_config(fake_api, database_url)
+    config.storage.inbox_lease = timedelta(seconds=1)
+    app = App(config, routers=[router])
+    raw = fake_api.updates.message(fake_api.updates.user(5, "Ann"), "hello")
+    assert app.intake is not None and isinstance(app.adapter, DurableSource)
+    key = app.adapter.key_of(raw)
+    await app.database.migrate()
+    long_ago = datetime.now(UTC) - timedelta(minutes=1)
+    await SqlInbox(app.database).put([Stored(key, json.dumps(raw))], long_ago, LEASE)
+    await SqlInbox(app.database).note_calls(key, json.dumps(noted))
+    await app.start()
+    try:
+        for _ in range(200):
+            async with app.database.reading() as conn:
+                done = await conn.scalar(select(func.count()).where(ProcessedUpdate.key == key))
+            if done:
+                break
+            await asyncio.sleep(0.05)
+        assert done, "the orphaned update was not taken over"
+    finally:
+        await app.stop()
+    assert [call.params["text"] for call in fake_api.calls_to("sendMessage")] == sends
+    assert ended == ([True] if handled_to_the_end else [])
+    if noted["0.0"][1] == "5":
+        assert first_ids == ["77"]  # the id the earlier run learnt

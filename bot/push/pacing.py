@@ -124,6 +124,22 @@ local chat = slot + tonumber(ARGV[2])
 redis.call('SET', KEYS[2], string.format('%.0f', chat), 'PX', math.floor((chat - now) / 1000) + 1000)
 return string.format('%.0f', slot - now)
 """
+#: The hard cap, checked right before each send: at most ARGV[1] admissions in any
+#: sliding window of ARGV[3] µs on Redis's clock (KEYS[1]: sorted set of admission
+#: instants). Returns 0 when admitted (recorded), else µs until the oldest leaves it.
+_ADMIT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local window = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - window))
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return string.format('%.0f', tonumber(oldest[2]) + window - now + 1)
+end
+redis.call('ZADD', KEYS[1], string.format('%.0f', now), string.format('%.0f', now) .. ARGV[2])
+redis.call('PEXPIRE', KEYS[1], math.floor(window / 1000) + 1000)
+return '0'
+"""
 _HOLD = """
 local t = redis.call('TIME')
 local until_us = tonumber(t[1]) * 1000000 + tonumber(t[2]) + tonumber(ARGV[1])
@@ -135,6 +151,8 @@ return 1
 """
 
 
+#: seconds added to the sliding window (see SharedPacer): ~5% of the rate at saturation
+ADMISSION_MARGIN = 0.05
 #: a worker that keeps waking up late still sends after this many bookings
 _REBOOKS = 5
 
@@ -155,6 +173,12 @@ class SharedPacer:
     ) -> None:
         config = limits_of(config)
         self._interval_us = round(1_000_000 / config.per_second)
+        #: the cap as a count per sliding window: per second, or one per 1/rate when
+        #: slower; the window is longer by a margin for the jitter between admission
+        #: and the request reaching the platform, which sees the sends, not the admissions
+        window_us = max(1_000_000, self._interval_us)
+        self._per_window = max(1, int(config.per_second * window_us / 1_000_000))
+        self._window_us = window_us + round(ADMISSION_MARGIN * 1_000_000)
         #: woken later than this after the slot: book again
         self._tolerance = max(0.05, 1.0 / config.per_second)
         self._monotonic = monotonic
@@ -164,6 +188,7 @@ class SharedPacer:
         self._sleep = sleep
         self._book = redis.register_script(_BOOK)
         self._hold = redis.register_script(_HOLD)
+        self._admit = redis.register_script(_ADMIT)
         self._local = Pacer(config, sleep=sleep)
         self._degraded = False
 
@@ -184,7 +209,26 @@ class SharedPacer:
             if delay > 0:
                 await self._sleep(delay)
             if self._monotonic() - booked - delay <= self._tolerance:
+                break
+        # Slots spread the senders out; the sliding window is the cap itself: sends
+        # that still bunch (late wake-ups, slow hosts) wait for the window to move on.
+        await self._admitted()
+
+    async def _admitted(self) -> None:
+        while True:
+            try:
+                wait_us = int(
+                    await self._admit(
+                        keys=[self._prefix + "window"],
+                        args=[self._per_window, ":" + secrets.token_hex(4), self._window_us],
+                    )
+                )
+            except (RedisError, OSError) as exc:
+                log.warning("pacing: Redis unreachable at admission (%s); sending", exc)
                 return
+            if wait_us <= 0:
+                return
+            await self._sleep(wait_us / 1_000_000)
 
     async def _booking(self, chat: ChatRef) -> float | None:
         """Seconds until the booked slot; None when Redis is unreachable."""

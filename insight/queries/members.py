@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.i18n.money import money
 from insight.loop import interactions, journeys, members, orders, source_of
 from insight.queries.respect import decisions
+from storage.amounts import counted_amount
 from storage.flow_tables import MemberTag
 from storage.segment_filter import SegmentFilter, condition
 
@@ -172,7 +173,7 @@ async def member_detail(
         entries.append(TimelineEntry(o.at, "order", f"{o.sku} · {amount}"))
     totals = (
         await conn.execute(
-            select(func.count(), func.coalesce(func.sum(orders.c.amount), 0)).where(
+            select(func.count(), func.coalesce(func.sum(counted_amount(orders.c.amount)), 0)).where(
                 orders.c.member_id == member_id
             )
         )

@@ -13,6 +13,7 @@ from insight.costs import CostModel, active_days
 from insight.loop import joined_in, member_loop, ordered_before_end, orders, source_of
 from insight.sql import DAY, offset, ratio
 from insight.window import Window
+from storage.amounts import counted_amount
 
 LTV_HORIZONS = (30, 90, 180)
 
@@ -111,7 +112,7 @@ async def source_values(
     bought = member_loop.join(orders, orders.c.member_id == m.member_id)
     day = offset(orders.c.at, m.joined_at, DAY).label("day")
     rows = await conn.execute(
-        select(source, day, age, func.sum(orders.c.amount).label("revenue"))
+        select(source, day, age, func.sum(counted_amount(orders.c.amount)).label("revenue"))
         .select_from(bought)
         .where(
             joined_in(window, member_loop),
