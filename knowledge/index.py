@@ -23,7 +23,7 @@ import bm25s
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from knowledge.documents import Chunk, discover, file_digest, load_file
+from knowledge.documents import Chunk, discover, file_digest, learned_chunks, load_file
 from knowledge.embeddings import (
     SparseTerms,
     embed_passages,
@@ -32,6 +32,7 @@ from knowledge.embeddings import (
     embedding_name,
     has_sparse,
 )
+from knowledge.learning import Learned
 from knowledge.sparse_matrix import SparseMatrix
 from knowledge.text import tokenize
 
@@ -40,6 +41,8 @@ log = logging.getLogger("warmline.knowledge")
 #: bump when chunking or stored fields change: an older index is then rebuilt
 FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
+#: how ``BuildReport.changed_files`` names a change in what admins taught
+LEARNED_CHANGE = "(taught questions)"
 VECTORS = "vectors.npy"
 SPARSE = "sparse.npz"
 SECOND = "second.npy"
@@ -92,6 +95,8 @@ class KnowledgeIndex:
     sparse: SparseMatrix | None = None
     #: the second model's vectors, when one is configured (knowledge.second_opinion)
     second: SecondOpinionVectors | None = None
+    #: :meth:`Learned.digest` of the lessons merged in ('' for none)
+    learned: str = ""
 
     @property
     def languages(self) -> set[str]:
@@ -112,8 +117,10 @@ def build_index(
     progress: Progress | None = None,
     latent_terms: bool = True,
     second: Embeddings | None = None,
+    learned: Learned | None = None,
 ) -> tuple[KnowledgeIndex, BuildReport]:
-    """Refresh ``directory`` from ``sources``; only new or edited text is embedded.
+    """Refresh ``directory`` from ``sources`` and what admins taught (``learned``, see
+    :mod:`knowledge.learning`); only new or edited text is embedded.
 
     ``latent_terms`` also stores each chunk's sparse terms when the model has
     them (about as slow again as embedding, once per text); ``second`` also
@@ -145,12 +152,17 @@ def build_index(
         key = str(path.resolve())
         if previous is None or previous.files.get(key) != digests[key]:
             report.changed_files.append(path.name)
-        chunks.extend(load_file(path))
+        chunks.extend(load_file(path, learned))
+    learned = learned or Learned()
+    chunks.extend(learned_chunks(learned, {c.source for c in chunks}))
+    if previous is not None and previous.learned != learned.digest():
+        report.changed_files.append(LEARNED_CHANGE)
     report.chunks = len(chunks)
     if (
         previous is not None
         and previous.files == digests
         and previous.chunks == chunks
+        and previous.learned == learned.digest()
         and (previous.sparse is not None or not wants_terms)
         and (second is None or all(c.text in known_second for c in chunks))
     ):
@@ -187,6 +199,7 @@ def build_index(
         embedder=embedding_name(embeddings),
         files=digests,
         calibration={},
+        learned=learned.digest(),
     )
     if wants_terms and chunks:
         index.sparse = SparseMatrix.stack([known_sparse[c.text] for c in chunks])
@@ -301,6 +314,7 @@ def save_index(index: KnowledgeIndex, directory: Path) -> None:
             "embedder": index.embedder,
             "files": index.files,
             "calibration": _calibration_json(index.calibration),
+            "learned": index.learned,
             "chunks": [chunk.to_json() for chunk in index.chunks],
         }
         if index.second is not None:
@@ -338,6 +352,7 @@ def load_index(directory: Path) -> KnowledgeIndex:
         embedder=str(manifest["embedder"]),
         files={str(k): str(v) for k, v in manifest["files"].items()},
         calibration=_calibration_from(manifest["calibration"]),
+        learned=str(manifest.get("learned") or ""),
     )
     second = manifest.get("second_opinion")
     if second is not None and (directory / SECOND).is_file():

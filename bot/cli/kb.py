@@ -19,12 +19,14 @@ if TYPE_CHECKING:
     from knowledge.service import KnowledgeBase
 
 kb_app: typer.Typer = typer.Typer(
-    no_args_is_help=True, help="Knowledge base: ingest, ask, evaluate."
+    no_args_is_help=True, help="Knowledge base: ingest, ask, evaluate, export."
 )
 
 
 def open_knowledge(cfg: WarmlineConfig, progress: Progress | None = None) -> KnowledgeBase:
-    """Build (incrementally) or load the index, or exit with a clear message."""
+    """Build (incrementally) or load the index, with what admins taught the bot (as the
+    running bot does), or exit with a clear message."""
+    from bot.cli.kb_export import read_learned
     from bot.i18n import Catalog
     from knowledge.documents import SourceError
     from knowledge.service import KnowledgeBase
@@ -45,7 +47,7 @@ def open_knowledge(cfg: WarmlineConfig, progress: Progress | None = None) -> Kno
                 task = progress.add_task(stage, total=max(total, 1))
             progress.update(task, description=stage, completed=done, total=max(total, 1))
 
-        kb.build(report)
+        kb.build(report, read_learned(cfg))
     except (SourceError, ValueError) as exc:
         err.print(f"[bold red]Knowledge base error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -159,3 +161,8 @@ def evaluate_set(
                 f"miss: {item.text!r} expected {item.expect} got {got} "
                 f"({answer.confidence:.2f}{', handoff' if answer.handoff else ''})"
             )
+
+
+from bot.cli.kb_export import export  # noqa: E402 (uses the options above)
+
+kb_app.command("export")(export)
