@@ -32,6 +32,7 @@ from knowledge.embeddings import (
     embedding_name,
     has_sparse,
 )
+from knowledge.ingest import Pass, run_passes
 from knowledge.learning import Learned
 from knowledge.sparse_matrix import SparseMatrix
 from knowledge.text import tokenize
@@ -173,20 +174,15 @@ def build_index(
     report.embedded = len(missing)
     fresh = set(missing)
     report.reused = sum(1 for c in chunks if c.text not in fresh)
-    batch = 32
-    for start in range(0, len(missing), batch):
-        texts = missing[start : start + batch]
-        for text, vector in zip(texts, embed_passages(embeddings, texts), strict=True):
-            known_vectors[text] = vector
-        if progress is not None:
-            progress("embedding", min(start + batch, len(missing)), len(missing))
     unknown = [text for text in dict.fromkeys(c.text for c in chunks) if text not in known_sparse]
-    for start in range(0, len(unknown) if wants_terms else 0, batch):
-        texts = unknown[start : start + batch]
-        for text, terms in zip(texts, embed_sparse(embeddings, texts) or [], strict=True):
-            known_sparse[text] = terms
-        if progress is not None:
-            progress("latent terms", min(start + batch, len(unknown)), len(unknown))
+    passes = [Pass("embedding", missing, partial(embed_passages, embeddings), known_vectors)]
+    if wants_terms:
+        terms = partial(embed_sparse, embeddings)
+        passes.append(Pass("latent terms", unknown, lambda t: terms(t) or [], known_sparse))
+    if second is not None:
+        unseen = [t for t in dict.fromkeys(c.text for c in chunks) if t not in known_second]
+        passes.append(Pass("second opinion", unseen, partial(embed_passages, second), known_second))
+    run_passes(passes, progress)  # side by side, one thread each
     dim = next(iter(known_vectors.values())).shape[0] if known_vectors else 384
     vectors = (
         np.stack([known_vectors[c.text] for c in chunks]).astype(np.float32)
@@ -223,12 +219,7 @@ def second_opinion(
     """The second model's vectors for ``index`` (texts in ``known`` are not embedded
     again), calibrated like the main model's."""
     unseen = [text for text in dict.fromkeys(c.text for c in index.chunks) if text not in known]
-    batch = 32
-    for start in range(0, len(unseen), batch):
-        texts = unseen[start : start + batch]
-        known.update(zip(texts, embed_passages(second, texts), strict=True))
-        if progress is not None:
-            progress("second opinion", min(start + batch, len(unseen)), len(unseen))
+    run_passes([Pass("second opinion", unseen, partial(embed_passages, second), known)], progress)
     vectors = np.stack([known[c.text] for c in index.chunks]).astype(np.float32)
     # no fallback: a language too small to calibrate is left to the main model
     calibration = _calibrate(index, vectors, partial(embed_query, second), None)

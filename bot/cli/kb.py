@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from bot.cli import ConfigOption, err, load_or_exit
@@ -37,15 +45,15 @@ def open_knowledge(cfg: WarmlineConfig, progress: Progress | None = None) -> Kno
     catalog = Catalog(default=cfg.bot.default_language)
     try:
         kb = KnowledgeBase(cfg.knowledge, catalog.t, cfg.bot.default_language)
-        task = None
+        tasks: dict[str, TaskID] = {}
 
         def report(stage: str, done: int, total: int) -> None:
-            nonlocal task
+            """One bar per stage: the model passes run side by side."""
             if progress is None:
                 return
-            if task is None:
-                task = progress.add_task(stage, total=max(total, 1))
-            progress.update(task, description=stage, completed=done, total=max(total, 1))
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=max(total, 1))
+            progress.update(tasks[stage], completed=done, total=max(total, 1))
 
         kb.build(report, read_learned(cfg))
     except (SourceError, ValueError) as exc:
@@ -63,6 +71,7 @@ def ingest(config: ConfigOption = None) -> None:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=err,
     ) as progress:
         kb = open_knowledge(cfg, progress)
