@@ -4,7 +4,19 @@ matching handler wins, and the fallback comes last."""
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import admin, fallback, help, journey, member, moderation, push, qa, segments, start
+from handlers import (
+    admin,
+    fallback,
+    help,
+    journey,
+    kb_learning,
+    member,
+    moderation,
+    push,
+    qa,
+    segments,
+    start,
+)
 from insight import commands as insight_commands
 
 
@@ -19,6 +31,7 @@ def default_routers() -> list[Router]:
         push.router,
         segments.router,
         qa.router,
+        kb_learning.router,
         insight_commands.router,
         fallback.router,
     ]

@@ -21,6 +21,7 @@ from bot.context import Context
 from bot.events import Button, ButtonPressed, OutgoingMessage, UserRef
 from bot.router import Router
 from flows.tags import TagStore
+from handlers.kb_learning import offer_learning, refresh, teach
 from knowledge.contract import Answer, Answerer
 from knowledge.script import dominant_script, to_traditional
 from knowledge.service import KnowledgeBase
@@ -117,7 +118,7 @@ async def kb_command(ctx: Context) -> None:
             await ctx.reply(ctx.t("knowledge.not_ready"))
             return
         try:
-            result = await kb.reload()
+            result = await refresh(ctx, kb)
         except Exception as exc:  # a broken file must not take the old index away
             log.exception("knowledge base reload failed")
             await ctx.reply(ctx.t("knowledge.kb.reload_failed", error=str(exc)[:300]))
@@ -139,6 +140,8 @@ async def kb_command(ctx: Context) -> None:
         lines = [ctx.t("knowledge.kb.gaps_header")]
         lines += [ctx.t("knowledge.kb.gap_line", count=n, question=q[:200]) for q, n in gaps]
         await ctx.reply("\n".join(lines))
+    elif action == "teach":
+        await teach(ctx, ctx.message.command.args.strip()[len("teach") :])
     else:
         await ctx.reply(ctx.t("knowledge.kb.usage"))
 
@@ -327,6 +330,7 @@ async def _relay(ctx: Context, handoff: HandoffRecord) -> None:
     member_chat = ctx.services.adapter.dm(UserRef(handoff.platform, handoff.user_id))
     await ctx.services.adapter.send(OutgoingMessage(chat=member_chat, text=text))
     await ctx.reply(ctx.t("knowledge.admin.relayed", id=handoff.id, member=handoff.member_name))
+    await offer_learning(ctx, closed)
 
 
 def _citation(t: Callable[..., str], answer: Answer) -> str:

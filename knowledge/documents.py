@@ -24,6 +24,7 @@ from knowledge.formats import (
     SUPPORTED_SUFFIXES,
     source_problem,
 )
+from knowledge.learning import LEARNED_FILE, Learned
 from knowledge.text import detect_language
 
 LANGUAGES = ("zh", "en")
@@ -122,30 +123,52 @@ def _is_question_set(path: Path) -> bool:
     return path.suffix.lower() in FAQ_SUFFIXES and "question" in path.stem.lower()
 
 
-def load_file(path: Path) -> list[Chunk]:
+def load_file(path: Path, learned: Learned | None = None) -> list[Chunk]:
+    """``path``'s chunks; an FAQ file's entries with the paraphrases admins taught them."""
     suffix = path.suffix.lower()
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise SourceError(f"{path}: not UTF-8 text ({exc.reason})") from None
     if suffix in FAQ_SUFFIXES:
-        return list(faq_chunks(path.name, text, path))
+        entries = read_faq(text, path)
+        if learned:
+            entries, _ = learned.merge(path.name, entries)
+        return list(entry_chunks(path.name, entries, path))
     if suffix in MARKDOWN_SUFFIXES:
         return list(markdown_chunks(path.name, text))
     return list(plain_chunks(path.name, text))
 
 
+def learned_chunks(learned: Learned, defined: set[str]) -> list[Chunk]:
+    """The taught entries no file defines (``defined``: sources already chunked), with
+    the paraphrases taught for them, cited as ``learned.yaml#learned-<n>``."""
+    entries = [entry.as_faq() for entry in learned.taught_entries(defined)]
+    merged, _ = learned.merge(LEARNED_FILE, entries)
+    return list(entry_chunks(LEARNED_FILE, merged, "taught entries (database)"))
+
+
 def faq_chunks(name: str, text: str, where: Path | str) -> Iterator[Chunk]:
     """One chunk per entry and language: ``question_<lang>`` + ``answer_<lang>``; one per
     alternate wording (``questions_<lang>``) and per ``not_for`` example."""
+    return entry_chunks(name, read_faq(text, where), where)
+
+
+def read_faq(text: str, where: Path | str) -> list[Any]:
+    """An FAQ file's list of entries (checked one by one by :func:`entry_chunks`)."""
     try:
         entries = safe_load(text)
     except yaml.YAMLError as exc:
         raise SourceError(f"{where}: not valid YAML: {exc}") from None
     if entries is None:
-        return
+        return []
     if not isinstance(entries, list):
         raise SourceError(f"{where}: an FAQ file must be a list of entries")
+    return entries
+
+
+def entry_chunks(name: str, entries: list[Any], where: Path | str) -> Iterator[Chunk]:
+    """The chunks of FAQ ``entries`` read from the file called ``name``."""
     seen: set[str] = set()
     for number, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict) or not entry.get("id"):

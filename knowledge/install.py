@@ -1,4 +1,5 @@
-"""Wire the knowledge base into an App: services, the index on start, the handoff store."""
+"""Wire the knowledge base into an App: services, the index on start (with what admins
+taught), the handoff and lesson stores."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from bot.errors import ConfigError
 from flows.tags import TagStore
 from knowledge.contract import Answerer
 from knowledge.documents import SourceError
+from knowledge.learning import Learned
 from knowledge.service import KnowledgeBase
+from storage.kb_learning import LearnedStore, SqlLearnedStore
 from storage.knowledge_store import KnowledgeStore, SqlKnowledgeStore
 
 if TYPE_CHECKING:
@@ -22,6 +25,8 @@ log = logging.getLogger("warmline.knowledge")
 def install_knowledge(app: App) -> None:
     config = app.config.knowledge
     app.services.provide(SqlKnowledgeStore(app.database), KnowledgeStore)
+    learned_store = SqlLearnedStore(app.database)
+    app.services.provide(learned_store, LearnedStore)
     # a complaint tags the member needs-care
     if app.services.find(TagStore) is None:
         app.services.provide(TagStore(app.database))
@@ -35,8 +40,9 @@ def install_knowledge(app: App) -> None:
     app.services.provide(kb, Answerer)
 
     async def load(_: App) -> None:
+        learned = Learned.of(await learned_store.learned())  # what admins taught
         try:
-            await asyncio.to_thread(kb.build)
+            await asyncio.to_thread(kb.build, None, learned)
         except (SourceError, ValueError) as exc:
             raise ConfigError(f"knowledge.sources: {exc}") from None
 

@@ -15,6 +15,7 @@ from knowledge.answerer import KnowledgeAnswerer, Phrasebook
 from knowledge.contract import Answer
 from knowledge.embeddings import QUERY_CACHE_SIZE, QueryEncoder, build_embeddings, embed_query
 from knowledge.index import BuildReport, KnowledgeIndex, Progress, build_index
+from knowledge.learning import Learned
 from knowledge.retriever import Retriever
 from knowledge.rewording import Rewriter, build_chat_model
 from knowledge.second_opinion import UseEmbeddings, build_second_opinion
@@ -57,6 +58,8 @@ class KnowledgeBase:
         )
         self.rewriter = _rewriter(config)
         self._answerer: KnowledgeAnswerer | None = None
+        #: what admins taught, as last read from the database (merged in at every build)
+        self.learned = Learned()
         self._lock = threading.Lock()
 
     @property
@@ -67,9 +70,14 @@ class KnowledgeBase:
     def index(self) -> KnowledgeIndex | None:
         return self._answerer.retriever.index if self._answerer is not None else None
 
-    def build(self, progress: Progress | None = None) -> BuildReport:
-        """Bring the on-disk index up to date with the sources and use it."""
+    def build(
+        self, progress: Progress | None = None, learned: Learned | None = None
+    ) -> BuildReport:
+        """Bring the on-disk index up to date with the sources and use it; ``learned``
+        (what admins taught, :mod:`knowledge.learning`) replaces the lessons kept so far."""
         with self._lock:
+            if learned is not None:
+                self.learned = learned
             index, report = build_index(
                 self.config.source_paths(),
                 self.config.index_path(),
@@ -77,6 +85,7 @@ class KnowledgeBase:
                 progress,
                 latent_terms=self.config.sparse_weight > 0,
                 second=self.second,
+                learned=self.learned,
             )
             self._answerer = self.answerer_for(index)
             if isinstance(self.second, UseEmbeddings):
@@ -105,8 +114,8 @@ class KnowledgeBase:
             retriever, self.phrase, self.config.min_confidence, self.rewriter, self.default_lang
         )
 
-    async def reload(self) -> ReloadResult:
-        report = await asyncio.to_thread(self.build)
+    async def reload(self, learned: Learned | None = None) -> ReloadResult:
+        report = await asyncio.to_thread(self.build, None, learned)
         return ReloadResult(report.chunks, report.embedded, tuple(report.changed_files))
 
     def require(self) -> KnowledgeAnswerer:

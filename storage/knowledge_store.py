@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select, update
 
 from storage.database import Database
-from storage.knowledge_tables import KbGap, KbHandoff
+from storage.knowledge_tables import KbGap, KbHandoff, KbLearned
 
 #: seconds a worker trusts its list of members with open complaints; another worker's
 #: new complaint holds this worker's promotions at most this much later
@@ -33,6 +33,8 @@ class HandoffRecord:
     replier_id: str | None
     created_at: datetime
     complaint: bool = False
+    #: the admin's answer, once closed
+    reply: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,9 @@ class KnowledgeStore(Protocol):
 
     async def open_handoffs(self, limit: int = 20) -> list[HandoffRecord]: ...
 
+    async def handoff(self, handoff_id: int) -> HandoffRecord | None:
+        """One handoff, open or closed; None if unknown."""
+
     async def has_open_complaint(self, member_id: int) -> bool:
         """Whether the member reported a problem that no admin has closed yet."""
 
@@ -80,7 +85,8 @@ class KnowledgeStore(Protocol):
     ) -> None: ...
 
     async def top_gaps(self, limit: int = 20) -> list[tuple[str, int]]:
-        """Most frequent unanswered questions: (an example wording, count)."""
+        """Most frequent unanswered questions: (an example wording, count); a question
+        an admin has since taught the bot is left out."""
 
 
 def _record(row: KbHandoff) -> HandoffRecord:
@@ -99,6 +105,7 @@ def _record(row: KbHandoff) -> HandoffRecord:
         replier_id=row.replier_id,
         created_at=row.created_at,
         complaint=bool(row.complaint),
+        reply=row.reply,
     )
 
 
@@ -187,6 +194,11 @@ class SqlKnowledgeStore:
         async with self._db.session() as session:
             return [_record(row) for row in (await session.execute(stmt)).scalars()]
 
+    async def handoff(self, handoff_id: int) -> HandoffRecord | None:
+        async with self._db.session() as session:
+            row = await session.get(KbHandoff, handoff_id)
+            return _record(row) if row is not None else None
+
     async def has_open_complaint(self, member_id: int) -> bool:
         if time.monotonic() - self._complaints_read > COMPLAINTS_FRESH_FOR:
             stmt = select(KbHandoff.member_id).where(
@@ -227,6 +239,7 @@ class SqlKnowledgeStore:
         count = func.count(KbGap.id)
         stmt = (
             select(func.min(KbGap.question), count)
+            .where(KbGap.normalized.not_in(select(KbLearned.normalized)))
             .group_by(KbGap.normalized)
             .order_by(count.desc(), func.max(KbGap.at).desc())
             .limit(limit)

@@ -56,3 +56,26 @@ class KbGap(Base):
     confidence: Mapped[float] = mapped_column(Float)
     best_source: Mapped[str | None] = mapped_column(String(255))
     at: Mapped[datetime] = mapped_column(index=True)
+
+
+class KbLearned(Base):
+    """What an admin taught: a paraphrase of an entry, or a new entry (question + answer)."""
+
+    __tablename__ = "kb_learned"
+    __table_args__ = (Index("ix_kb_learned_source_normalized", "source", "normalized"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    #: ``paraphrase`` (of ``source``) or ``entry`` (cited as ``learned.yaml#learned-<id>``)
+    kind: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str | None] = mapped_column(String(255))
+    lang: Mapped[str] = mapped_column(String(8))
+    question: Mapped[str] = mapped_column(Text)
+    #: lower-cased, punctuation-free form: repeats are not stored twice, and /kb gaps
+    #: leaves out what was taught
+    normalized: Mapped[str] = mapped_column(String(255), index=True)
+    answer: Mapped[str | None] = mapped_column(Text)
+    handoff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("kb_handoffs.id", ondelete="SET NULL")
+    )
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]

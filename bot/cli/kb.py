@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from bot.cli import ConfigOption, err, load_or_exit
@@ -20,12 +28,14 @@ if TYPE_CHECKING:
     from knowledge.service import KnowledgeBase
 
 kb_app: typer.Typer = typer.Typer(
-    no_args_is_help=True, help="Knowledge base: ingest, ask, evaluate."
+    no_args_is_help=True, help="Knowledge base: ingest, ask, evaluate, export."
 )
 
 
 def open_knowledge(cfg: WarmlineConfig, progress: Progress | None = None) -> KnowledgeBase:
-    """Build (incrementally) or load the index, or exit with a clear message."""
+    """Build (incrementally) or load the index, with what admins taught the bot (as the
+    running bot does), or exit with a clear message."""
+    from bot.cli.kb_export import read_learned
     from bot.i18n import Catalog
     from knowledge.documents import SourceError
     from knowledge.service import KnowledgeBase
@@ -36,17 +46,17 @@ def open_knowledge(cfg: WarmlineConfig, progress: Progress | None = None) -> Kno
     catalog = Catalog(default=cfg.bot.default_language)
     try:
         kb = KnowledgeBase(cfg.knowledge, catalog.t, cfg.bot.default_language)
-        task = None
+        tasks: dict[str, TaskID] = {}
 
         def report(stage: str, done: int, total: int) -> None:
-            nonlocal task
+            """One bar per stage: the model passes run side by side."""
             if progress is None:
                 return
-            if task is None:
-                task = progress.add_task(stage, total=max(total, 1))
-            progress.update(task, description=stage, completed=done, total=max(total, 1))
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=max(total, 1))
+            progress.update(tasks[stage], completed=done, total=max(total, 1))
 
-        kb.build(report)
+        kb.build(report, read_learned(cfg))
     except (SourceError, ValueError) as exc:
         err.print(
             f"[bold red]Knowledge base error:[/] {escape(str(exc))}",
@@ -66,6 +76,7 @@ def ingest(config: ConfigOption = None) -> None:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=err,
     ) as progress:
         kb = open_knowledge(cfg, progress)
@@ -164,3 +175,8 @@ def evaluate_set(
                 f"miss: {item.text!r} expected {item.expect} got {got} "
                 f"({answer.confidence:.2f}{', handoff' if answer.handoff else ''})"
             )
+
+
+from bot.cli.kb_export import export  # noqa: E402 (uses the options above)
+
+kb_app.command("export")(export)

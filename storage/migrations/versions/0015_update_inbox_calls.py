@@ -1,7 +1,7 @@
 """update inbox: the platform calls started for an update, so a second run skips them
 
 Revision ID: 0015
-Revises: 0013 (the lead re-chains it after 0014)
+Revises: 0014
 Create Date: 2026-12-03
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | Sequence[str] | None = "0013"
+down_revision: str | Sequence[str] | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
