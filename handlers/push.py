@@ -105,7 +105,7 @@ async def broadcast(ctx: Context) -> None:
         segment=preview.described,
         audience=preview.audience,
         count=preview.audience,
-        plan=describe(ctx.services, ctx.lang, preview.plan),
+        plan=describe(ctx.services, ctx.lang, preview.plan, preview.plan.due),
         text=text,
     )
     if able_mass(ctx.services.adapter) is not None:

@@ -91,6 +91,9 @@ class Metrics:
             "How overdue the oldest due job or flow timer is (0 when the scheduler keeps up).",
             registry=r,
         )
+        #: the gate's counter per (category, outcome, reason): one label lookup per kind
+        #: of decision, not one per decision (the gate decides for every proactive message)
+        self._gate_counts: dict[tuple[str, str, str], Counter] = {}
 
     async def middleware(self, call_next: Next, ctx: Context) -> None:
         """Count and time every update (``app.dispatcher.use(metrics.middleware)``)."""
@@ -108,7 +111,11 @@ class Metrics:
             self.failures.labels(kind).inc()
 
     def observe_gate(self, category: str, outcome: str, reason: str | None) -> None:
-        self.gate.labels(category, outcome, reason or "").inc()
+        labels = (category, outcome, reason or "")
+        counter = self._gate_counts.get(labels)
+        if counter is None:
+            counter = self._gate_counts[labels] = self.gate.labels(*labels)
+        counter.inc()
 
     def observe_kb(self, answered: bool) -> None:
         self.kb.labels("answered" if answered else "abstained").inc()

@@ -360,6 +360,23 @@ class CampaignStore:
         async with self._db.session() as session:
             return Counter({(s, r): int(n) for s, r, n in await session.execute(stmt)})
 
+    async def waiting_until(self, campaign_id: str) -> dict[str | None, tuple[datetime, datetime]]:
+        """reason → the earliest and latest time its deferred members' messages come due
+        (from the waiting line), for progress and the final summary."""
+        due = PushPending.due_at
+        stmt = (
+            select(PushOutbox.reason, func.min(due), func.max(due))
+            .join(
+                PushPending,
+                (PushPending.campaign_id == PushOutbox.campaign_id)
+                & (PushPending.member_id == PushOutbox.member_id),
+            )
+            .where(PushOutbox.campaign_id == campaign_id, PushOutbox.state == "deferred")
+            .group_by(PushOutbox.reason)
+        )
+        async with self._db.session() as session:
+            return {reason: (first, last) for reason, first, last in await session.execute(stmt)}
+
 
 async def members_by_ids(db: Database, ids: Sequence[int]) -> list[MemberRecord]:
     """Load many members in one query (fan-out and previews), in id order."""

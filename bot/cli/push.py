@@ -92,7 +92,7 @@ def broadcast(
     """Broadcast TEXT to a segment through the push gate, with a progress bar."""
     from bot.push.campaigns import Campaigns
     from bot.push.campaigns import Progress as CampaignProgress
-    from bot.push.report import describe
+    from bot.push.report import describe, waiting_until
     from bot.push.segments import UnknownSegment
     from storage.segment_filter import SegmentError
 
@@ -105,7 +105,7 @@ def broadcast(
         except (UnknownSegment, SegmentError) as exc:
             Console(stderr=True).print(f"[bold red]Error:[/] {exc}", highlight=False)
             raise typer.Exit(2) from None
-        plan = describe(app.services, None, preview.plan)
+        plan = describe(app.services, None, preview.plan, preview.plan.due)
         console.print(
             f"campaign [bold]{preview.campaign_id}[/]: {preview.audience} members in "
             f"segment [bold]{preview.described}[/]; if sent now: {plan}",
@@ -128,7 +128,8 @@ def broadcast(
                 bar.update(task, completed=progress.done, total=progress.total)
 
             final = await campaigns.run(preview.campaign_id, update, every=0.25)
-        console.print(f"done: {describe(app.services, None, final.tally)}", highlight=False)
+        due = await waiting_until(app.services, preview.campaign_id)
+        console.print(f"done: {describe(app.services, None, final.tally, due)}", highlight=False)
 
     _run(config, body)
 

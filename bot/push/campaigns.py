@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from bot.push.contract import Category, Decision, PushMessage
 from bot.push.gate import Gate
 from bot.push.mass import MassBroadcast, able_mass
+from bot.push.preview import Plan
 from bot.push.segments import Segments
 from bot.services import Services
 from storage.campaign_lease import CampaignLeases
@@ -49,8 +50,9 @@ class Preview:
     campaign_id: str
     segment: str
     audience: int
-    #: (outcome, reason) → members, as the gate would decide right now
-    plan: Tally
+    #: (outcome, reason) → members, as the gate would decide right now (and when the
+    #: deferred ones would come due)
+    plan: Plan
     #: ``vip = tag:vip tier:core`` for a saved segment, else the segment as given
     described: str = ""
 
@@ -121,12 +123,12 @@ class Campaigns:
         audience_of = await self.segments.resolve(segment)  # UnknownSegment, SegmentError
         now = self.services.clock.now()
         campaign_id = f"{now:%Y%m%d%H%M}-{secrets.token_hex(3)}"
-        plan: Tally = Counter()
+        plan = Plan()
         audience = 0
         async for batch in self.segments.batches(audience_of, self.services):
             audience += len(batch)
             members = await members_by_ids(self._db, batch)
-            plan += await self._gate.plan(members, key_of(campaign_id), category, priority)
+            plan.merge(await self._gate.plan(members, key_of(campaign_id), category, priority))
         await self.store.create(
             CampaignRow(
                 campaign_id,

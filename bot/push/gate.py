@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -175,7 +174,7 @@ class Gate(WaitingLine):
         category: Category,
         priority: int = 0,
         expires_at: datetime | None = None,
-    ) -> Counter[tuple[str, str | None]]:
+    ) -> preview.Plan:
         """What ``submit`` would decide for each member now, without sending anything."""
         now = self.services.clock.now()
         return await preview.plan(
@@ -213,12 +212,7 @@ class Gate(WaitingLine):
             return Verdict(Outcome.SENT)
         if verdict.outcome is not Outcome.DEFERRED:
             return verdict
-        if verdict.reason == Reason.PAUSED:
-            until = now + self.services.config.push.pause_recheck
-        else:
-            until = datetime.fromtimestamp(verdict.until or now.timestamp(), now.tzinfo)
-        if promotional:
-            until = self.rules.quiet_until(until, sub.member.time_zone) or until
+        until = self.rules.deferred_until(verdict, now, sub.member.time_zone, promotional)
         return self._bounded(sub, verdict, until)
 
     async def _needs_care(self, member_id: int) -> bool:

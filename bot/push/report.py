@@ -1,16 +1,27 @@
-"""Campaign progress and summaries in an admin's chat, edited as the fan-out goes."""
+"""Campaign progress and summaries in an admin's chat, edited as the fan-out goes.
+
+Deferred members are told with when they come due, in the shop's timezone: "deferred
+40 (minimum gap 40)" alone does not say whether they hear from us in an hour or
+tomorrow."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.events import ChatRef, OutgoingMessage
-from bot.push.campaigns import Progress, Tally
+from bot.push.campaigns import Campaigns, Progress, Tally
+from bot.push.preview import Key, Span
 from bot.services import Services
 
 
-def describe(services: Services, lang: str | None, tally: Tally) -> str:
-    """``sent 12 · deferred 3 (quiet hours 3) · dropped 1 (opted out 1)``."""
+def describe(
+    services: Services, lang: str | None, tally: Tally, due: Mapping[Key, Span] | None = None
+) -> str:
+    """``sent 12 · deferred 3 (quiet hours 3, until Jan 06, 08:00) · dropped 1 (opted
+    out 1)``; ``due``: (state, reason) → the earliest and latest time they come due."""
     by_state: dict[str, Counter[str | None]] = {}
     for (state, reason), count in tally.items():
         by_state.setdefault(state, Counter())[reason] += count
@@ -20,13 +31,48 @@ def describe(services: Services, lang: str | None, tally: Tally) -> str:
         if not reasons:
             continue
         detail = ", ".join(
-            f"{services.catalog.t(lang, f'push.reason.{reason}')} {count}"
+            _reason(services, lang, reason, count, (due or {}).get((state, reason)))
             for reason, count in sorted(reasons.items(), key=lambda item: -item[1])
             if reason
         )
         line = services.catalog.t(lang, f"push.state.{state}", count=sum(reasons.values()))
         parts.append(f"{line} ({detail})" if detail else line)
     return " · ".join(parts) or services.catalog.t(lang, "push.state.none")
+
+
+def _reason(
+    services: Services, lang: str | None, reason: str, count: int, span: Span | None
+) -> str:
+    t = services.catalog.t
+    text = f"{t(lang, f'push.reason.{reason}')} {count}"
+    if span is None:
+        return text
+    zone = ZoneInfo(services.config.push.timezone)
+    first, last = (at.astimezone(zone) for at in span)
+    if first == last:
+        due = t(lang, "push.due.at", at=_time(services, lang, first))
+    else:
+        shown = "push.due.clock" if first.date() == last.date() else "push.due.time"
+        due = t(
+            lang,
+            "push.due.span",
+            first=_time(services, lang, first),
+            last=last.strftime(t(lang, shown)),
+        )
+    return t(lang, "push.due.detail", reason=text, due=due)
+
+
+def _time(services: Services, lang: str | None, at: datetime) -> str:
+    return at.strftime(services.catalog.t(lang, "push.due.time"))
+
+
+async def waiting_until(services: Services, campaign_id: str) -> dict[Key, Span]:
+    """When a campaign's deferred members come due, per (state, reason)."""
+    campaigns = services.find(Campaigns)
+    if campaigns is None:
+        return {}
+    spans = await campaigns.store.waiting_until(campaign_id)
+    return {("deferred", reason): span for reason, span in spans.items()}
 
 
 class ChatProgress:
@@ -44,12 +90,16 @@ class ChatProgress:
 
     async def __call__(self, progress: Progress) -> None:
         adapter = self._services.adapter
+        due: dict[Key, Span] = {}
+        if any(state == "deferred" for state, _ in progress.tally):
+            due = await waiting_until(self._services, progress.campaign_id)
+        tally = describe(self._services, self._lang, progress.tally, due)
         text = self._t(
             "push.broadcast.progress",
             id=progress.campaign_id,
             done=progress.done,
             total=progress.total,
-            tally=describe(self._services, self._lang, progress.tally),
+            tally=tally,
         )
         if text != self._last and adapter.capabilities.edit:
             # a platform that cannot edit gets the summary alone, not a message per report
@@ -65,6 +115,6 @@ class ChatProgress:
                 id=progress.campaign_id,
                 total=progress.total,
                 count=progress.total,
-                tally=describe(self._services, self._lang, progress.tally),
+                tally=tally,
             )
             await adapter.send(OutgoingMessage(self._chat, summary))

@@ -206,6 +206,20 @@ class Rules:
             return None
         return self.quiet.ends_at(moment, self.zone(zone_name))
 
+    def deferred_until(
+        self, verdict: Verdict, now: datetime, zone_name: str | None, promotional: bool
+    ) -> datetime:
+        """When a message a backend deferred comes due again: the kill switch is looked
+        at again after ``pause_recheck``; a promotional message never comes due in quiet
+        hours."""
+        if verdict.reason == Reason.PAUSED:
+            until = now + self.config.pause_recheck
+        else:
+            until = datetime.fromtimestamp(verdict.until or now.timestamp(), now.tzinfo)
+        if promotional:
+            until = self.quiet_until(until, zone_name) or until
+        return until
+
     def ask(
         self,
         member: MemberRecord,

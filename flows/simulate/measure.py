@@ -14,6 +14,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config.flows import FlowsConfig
@@ -141,6 +142,28 @@ class Measure:
         facts.first_offer_at = facts.first_offer_at or at
 
     # -- results ------------------------------------------------------------------------
+    def figures(self, start: datetime, days: int) -> dict[str, Any]:
+        """What the members received, for the simulation's JSON (in its order)."""
+        return {
+            "members": len(self.members),
+            "messages_proactive": self.proactive,
+            "messages_reply": self.replies,
+            "messages_value": self.values,
+            "messages_transactional": self.transactional,
+            "offers": self.offers,
+            "offers_share": round(self.offers / self.proactive, 4) if self.proactive else 0.0,
+            "offers_before_eligible": self.offers_before_eligible,
+            "cap_breaches": self.cap_breaches(),
+            "quiet_hour_sends": self.quiet_hour_sends,
+            "sends_after_optout": self.sends_after_optout,
+            "orders": self.orders,
+            "repurchases": self.repurchases,
+            "referral_rewards": self.referrals,
+            "caps": {"per_day": self.push.caps.per_day, "per_week": self.push.caps.per_week},
+            "weekly_messages": self.weekly_counts(start, days),
+            "days_to_first_offer": self.days_to_first_offer(),
+        }
+
     def cap_breaches(self) -> int:
         caps = self.push.caps
         breaches = 0

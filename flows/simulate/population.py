@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 #: the simulated calendar starts here (a Monday)
@@ -134,3 +135,25 @@ def population(count: int, days: int, seed: int) -> tuple[random.Random, list[Si
         member.index, member.user_id = index, f"sim{index}"
         member.channel = _pick(channels, CHANNELS)
     return rng, members
+
+
+def member_row(
+    person: SimMember, now: datetime, starts: bool, source: str | None, referrer: str | None
+) -> dict[str, Any]:
+    """The ``members`` row of an arriving member (``source``/``referrer``: what their
+    ``/start`` link said; none for a member who only joins the group)."""
+    return {
+        "platform": "local",
+        "user_id": person.user_id,
+        "display_name": f"Member {person.index}",
+        "username": None,
+        "language": person.language,
+        "time_zone": person.time_zone,
+        "source": source,
+        "referrer_code": referrer,
+        "joined_at": now,
+        "last_seen_at": now,
+        "started_bot": starts,
+        "opted_out": False,
+        "reachable": True,
+    }

@@ -43,7 +43,7 @@ from flows.simulate.measure import (
     Measure,
 )
 from flows.simulate.outage import Downtime
-from flows.simulate.population import SIM_EPOCH, SimMember, make_member, population
+from flows.simulate.population import SIM_EPOCH, SimMember, make_member, member_row, population
 from flows.state import referral_code_for
 from handlers.start import parse_payload
 from insight.tracker import ActivityTracker
@@ -169,10 +169,21 @@ class World:
                             await self._bot_hour(engine, gate, hour, joins)
                             if progress is not None:
                                 progress(hour + 1, hours)
+                        await self._flush_buffers(gate)
                 return self.summary()
         finally:
             await self.app.stop()
             quiet.setLevel(previous_level)
+
+    async def _flush_buffers(self, gate: Gate | None) -> None:
+        """Write the decisions and the activity buffered off the hot path, in the week's
+        unit of work. Left to their own timers, those flushes would run between two
+        units, in transactions of their own that the next unit's writes wait for
+        (SQLite's busy wait, then "database is locked" and a row-by-row retry)."""
+        if gate is not None:
+            await gate.flush_decisions()
+        if self.tracker is not None:
+            await self.tracker.flush()
 
     async def _bot_hour(
         self, engine: FlowEngine, gate: Gate | None, hour: int, joins: deque[SimMember]
@@ -229,31 +240,13 @@ class World:
         return held
 
     def summary(self) -> dict[str, Any]:
-        m = self.measure
+        figures = self.measure.figures(START, self.days)
         return {
-            "members": len(m.members),
+            "members": figures.pop("members"),
             "members_seeded": self.seeded,
             "days": self.days,
             "seed": self.seed,
-            "messages_proactive": m.proactive,
-            "messages_reply": m.replies,
-            "messages_value": m.values,
-            "messages_transactional": m.transactional,
-            "offers": m.offers,
-            "offers_share": round(m.offers / m.proactive, 4) if m.proactive else 0.0,
-            "offers_before_eligible": m.offers_before_eligible,
-            "cap_breaches": m.cap_breaches(),
-            "quiet_hour_sends": m.quiet_hour_sends,
-            "sends_after_optout": m.sends_after_optout,
-            "orders": m.orders,
-            "repurchases": m.repurchases,
-            "referral_rewards": m.referrals,
-            "caps": {
-                "per_day": self.config.push.caps.per_day,
-                "per_week": self.config.push.caps.per_week,
-            },
-            "weekly_messages": m.weekly_counts(START, self.days),
-            "days_to_first_offer": m.days_to_first_offer(),
+            **figures,
             **self.downtime.summary(),
         }
 
@@ -281,23 +274,7 @@ class World:
             # what /start records from the link the member came with; a member who
             # only joins the group brings none
             source, referrer = parse_payload(self._link(person)) if starts else (None, None)
-            rows.append(
-                {
-                    "platform": "local",
-                    "user_id": person.user_id,
-                    "display_name": f"Member {person.index}",
-                    "username": None,
-                    "language": person.language,
-                    "time_zone": person.time_zone,
-                    "source": source,
-                    "referrer_code": referrer,
-                    "joined_at": now,
-                    "last_seen_at": now,
-                    "started_bot": starts,
-                    "opted_out": False,
-                    "reachable": True,
-                }
-            )
+            rows.append(member_row(person, now, starts, source, referrer))
         async with self.app.database.transaction() as conn:
             found = await conn.execute(_NEW_MEMBERS, rows)
             by_user: dict[str, int] = {user_id: member_id for user_id, member_id in found.all()}
