@@ -29,10 +29,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import flows.simulate.world  # noqa: F401  (imported before the clock starts: runs are timed alone)
+import simulate.world  # noqa: F401  (imported before the clock starts: runs are timed alone)
 from bot.cli.flows import run_simulation
 from bot.config import load_config
-from flows.simulate.outage import parse_outage
+from simulate.outage import parse_outage
 
 BUDGET_SECONDS = 60.0
 INVARIANTS = (

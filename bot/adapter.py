@@ -190,6 +190,33 @@ class MassSender(Protocol):
 
 
 @runtime_checkable
+class WindowedChats(Protocol):
+    """A platform whose message window (``limits.window``) is narrower than "every
+    private chat, opened by every member message" (WeCom: customers' kf
+    conversations only, opened by kf messages; not staff in the app, not the one
+    welcome message an add allows)."""
+
+    def windowed(self, chat: ChatRef) -> bool:
+        """Whether the next send to ``chat`` needs the window."""
+
+    def opens_window(self, event: Event) -> bool:
+        """Whether ``event`` (a member's own message) opens their window."""
+
+
+def in_window_rule(adapter: Adapter, chat: ChatRef) -> bool:
+    """Whether ``limits.window`` governs what may be sent to ``chat`` now."""
+    if adapter.limits.window is None or not chat.is_private:
+        return False
+    return not isinstance(adapter, WindowedChats) or adapter.windowed(chat)
+
+
+def opens_window(adapter: Adapter, event: Event) -> bool:
+    if adapter.limits.window is None or not event.chat.is_private or event.user.is_bot:
+        return False
+    return not isinstance(adapter, WindowedChats) or adapter.opens_window(event)
+
+
+@runtime_checkable
 class ChatButtons(Protocol):
     """A platform whose buttons work in some conversations only (WeCom: in a
     customer's kf conversation, not in the staff app)."""

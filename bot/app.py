@@ -125,7 +125,9 @@ class App:
             )
             self.services.provide(self.intake)
         if self.adapter.limits.window is not None:  # the platform's message windows
-            self.services.provide(WindowLedger(self.database))
+            windows = self.services.provide(WindowLedger(self.database))
+            self.services.adapter.windows = windows
+            self.services.adapter.clock = self.services.clock
         self._startup: list[Hook] = []
         self._shutdown: list[Hook] = []
         self._started = False

@@ -19,6 +19,11 @@ class RecipientUnreachable(DeliveryError):
     """The member blocked the bot or left: stop trying them (HTTP 403)."""
 
 
+class WindowClosed(DeliveryError):
+    """The platform's message window with this member is closed or used up
+    (``limits.window``): nothing was sent, nothing was attempted."""
+
+
 class TransientError(WarmlineError):
     """Network trouble or 5xx: worth retrying with backoff."""
 

@@ -36,9 +36,10 @@ from bot.adapter import (
     Moderator,
     UpdateSink,
     able,
+    in_window_rule,
     shows_buttons,
 )
-from bot.errors import DeliveryError, RateLimited
+from bot.errors import DeliveryError, RateLimited, TransientError, WindowClosed
 from bot.events import (
     Button,
     ChatRef,
@@ -48,9 +49,11 @@ from bot.events import (
     UserRef,
 )
 from bot.signals import RATE_LIMITED, Signals
+from storage.windows import UNLIMITED, Window, WindowLedger
 
 if TYPE_CHECKING:
     from bot.call_journal import CallJournal
+    from bot.clock import Clock
 
 log = logging.getLogger("warmline.outbound")
 
@@ -99,6 +102,9 @@ class Outbound:
         self.signer: ButtonSigner | None = None
         #: notes calls made for an inbox update before they go out (bot.call_journal)
         self.journal: CallJournal | None = None
+        #: the platform's message windows (``limits.window``), shared by workers
+        self.windows: WindowLedger | None = None
+        self.clock: Clock | None = None
         self.platform = inner.platform
 
     @property
@@ -130,10 +136,33 @@ class Outbound:
     async def _sent(
         self, method: str, chat: ChatRef, make: Callable[[], Awaitable[SentMessage]]
     ) -> SentMessage:
-        """A send, noted first when it is made for an inbox update (never made twice)."""
+        """A send, noted first when it is made for an inbox update (never made twice),
+        within the platform's message window where it has one."""
+        windowed = self._windowed(make, chat)
         if self.journal is None:
-            return await make()
-        return await self.journal.sent(method, chat, make)
+            return await windowed()
+        return await self.journal.sent(method, chat, windowed)
+
+    def _windowed(
+        self, make: Callable[[], Awaitable[SentMessage]], chat: ChatRef
+    ) -> Callable[[], Awaitable[SentMessage]]:
+        """``make`` after taking one message of the member's window: nothing is
+        attempted when it is closed or used up (:class:`WindowClosed`)."""
+        rule, windows, clock = self.limits.window, self.windows, self.clock
+        if rule is None or windows is None or clock is None or not in_window_rule(self.inner, chat):
+            return make
+        window = Window(rule.after_member_message, rule.max_messages or UNLIMITED)
+
+        async def within() -> SentMessage:
+            if not await windows.take(chat.platform, chat.id, window, clock.now()):
+                raise WindowClosed(f"{self.platform}: message window closed for {chat.id}")
+            try:
+                return await make()
+            except (TransientError, RateLimited):
+                await windows.give_back(chat.platform, chat.id)  # the platform did not count it
+                raise
+
+        return within
 
     async def _done(self, method: str, target: str, make: Callable[[], Awaitable[None]]) -> None:
         if self.journal is None:

@@ -8,6 +8,7 @@ can defer what the platform would refuse, whatever the platform.
 
 from __future__ import annotations
 
+from bot.adapter import opens_window
 from bot.context import Context
 from bot.dispatcher import Next
 from bot.events import ButtonPressed, IncomingMessage
@@ -19,11 +20,8 @@ class OpenWindows:
 
     async def __call__(self, call_next: Next, ctx: Context) -> None:
         event = ctx.event
-        if (
-            ctx.services.adapter.limits.window is not None
-            and isinstance(event, IncomingMessage | ButtonPressed)
-            and event.chat.is_private
-            and not event.user.is_bot
+        if isinstance(event, IncomingMessage | ButtonPressed) and opens_window(
+            ctx.services.adapter.inner, event
         ):
             ledger = ctx.services.find(WindowLedger)
             if ledger is not None:

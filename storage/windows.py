@@ -16,6 +16,9 @@ from storage.database import Database
 from storage.members import insert_for
 from storage.window_tables import AdapterState, DmWindow
 
+#: "no count" in a window rule
+UNLIMITED = 1 << 30
+
 
 @dataclass(frozen=True, slots=True)
 class Window:
@@ -55,6 +58,11 @@ class WindowLedger:
         )
         async with self._db.transaction() as conn:
             await conn.execute(stmt)
+
+    async def opened_many(self, platform: str, messages: list[tuple[str, datetime, str]]) -> None:
+        """:meth:`opened` for many ``(chat_id, at, by)`` in one transaction."""
+        for chat_id, at, by in messages:
+            await self.opened(platform, chat_id, at, by)
 
     async def state(self, platform: str, chat_id: str) -> WindowState | None:
         c = DmWindow.__table__.c

@@ -15,10 +15,10 @@ from bot.cli import app as cli
 from bot.cli.flows import simulation_config
 from bot.errors import ConfigError
 from flows.content import ContentLibrary
-from flows.simulate.history import run_and_measure
-from flows.simulate.report import write_report
-from flows.simulate.world import World
 from flows.webhook import SIGNATURE_HEADER, sign
+from simulate.history import run_and_measure
+from simulate.report import write_report
+from simulate.world import World
 from storage.flow_tables import Order
 
 SECRET = "shop-secret-for-tests"

@@ -18,7 +18,7 @@ from bot.clock import ManualClock
 from bot.errors import ConfigError
 from bot.push.contract import Category, Outcome, PushMessage
 from bot.push.gate import Gate
-from flows.simulate.outage import parse_outage
+from simulate.outage import parse_outage
 from storage.push import PendingStore
 
 OFFER = "jy:soft_offer:offer:"

@@ -23,13 +23,13 @@ from insight_history import END, START, WINDOW, build_history
 from bot.clock import ManualClock
 from bot.config.model import WarmlineConfig
 from bot.web import WebServer
-from flows.simulate.history import measure_history
 from insight.dashboard.app import mount
 from insight.definitions import FUNNEL_STEPS
 from insight.passwords import hash_password
 from insight.period import data_span, default_window, empty_period, joined_in_window
 from insight.report import write_report
 from insight.window import Window
+from simulate.history import measure_history
 from storage.database import Database
 
 PASSWORD = "oolong-at-dawn"

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from flows.simulate.population import CHANNELS, SIM_EPOCH
+from simulate.population import CHANNELS, SIM_EPOCH
 
 runner = CliRunner()
 

@@ -18,22 +18,37 @@ from fake_wecom_api import (
 )
 from fault_support import free_port
 
-from bot.adapters.wecom.adapter import WeComAdapter, WindowClosed
+from bot.adapter import opens_window
+from bot.adapters.wecom.adapter import WeComAdapter
 from bot.adapters.wecom.config import WeComConfig
 from bot.adapters.wecom.convert import dm_of
+from bot.clock import SystemClock
+from bot.errors import WindowClosed
 from bot.events import Button, Event, IncomingMessage, OutgoingMessage
+from bot.outbound import Outbound
+from bot.signals import Signals
 from bot.web import WebServer
 from storage.database import Database
+from storage.windows import WindowLedger
 
 
 class Rig:
-    def __init__(self, fake: FakeWeCom, adapter: WeComAdapter) -> None:
+    """The adapter, and the core's outbound door around it keeping the kf window."""
+
+    def __init__(self, fake: FakeWeCom, adapter: WeComAdapter, db: Database) -> None:
         self.fake = fake
         self.adapter = adapter
         self.events: list[Event] = []
+        self.ledger = WindowLedger(db)
+        self.out = Outbound(adapter, Signals())
+        self.out.windows, self.out.clock = self.ledger, SystemClock()
 
     async def sink(self, event: Event) -> None:
+        """As the core's OpenWindows middleware: a kf message opens the window."""
         self.events.append(event)
+        if opens_window(self.adapter, event):
+            assert event.update_key is not None
+            await self.ledger.opened(event.platform, event.chat.id, event.at, event.update_key)
 
 
 def wecom_config(api_base: str) -> WeComConfig:
@@ -59,7 +74,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     web = WebServer(f"127.0.0.1:{port}")
     adapter = WeComAdapter(wecom_config(fake.base_url), web)
     adapter.use_database(db)
-    here = Rig(fake, adapter)
+    here = Rig(fake, adapter, db)
     await web.start()
     await adapter.start(here.sink)
     fake.callback_url = f"http://127.0.0.1:{port}/wecom/callback"
@@ -80,11 +95,11 @@ async def test_an_add_is_greeted_once_by_welcome_message(rig: Rig) -> None:
     [start] = rig.events
     assert isinstance(start, IncomingMessage) and start.command is not None
     assert start.command.args == "src-xiaohongshu"
-    sent = await rig.adapter.send(OutgoingMessage(start.chat, "欢迎来到山茶"))
+    sent = await rig.out.send(OutgoingMessage(start.chat, "欢迎来到山茶"))
     assert sent.extra["via"] == "welcome"
     assert [w["text"]["content"] for w in fake.welcomes] == ["欢迎来到山茶"]
     with pytest.raises(WindowClosed):  # no kf window yet: nothing is attempted
-        await rig.adapter.send(OutgoingMessage(start.chat, "second message"))
+        await rig.out.send(OutgoingMessage(start.chat, "second message"))
     assert fake.calls_to("kf/send_msg") == []
 
 
@@ -99,18 +114,18 @@ async def test_kf_replies_stay_inside_the_window(rig: Rig) -> None:
         "Did this help?",
         buttons=((Button("Yes", data="y"), Button("No", data="n")),),
     )
-    await rig.adapter.send(menu)
+    await rig.out.send(menu)
     for n in range(4):
-        await rig.adapter.send(OutgoingMessage(question.chat, f"reply {n}"))
+        await rig.out.send(OutgoingMessage(question.chat, f"reply {n}"))
     with pytest.raises(WindowClosed):
-        await rig.adapter.send(OutgoingMessage(question.chat, "sixth"))
+        await rig.out.send(OutgoingMessage(question.chat, "sixth"))
     sent = fake.calls_to("kf/send_msg")
     assert len(sent) == 5 and sent[0].payload["msgtype"] == "msgmenu"
     assert [c.errcode for c in fake.calls if c.path == "kf/send_msg"] == [0] * 5  # none refused
 
     await fake.customer_says("wmBob", "", menu_id="y")  # a click reopens the window
     await wait_until(lambda: len(rig.events) == 2)
-    await rig.adapter.send(OutgoingMessage(question.chat, "glad it helped"))
+    await rig.out.send(OutgoingMessage(question.chat, "glad it helped"))
 
 
 async def test_an_old_customer_message_opens_no_window(rig: Rig) -> None:
@@ -118,7 +133,7 @@ async def test_an_old_customer_message_opens_no_window(rig: Rig) -> None:
     await fake.customer_says("wmOld", "hi", at=fake.now() - 49 * 3600)
     await wait_until(lambda: rig.events)
     with pytest.raises(WindowClosed):
-        await rig.adapter.send(OutgoingMessage(rig.events[0].chat, "too late"))
+        await rig.out.send(OutgoingMessage(rig.events[0].chat, "too late"))
     assert fake.calls_to("kf/send_msg") == []
 
 
@@ -126,7 +141,7 @@ async def test_staff_commands_are_answered_through_the_app(rig: Rig) -> None:
     await rig.fake.staff_says("zhang", "/stats")
     [command] = rig.events
     assert isinstance(command, IncomingMessage) and command.command is not None
-    await rig.adapter.send(OutgoingMessage(command.chat, "12 members"))
+    await rig.out.send(OutgoingMessage(command.chat, "12 members"))
     assert rig.fake.staff_messages == [
         {
             "touser": "zhang",

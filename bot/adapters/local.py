@@ -76,8 +76,15 @@ class LocalAdapter:
     capabilities = CAPABILITIES
     limits = LIMITS
 
-    def __init__(self, bot_username: str = "warmline_bot", admins: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        bot_username: str = "warmline_bot",
+        admins: list[str] | None = None,
+        limits: Limits | None = None,
+    ) -> None:
         self.bot_username = bot_username
+        #: another platform's limits, for ``warmline simulate --platform``
+        self.limits = limits or LIMITS
         self.log: list[Action] = []
         self.listeners: list[Listener] = []
         self._admins = list(admins or [])

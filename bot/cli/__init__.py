@@ -169,6 +169,10 @@ from bot.cli.kb import kb_app  # noqa: E402 (knowledge base commands)
 
 app.add_typer(kb_app, name="kb")
 
+from bot.cli.wecom import wecom_app  # noqa: E402 (WeCom's own commands)
+
+app.add_typer(wecom_app, name="wecom")
+
 
 def main() -> None:
     app()

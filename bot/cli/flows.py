@@ -23,7 +23,7 @@ from bot.config.duration import parse_duration
 from bot.config.model import WarmlineConfig
 from bot.errors import ConfigError, WarmlineError
 from bot.extras import INSIGHT, missing
-from flows.simulate.outage import parse_outage
+from simulate.outage import parse_outage
 
 flows_app: typer.Typer = typer.Typer(
     no_args_is_help=True, help="Conversation flows of the member journey."
@@ -122,16 +122,17 @@ async def run_simulation(
     quiet: bool,
     keep_db: Path | None = None,
     outages: Sequence[tuple[int, timedelta]] = (),
+    platform: str = "local",
 ) -> dict[str, Any]:
     """Simulate on a throw-away database, or on ``keep_db`` so that `warmline report`
     and the dashboard can read the synthetic history afterwards."""
-    from flows.simulate.history import run_and_measure
-    from flows.simulate.world import World
+    from simulate.history import run_and_measure
+    from simulate.world import World
 
     with tempfile.TemporaryDirectory(prefix="warmline-sim-", dir=scratch_directory()) as tmp:
         path = keep_db if keep_db is not None else Path(tmp) / "simulation.db"
         url = f"sqlite+aiosqlite:///{path.resolve()}"
-        world = World(simulation_config(cfg, url, backend), members, days, seed, outages)
+        world = World(simulation_config(cfg, url, backend), members, days, seed, outages, platform)
         # the in-memory gate keeps its sends ledger in memory: a kept history gets it
         # written from the decision log, so the report's push load has it too
         keep_sends = keep_db is not None and backend == "memory"
@@ -160,6 +161,7 @@ INVARIANTS = (
     "quiet_hour_sends",
     "sends_after_optout",
     "stale_sends",
+    "sends_outside_platform_window",
 )
 
 
@@ -208,10 +210,21 @@ def simulate(
             "for that long; repeatable.",
         ),
     ] = None,
+    platform: Annotated[
+        str,
+        typer.Option(
+            "--platform",
+            help="Play by this platform's rules: local or wecom (kf's 48 h / 5-message "
+            "window; deferrals show as platform_window).",
+        ),
+    ] = "local",
 ) -> None:
     """Run the playbook on synthetic members on a virtual clock (no network)."""
     if gate_backend not in {"memory", "sql"}:
         err.print("--gate-backend must be memory or sql")
+        raise typer.Exit(2)
+    if platform not in {"local", "wecom"}:
+        err.print(f"--platform must be local or wecom (got {platform!r})", markup=False)
         raise typer.Exit(2)
     if keep_db is not None and keep_db.exists():
         err.print(f"--keep-db: {keep_db} already exists; name a new file (nothing is overwritten)")
@@ -237,6 +250,7 @@ def simulate(
                 quiet=False,
                 keep_db=keep_db,
                 outages=outages,
+                platform=platform,
             )
         )
     except WarmlineError as exc:
@@ -247,7 +261,7 @@ def simulate(
     if json_out is not None:
         json_out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     if report is not None:
-        from flows.simulate.report import write_report
+        from simulate.report import write_report
 
         write_report(result, report)
     bad = [key for key in INVARIANTS if result[key]]

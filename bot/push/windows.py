@@ -8,13 +8,11 @@ from bot.push.contract import Outcome
 from bot.push.rules import Reason, Verdict
 from bot.services import Services
 from storage.records import MemberRecord
-from storage.windows import Window, WindowLedger
+from storage.windows import UNLIMITED, Window, WindowLedger
 
 #: a message deferred for a closed window is looked at again after this (the
 #: window opens only when the member writes, which the gate cannot foresee)
 RECHECK = timedelta(hours=1)
-#: "no count" in a window rule
-UNLIMITED = 1 << 30
 
 
 async def window_verdict(services: Services, member: MemberRecord, now: datetime) -> Verdict | None:

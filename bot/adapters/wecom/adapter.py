@@ -13,10 +13,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.adapter import Capabilities, Limits, MassLimit, MessageWindow, Pacing, UpdateSink
+from bot.adapter import MassLimit, UpdateSink
 from bot.adapters.wecom import endpoints as ep
 from bot.adapters.wecom.api import Secrets, WeComApi
 from bot.adapters.wecom.callback import CallbackEndpoint
@@ -32,6 +32,7 @@ from bot.adapters.wecom.convert import (
 from bot.adapters.wecom.crypto import CallbackCrypto
 from bot.adapters.wecom.inbound import ContactAdded, notice_of
 from bot.adapters.wecom.kf import CursorStore, KfPuller
+from bot.adapters.wecom.limits import CAPABILITIES, LIMITS
 from bot.adapters.wecom.mass import (
     FollowUsers,
     mass_outcomes,
@@ -39,7 +40,7 @@ from bot.adapters.wecom.mass import (
     task_json,
     task_of,
 )
-from bot.errors import ConfigError, DeliveryError, TransientError
+from bot.errors import ConfigError, DeliveryError
 from bot.events import (
     ChatRef,
     Event,
@@ -50,7 +51,7 @@ from bot.events import (
 )
 from bot.outages import StoreUnavailable
 from bot.web import WebServer
-from storage.windows import AdapterStateStore, Window, WindowLedger
+from storage.windows import AdapterStateStore
 
 if TYPE_CHECKING:
     from bot.config.model import WarmlineConfig
@@ -63,23 +64,9 @@ log = logging.getLogger("warmline.wecom")
 
 #: WeCom accepts a welcome message this long after the add event (we keep a margin)
 WELCOME_WINDOW = 18.0
-#: kf: at most 5 messages within 48 h after the customer's latest message
-KF_WINDOW = Window(span=timedelta(hours=48), messages=5)
-#: click menus only (kf msgmenu); no edits, deletes, files, moderation, first DMs
-CAPABILITIES = Capabilities(buttons=True)
-#: a kf menu click id carries up to 128 bytes; the API's frequency limits are
-#: per minute, far above what members should get
-LIMITS = Limits(
-    button_data_bytes=128,
-    pacing=Pacing(per_second=20.0, per_chat_per_second=1.0, per_group_per_minute=20),
-    window=MessageWindow(KF_WINDOW.span, KF_WINDOW.messages),
-)
 LINK_KEY = "wecom:link:"
+KF_KEY = "wecom:kf:"
 MASS_KEY = "wecom:mass:"
-
-
-class WindowClosed(DeliveryError):
-    """The customer's kf window is closed or used up: nothing was attempted."""
 
 
 @dataclass(slots=True)
@@ -105,7 +92,6 @@ class WeComAdapter:
         #: staff userids: their conversation with the bot is the app, not kf
         self.admins = frozenset(admins or ())
         self.state: CursorStore = _Unset()
-        self.windows: WindowLedger | None = None
         self.follow = FollowUsers(self._state_view())
         self.api = api or WeComApi(
             api_base=config.api_base,
@@ -129,17 +115,12 @@ class WeComAdapter:
         self._welcomes: dict[str, _Welcome] = {}
 
     def use_database(self, database: Database) -> None:
-        """kf cursor, follow-users and message windows are shared by every worker."""
+        """The kf cursor, follow-users, links and mass tasks are shared by every worker
+        (message windows are the core's: it opens and uses them, see bot.windows)."""
         self.state = AdapterStateStore(database)
-        self.windows = WindowLedger(database)
 
     def _state_view(self) -> CursorStore:
         return _Delegate(self)
-
-    def _ledger(self) -> WindowLedger:
-        if self.windows is None:
-            raise ConfigError("the WeCom adapter needs the database (App.use_database)")
-        return self.windows
 
     def dm(self, user: UserRef) -> ChatRef:
         """A customer's conversation is the kf one, named by their external_userid;
@@ -200,11 +181,6 @@ class WeComAdapter:
             await self._sink(event)
 
     async def _store_pulled(self, raws: list[dict[str, Any]]) -> None:
-        for raw in raws:  # the window opens at the customer's own send_time
-            msg = raw["msg"]
-            if msg.get("origin") == 3 and msg.get("external_userid"):
-                at = datetime.fromtimestamp(int(msg.get("send_time") or 0), UTC)
-                await self._ledger().opened(PLATFORM, str(msg["external_userid"]), at, key_of(raw))
         if self._intake is not None:
             await self._intake.accept(raws)
             return
@@ -250,13 +226,19 @@ class WeComAdapter:
         if welcome is not None and welcome.until > time.monotonic() and not message.buttons:
             await ep.send_welcome(self.api, welcome.code, _with_links(message))
             return SentMessage(chat, f"welcome:{welcome.code}", {"via": "welcome"})
-        if not await self._ledger().take(PLATFORM, chat.id, KF_WINDOW, datetime.now(UTC)):
-            raise WindowClosed(f"kf window closed for {chat.id}: nothing sent")
-        try:
-            return await self._kf_send(chat, message)
-        except TransientError:
-            await self._ledger().give_back(PLATFORM, chat.id)  # the platform did not count it
-            raise
+        return await self._kf_send(chat, message)
+
+    def windowed(self, chat: ChatRef) -> bool:
+        """kf conversations need the window; staff in the app do not, nor the one
+        welcome message a fresh add allows."""
+        if not chat.is_private or staff_of(chat) is not None:
+            return False
+        welcome = self._welcomes.get(chat.id)
+        return welcome is None or welcome.until <= time.monotonic()
+
+    def opens_window(self, event: Event) -> bool:
+        """Only a customer's kf message opens the kf window (an add does not)."""
+        return bool(event.update_key and event.update_key.startswith(KF_KEY))
 
     async def _kf_send(self, chat: ChatRef, message: OutgoingMessage) -> SentMessage:
         items = [(b.data, b.text) for row in message.buttons for b in row if b.data]

@@ -39,10 +39,6 @@ class WeComConfig(Section):
     #: per-family secrets for tenants that keep customer contact / kf apart
     contact_secret: str | None = None
     kf_secret: str | None = None
-    #: proactive messages outside the kf window join a daily mass-send task
-    batch_pushes: bool = False
-    #: mirror tags set by flows and admins to WeCom corp tags
-    sync_tags: bool = False
     mass_send_limit: MassSendLimit = MassSendLimit()
     #: how often kf is pulled even without a callback (a lost notice is picked up)
     kf_pull_interval: Duration = timedelta(seconds=30)

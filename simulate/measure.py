@@ -4,7 +4,7 @@ Nothing here asks the gate what it decided: caps, quiet hours, opt-outs and
 offer eligibility are re-checked against the real deliveries, with the
 member-side facts (join time, time zone, opt-out time, what they did) that
 only the simulation knows. The funnel, referral and source figures are not
-counted here: :mod:`flows.simulate.history` measures them on the simulated
+counted here: :mod:`simulate.history` measures them on the simulated
 history with the report's and the dashboard's own queries.
 """
 
@@ -77,6 +77,8 @@ class Measure:
         self.orders = 0
         self.repurchases = 0
         self.referrals = 0
+        #: the last promotional delivery per member: (epoch s, quiet, after opt-out)
+        self._last: dict[str, tuple[float, bool, bool]] = {}
 
     # -- facts from the member side ----------------------------------------------
     def joined(self, user_id: str, at: datetime, zone: str) -> None:
@@ -117,15 +119,29 @@ class Measure:
             return
         self.proactive += 1
         facts.sends.append(at.timestamp())
-        if self.quiet.contains(at, facts.zone):
-            self.quiet_hour_sends += 1
-        if facts.opted_out_at is not None and at >= facts.opted_out_at:
-            self.sends_after_optout += 1
+        quiet = self.quiet.contains(at, facts.zone)
+        after_optout = facts.opted_out_at is not None and at >= facts.opted_out_at
+        self.quiet_hour_sends += quiet
+        self.sends_after_optout += after_optout
+        self._last[user_id] = (at.timestamp(), quiet, after_optout)
         if data and data.startswith(VALUE_PREFIX):
             self.values += 1
             facts.values_since_offer += 1
         elif data and data.startswith(OFFER_PREFIX):
             self._offer(facts, at)
+
+    def was_transactional(self, user_id: str, at: datetime) -> None:
+        """The gate says the message just delivered to ``user_id`` was transactional
+        (an order message that waited for the platform's window): it was counted as
+        promotional, since it went out on a timer; count it as what it is."""
+        last = self._last.pop(user_id, None)
+        facts = self.members.get(user_id)
+        if last is None or facts is None or last[0] != at.timestamp() or not facts.sends:
+            return
+        facts.sends.pop()
+        self.transactional += 1
+        self.quiet_hour_sends -= last[1]
+        self.sends_after_optout -= last[2]
 
     def _offer(self, facts: MemberFacts, at: datetime) -> None:
         rules = self.flows.offer

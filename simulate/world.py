@@ -5,7 +5,7 @@ new members arrive (``/start`` or a group join), members act (messages,
 questions, button presses, orders, opt-outs) through the engine's batch entry
 points, the gate's waiting line is drained as its scheduler would, and
 ``engine.tick`` fires timers and content slots. Everything the adapter sends
-is measured by :class:`~flows.simulate.measure.Measure`.
+is measured by :class:`~simulate.measure.Measure`.
 
 The simulation is its throw-away database's only user: each simulated week is one
 unit of work (one transaction), SQLite runs on the event loop's thread and the
@@ -35,18 +35,14 @@ from bot.events import ChatKind, ChatRef, OutgoingMessage
 from bot.push.gate import Gate
 from flows.engine import FlowEngine
 from flows.purchase import Purchase
-from flows.simulate.collection import batch_collection
-from flows.simulate.measure import (
-    OFFER_PREFIX,
-    SATISFACTION_PREFIX,
-    VALUE_PREFIX,
-    Measure,
-)
-from flows.simulate.outage import Downtime
-from flows.simulate.population import SIM_EPOCH, SimMember, make_member, member_row, population
 from flows.state import referral_code_for
 from handlers.start import parse_payload
 from insight.tracker import ActivityTracker
+from simulate.collection import batch_collection
+from simulate.measure import OFFER_PREFIX, SATISFACTION_PREFIX, VALUE_PREFIX, Measure
+from simulate.outage import Downtime
+from simulate.platform import LateTransactional, WindowWatch, limits_of, members_wrote
+from simulate.population import SIM_EPOCH, SimMember, make_member, member_row, population
 from storage.database import Database
 from storage.records import MemberRecord
 from storage.tables import Member
@@ -77,6 +73,7 @@ class World:
         days: int,
         seed: int,
         outages: Sequence[tuple[int, timedelta]] = (),
+        platform: str = "local",
     ) -> None:
         self.config = config
         self.days = days
@@ -84,7 +81,10 @@ class World:
         self.rng, self.people = population(members, days, seed)
         self.seeded = members
         self.clock = ManualClock(START)
-        self.adapter = LocalAdapter(config.bot.local.bot_username, admins=config.bot.admins)
+        limits = limits_of(platform)
+        self.platform = platform
+        self.adapter = LocalAdapter(config.bot.local.bot_username, config.bot.admins, limits)
+        self.windows = WindowWatch(limits.window)
         # the simulation is its database's only user: SQLite runs on the loop's thread
         database = Database(config.storage.database_url, only_user=True)
         self.app = App(config, adapter=self.adapter, clock=self.clock, database=database)
@@ -96,6 +96,7 @@ class World:
         self.phase = "tick"
         self.hour = 0
         self.ids: dict[int, int] = {}  # sim index → member id
+        self.user_of: dict[int, str] = {}  # member id → user id
         self.index_of: dict[str, int] = {}  # user id → sim index
         self.active: set[int] = set()
         self.orders_of: defaultdict[int, int] = defaultdict(int)
@@ -126,6 +127,7 @@ class World:
         ]
         data = buttons[0] if buttons else None
         self.measure.delivered(user_id, self.clock.now(), self.phase, data)
+        self.windows.delivered(user_id, self.clock.now())
         index = self.index_of.get(user_id)
         if index is None or not data or index not in self.active:
             return
@@ -157,7 +159,8 @@ class World:
                 engine = self.app.services.require(FlowEngine)
                 gate = self.app.services.find(Gate)
                 if gate is not None:
-                    gate.recorder = self.downtime.watch(engine, gate.recorder)
+                    tap = LateTransactional(gate.recorder, self.measure, self.user_of)
+                    gate.recorder = self.downtime.watch(engine, tap)
                 joins = deque(self.people)  # in join order; friends join through the queue
                 hours = self.days * 24
                 for first in range(0, hours, UNIT_HOURS):
@@ -248,6 +251,8 @@ class World:
             "seed": self.seed,
             **figures,
             **self.downtime.summary(),
+            "platform": self.platform,
+            "sends_outside_platform_window": self.windows.outside,
         }
 
     # -- member behaviour --------------------------------------------------------------
@@ -280,6 +285,7 @@ class World:
             by_user: dict[str, int] = {user_id: member_id for user_id, member_id in found.all()}
         for person in people:
             self.ids[person.index] = by_user[person.user_id]
+            self.user_of[by_user[person.user_id]] = person.user_id
             self.index_of[person.user_id] = person.index
             self.measure.joined(person.user_id, now, person.time_zone)
             if person.opt_out_after is not None:
@@ -296,7 +302,7 @@ class World:
             if not records[self.ids[p.index]].started_bot
         ]
         self.active.update(p.index for p in people if records[self.ids[p.index]].started_bot)
-        self._noted([member for member, _, _ in started], now)  # their /start message
+        await self._noted([member for member, _, _ in started], now)  # their /start message
         await engine.start_flows_many("start", started, now)
         await engine.start_flows_many("group_join", joined, now)
 
@@ -313,11 +319,8 @@ class World:
             return f"ref-{referral_code_for(self.ids[person.referrer_index])}"
         return f"src-{person.channel}"
 
-    def _noted(self, members: Iterable[MemberRecord], now: datetime) -> None:
-        """Members wrote or pressed a button: activity, as the dispatcher would note it."""
-        if self.tracker is not None:
-            for member in members:
-                self.tracker.note(member, now)
+    async def _noted(self, members: Iterable[MemberRecord], now: datetime) -> None:
+        await members_wrote(self.app.services, self.tracker, self.windows, members, now)
 
     async def _records(self, engine: FlowEngine, items: list[Due]) -> dict[int, MemberRecord]:
         return await engine.members(sorted({self.ids[item.member] for item in items}))
@@ -332,10 +335,10 @@ class World:
             self.measure.acted(self.people[item.member].user_id, "messages", now)
         await engine.journeys.bump(bumps, now)
         if messages:
-            self._noted((await self._records(engine, messages)).values(), now)
+            await self._noted((await self._records(engine, messages)).values(), now)
         if questions:
             records = await self._records(engine, questions)
-            self._noted(records.values(), now)
+            await self._noted(records.values(), now)
             starts: list[tuple[MemberRecord, dict[str, Any], str]] = []
             for item in questions:
                 starts.append((records[self.ids[item.member]], {}, f"q{item.seq}"))
@@ -346,7 +349,7 @@ class World:
         if not items:
             return
         records = await self._records(engine, items)
-        self._noted(records.values(), now)
+        await self._noted(records.values(), now)
         answers = await engine.press_many(
             [(records[self.ids[item.member]], item.data) for item in items], now
         )

@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config.model import WarmlineConfig
 from bot.push.contract import Category
-from flows.simulate.world import START, Progress, World
 from insight.pages import Settings, sources
 from insight.summary import loop_summary
 from insight.window import Window
+from simulate.world import START, Progress, World
 from storage.database import Database
 from storage.members import insert_for
 from storage.push_tables import PushDecision, PushSend
@@ -50,9 +50,23 @@ async def measure_history(
             if keep_sends:
                 await write_sends(conn)
             data = await sources(conn, Window(start, end), Settings.of(config), config)
-        return loop_summary(data)
+            held = await gate_reasons(conn)
+        return {**loop_summary(data), "gate_reasons": held}
     finally:
         await database.close()
+
+
+async def gate_reasons(conn: AsyncConnection) -> dict[str, int]:
+    """How often the gate deferred or dropped, by ``outcome:reason`` (platform rules
+    included: ``deferred:platform_window``, ``dropped:platform_cap``)."""
+    count = func.count()
+    rows = (
+        select(decisions.c.outcome, decisions.c.reason, count)
+        .where(decisions.c.outcome != "sent")
+        .group_by(decisions.c.outcome, decisions.c.reason)
+    )
+    found = (await conn.execute(rows)).all()
+    return {f"{outcome}:{reason}": int(n) for outcome, reason, n in sorted(found, key=str)}
 
 
 async def write_sends(conn: AsyncConnection) -> None:
