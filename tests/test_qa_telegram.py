@@ -100,8 +100,10 @@ async def test_handoff_is_answered_by_an_admin_from_their_dm(
         assert texts(to_chat(relayed, member)) == [
             catalog.t(lang, "knowledge.admin.reply_to_member", text=answer)
         ]
-        [confirmation] = texts(to_chat(relayed, ADMIN))
+        # the relay's confirmation, then the offer to keep the answer (issue 18's learning)
+        confirmation, offer = texts(to_chat(relayed, ADMIN))
         assert "#1" in confirmation
+        assert offer == catalog.t("en", "knowledge.learn.offer", question=question)
 
         # closed: nothing open, and the admin's next DM is not relayed
         store = bot.app.services.require(KnowledgeStore)  # type: ignore[type-abstract]

@@ -108,12 +108,21 @@ class Gate(WaitingLine):
         category: Category,
         priority: int = 0,
         expires_at: datetime | None = None,
+        windowed: bool = True,
     ) -> Decision:
         """Decide and record without delivering or parking: for callers that deliver
-        by themselves. When it says *sent*, the slot and the key are taken."""
+        by themselves (``windowed=False``: by a channel the platform's message window
+        does not govern). When it says *sent*, the slot and the key are taken."""
         now = self.services.clock.now()
         sub = Submission(
-            member, message, category, priority, expires_at, int(now.timestamp() * 1000), False
+            member,
+            message,
+            category,
+            priority,
+            expires_at,
+            int(now.timestamp() * 1000),
+            False,
+            windowed=windowed,
         )
         decision = self._decision(await self._verdict(sub, now))
         self._record(member.id, None, message, category, priority, decision, now)
@@ -186,7 +195,7 @@ class Gate(WaitingLine):
         early = precheck(sub.member, sub.category, sub.expires_at, now)
         if early is not None:
             return early
-        closed = await window_verdict(self.services, sub.member, now)
+        closed = await window_verdict(self.services, sub.member, now) if sub.windowed else None
         if closed is not None:  # the platform would refuse it: no slot is taken
             assert closed.until is not None
             until = datetime.fromtimestamp(closed.until, now.tzinfo)

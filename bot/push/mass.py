@@ -88,7 +88,7 @@ class MassBroadcast:
             if member.id in over:
                 await self._store.mark(campaign_id, member.id, "dropped", Reason.PLATFORM_CAP, now)
                 continue
-            decision = await self._gate.check(member, message, category)
+            decision = await self._gate.check(member, message, category, windowed=False)
             if decision.outcome is not Outcome.SENT:
                 # a task goes out once: whom the gate holds back is not in it
                 await self._store.mark(campaign_id, member.id, "dropped", decision.reason, now)

@@ -41,6 +41,9 @@ class Submission:
     queued: bool
     #: a deferred message waits in the gate's line (False: the caller retries it itself)
     park: bool = True
+    #: it goes to the member's DM, where the platform's message window applies (False:
+    #: another channel, such as a mass-send task)
+    windowed: bool = True
 
 
 class WaitingLine(ABC):
