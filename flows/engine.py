@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -29,7 +28,7 @@ from flows.buttons import press_many
 from flows.cadence import run_slots
 from flows.content import ContentLibrary
 from flows.definition import FlowDef, StepDef
-from flows.lateness import STALE, check_kinds, deadline, is_stale
+from flows.lateness import STALE, STALE_CATEGORY, TickStats, check_kinds, deadline, is_stale
 from flows.occasions import start_occasions
 from flows.orders import OrderBook
 from flows.purchase import OrderOutcome, Purchase, place_orders
@@ -45,25 +44,6 @@ Keyboard = tuple[tuple[Button, ...], ...]
 #: a claimed cadence slot is retried after this if the worker died mid-way
 CADENCE_LEASE = timedelta(minutes=10)
 BATCH = 1000
-
-
-@dataclass(slots=True)
-class TickStats:
-    timers: int = 0
-    slots: int = 0
-    #: steps and slots skipped as too late to make sense
-    stale: int = 0
-    #: backlog (late, not stale) left for the next ticks by the catch-up pacing
-    held: int = 0
-
-
-#: what a skipped step would have been, for its ``stale`` record
-_KIND_CATEGORY = {
-    "value_content": Category.VALUE,
-    "offer": Category.OFFER,
-    "holiday": Category.GREETING,
-    "group_welcome": Category.GREETING,
-}
 
 
 class FlowEngine:
@@ -335,7 +315,7 @@ class FlowEngine:
                 self.record_stale(
                     member.id,
                     timer.key,
-                    category or _KIND_CATEGORY.get(step.do, Category.AFTER_SALES),
+                    category or STALE_CATEGORY.get(step.do, Category.AFTER_SALES),
                 )
                 continue
             run = StepRun(

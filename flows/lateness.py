@@ -12,11 +12,13 @@ at once; the push gate's caps still hold per member.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.config.flows import FlowsConfig
 from bot.errors import ConfigError
+from bot.push.contract import Category
 from bot.scheduling.catchup import CatchUp
 
 __all__ = ["STALE", "CatchUp", "bound_of", "check_kinds", "deadline", "is_stale", "next_in_phase"]
@@ -68,3 +70,24 @@ def next_in_phase(slot: datetime, cadence: timedelta, now: datetime) -> datetime
         return now
     steps = max(1, math.ceil((now - slot) / cadence))
     return slot + steps * cadence
+
+
+@dataclass(slots=True)
+class TickStats:
+    """What one engine tick did, lateness included."""
+
+    timers: int = 0
+    slots: int = 0
+    #: steps and slots skipped as too late to make sense
+    stale: int = 0
+    #: backlog (late, not stale) left for the next ticks by the catch-up pacing
+    held: int = 0
+
+
+#: what a skipped step would have been, for its ``stale`` record
+STALE_CATEGORY = {
+    "value_content": Category.VALUE,
+    "offer": Category.OFFER,
+    "holiday": Category.GREETING,
+    "group_welcome": Category.GREETING,
+}
