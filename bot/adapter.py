@@ -217,6 +217,14 @@ def opens_window(adapter: Adapter, event: Event) -> bool:
 
 
 @runtime_checkable
+class TagMirror(Protocol):
+    """A platform with member tags of its own (WeCom's corp tags) that keeps them
+    in step with Warmline's (``bot.tag_mirror``)."""
+
+    async def mirror_tags(self, user: UserRef, added: list[str], removed: list[str]) -> None: ...
+
+
+@runtime_checkable
 class ChatButtons(Protocol):
     """A platform whose buttons work in some conversations only (WeCom: in a
     customer's kf conversation, not in the staff app)."""

@@ -14,6 +14,7 @@ from bot.adapter import (
     DurableSource,
     RetryReported,
     StateKeeper,
+    TagMirror,
 )
 from bot.adapters import build_adapter
 from bot.call_journal import CallJournal
@@ -32,6 +33,7 @@ from bot.router import CommandIndex, Router
 from bot.runner import UpdateRunner
 from bot.services import Services
 from bot.signals import Signals
+from bot.tag_mirror import TagMirroring
 from bot.web import HttpLimits, WebServer, listen_address
 from storage.database import Database
 from storage.dedupe import FallbackLedger, RedisLedger, SqlLedger, UpdateLedger
@@ -128,6 +130,7 @@ class App:
             windows = self.services.provide(WindowLedger(self.database))
             self.services.adapter.windows = windows
             self.services.adapter.clock = self.services.clock
+        self.tag_mirroring: TagMirroring | None = None
         self._startup: list[Hook] = []
         self._shutdown: list[Hook] = []
         self._started = False
@@ -154,6 +157,9 @@ class App:
                 self.adapter.use_intake(self.intake)
             if isinstance(self.adapter, StateKeeper):
                 self.adapter.use_database(self.database)
+            if isinstance(self.adapter, TagMirror):
+                self.tag_mirroring = TagMirroring(self.services, self.adapter)
+                self.tag_mirroring.start()
             if isinstance(self.adapter, CallHooked):
                 self.adapter.before_call = self.database.end_update_unit
             if isinstance(self.adapter, RetryReported):
@@ -203,6 +209,8 @@ class App:
                     await hook(self)
                 except Exception:
                     log.exception("shutdown hook failed")
+            if self.tag_mirroring is not None:
+                await self.tag_mirroring.stop()
             if isinstance(self.adapter, Closable):
                 await self.adapter.close()
             self._started = False

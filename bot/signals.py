@@ -36,6 +36,11 @@ class Signal(Generic[T]):
 
         return disconnect
 
+    @property
+    def heard(self) -> bool:
+        """Whether anyone listens (emitters may skip building the value)."""
+        return bool(self._listeners)
+
     def emit(self, value: T) -> None:
         for listener in tuple(self._listeners):
             try:
@@ -49,8 +54,19 @@ RATE_LIMITED = "rate_limited"
 TRANSIENT = "transient"
 
 
+@dataclass(frozen=True, slots=True)
+class TagChange:
+    """Tags a member gained or lost (flows, buttons, admins' ``/tag``)."""
+
+    member_id: int
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
 @dataclass
 class Signals:
     #: a platform call answered 429 (``rate_limited``) or failed transiently
     #: (``transient``: 5xx, network) and is tried again
     platform_retry: Signal[str] = field(default_factory=lambda: Signal("platform_retry"))
+    #: a member's tags changed (a platform with tags of its own mirrors them)
+    tags_changed: Signal[TagChange] = field(default_factory=lambda: Signal("tags_changed"))

@@ -66,7 +66,7 @@ class FlowEngine:
         self.journeys = JourneyStore(db)
         self.timers = TimerStore(db)
         self.orders = OrderBook(db)
-        self.tags = TagStore(db)
+        self.tags = TagStore(db, services.signals)
         self.catch_up = shared_catch_up(services)
         #: steps and slots skipped as stale since start-up
         self.stale = 0

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, delete, select
 
+from bot.signals import Signals, TagChange
 from storage.database import Database
 from storage.flow_tables import MemberTag
 from storage.members import insert_for
@@ -25,8 +26,10 @@ def clean_tag(raw: str) -> str | None:
 
 
 class TagStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, signals: Signals | None = None) -> None:
         self._db = db
+        #: told of every change, for platforms that mirror tags (``tags_changed``)
+        self._signals = signals
 
     async def add(self, member_id: int, tags: Iterable[str], at: datetime) -> None:
         await self.add_many({member_id: tags}, at)
@@ -45,13 +48,21 @@ class TagStore:
         )
         async with self._db.transaction() as conn:
             await conn.execute(stmt, rows)
+        if self._signals is not None and self._signals.tags_changed.heard:
+            for member_id, names in tags.items():
+                added = tuple(names)
+                if added:
+                    self._signals.tags_changed.emit(TagChange(member_id, added=added))
 
     async def remove(self, member_id: int, tag: str) -> bool:
         async with self._db.session() as session, session.begin():
             result = await session.execute(
                 delete(MemberTag).where(MemberTag.member_id == member_id, MemberTag.tag == tag)
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            removed = bool(result.rowcount)  # type: ignore[attr-defined]
+        if removed and self._signals is not None:
+            self._signals.tags_changed.emit(TagChange(member_id, removed=(tag,)))
+        return removed
 
     async def of(self, member_id: int) -> list[str]:
         async with self._db.session() as session:

@@ -29,7 +29,7 @@ def install_knowledge(app: App) -> None:
     app.services.provide(learned_store, LearnedStore)
     # a complaint tags the member needs-care
     if app.services.find(TagStore) is None:
-        app.services.provide(TagStore(app.database))
+        app.services.provide(TagStore(app.database, app.services.signals))
     if not config.enabled or not config.sources:
         return
     try:

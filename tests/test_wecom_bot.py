@@ -51,6 +51,7 @@ def wecom_settings(fake: FakeWeCom, db_url: str, port: int, index_dir: Path) -> 
                     "open_kfid": OPEN_KFID,
                     "api_base": fake.base_url,
                     "kf_pull_interval": "1s",
+                    "sync_tags": True,
                 },
             },
             "http": {"listen": f"127.0.0.1:{port}"},
@@ -100,6 +101,13 @@ async def test_add_welcome_question_and_broadcast(
             answer["text"]["content"] if "text" in answer else answer["msgmenu"]["head_content"]
         )
         assert "199" in content and "faq.yaml#free-shipping" in str(answer)
+
+        # a tag an admin sets is mirrored to a WeCom corp tag, marked by the follow-user
+        await fake.staff_says("zhang", "/tag wmAlice vip")
+        await wait_until(lambda: fake.marks.get(("zhang", "wmAlice")), timeout=10)
+        assert fake.marks[("zhang", "wmAlice")] == {fake.tag_groups["Warmline"]["vip"]}
+        await fake.staff_says("zhang", "/untag wmAlice vip")
+        await wait_until(lambda: not fake.marks[("zhang", "wmAlice")], timeout=10)
 
         fake.contact_ways["cfg2"] = {"state": "src-card", "user": ["zhang"]}
         await fake.add_customer("wmBob", config_id="cfg2")

@@ -67,6 +67,7 @@ WELCOME_WINDOW = 18.0
 LINK_KEY = "wecom:link:"
 KF_KEY = "wecom:kf:"
 MASS_KEY = "wecom:mass:"
+TAG_GROUP = "Warmline"
 
 
 @dataclass(slots=True)
@@ -113,6 +114,7 @@ class WeComAdapter:
         self._sink: UpdateSink | None = None
         self._intake: DurableIntake | None = None
         self._welcomes: dict[str, _Welcome] = {}
+        self._tag_ids: dict[str, str] = {}
 
     def use_database(self, database: Database) -> None:
         """The kf cursor, follow-users, links and mass tasks are shared by every worker
@@ -256,6 +258,34 @@ class WeComAdapter:
                 self.api, touser=chat.id, open_kfid=self.config.open_kfid, text=_with_links(message)
             )
         return SentMessage(chat, msgid, {"via": "kf"})
+
+    async def mirror_tags(self, user: UserRef, added: list[str], removed: list[str]) -> None:
+        """Warmline's tags as corp tags on the customer, marked by their follow-user."""
+        if not self.config.sync_tags or staff_of(self.dm(user)) is not None:
+            return
+        staff = await self.follow.of(user.id) or self.config.sender
+        if not staff:
+            return
+        ids = await self._corp_tags([*added, *removed])
+        await ep.mark_tag(
+            self.api,
+            userid=staff,
+            external_userid=user.id,
+            add=[ids[t] for t in added if t in ids],
+            remove=[ids[t] for t in removed if t in ids],
+        )
+
+    async def _corp_tags(self, names: list[str]) -> dict[str, str]:
+        """Corp tag ids by name, made in the ``Warmline`` group when missing."""
+        missing = [n for n in names if n not in self._tag_ids]
+        if missing:
+            self._tag_ids.update(await ep.corp_tags(self.api))
+            missing = [n for n in names if n not in self._tag_ids]
+        if missing:
+            self._tag_ids.update(
+                await ep.add_corp_tags(self.api, group_name=TAG_GROUP, names=missing)
+            )
+        return self._tag_ids
 
     @property
     def mass_limit(self) -> MassLimit:

@@ -40,6 +40,8 @@ class WeComConfig(Section):
     contact_secret: str | None = None
     kf_secret: str | None = None
     mass_send_limit: MassSendLimit = MassSendLimit()
+    #: mirror tags set by flows, buttons and admins to WeCom corp tags (group ``Warmline``)
+    sync_tags: bool = False
     #: how often kf is pulled even without a callback (a lost notice is picked up)
     kf_pull_interval: Duration = timedelta(seconds=30)
 
