@@ -1,11 +1,7 @@
 """A fake WeCom (企业微信) server on 127.0.0.1 that enforces the platform's rules.
 
 It answers the API calls the adapter makes and plays WeCom's side of the
-callback: it encrypts and signs events exactly as the platform documents
-(AES-256-CBC, key = b64decode(EncodingAESKey + "="), IV = key[:16], PKCS#7 to
-32 bytes; sha1 of the sorted token/timestamp/nonce/ciphertext), written here
-from the specification and not with the adapter's library, so the two sides
-check each other. Rules enforced:
+callback, sealed as the platform does (:mod:`wecom_envelope`). Rules enforced:
 
 - access tokens expire (``token_ttl``); an unknown token is 40014, an expired
   one 42001; ``fail_next`` injects any errcode (45009 for the frequency limit);
@@ -22,12 +18,8 @@ check each other. Rules enforced:
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import itertools
-import os
 import secrets
-import struct
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -36,13 +28,10 @@ from xml.sax.saxutils import escape
 
 import aiohttp
 from aiohttp import web
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from wecom_envelope import CORP_ID, TOKEN, seal, to_xml
 
-CORP_ID = "ww_test_corp"
 SECRET = "test-secret"
 AGENT_ID = 1000002
-TOKEN = "callbacktoken"
-AES_KEY = base64.b64encode(b"k" * 32).decode().rstrip("=")  # 43 characters
 OPEN_KFID = "wkTEST"
 KF_WINDOW = 48 * 3600
 KF_WINDOW_MESSAGES = 5
@@ -68,34 +57,6 @@ class MassTask:
     customers: list[str]
     text: str
     status: dict[str, int] = field(default_factory=dict)
-
-
-def seal(
-    plain_xml: str, *, token: str = TOKEN, corp_id: str = CORP_ID
-) -> tuple[str, str, str, str]:
-    """(ciphertext, signature, timestamp, nonce) of ``plain_xml`` as WeCom sends it."""
-    key = base64.b64decode(AES_KEY + "=")
-    body = plain_xml.encode()
-    plain = os.urandom(16) + struct.pack(">I", len(body)) + body + corp_id.encode()
-    pad = 32 - len(plain) % 32
-    plain += bytes([pad]) * pad
-    encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
-    cipher = base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode()
-    timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
-    signature = hashlib.sha1(
-        "".join(sorted([token, timestamp, nonce, cipher])).encode()
-    ).hexdigest()
-    return cipher, signature, timestamp, nonce
-
-
-def to_xml(fields: Json) -> str:
-    parts = []
-    for name, value in fields.items():
-        text = str(value)
-        parts.append(
-            f"<{name}>{text if isinstance(value, int) else '<![CDATA[' + text + ']]>'}</{name}>"
-        )
-    return "<xml>" + "".join(parts) + "</xml>"
 
 
 class FakeWeCom:
@@ -420,12 +381,6 @@ class FakeWeCom:
 
 def _err(code: int, msg: str) -> Json:
     return {"errcode": code, "errmsg": msg}
-
-
-async def started() -> FakeWeCom:
-    fake = FakeWeCom()
-    await fake.start()
-    return fake
 
 
 def wait_until(predicate: Any, timeout: float = 5.0) -> Any:

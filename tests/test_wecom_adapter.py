@@ -6,17 +6,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from fake_wecom_api import (
-    AES_KEY,
-    AGENT_ID,
-    CORP_ID,
-    OPEN_KFID,
-    SECRET,
-    TOKEN,
-    FakeWeCom,
-    wait_until,
-)
+from fake_wecom_api import AGENT_ID, OPEN_KFID, SECRET, FakeWeCom, wait_until
 from fault_support import free_port
+from wecom_envelope import AES_KEY, CORP_ID, TOKEN
 
 from bot.adapter import opens_window
 from bot.adapters.wecom.adapter import WeComAdapter

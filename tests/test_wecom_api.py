@@ -7,17 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
-from fake_wecom_api import (
-    AES_KEY,
-    AGENT_ID,
-    CORP_ID,
-    OPEN_KFID,
-    SECRET,
-    TOKEN,
-    FakeWeCom,
-    seal,
-    to_xml,
-)
+from fake_wecom_api import AGENT_ID, OPEN_KFID, SECRET, FakeWeCom
+from wecom_envelope import AES_KEY, CORP_ID, TOKEN, seal, to_xml
 
 from bot.adapters.wecom import endpoints as ep
 from bot.adapters.wecom.api import KfWindowClosed, Secrets, WeComApi, WeComError

@@ -11,19 +11,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fake_wecom_api import (
-    AES_KEY,
-    AGENT_ID,
-    CORP_ID,
-    OPEN_KFID,
-    SECRET,
-    TOKEN,
-    FakeWeCom,
-    wait_until,
-)
+from fake_wecom_api import AGENT_ID, OPEN_KFID, SECRET, FakeWeCom, wait_until
 from fault_support import free_port
 from knowledge_support import example_section
 from sqlalchemy import select
+from wecom_envelope import AES_KEY, CORP_ID, TOKEN
 
 from bot.app import App
 from bot.config.model import WarmlineConfig

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import yaml
-from fake_wecom_api import AES_KEY, AGENT_ID, CORP_ID, OPEN_KFID, SECRET, TOKEN, FakeWeCom
+from fake_wecom_api import AGENT_ID, OPEN_KFID, SECRET, FakeWeCom
+from wecom_envelope import AES_KEY, CORP_ID, TOKEN
 
 REPO = Path(__file__).resolve().parent.parent
 

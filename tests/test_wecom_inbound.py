@@ -8,8 +8,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from fake_wecom_api import AES_KEY, CORP_ID, OPEN_KFID, SECRET, TOKEN, FakeWeCom, seal
+from fake_wecom_api import OPEN_KFID, SECRET, FakeWeCom
 from fault_support import free_port
+from wecom_envelope import AES_KEY, CORP_ID, TOKEN, seal
 
 from bot.adapters.wecom.api import Secrets, WeComApi
 from bot.adapters.wecom.callback import CallbackEndpoint

@@ -15,19 +15,17 @@ from pathlib import Path
 import pytest
 import yaml
 from fake_wecom_api import (
-    AES_KEY,
     AGENT_ID,
-    CORP_ID,
     KF_WINDOW,
     KF_WINDOW_MESSAGES,
     OPEN_KFID,
     SECRET,
-    TOKEN,
     FakeWeCom,
     wait_until,
 )
 from fault_support import Worker, free_port
 from knowledge_support import example_section
+from wecom_envelope import AES_KEY, CORP_ID, TOKEN
 
 from knowledge.service import KnowledgeBase
 
