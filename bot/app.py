@@ -23,7 +23,7 @@ from bot.config.model import WarmlineConfig
 from bot.context import Context
 from bot.dispatcher import Dispatcher, Middleware
 from bot.events import Event
-from bot.features import installers
+from bot.features import features
 from bot.health import Health
 from bot.i18n import Catalog
 from bot.intake import DurableIntake
@@ -102,13 +102,11 @@ class App:
             log.warning("config: %s", note)
         for extension in provide:
             self.services.provide(extension)
-        if routers is None:
-            from handlers import default_routers
-
-            routers = default_routers()
+        #: no routers given: the handlers feature installs the default ones
+        self.default_routers = routers is None
         self.dispatcher = Dispatcher(
             self.services,
-            routers,
+            routers or (),
             middlewares if middlewares is not None else default_middlewares(),
         )
         self.runner = UpdateRunner(self._handle, config.bot.max_concurrent_updates)
@@ -134,8 +132,8 @@ class App:
         self._startup: list[Hook] = []
         self._shutdown: list[Hook] = []
         self._started = False
-        for install in installers() if install_features else ():
-            install(self)
+        for feature in features() if install_features else ():
+            feature.install(self)
 
     def on_startup(self, hook: Hook) -> None:
         self._startup.append(hook)

@@ -49,6 +49,7 @@ from bot.events import (
     ButtonPressed,
     ChatRef,
 )
+from bot.features import Feature
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -199,3 +200,6 @@ def install_callbacks(app: App) -> None:
     chain = app.dispatcher.middlewares
     position = next((i for i, m in enumerate(chain) if isinstance(m, MemberLoader)), len(chain))
     chain.insert(position, VerifyButtons(signer))
+
+
+FEATURE = Feature("callbacks", install_callbacks, order=10)

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.features import Feature
 from flows.content import ContentLibrary
 from flows.definition import PLAYBOOK
 from flows.engine import FlowEngine
@@ -78,3 +79,6 @@ class Ticker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+
+FEATURE = Feature("flows", install_flows, order=50)

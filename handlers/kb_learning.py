@@ -15,10 +15,10 @@ import asyncio
 import logging
 from datetime import datetime
 
+from bot.config.knowledge_files import FAQ_SUFFIXES
 from bot.context import Context
 from bot.events import Button, ButtonPressed
 from bot.router import Router
-from knowledge.formats import FAQ_SUFFIXES
 from knowledge.learning import Learned
 from knowledge.service import KnowledgeBase, ReloadResult
 from knowledge.text import detect_language, normalise

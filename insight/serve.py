@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.clock import SystemClock
 from bot.config.model import WarmlineConfig
 from bot.extras import INSIGHT, require
+from bot.features import Feature
 from bot.health import Health
 from bot.web import WebServer
 from insight.commands import DashboardLinks
@@ -141,3 +142,6 @@ async def serve_dashboard(config: WarmlineConfig) -> None:
     finally:
         await server.stop()
         await db.close()
+
+
+FEATURE = Feature("insight", install_insight, order=90)

@@ -8,6 +8,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.errors import ConfigError
+from bot.features import Feature
 from flows.tags import TagStore
 from knowledge.contract import Answerer
 from knowledge.documents import SourceError
@@ -47,3 +48,6 @@ def install_knowledge(app: App) -> None:
             raise ConfigError(f"knowledge.sources: {exc}") from None
 
     app.on_startup(load)
+
+
+FEATURE = Feature("knowledge", install_knowledge, order=40)

@@ -70,8 +70,8 @@ def export(
     force: Annotated[bool, typer.Option("--force", help="Overwrite files already there")] = False,
 ) -> None:
     """Write the knowledge base, with the questions admins taught, in its source format."""
+    from bot.config.knowledge_files import FAQ_SUFFIXES
     from knowledge.documents import SourceError, discover, read_faq
-    from knowledge.formats import FAQ_SUFFIXES
     from knowledge.learning import LEARNED_FILE
 
     cfg = load_or_exit(config)

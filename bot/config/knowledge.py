@@ -13,8 +13,8 @@ from typing import Any
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from bot.config.checks import KeyProblem, config_dir_of
+from bot.config.knowledge_files import source_problem
 from bot.config.section import Section
-from knowledge.formats import source_problem
 
 
 class EmbeddingsConfig(Section):

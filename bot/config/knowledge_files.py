@@ -1,4 +1,5 @@
-"""Which files a knowledge source may hold, by suffix (no heavy imports: config uses it)."""
+"""Which files a knowledge source may hold, by suffix: part of the `knowledge.sources`
+contract, checked by `warmline config check` before the knowledge feature loads."""
 
 from __future__ import annotations
 

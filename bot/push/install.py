@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.errors import ConfigError
+from bot.features import Feature
 from bot.push.backends import GateBackend, MemoryBackend, RedisBackend, SqlBackend
 from bot.push.backends.restore import RedisRestore
 from bot.push.campaigns import Campaigns
@@ -114,3 +115,6 @@ def install(app: App) -> None:
 
     app.on_startup(start)
     app.on_shutdown(stop)
+
+
+FEATURE = Feature("push", install, order=30)

@@ -9,6 +9,7 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from bot.features import Feature
 from bot.middlewares import MemberLoader
 from handlers.moderation.captcha import sweep
 from handlers.moderation.flood import FloodCounter, MemoryFloodCounter, RedisFloodCounter
@@ -97,3 +98,6 @@ def _flood_hook(flood: MemoryFloodCounter) -> MemberDataHook:
         await flood.forget_user(member.platform, member.user_id)
 
     return MemberDataHook("anti_flood", export, erase)
+
+
+FEATURE = Feature("community", install_community, order=20)

@@ -1,0 +1,21 @@
+"""The shared handlers as a feature: the default routers, first in the dispatcher."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.features import Feature
+from handlers import default_routers
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+
+def install_handlers(app: App) -> None:
+    """Unless the App was given routers of its own (tests, embedders)."""
+    if app.default_routers:
+        for router in default_routers():
+            app.dispatcher.include(router)
+
+
+FEATURE = Feature("handlers", install_handlers, order=0)
