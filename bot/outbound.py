@@ -49,7 +49,7 @@ from bot.events import (
     UserRef,
 )
 from bot.signals import RATE_LIMITED, Signals
-from storage.windows import UNLIMITED, Window, WindowLedger
+from storage.windows import Window, WindowLedger
 
 if TYPE_CHECKING:
     from bot.call_journal import CallJournal
@@ -151,7 +151,7 @@ class Outbound:
         rule, windows, clock = self.limits.window, self.windows, self.clock
         if rule is None or windows is None or clock is None or not in_window_rule(self.inner, chat):
             return make
-        window = Window(rule.after_member_message, rule.max_messages or UNLIMITED)
+        window = Window.of(rule.after_member_message, rule.max_messages)
 
         async def within() -> SentMessage:
             if not await windows.take(chat.platform, chat.id, window, clock.now()):

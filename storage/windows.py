@@ -27,6 +27,11 @@ class Window:
     span: timedelta
     messages: int
 
+    @classmethod
+    def of(cls, span: timedelta, messages: int | None) -> Window:
+        """The rule as an adapter states it (``messages`` None: no count)."""
+        return cls(span, UNLIMITED if messages is None else messages)
+
 
 @dataclass(frozen=True, slots=True)
 class WindowState:
@@ -60,7 +65,8 @@ class WindowLedger:
             await conn.execute(stmt)
 
     async def opened_many(self, platform: str, messages: list[tuple[str, datetime, str]]) -> None:
-        """:meth:`opened` for many ``(chat_id, at, by)`` in one transaction."""
+        """:meth:`opened` for many ``(chat_id, at, by)`` (joined to the caller's unit of
+        work where one is open, as in the simulation)."""
         for chat_id, at, by in messages:
             await self.opened(platform, chat_id, at, by)
 

@@ -8,7 +8,7 @@ from bot.push.contract import Outcome
 from bot.push.rules import Reason, Verdict
 from bot.services import Services
 from storage.records import MemberRecord
-from storage.windows import UNLIMITED, Window, WindowLedger
+from storage.windows import Window, WindowLedger
 
 #: a message deferred for a closed window is looked at again after this (the
 #: window opens only when the member writes, which the gate cannot foresee)
@@ -25,7 +25,7 @@ async def window_verdict(services: Services, member: MemberRecord, now: datetime
         return None
     dm = services.adapter.dm(member.user)
     state = await ledger.state(dm.platform, dm.id)
-    window = Window(rule.after_member_message, rule.max_messages or UNLIMITED)
+    window = Window.of(rule.after_member_message, rule.max_messages)
     if state is not None and state.allows(window, now):
         return None
     return Verdict(Outcome.DEFERRED, Reason.PLATFORM_WINDOW, (now + RECHECK).timestamp())

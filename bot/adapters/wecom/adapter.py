@@ -157,10 +157,6 @@ class WeComAdapter:
     def events_of(self, raw: dict[str, Any]) -> tuple[Event, ...]:
         return events_of(raw, self._remember_welcome)
 
-    def parse(self, raw: dict[str, Any]) -> Event | None:
-        events = self.events_of(raw)
-        return events[0] if events else None
-
     def _remember_welcome(self, customer: str, code: str, at: datetime) -> None:
         age = max(0.0, time.time() - at.timestamp())
         if age < WELCOME_WINDOW:
