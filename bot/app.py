@@ -30,10 +30,10 @@ from bot.intake import DurableIntake
 from bot.middlewares import default_middlewares
 from bot.outbound import Outbound
 from bot.router import CommandIndex, Router
-from bot.runner import UpdateRunner
 from bot.services import Services
 from bot.signals import Signals
 from bot.tag_mirror import TagMirroring
+from bot.update_runner import UpdateRunner
 from bot.web import HttpLimits, WebServer, listen_address
 from storage.database import Database
 from storage.dedupe import FallbackLedger, RedisLedger, SqlLedger, UpdateLedger

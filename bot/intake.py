@@ -27,7 +27,7 @@ from bot.context import Context
 from bot.errors import WarmlineError
 from bot.events import Event
 from bot.outages import StoreUnavailable, is_outage
-from bot.runner import UpdateRunner
+from bot.update_runner import UpdateRunner
 from storage.inbox import SqlInbox, Stored
 
 log = logging.getLogger("warmline.intake")

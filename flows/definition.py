@@ -74,7 +74,10 @@ class FlowDef(Section):
     name: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
     #: among flows with the same name, the highest version is the one that runs
     version: int = Field(ge=1)
-    stage: int = Field(ge=1, le=9)
+    #: where the flow stands in the playbook (1 greeting … 5 after-sales): the order in
+    #: which flows are listed and drawn; ``stage:`` is read as this (deprecated: in
+    #: journeys "stage" is a member's funnel state)
+    order: int = Field(ge=1, le=9)
     title: str
     trigger: Trigger
     #: among cadence flows the highest priority whose guard holds takes the slot
@@ -90,6 +93,19 @@ class FlowDef(Section):
     @property
     def source(self) -> str:
         return str(self._source) if self._source is not None else f"flow {self.name}"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stage_is_order(cls, data: object) -> object:
+        if isinstance(data, dict) and "stage" in data:
+            if "order" in data:
+                raise ValueError("give order (stage is its deprecated name), not both")
+            data = {("order" if key == "stage" else key): value for key, value in data.items()}
+            log.warning(
+                "flow %s: 'stage' is deprecated, it is read as 'order'; rename it",
+                data.get("name", "?"),
+            )
+        return data
 
     @model_validator(mode="after")
     def _gotos_exist(self) -> FlowDef:
@@ -166,4 +182,4 @@ def load_flows(directories: list[Path]) -> dict[str, FlowDef]:
                 best.version,
             )
         flows[name] = best
-    return dict(sorted(flows.items(), key=lambda item: (item[1].stage, item[0])))
+    return dict(sorted(flows.items(), key=lambda item: (item[1].order, item[0])))

@@ -24,7 +24,7 @@ def _when(step: StepDef) -> str:
 def to_mermaid(flow: FlowDef) -> str:
     lines = [
         "flowchart TD",
-        f"    %% {flow.name} v{flow.version} — stage {flow.stage}: {_label(flow.title)}",
+        f"    %% {flow.name} v{flow.version} — order {flow.order}: {_label(flow.title)}",
         f'    trigger(["{flow.trigger}"])',
     ]
     entry = "trigger"

@@ -20,7 +20,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config.model import WarmlineConfig
-from insight import charts, tables
+from insight import charts, figure_tables
 from insight.definitions import FIGURES
 from insight.loop import engaged, joined_in, journeys, members, order_totals, source_of
 from insight.pages import Settings, cohort_page, respect, sources
@@ -101,15 +101,15 @@ async def _write(
         (FIGURES["offers_share"], offers / proactive if proactive else None),
     ]
     report_tables = [
-        tables.funnel_table(by_source.funnel),
-        tables.sources_table(by_source.values),
-        tables.cohorts_table(cohort_data.cohorts, window),
-        tables.repurchase_table(cohort_data.repurchase),
-        tables.referrals_table(by_source.referrals),
-        tables.load_table(push.load, window, settings.weekly_cap),
-        tables.gate_table(push.gate),
-        tables.campaigns_table(push.campaigns),
-        tables.funnel_table(weekly, window),
+        figure_tables.funnel_table(by_source.funnel),
+        figure_tables.sources_table(by_source.values),
+        figure_tables.cohorts_table(cohort_data.cohorts, window),
+        figure_tables.repurchase_table(cohort_data.repurchase),
+        figure_tables.referrals_table(by_source.referrals),
+        figure_tables.load_table(push.load, window, settings.weekly_cap),
+        figure_tables.gate_table(push.gate),
+        figure_tables.campaigns_table(push.campaigns),
+        figure_tables.funnel_table(weekly, window),
     ]
     sections = [
         ("The loop", [charts.funnel_by_source(weekly)], report_tables[0:1]),
@@ -164,7 +164,7 @@ def _write_html(out: Path, **context: object) -> None:
     partial.replace(out)
 
 
-def _write_tables(directory: Path, found: list[tables.Table]) -> list[Path]:
+def _write_tables(directory: Path, found: list[figure_tables.Table]) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     return [table.write_csv(directory) for table in found]
 

@@ -22,7 +22,7 @@ from flows.steps import StepRegistry
 FLOW = """\
 name: {name}
 version: {version}
-stage: 5
+order: 5
 title: A note after each order
 trigger: order
 steps:
@@ -149,3 +149,31 @@ def test_a_step_module_that_does_not_import_is_named_by_its_key(tmp_path: Path) 
     path = shop(tmp_path, flow, {"en": "shop: {note: Hi}\n"})
     with pytest.raises(ConfigError, match=r"note\.yaml: no flow action 'unknown_action'; known: "):
         prepare(path)
+
+
+def test_stage_is_read_as_order_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``stage:`` was the playbook position's old name (journeys call a funnel state
+    "stage"): still read, with a warning; giving both is an error."""
+    from flows.definition import load_flow
+
+    old = tmp_path / "old.yaml"
+    old.write_text(
+        FLOW.replace("order: 5", "stage: 5").format(
+            name="old_note", version=1, do="send", text="x"
+        ),
+        "utf-8",
+    )
+    with caplog.at_level("WARNING", logger="warmline.flows"):
+        assert load_flow(old).order == 5
+    assert "'stage' is deprecated, it is read as 'order'" in caplog.text
+    both = tmp_path / "both.yaml"
+    both.write_text(
+        FLOW.replace("order: 5", "stage: 5\norder: 4").format(
+            name="both_note", version=1, do="send", text="x"
+        ),
+        "utf-8",
+    )
+    with pytest.raises(ConfigError, match="not both"):
+        load_flow(both)

@@ -14,7 +14,7 @@ from insight_history import END, ORDERS, WINDOW, build_history, day
 from sqlalchemy import insert
 
 from bot.config.model import WarmlineConfig
-from insight import charts, pages, tables
+from insight import charts, figure_tables, pages
 from insight.report import write_report
 from storage.database import Database
 from storage.flow_tables import Order
@@ -32,9 +32,9 @@ async def figures(db: Database) -> tuple[str, str]:
         overview = await pages.overview(conn, WINDOW, settings, END)
         sources = await pages.sources(conn, WINDOW, settings, config)
     found = [
-        tables.funnel_table(overview.funnel),
-        tables.sources_table(sources.values),
-        tables.funnel_table(sources.funnel),
+        figure_tables.funnel_table(overview.funnel),
+        figure_tables.sources_table(sources.values),
+        figure_tables.funnel_table(sources.funnel),
     ]
     for figure in (charts.funnel_by_source(overview.funnel), charts.ltv_vs_cac(sources.values)):
         figure.to_json()

@@ -76,6 +76,9 @@ async def test_report_opens_offline_in_chromium(sqlite_url: str, tmp_path: Path)
     await _history(sqlite_url)
     out = tmp_path / "report.html"
     await write_report(_config(sqlite_url), WINDOW, out, now=END)
+    # a strict policy: plotly's inline bundle runs without building code from strings, so a
+    # CSP violation would show up as a console error below
+    assert "'unsafe-eval'" not in out.read_text(encoding="utf-8")
     requests: list[str] = []
     problems: list[str] = []
     async with async_playwright() as p:

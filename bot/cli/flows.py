@@ -51,7 +51,7 @@ def show(
     out = Console(highlight=False, soft_wrap=True)
     for flow in flows.values():
         if name is None or flow.name == name:
-            out.print(f"## {flow.name} (stage {flow.stage}, v{flow.version}): {flow.title}\n")
+            out.print(f"## {flow.name} (order {flow.order}, v{flow.version}): {flow.title}\n")
             out.print("```mermaid\n" + to_mermaid(flow) + "\n```\n", markup=False)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.clock import Clock
 from bot.config.model import WarmlineConfig
 from bot.i18n.money import money
-from insight import charts, pages, tables
+from insight import charts, figure_tables, pages
 from insight.costs import cost_models, set_cost
 from insight.dashboard.auth import PREFIX_KEY, SESSION_KEY, redirect, session_of, url
 from insight.definitions import FIGURES
@@ -113,7 +113,7 @@ def _wants_json(request: web.Request) -> bool:
     return request.match_info.get("api") == "api"
 
 
-def _tables_json(window: Window, found: list[tables.Table], **extra: Any) -> web.Response:
+def _tables_json(window: Window, found: list[figure_tables.Table], **extra: Any) -> web.Response:
     body = {
         "from": window.start.isoformat(),
         "to": window.end.isoformat(),
@@ -135,7 +135,7 @@ async def overview(request: web.Request) -> web.Response:
         window, empty = await period_of(request, conn)
         now = request.app[CLOCK_KEY].now()
         data = await pages.overview(conn, window, _settings(request), now)
-    funnel_table = tables.funnel_table(data.funnel)
+    funnel_table = figure_tables.funnel_table(data.funnel)
     if _wants_json(request):
         return _tables_json(window, [funnel_table], today=_plain(data.today), **_empty_json(empty))
     t = data.today
@@ -170,9 +170,9 @@ async def sources(request: web.Request) -> web.Response:
         data = await pages.sources(conn, window, _settings(request), config)
         models = await cost_models(conn, config.insight)
     found = [
-        tables.sources_table(data.values),
-        tables.funnel_table(data.funnel),
-        tables.referrals_table(data.referrals),
+        figure_tables.sources_table(data.values),
+        figure_tables.funnel_table(data.funnel),
+        figure_tables.referrals_table(data.referrals),
     ]
     if _wants_json(request):
         return _tables_json(window, found, **_empty_json(empty))
@@ -232,7 +232,10 @@ async def cohorts(request: web.Request) -> web.Response:
     async with request.app[ENGINE_KEY].begin() as conn:
         window, empty = await period_of(request, conn)
         data = await pages.cohort_page(conn, window, _settings(request))
-    found = [tables.cohorts_table(data.cohorts, window), tables.repurchase_table(data.repurchase)]
+    found = [
+        figure_tables.cohorts_table(data.cohorts, window),
+        figure_tables.repurchase_table(data.repurchase),
+    ]
     if _wants_json(request):
         return _tables_json(window, found, **_empty_json(empty))
     return render(
@@ -327,9 +330,9 @@ async def push(request: web.Request) -> web.Response:
         data = await pages.respect(conn, window, settings)
         log = await push_log(conn, outcome=outcome)
     found = [
-        tables.load_table(data.load, window, settings.weekly_cap),
-        tables.gate_table(data.gate),
-        tables.campaigns_table(data.campaigns),
+        figure_tables.load_table(data.load, window, settings.weekly_cap),
+        figure_tables.gate_table(data.gate),
+        figure_tables.campaigns_table(data.campaigns),
     ]
     if _wants_json(request):
         return _tables_json(
