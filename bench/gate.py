@@ -24,8 +24,8 @@ sys.path.append(str(Path(__file__).resolve().parent))
 from push_common import REDIS_URL, members
 
 from bot.config.model import WarmlineConfig
-from bot.push.contract import Category, PushMessage
-from bot.push.gate import Gate
+from push.contract import Category, PushMessage
+from push.gate import Gate
 
 
 async def run_tasks(tasks: int, total: int, one: object) -> float:

@@ -23,8 +23,8 @@ sys.path.append(str(Path(__file__).resolve().parent))
 from push_common import REDIS_URL, members
 
 from bot.config.model import WarmlineConfig
-from bot.push.contract import Category, PushMessage
-from bot.push.gate import Gate
+from push.contract import Category, PushMessage
+from push.gate import Gate
 
 
 async def main(count: int) -> None:

@@ -102,7 +102,7 @@ class App:
             log.warning("config: %s", note)
         for extension in provide:
             self.services.provide(extension)
-        #: no routers given: the handlers feature installs the default ones
+        #: no routers given: each feature includes its own (:meth:`include`)
         self.default_routers = routers is None
         self.dispatcher = Dispatcher(
             self.services,
@@ -134,6 +134,14 @@ class App:
         self._started = False
         for feature in features() if install_features else ():
             feature.install(self)
+
+    def include(self, *routers: Router, order: int) -> None:
+        """A feature's routers at ``order`` among everyone's (smaller first; the shared
+        fallback comes last, at 100). Skipped when the App was given routers of its own
+        (tests, embedders)."""
+        if self.default_routers:
+            for router in routers:
+                self.dispatcher.include(router, order=order)
 
     def on_startup(self, hook: Hook) -> None:
         self._startup.append(hook)

@@ -29,14 +29,24 @@ class Dispatcher:
         middlewares: Iterable[Middleware] = (),
     ) -> None:
         self.services = services
-        self.routers: list[Router] = list(routers)
+        #: (order, arrival, router): features include theirs at an explicit order
+        self._placed: list[tuple[int, int, Router]] = []
+        for router in routers:
+            self.include(router)
         self.middlewares: list[Middleware] = list(middlewares)
         self._by_type: dict[type[Event], list[HandlerSpec]] = {}
         self._chain: Next | None = None
 
-    def include(self, router: Router) -> None:
-        self.routers.append(router)
+    def include(self, router: Router, order: int = 50) -> None:
+        """Add ``router`` at ``order``: smaller first (the first matching handler wins),
+        routers of one order in the order they came."""
+        self._placed.append((order, len(self._placed), router))
+        self._placed.sort(key=lambda placed: placed[:2])
         self._chain = None
+
+    @property
+    def routers(self) -> list[Router]:
+        return [router for _, _, router in self._placed]
 
     def use(self, middleware: Middleware) -> None:
         self.middlewares.append(middleware)

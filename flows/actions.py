@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.events import ChatKind, ChatRef
-from bot.push.contract import Category, PushMessage
-from bot.push.gate import Gate
 from flows.lateness import SLOT
 from flows.offer import offer_blockers, offer_cooldown
 from flows.steps import DONE, SKIPPED, Status, StepRegistry, StepResult, StepRun
+from push.contract import Category, PushMessage
+from push.gate import Gate
 
 
 def register_builtins(registry: StepRegistry) -> None:

@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.push.contract import Category
 from flows.batch import StepBatch, save_changed, snapshot
 from flows.lateness import SLOT, STALE, bound_of, deadline, is_stale, next_in_phase
 from flows.state import JourneyState
 from flows.steps import RETRY_FLOOR, Status, StepResult, StepRun
+from push.contract import Category
 from storage.records import MemberRecord
 
 if TYPE_CHECKING:

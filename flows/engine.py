@@ -17,8 +17,6 @@ from typing import Any
 from bot.config.flows import FlowsConfig
 from bot.events import Button, ChatRef, OutgoingMessage, UserRef
 from bot.i18n import normalise_language
-from bot.push.contract import Category, Decision, Outcome, PushGate, PushMessage
-from bot.push.gate import Gate
 from bot.scheduling.catchup import shared_catch_up
 from bot.services import Services
 from bot.zones import member_zone
@@ -36,6 +34,8 @@ from flows.state import JourneyStore
 from flows.steps import RETRY_FLOOR, Status, StepRegistry, StepResult, StepRun
 from flows.tags import TagStore
 from flows.timers import NewTimer, Timer, TimerStore, timer_key
+from push.contract import Category, Decision, Outcome, PushGate, PushMessage
+from push.gate import Gate
 from storage.database import Database
 from storage.records import MemberRecord
 

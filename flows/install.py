@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.features import Feature
+from flows import commands
 from flows.content import ContentLibrary
 from flows.definition import PLAYBOOK
 from flows.engine import FlowEngine
@@ -36,6 +37,7 @@ def build_engine(app: App) -> FlowEngine:
 
 
 def install_flows(app: App) -> None:
+    app.include(commands.router, order=24)
     if not app.config.flows.enabled:
         return
     engine = app.services.provide(build_engine(app))

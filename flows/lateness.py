@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 
 from bot.config.flows import FlowsConfig
 from bot.errors import ConfigError
-from bot.push.contract import Category
 from bot.scheduling.catchup import CatchUp
+from push.contract import Category
 
 __all__ = ["STALE", "CatchUp", "bound_of", "check_kinds", "deadline", "is_stale", "next_in_phase"]
-from bot.push.rules import Reason
 from flows.definition import StepDef
+from push.rules import Reason
 
 if TYPE_CHECKING:
     from flows.steps import StepRegistry

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from bot.adapter import DATA_BUDGET
 from bot.events import Button
-from bot.push.contract import Category, Decision, Outcome
 from flows.definition import FlowDef, StepDef
 from flows.state import JourneyState
+from push.contract import Category, Decision, Outcome
 from storage.records import MemberRecord
 
 Keyboard = tuple[tuple[Button, ...], ...]

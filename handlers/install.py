@@ -1,21 +1,19 @@
-"""The shared handlers as a feature: the default routers, first in the dispatcher."""
+"""The shared handlers as a feature: their routers, placed among the features'."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from bot.features import Feature
-from handlers import default_routers
+from handlers import SHARED
 
 if TYPE_CHECKING:
     from bot.app import App
 
 
 def install_handlers(app: App) -> None:
-    """Unless the App was given routers of its own (tests, embedders)."""
-    if app.default_routers:
-        for router in default_routers():
-            app.dispatcher.include(router)
+    for router, order in SHARED:
+        app.include(router, order=order)
 
 
 FEATURE = Feature("handlers", install_handlers, order=0)

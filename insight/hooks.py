@@ -16,7 +16,7 @@ from knowledge.contract import Answer, Answerer
 
 if TYPE_CHECKING:
     from bot.app import App
-    from storage.push import DecisionRow
+    from push.store import DecisionRow
 
 
 class _Recorder(Protocol):
@@ -50,7 +50,7 @@ class CountingAnswerer:
 def attach(app: App, metrics: Metrics) -> list[str]:
     """Hook into the features this bot has; returns what was hooked (for the log)."""
     hooked = []
-    from bot.push.gate import Gate
+    from push.gate import Gate
 
     gate = app.services.find(Gate)
     if gate is not None and not isinstance(gate.recorder, CountingRecorder):

@@ -17,6 +17,7 @@ from bot.extras import INSIGHT, require
 from bot.features import Feature
 from bot.health import Health
 from bot.web import WebServer
+from insight import commands
 from insight.commands import DashboardLinks
 from insight.hooks import attach
 from insight.metrics import Metrics
@@ -46,6 +47,7 @@ def install_insight(app: App) -> None:
     """Metrics are counted in every bot; ``/metrics`` is served when
     ``insight.metrics.enabled`` and the dashboard when ``insight.dashboard.enabled``,
     both at ``insight.dashboard.listen`` (the webhook server when it is the same address)."""
+    app.include(commands.router, order=50)
     metrics = Metrics()
     app.services.provide(metrics)
     app.dispatcher.use(metrics.middleware)

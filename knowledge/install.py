@@ -12,6 +12,7 @@ from bot.features import Feature
 from flows.tags import TagStore
 from knowledge.contract import Answerer
 from knowledge.documents import SourceError
+from knowledge.handlers import learning, qa
 from knowledge.learning import Learned
 from knowledge.service import KnowledgeBase
 from storage.kb_learning import LearnedStore, SqlLearnedStore
@@ -25,6 +26,7 @@ log = logging.getLogger("warmline.knowledge")
 
 def install_knowledge(app: App) -> None:
     config = app.config.knowledge
+    app.include(qa.router, learning.router, order=40)
     app.services.provide(SqlKnowledgeStore(app.database), KnowledgeStore)
     learned_store = SqlLearnedStore(app.database)
     app.services.provide(learned_store, LearnedStore)

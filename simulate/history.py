@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config.model import WarmlineConfig
-from bot.push.contract import Category
 from insight.pages import Settings, sources
 from insight.summary import loop_summary
 from insight.window import Window
+from push.contract import Category
 from simulate.world import START, Progress, World
 from storage.database import Database
 from storage.members import insert_for

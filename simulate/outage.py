@@ -25,7 +25,7 @@ from flows.definition import FlowDef
 from flows.engine import FlowEngine
 from flows.lateness import bound_of
 from flows.timers import NewTimer
-from storage.push import DecisionRow
+from push.store import DecisionRow
 from storage.records import MemberRecord
 
 

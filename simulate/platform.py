@@ -19,11 +19,11 @@ from typing import Protocol
 from bot.adapter import Limits, MessageWindow
 from bot.adapters.local import LIMITS as LOCAL
 from bot.adapters.wecom.limits import LIMITS as WECOM
-from bot.push.contract import Category
 from bot.services import Services
 from insight.tracker import ActivityTracker
+from push.contract import Category
+from push.store import DecisionRow
 from simulate.measure import Measure
-from storage.push import DecisionRow
 from storage.records import MemberRecord
 from storage.windows import WindowLedger
 

@@ -32,12 +32,12 @@ from bot.app import App
 from bot.clock import ManualClock
 from bot.config.model import WarmlineConfig
 from bot.events import ChatKind, ChatRef, OutgoingMessage
-from bot.push.gate import Gate
 from flows.engine import FlowEngine
 from flows.purchase import Purchase
 from flows.state import referral_code_for
 from handlers.start import parse_payload
 from insight.tracker import ActivityTracker
+from push.gate import Gate
 from simulate.collection import batch_collection
 from simulate.measure import OFFER_PREFIX, SATISFACTION_PREFIX, VALUE_PREFIX, Measure
 from simulate.outage import Downtime

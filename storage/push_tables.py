@@ -91,7 +91,7 @@ class PushDecision(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(32))
     until: Mapped[datetime | None]
-    #: the start of the message's text (``storage.push.DECISION_TEXT`` characters)
+    #: the start of the message's text (``push.store.DECISION_TEXT`` characters)
     text: Mapped[str | None] = mapped_column(String(200))
 
 

@@ -15,8 +15,8 @@ from bot.adapters.local import Action
 from bot.app import App
 from bot.clock import ManualClock
 from bot.events import OutgoingMessage
-from bot.push.gate import Gate
 from flows.engine import FlowEngine
+from push.gate import Gate
 
 
 def tomorrow_10_shanghai() -> datetime:

@@ -10,6 +10,7 @@ from typing import Any
 from harness import LocalBot, make_config
 from sqlalchemy import String, Text, select
 
+import moderation
 from bot.adapters.local import Action, LocalAdapter
 from bot.app import App
 from bot.callbacks import install_callbacks
@@ -17,20 +18,21 @@ from bot.clock import ManualClock
 from bot.config.model import WarmlineConfig
 from bot.events import OutgoingMessage, ReplyRef, UserRef
 from bot.router import Router
-from handlers import admin, fallback, help, member, moderation, start
-from handlers.moderation.install import install_community
+from handlers import admin, admin_lists, fallback, help, member, start
+from moderation.install import install_community
 from storage.models import metadata
 from storage.records import MemberRecord
 
 
 def community_routers(*extra: Router) -> list[Router]:
-    """The core's and this feature's routers, in ``default_routers`` order."""
+    """The shared routers and this feature's, in the order the features include them."""
     return [
         *moderation.routers,
         start.router,
         help.router,
         member.router,
         admin.router,
+        admin_lists.router,
         *extra,
         fallback.router,
     ]

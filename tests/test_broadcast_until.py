@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from harness import LocalBot, local_bot, make_config
 
 from bot.clock import ManualClock
-from bot.push.campaigns import Campaigns
-from bot.push.contract import Category, Outcome, PushMessage
-from bot.push.gate import Gate
+from push.campaigns import Campaigns
+from push.contract import Category, Outcome, PushMessage
+from push.gate import Gate
 
 #: 12:00 in Shanghai (the default push.timezone), outside the quiet hours 22:00-08:00
 NOON = datetime(2026, 1, 5, 4, 0, tzinfo=UTC)

@@ -27,8 +27,8 @@ from telegram_support import sent_messages, telegram_bot, telegram_settings
 
 from bot.clock import ManualClock
 from bot.config import load_config
-from bot.push.gate import Gate
 from flows.engine import FlowEngine
+from push.gate import Gate
 
 fake_api = fake_bot_api.fake_api
 library = telegram_support.library

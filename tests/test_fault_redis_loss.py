@@ -14,8 +14,8 @@ from fault_support import OwnRedis
 from harness import LocalBot, local_bot, make_config
 from redis.asyncio import Redis
 
-from bot.push.campaigns import Campaigns
-from storage.push import CampaignStore
+from push.campaigns import Campaigns
+from push.store import CampaignStore
 
 AUDIENCE = 40
 

@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 from bot.cli import app as cli
 from bot.clock import ManualClock
 from bot.errors import ConfigError
-from bot.push.contract import Category, Outcome, PushMessage
-from bot.push.gate import Gate
+from push.contract import Category, Outcome, PushMessage
+from push.gate import Gate
+from push.store import PendingStore
 from simulate.outage import parse_outage
-from storage.push import PendingStore
 
 OFFER = "jy:soft_offer:offer:"
 #: fixtures: journey_url (a copy of a database migrated once per session)

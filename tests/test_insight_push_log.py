@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from harness import local_bot, make_config
 
 from bot.clock import ManualClock
-from bot.push.contract import Category, Outcome, PushMessage
-from bot.push.gate import Gate
-from bot.push.rules import Reason
 from insight.queries.members import member_detail, message_text, push_log
+from push.contract import Category, Outcome, PushMessage
+from push.gate import Gate
+from push.rules import Reason
 
 LATE = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai: quiet hours
 KEY = "after_sales.v1:2:o1515:care_tips"

@@ -31,8 +31,8 @@ from telegram_support import (
 
 from bot.clock import ManualClock
 from bot.config import load_config
-from bot.push.gate import Gate
 from flows.engine import FlowEngine
+from push.gate import Gate
 
 fake_api = fake_bot_api.fake_api
 library = telegram_support.library

@@ -14,10 +14,10 @@ from knowledge_support import example_section
 
 from bot.clock import ManualClock
 from bot.events import OutgoingMessage, UserRef
-from bot.push.contract import Category, Outcome, PushMessage
-from bot.push.gate import Gate
 from flows.tags import TagStore
 from knowledge.service import KnowledgeBase
+from push.contract import Category, Outcome, PushMessage
+from push.gate import Gate
 from storage.knowledge_store import KnowledgeStore
 
 ADMIN = UserRef("local", "admin", "Ada")

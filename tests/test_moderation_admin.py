@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from moderation_support import community_bot, moderation_config, say_in_group
 
-from handlers.admin import PAGE_SIZE
+from handlers.admin_lists import PAGE_SIZE
 
 
 async def test_stats_for_admins_only(sqlite_url: str) -> None:

@@ -18,8 +18,8 @@ from bot.context import Context
 from bot.errors import DeliveryError
 from bot.events import MemberJoined
 from bot.router import Router
-from handlers.moderation.captcha import sweep
-from handlers.moderation.service import Moderation
+from moderation.captcha import sweep
+from moderation.service import Moderation
 
 CAPTCHA = {"captcha": {"mode": "button", "timeout": "2m"}, "welcome": {"enabled": True}}
 

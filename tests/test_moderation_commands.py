@@ -15,7 +15,7 @@ from moderation_support import (
 )
 
 from bot.events import UserRef
-from storage.moderation import ModerationStore
+from moderation.store import ModerationStore
 
 WARNINGS = {"warnings": {"mute_at": 2, "mute_for": "1h", "ban_at": 3, "expire_after": "7d"}}
 

@@ -20,9 +20,9 @@ from bot.adapters.local import LocalAdapter
 from bot.context import Context
 from bot.events import ChatKind, ChatRef, Entity, UserRef
 from bot.router import Router
-from handlers.moderation.filters import blocked_word, has_link
-from handlers.moderation.flood import FloodCounter, MemoryFloodCounter, RedisFloodCounter
-from storage.moderation import ModerationStore
+from moderation.filters import blocked_word, has_link
+from moderation.flood import FloodCounter, MemoryFloodCounter, RedisFloodCounter
+from moderation.store import ModerationStore
 
 NEWCOMER_LINKS = {"newcomer": {"period": "24h", "links": True}}
 

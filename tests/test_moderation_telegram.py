@@ -23,9 +23,9 @@ from bot.app import App
 from bot.callbacks import install_callbacks
 from bot.clock import ManualClock
 from bot.config.model import WarmlineConfig
-from handlers.moderation.captcha import sweep
-from handlers.moderation.install import install_community
-from handlers.moderation.service import Moderation
+from moderation.captcha import sweep
+from moderation.install import install_community
+from moderation.service import Moderation
 
 fake_api = fake_bot_api.fake_api
 library = telegram_support.library

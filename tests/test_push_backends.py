@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from services import PG_URL, fresh_redis, reset_postgres
 
-from bot.push.backends import GateBackend, MemoryBackend, RedisBackend, SqlBackend
-from bot.push.contract import Outcome
-from bot.push.rules import DAY, WEEK, Ask, Limits, Reason, Waiting
+from push.backends import GateBackend, MemoryBackend, RedisBackend, SqlBackend
+from push.contract import Outcome
+from push.rules import DAY, WEEK, Ask, Limits, Reason, Waiting
+from push.store import PendingMessage, PendingStore
 from storage.database import Database
-from storage.push import PendingMessage, PendingStore
 
 T0 = 1_767_600_000.0  # 2026-01-05 08:00 UTC
 NO_GAP = Limits(day=2, week=5, category_day=None, category_week=None, gap=0)

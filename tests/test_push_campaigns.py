@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 from bot.cli import app as cli
 from bot.errors import RateLimited, RecipientUnreachable
 from bot.events import OutgoingMessage, SentMessage
-from bot.push.campaigns import Campaigns
-from bot.push.gate import Gate
-from storage.push import CampaignStore
+from push.campaigns import Campaigns
+from push.gate import Gate
+from push.store import CampaignStore
 
 FAST = {
     "quiet_hours": None,
@@ -166,7 +166,7 @@ def test_cli_dry_run_and_kill_switch(tmp_path: Path) -> None:
 def test_pacer_books_slots_within_every_limit(per_second: float) -> None:
     from bot.config.push import PacingConfig
     from bot.events import ChatKind, ChatRef
-    from bot.push.pacing import Pacer
+    from push.pacing import Pacer
 
     now = [0.0]
     pacer = Pacer(PacingConfig(per_second=per_second), monotonic=lambda: now[0])

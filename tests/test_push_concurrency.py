@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from services import PG_URL, fresh_redis, reset_postgres
 
-from bot.push.backends import GateBackend, RedisBackend, SqlBackend
-from bot.push.rules import Ask, Limits
+from push.backends import GateBackend, RedisBackend, SqlBackend
+from push.rules import Ask, Limits
 from storage.database import Database
 
 LIMITS = Limits(day=3, week=5, category_day=2, category_week=None, gap=0)
@@ -89,7 +89,7 @@ async def test_three_workers_pacing_through_redis_keep_one_rate_together() -> No
     would be: their sends together stay within ``per_second`` (and per chat)."""
     from bot.config.push import PacingConfig
     from bot.events import ChatRef
-    from bot.push.pacing import SharedPacer
+    from push.pacing import SharedPacer
 
     rate, per_worker = 20.0, 12
     clients = [await fresh_redis() for _ in range(3)]
@@ -135,7 +135,7 @@ async def test_pacers_that_wake_late_still_hold_the_rate_in_every_sliding_second
     more than ``per_second`` through in any one second."""
     from bot.config.push import PacingConfig
     from bot.events import ChatRef
-    from bot.push.pacing import SharedPacer
+    from push.pacing import SharedPacer
 
     rate, per_worker = 8.0, 8
     rng = random.Random(7)

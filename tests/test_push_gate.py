@@ -11,10 +11,10 @@ from harness import LocalBot, local_bot, make_config
 from bot.clock import ManualClock
 from bot.errors import RecipientUnreachable
 from bot.events import OutgoingMessage, SentMessage
-from bot.push.backends import RedisBackend
-from bot.push.contract import Category, Outcome, PushGate, PushMessage
-from bot.push.gate import Gate
-from storage.push import PendingStore
+from push.backends import RedisBackend
+from push.contract import Category, Outcome, PushGate, PushMessage
+from push.gate import Gate
+from push.store import PendingStore
 from storage.records import MemberRecord
 from storage.redis import connect_redis
 

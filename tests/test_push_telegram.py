@@ -30,9 +30,9 @@ from bot.adapters.telegram_base import TelegramAdapter
 from bot.app import App
 from bot.cli import app as cli
 from bot.config.model import WarmlineConfig
-from bot.push.campaigns import Campaigns, Progress
-from bot.push.contract import Category, PushMessage
-from bot.push.gate import Gate
+from push.campaigns import Campaigns, Progress
+from push.contract import Category, PushMessage
+from push.gate import Gate
 
 fake_api = fake_bot_api.fake_api
 library = telegram_support.library

@@ -17,7 +17,7 @@ from knowledge_support import example_section, knowledge_section
 from telegram_support import keyboard, telegram_bot, telegram_settings, texts, to_chat
 
 from bot.config.model import WarmlineConfig
-from handlers.qa import source_key
+from knowledge.handlers.qa import source_key
 from knowledge.service import KnowledgeBase
 from storage.knowledge_store import KnowledgeStore
 

@@ -25,9 +25,9 @@ from bot.adapters.retry import RetryPolicy
 from bot.adapters.telegram_base import TelegramAdapter
 from bot.app import App
 from bot.config.model import WarmlineConfig
-from bot.push.contract import Category, Outcome, PushMessage
-from bot.push.gate import Gate
-from bot.push.rules import Reason
+from push.contract import Category, Outcome, PushMessage
+from push.gate import Gate
+from push.rules import Reason
 
 fake_api = fake_bot_api.fake_api
 library = telegram_support.library

@@ -17,10 +17,10 @@ from typer.testing import CliRunner
 from bot.cli import app as cli
 from bot.config.model import WarmlineConfig
 from bot.i18n import Catalog
-from bot.push.campaigns import Campaigns
 from bot.web import WebServer
 from insight.dashboard.app import mount
 from insight.passwords import hash_password
+from push.campaigns import Campaigns
 from storage.segment_filter import MESSAGES
 
 PUSH = {

@@ -16,7 +16,7 @@ from fake_bot_api import Call, FakeBotAPI
 from telegram_support import TelegramBot, keyboard, telegram_bot, telegram_settings, texts, to_chat
 
 from bot.config.model import WarmlineConfig
-from bot.push.campaigns import Campaigns
+from push.campaigns import Campaigns
 
 fake_api = fake_bot_api.fake_api
 library = telegram_support.library

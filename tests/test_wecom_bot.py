@@ -19,9 +19,9 @@ from wecom_envelope import AES_KEY, CORP_ID, TOKEN
 
 from bot.app import App
 from bot.config.model import WarmlineConfig
-from bot.push.campaigns import Campaigns
 from knowledge.service import KnowledgeBase
-from storage.push import CampaignStore
+from push.campaigns import Campaigns
+from push.store import CampaignStore
 from storage.push_tables import PushCampaign
 
 pytest_plugins = ("knowledge_support",)

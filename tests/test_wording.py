@@ -22,10 +22,10 @@ from bot.clock import ManualClock
 from bot.config.model import WarmlineConfig
 from bot.i18n import LOCALES, Catalog
 from bot.web import WebServer
-from handlers.qa import by_score
 from insight.dashboard.app import mount
 from insight.passwords import hash_password
 from insight.report import write_report
+from knowledge.handlers.qa import by_score
 from storage.database import Database
 from storage.models import metadata
 

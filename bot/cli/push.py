@@ -51,7 +51,7 @@ async def _opened(config: Path | None) -> AsyncIterator[App]:
     try:
         yield app
     finally:
-        from bot.push.gate import Gate
+        from push.gate import Gate
 
         await app.services.require(Gate).flush_decisions()
         if scheduler is not None:
@@ -90,10 +90,10 @@ def broadcast(
     ] = False,
 ) -> None:
     """Broadcast TEXT to a segment through the push gate, with a progress bar."""
-    from bot.push.campaigns import Campaigns
-    from bot.push.campaigns import Progress as CampaignProgress
-    from bot.push.report import describe, waiting_until
-    from bot.push.segments import UnknownSegment
+    from push.campaigns import Campaigns
+    from push.campaigns import Progress as CampaignProgress
+    from push.report import describe, waiting_until
+    from push.segments import UnknownSegment
     from storage.segment_filter import SegmentError
 
     console = Console()
@@ -137,7 +137,7 @@ def broadcast(
 @push_app.command("pause")
 def pause(config: ConfigOption = None) -> None:
     """Kill switch ON: no proactive message leaves any worker."""
-    from bot.push.gate import Gate
+    from push.gate import Gate
 
     _run(config, lambda app: app.services.require(Gate).pause(by="cli"))
     Console().print("push kill switch [bold red]ON[/]")
@@ -146,7 +146,7 @@ def pause(config: ConfigOption = None) -> None:
 @push_app.command("resume")
 def resume(config: ConfigOption = None) -> None:
     """Kill switch OFF: waiting messages are delivered by the scheduler."""
-    from bot.push.gate import Gate
+    from push.gate import Gate
 
     members = _run(config, lambda app: app.services.require(Gate).resume(by="cli"))
     who = "1 member" if members == 1 else f"{members} members"
@@ -160,7 +160,7 @@ def decisions(
     hours: Annotated[int, typer.Option("--hours", help="Window of the totals.")] = 24,
 ) -> None:
     """Recent gate decisions and totals by outcome and reason."""
-    from bot.push.gate import Gate
+    from push.gate import Gate
 
     async def body(app: App) -> None:
         gate = app.services.require(Gate)

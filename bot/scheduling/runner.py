@@ -75,10 +75,16 @@ def sync_url(database_url: str) -> str:
     return url.set(drivername="sqlite", database=database).render_as_string()
 
 
+#: job targets stored by earlier versions, whose modules have moved since: jobs in a kept
+#: database still run (old module → new)
+MOVED_TARGETS = {"bot.push.jobs": "push.jobs"}
+
+
 def resolve_target(target: str) -> Any:
     module_name, _, name = target.partition(":")
     if not module_name or not name:
         raise ValueError(f"job target must look like 'package.module:function' (got {target!r})")
+    module_name = MOVED_TARGETS.get(module_name, module_name)
     return getattr(importlib.import_module(module_name), name)
 
 

@@ -1,0 +1,1 @@
+"""Chat handlers of the knowledge feature: answering questions, and learning from admins."""

@@ -1,0 +1,1 @@
+"""Chat commands of the push feature: /broadcast and /segment."""
