@@ -8,7 +8,11 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.config.model import WarmlineConfig
+from bot.errors import ConfigError
 from bot.features import Feature
+from bot.i18n import Catalog
+from flows.cli import register
 from flows.content import ContentLibrary
 from flows.definition import PLAYBOOK
 from flows.engine import FlowEngine
@@ -81,4 +85,24 @@ class Ticker:
             self._task = None
 
 
-FEATURE = Feature("flows", install_flows, order=50)
+def file_problems(config: WarmlineConfig) -> list[str]:
+    """The flows, their actions, guards, texts and content, as the engine checks them at start."""
+    if not config.flows.enabled:
+        return []
+    problems: list[str] = []
+    try:
+        prepare_flows(config, Catalog(default=config.bot.default_language), StepRegistry())
+    except ConfigError as exc:
+        problems.append(f"flows.directories: {exc}")
+    try:
+        ContentLibrary.load(
+            [PLAYBOOK / "content", *(Path(d) for d in config.flows.content.directories)]
+        )
+    except ConfigError as exc:
+        problems.append(f"flows.content.directories: {exc}")
+    return problems
+
+
+FEATURE = Feature(
+    "flows", install_flows, order=50, commands=register, check=file_problems, requires=("push",)
+)

@@ -17,6 +17,7 @@ from bot.extras import INSIGHT, require
 from bot.features import Feature
 from bot.health import Health
 from bot.web import WebServer
+from insight.cli import register
 from insight.commands import DashboardLinks
 from insight.hooks import attach
 from insight.metrics import Metrics
@@ -144,4 +145,4 @@ async def serve_dashboard(config: WarmlineConfig) -> None:
         await db.close()
 
 
-FEATURE = Feature("insight", install_insight, order=90)
+FEATURE = Feature("insight", install_insight, order=90, commands=register)

@@ -9,6 +9,7 @@ from bot.features import Feature
 from bot.push.backends import GateBackend, MemoryBackend, RedisBackend, SqlBackend
 from bot.push.backends.restore import RedisRestore
 from bot.push.campaigns import Campaigns
+from bot.push.cli import register
 from bot.push.contract import PushGate
 from bot.push.gate import Gate
 from bot.push.jobs import resume_hook
@@ -117,4 +118,4 @@ def install(app: App) -> None:
     app.on_shutdown(stop)
 
 
-FEATURE = Feature("push", install, order=30)
+FEATURE = Feature("push", install, order=30, commands=register)
