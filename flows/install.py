@@ -19,7 +19,6 @@ from flows.engine import FlowEngine
 from flows.plugins import prepare_flows
 from flows.signals import InteractionTee, SignalCounter
 from flows.steps import StepRegistry
-from flows.webhook import orders_handler
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -47,6 +46,8 @@ def install_flows(app: App) -> None:
     app.dispatcher.use(SignalCounter(engine))
     secret = app.config.flows.orders.webhook_secret
     if secret:
+        from flows.webhook import orders_handler
+
         app.web.add_route(
             "POST", app.config.flows.orders.path, orders_handler(engine, app.services, secret)
         )

@@ -3,24 +3,30 @@ matching handler wins, and the fallback comes last."""
 
 from __future__ import annotations
 
-from bot.router import Router
-from handlers import (
-    admin,
-    fallback,
-    help,
-    journey,
-    kb_learning,
-    member,
-    moderation,
-    push,
-    qa,
-    segments,
-    start,
-)
-from insight import commands as insight_commands
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.router import Router
 
 
 def default_routers() -> list[Router]:
+    # imported here, not with the package: a feature installed from a sub-package
+    # (handlers.moderation) or the command line needs none of them
+    from handlers import (
+        admin,
+        fallback,
+        help,
+        journey,
+        kb_learning,
+        member,
+        moderation,
+        push,
+        qa,
+        segments,
+        start,
+    )
+    from insight import commands as insight_commands
+
     return [
         *moderation.routers,
         start.router,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.features import Feature
-from handlers import default_routers
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -13,9 +12,13 @@ if TYPE_CHECKING:
 
 def install_handlers(app: App) -> None:
     """Unless the App was given routers of its own (tests, embedders)."""
+    from handlers import default_routers  # the knowledge base's models: not for `warmline -h`
+
     if app.default_routers:
         for router in default_routers():
             app.dispatcher.include(router)
 
 
-FEATURE = Feature("handlers", install_handlers, order=0)
+FEATURE = Feature(
+    "handlers", install_handlers, order=0, requires=("community", "push", "knowledge")
+)

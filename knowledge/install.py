@@ -13,7 +13,6 @@ from bot.features import Feature
 from flows.tags import TagStore
 from knowledge.cli import register
 from knowledge.contract import Answerer
-from knowledge.documents import SourceError, discover, load_file
 from storage.kb_learning import LearnedStore, SqlLearnedStore
 from storage.knowledge_store import KnowledgeStore, SqlKnowledgeStore
 
@@ -33,6 +32,7 @@ def install_knowledge(app: App) -> None:
         app.services.provide(TagStore(app.database, app.services.signals))
     if not config.enabled or not config.sources:
         return
+    from knowledge.documents import SourceError
     from knowledge.learning import Learned
     from knowledge.service import KnowledgeBase  # the models: not for `warmline -h`
 
@@ -58,6 +58,8 @@ def file_problems(config: WarmlineConfig) -> list[str]:
     knowledge = config.knowledge
     if not knowledge.enabled or not knowledge.sources:
         return []
+    from knowledge.documents import SourceError, discover, load_file
+
     try:
         for path in discover(knowledge.source_paths()):
             load_file(path)
