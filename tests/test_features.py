@@ -160,3 +160,56 @@ async def test_only_the_chosen_features_load(tmp_path: Path) -> None:
 def test_every_entry_point_names_its_own_feature() -> None:
     assert [f.name for f in features()] and GROUP == "warmline.features"
     assert sorted(f.name for f in features()) == feature_names()
+
+
+@pytest.fixture
+def shop_hours(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The README's feature package, installed as its entry point would install it."""
+    from importlib import metadata
+
+    from test_readme_examples import blocks
+
+    import bot.features
+
+    (tmp_path / "shop_hours.py").write_text(blocks("file")["shop/shop_hours.py"], "utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ours = metadata.EntryPoint("shop_hours", "shop_hours:FEATURE", GROUP)
+    installed = metadata.entry_points
+
+    def with_ours(*, group: str) -> list[metadata.EntryPoint]:
+        return [*installed(group=group), ours]
+
+    monkeypatch.setattr(bot.features, "entry_points", with_ours)
+    return tmp_path
+
+
+async def test_a_package_ships_a_feature_as_the_readme_shows(shop_hours: Path) -> None:
+    import typer
+
+    assert "shop_hours" in feature_names()
+    config = load_config(
+        write(
+            shop_hours,
+            f"features: [shop_hours]\nstorage: {{database_url: 'sqlite+aiosqlite:///{shop_hours}/w.db'}}\n",
+        ),
+        env={},
+    )
+    app = App(config)
+    try:
+        from shop_hours import ShopHours  # type: ignore[import-not-found]
+
+        assert app.services.require(ShopHours).text.startswith("We pack and ship")
+    finally:
+        await app.database.close()
+    (feature,) = features(["shop_hours"])
+    commands = typer.Typer()
+
+    @commands.callback()
+    def group() -> None:
+        """A group of commands, as ``warmline`` is (a lone command would be the root)."""
+
+    assert feature.commands is not None
+    feature.commands(commands)
+    result = CliRunner().invoke(commands, ["hours"])
+    assert result.exit_code == 0, result.output
+    assert "Monday to Friday" in result.output
