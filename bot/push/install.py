@@ -19,7 +19,6 @@ from bot.push.rules import Rules
 from bot.push.segments import Segments
 from bot.scheduling.interface import Scheduler
 from bot.scheduling.lease import LocalLease, RedisLease
-from bot.scheduling.runner import JobScheduler
 from storage.confirm_codes import ConfirmCodes
 from storage.push import CampaignStore, DecisionLog, PendingStore
 from storage.push_history import PushHistory
@@ -27,6 +26,7 @@ from storage.segments import SegmentStore
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.scheduling.runner import JobScheduler
 
 
 def build_backend(app: App) -> GateBackend:
@@ -80,6 +80,8 @@ def install(app: App) -> None:
         )
     )
     gate.leases = campaigns.leases
+    from bot.scheduling.runner import JobScheduler  # apscheduler: not for `warmline -h`
+
     scheduler: JobScheduler | None = None
     if push.scheduler.enabled:
         lease = (
