@@ -15,7 +15,7 @@ from rich.markup import escape
 from bot.cli import logs
 from bot.commandline import ConfigOption, err, load_or_exit, setup_logging
 from bot.config import resolve_config_path
-from bot.errors import WarmlineError
+from bot.errors import ConfigError, WarmlineError
 from bot.features import features
 
 #: ``-h`` as well as ``--help``, on every command (subcommands inherit it)
@@ -126,9 +126,19 @@ def _redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-for feature in features():  # every installed one: `features:` is read by `run`, later
-    if feature.commands is not None:
-        feature.commands(app)
+def add_feature_commands(cli: typer.Typer) -> None:
+    """Every installed feature's commands (``features:`` is read later, by the command)."""
+    try:
+        installed = features()
+    except ConfigError as exc:  # not installed as a package: the core's commands still run
+        err.print(f"[yellow]warning:[/] {escape(str(exc))}", highlight=False)
+        return
+    for feature in installed:
+        if feature.commands is not None:
+            feature.commands(cli)
+
+
+add_feature_commands(app)
 
 from bot.cli.wecom import wecom_app  # noqa: E402 (WeCom's own commands)
 
