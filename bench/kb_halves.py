@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.cli.kb import open_knowledge
 from bot.config.loader import load_config
 from knowledge.answerer import KnowledgeAnswerer
+from knowledge.cli import open_knowledge
 from knowledge.evaluation import Question, load_questions, matches
 from knowledge.retriever import BM25_Z_CAP, Retriever
 from knowledge.service import KnowledgeBase

@@ -24,9 +24,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.cli.kb import open_knowledge
 from bot.config.loader import load_config
 from knowledge.answerer import KnowledgeAnswerer
+from knowledge.cli import open_knowledge
 from knowledge.evaluation import matches
 from knowledge.homophones import HomophoneFixer, sound
 

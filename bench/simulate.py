@@ -30,8 +30,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import simulate.world  # noqa: F401  (imported before the clock starts: runs are timed alone)
-from bot.cli.flows import run_simulation
 from bot.config import load_config
+from simulate.cli import run_simulation
 from simulate.outage import parse_outage
 
 BUDGET_SECONDS = 60.0

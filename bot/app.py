@@ -132,8 +132,9 @@ class App:
         self._startup: list[Hook] = []
         self._shutdown: list[Hook] = []
         self._started = False
-        for feature in features() if install_features else ():
-            feature.install(self)
+        for feature in features(config.features) if install_features else ():
+            if feature.install is not None:
+                feature.install(self)
 
     def include(self, *routers: Router, order: int) -> None:
         """A feature's routers at ``order`` among everyone's (smaller first; the shared

@@ -8,15 +8,18 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.config.model import WarmlineConfig
+from bot.errors import ConfigError
 from bot.features import Feature
+from bot.i18n import Catalog
 from flows import commands
+from flows.cli import register
 from flows.content import ContentLibrary
 from flows.definition import PLAYBOOK
 from flows.engine import FlowEngine
 from flows.plugins import prepare_flows
 from flows.signals import InteractionTee, SignalCounter
 from flows.steps import StepRegistry
-from flows.webhook import orders_handler
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -45,6 +48,8 @@ def install_flows(app: App) -> None:
     app.dispatcher.use(SignalCounter(engine))
     secret = app.config.flows.orders.webhook_secret
     if secret:
+        from flows.webhook import orders_handler
+
         app.web.add_route(
             "POST", app.config.flows.orders.path, orders_handler(engine, app.services, secret)
         )
@@ -83,4 +88,24 @@ class Ticker:
             self._task = None
 
 
-FEATURE = Feature("flows", install_flows, order=50)
+def file_problems(config: WarmlineConfig) -> list[str]:
+    """The flows, their actions, guards, texts and content, as the engine checks them at start."""
+    if not config.flows.enabled:
+        return []
+    problems: list[str] = []
+    try:
+        prepare_flows(config, Catalog(default=config.bot.default_language), StepRegistry())
+    except ConfigError as exc:
+        problems.append(f"flows.directories: {exc}")
+    try:
+        ContentLibrary.load(
+            [PLAYBOOK / "content", *(Path(d) for d in config.flows.content.directories)]
+        )
+    except ConfigError as exc:
+        problems.append(f"flows.content.directories: {exc}")
+    return problems
+
+
+FEATURE = Feature(
+    "flows", install_flows, order=50, commands=register, check=file_problems, requires=("push",)
+)

@@ -9,25 +9,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aiohttp import web
-
 from bot.clock import SystemClock
 from bot.config.model import WarmlineConfig
 from bot.extras import INSIGHT, require
 from bot.features import Feature
-from bot.health import Health
-from bot.web import WebServer
-from insight import commands
-from insight.commands import DashboardLinks
-from insight.hooks import attach
-from insight.metrics import Metrics
-from insight.tracker import ActivityTracker
+from insight.cli import register
 from storage.database import Database
 from storage.migrate import ensure_schema
 from storage.privacy import MemberData
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from bot.app import App
+    from bot.web import WebServer
 
 log = logging.getLogger("warmline.insight")
 
@@ -47,6 +42,14 @@ def install_insight(app: App) -> None:
     """Metrics are counted in every bot; ``/metrics`` is served when
     ``insight.metrics.enabled`` and the dashboard when ``insight.dashboard.enabled``,
     both at ``insight.dashboard.listen`` (the webhook server when it is the same address)."""
+    # the HTTP server and the metrics library load with the bot, not for `warmline -h`
+    from bot.web import WebServer
+    from insight import commands
+    from insight.commands import DashboardLinks
+    from insight.hooks import attach
+    from insight.metrics import Metrics
+    from insight.tracker import ActivityTracker
+
     app.include(commands.router, order=50)
     metrics = Metrics()
     app.services.provide(metrics)
@@ -119,6 +122,10 @@ def install_insight(app: App) -> None:
 async def serve_dashboard(config: WarmlineConfig) -> None:
     """``warmline dashboard``: the dashboard alone, until Ctrl-C or SIGTERM."""
     require(INSIGHT, "the insight dashboard")
+    from aiohttp import web
+
+    from bot.health import Health
+    from bot.web import WebServer
     from insight.dashboard.app import mount
 
     db = Database(config.storage.database_url)
@@ -146,4 +153,4 @@ async def serve_dashboard(config: WarmlineConfig) -> None:
         await db.close()
 
 
-FEATURE = Feature("insight", install_insight, order=90)
+FEATURE = Feature("insight", install_insight, order=90, commands=register)

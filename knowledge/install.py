@@ -7,14 +7,12 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from bot.config.model import WarmlineConfig
 from bot.errors import ConfigError
 from bot.features import Feature
 from flows.tags import TagStore
+from knowledge.cli import register
 from knowledge.contract import Answerer
-from knowledge.documents import SourceError
-from knowledge.handlers import learning, qa
-from knowledge.learning import Learned
-from knowledge.service import KnowledgeBase
 from storage.kb_learning import LearnedStore, SqlLearnedStore
 from storage.knowledge_store import KnowledgeStore, SqlKnowledgeStore
 
@@ -25,6 +23,8 @@ log = logging.getLogger("warmline.knowledge")
 
 
 def install_knowledge(app: App) -> None:
+    from knowledge.handlers import learning, qa  # the models: not for `warmline -h`
+
     config = app.config.knowledge
     app.include(qa.router, learning.router, order=40)
     app.services.provide(SqlKnowledgeStore(app.database), KnowledgeStore)
@@ -35,6 +35,10 @@ def install_knowledge(app: App) -> None:
         app.services.provide(TagStore(app.database, app.services.signals))
     if not config.enabled or not config.sources:
         return
+    from knowledge.documents import SourceError
+    from knowledge.learning import Learned
+    from knowledge.service import KnowledgeBase  # the models: not for `warmline -h`
+
     try:
         kb = KnowledgeBase(config, app.services.catalog.t, app.config.bot.default_language)
     except ValueError as exc:
@@ -52,4 +56,19 @@ def install_knowledge(app: App) -> None:
     app.on_startup(load)
 
 
-FEATURE = Feature("knowledge", install_knowledge, order=40)
+def file_problems(config: WarmlineConfig) -> list[str]:
+    """Each knowledge source parses, as the index reads it at start."""
+    knowledge = config.knowledge
+    if not knowledge.enabled or not knowledge.sources:
+        return []
+    from knowledge.documents import SourceError, discover, load_file
+
+    try:
+        for path in discover(knowledge.source_paths()):
+            load_file(path)
+    except SourceError as exc:
+        return [f"knowledge.sources: {exc}"]
+    return []
+
+
+FEATURE = Feature("knowledge", install_knowledge, order=40, commands=register, check=file_problems)

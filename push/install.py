@@ -8,10 +8,10 @@ from bot.errors import ConfigError
 from bot.features import Feature
 from bot.scheduling.interface import Scheduler
 from bot.scheduling.lease import LocalLease, RedisLease
-from bot.scheduling.runner import JobScheduler
 from push.backends import GateBackend, MemoryBackend, RedisBackend, SqlBackend
 from push.backends.restore import RedisRestore
 from push.campaigns import Campaigns
+from push.cli import register
 from push.contract import PushGate
 from push.gate import Gate
 from push.handlers import broadcast
@@ -28,6 +28,7 @@ from storage.segments import SegmentStore
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.scheduling.runner import JobScheduler
 
 
 def build_backend(app: App) -> GateBackend:
@@ -82,6 +83,8 @@ def install(app: App) -> None:
         )
     )
     gate.leases = campaigns.leases
+    from bot.scheduling.runner import JobScheduler  # apscheduler: not for `warmline -h`
+
     scheduler: JobScheduler | None = None
     if push.scheduler.enabled:
         lease = (
@@ -120,4 +123,4 @@ def install(app: App) -> None:
     app.on_shutdown(stop)
 
 
-FEATURE = Feature("push", install, order=30)
+FEATURE = Feature("push", install, order=30, commands=register)

@@ -12,10 +12,10 @@ from harness import local_bot
 from typer.testing import CliRunner
 
 from bot.cli import app as cli
-from bot.cli.flows import simulation_config
 from bot.errors import ConfigError
 from flows.content import ContentLibrary
 from flows.webhook import SIGNATURE_HEADER, sign
+from simulate.cli import simulation_config
 from simulate.history import run_and_measure
 from simulate.report import write_report
 from simulate.world import World

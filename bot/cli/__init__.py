@@ -1,4 +1,5 @@
-"""The ``warmline`` command line."""
+"""The ``warmline`` command line: a composition root. The core's commands are here;
+each installed feature adds its own (``Feature.commands``, bot.features)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.cli import logs
-from bot.config import WarmlineConfig, load_config, resolve_config_path
+from bot.commandline import ConfigOption, err, load_or_exit, setup_logging
+from bot.config import resolve_config_path
 from bot.errors import ConfigError, WarmlineError
+from bot.features import features
 
 #: ``-h`` as well as ``--help``, on every command (subcommands inherit it)
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
@@ -28,32 +31,6 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 config_app = typer.Typer(no_args_is_help=True, help="Configuration.")
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
-
-err = Console(stderr=True)
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "-c", "--config", help="Config file (default: config.yaml, then config.example.yaml)."
-    ),
-]
-
-
-def load_or_exit(path: Path | None) -> WarmlineConfig:
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        err.print("[bold red]Invalid configuration[/]")
-        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-
-
-def setup_logging(config: WarmlineConfig) -> None:
-    logs.setup_logging(
-        config.logging.level,
-        config.logging.libraries,
-        "%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
 
 
 @app.command()
@@ -149,25 +126,19 @@ def _redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-from bot.cli.insight import dashboard, insight_app, report  # noqa: E402 (uses the options above)
+def add_feature_commands(cli: typer.Typer) -> None:
+    """Every installed feature's commands (``features:`` is read later, by the command)."""
+    try:
+        installed = features()
+    except ConfigError as exc:  # not installed as a package: the core's commands still run
+        err.print(f"[yellow]warning:[/] {escape(str(exc))}", highlight=False)
+        return
+    for feature in installed:
+        if feature.commands is not None:
+            feature.commands(cli)
 
-app.command()(report)
-app.command()(dashboard)
-app.add_typer(insight_app, name="insight")
 
-from bot.cli.push import broadcast, push_app  # noqa: E402 (push gate commands)
-
-app.command()(broadcast)
-app.add_typer(push_app, name="push")
-
-from bot.cli.flows import flows_app, simulate  # noqa: E402 (member journey commands)
-
-app.command()(simulate)
-app.add_typer(flows_app, name="flows")
-
-from bot.cli.kb import kb_app  # noqa: E402 (knowledge base commands)
-
-app.add_typer(kb_app, name="kb")
+add_feature_commands(app)
 
 from bot.cli.wecom import wecom_app  # noqa: E402 (WeCom's own commands)
 

@@ -1,45 +1,26 @@
 """``warmline config check`` reads what ``warmline run`` reads at start.
 
 The config model checks keys and that paths exist; the files behind them (FAQ
-YAML, Markdown, flow definitions, content items) are parsed here with the very
-functions the bot uses at start, so a broken file fails the check too.
+YAML, Markdown, flow definitions, content items) are parsed by the features
+that own them (``Feature.check``), with the very functions the bot uses at
+start, so a broken file fails the check too.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bot.config.model import WarmlineConfig
 from bot.errors import ConfigError
+from bot.features import features
 
 
 def file_problems(config: WarmlineConfig) -> list[str]:
     """One ``key: message`` line per problem in the files the config points at."""
+    try:
+        chosen = features(config.features)
+    except ConfigError as exc:
+        return [str(exc)]
     problems: list[str] = []
-    knowledge = config.knowledge
-    if knowledge.enabled and knowledge.sources:
-        from knowledge.documents import SourceError, discover, load_file
-
-        try:
-            for path in discover(knowledge.source_paths()):
-                load_file(path)
-        except SourceError as exc:
-            problems.append(f"knowledge.sources: {exc}")
-    if config.flows.enabled:
-        from bot.i18n import Catalog
-        from flows.content import ContentLibrary
-        from flows.definition import PLAYBOOK
-        from flows.plugins import prepare_flows
-        from flows.steps import StepRegistry
-
-        try:  # flows, their actions, guards and texts, as the engine checks them at start
-            prepare_flows(config, Catalog(default=config.bot.default_language), StepRegistry())
-        except ConfigError as exc:
-            problems.append(f"flows.directories: {exc}")
-        try:
-            ContentLibrary.load(
-                [PLAYBOOK / "content", *(Path(d) for d in config.flows.content.directories)]
-            )
-        except ConfigError as exc:
-            problems.append(f"flows.content.directories: {exc}")
+    for feature in chosen:
+        if feature.check is not None:
+            problems.extend(feature.check(config))
     return problems

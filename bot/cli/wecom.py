@@ -7,23 +7,16 @@ which the bot records as their source, as a Telegram ``/start src-…`` link doe
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from bot.commandline import ConfigOption, err, load_or_exit
 from bot.errors import WarmlineError
 
 wecom_app = typer.Typer(no_args_is_help=True, help="WeCom (企业微信): contact ways.")
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "-c", "--config", help="Config file (default: config.yaml, then config.example.yaml)."
-    ),
-]
 
 
 @wecom_app.command("contact-way")
@@ -38,7 +31,6 @@ def contact_way(
     config: ConfigOption = None,
 ) -> None:
     """Create a contact way for SOURCE and print its QR code URL."""
-    from bot.cli import err, load_or_exit
 
     cfg = load_or_exit(config)
     if cfg.bot.wecom is None:

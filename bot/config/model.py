@@ -174,12 +174,29 @@ class WarmlineConfig(Section):
     moderation: ModerationConfig = ModerationConfig()
     insight: InsightConfig = InsightConfig()
     shop: ShopConfig = ShopConfig()
+    #: the features an App loads, by name (bot.features); absent: every installed one
+    features: list[str] | None = None
     _deprecations: list[str] = PrivateAttr(default_factory=list)
 
     @property
     def deprecations(self) -> list[str]:
         """Warnings about deprecated keys this config used (still read, elsewhere)."""
         return self._deprecations
+
+    @field_validator("features")
+    @classmethod
+    def _known_features(cls, value: list[str] | None) -> list[str] | None:
+        from bot.features import feature_names
+
+        if value is None:
+            return None
+        known = feature_names()
+        unknown = [name for name in value if name not in known]
+        if unknown:
+            raise ValueError(
+                f"no feature {', '.join(map(repr, unknown))} (known: {', '.join(known)})"
+            )
+        return list(dict.fromkeys(value))
 
     @model_validator(mode="after")
     def _http_aliases(self) -> WarmlineConfig:

@@ -19,7 +19,7 @@ import typer
 import yaml
 from rich.console import Console
 
-from bot.cli import ConfigOption, err, load_or_exit
+from bot.commandline import ConfigOption, err, load_or_exit
 
 if TYPE_CHECKING:
     from bot.config import WarmlineConfig

@@ -12,8 +12,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from bot.cli import ConfigOption, err, load_or_exit, setup_logging
 from bot.clock import SystemClock
+from bot.commandline import ConfigOption, err, load_or_exit, setup_logging
 from bot.errors import WarmlineError
 from bot.extras import INSIGHT, require
 
@@ -130,3 +130,9 @@ def hash_password_command(
     except ValueError as exc:
         err.print(f"[bold red]{escape(str(exc))}[/]", highlight=False)
         raise typer.Exit(2) from None
+
+
+def register(cli: typer.Typer) -> None:
+    cli.command()(report)
+    cli.command()(dashboard)
+    cli.add_typer(insight_app, name="insight")

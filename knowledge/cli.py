@@ -21,7 +21,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from bot.cli import ConfigOption, err, load_or_exit
+from bot.commandline import ConfigOption, err, load_or_exit
+from knowledge.cli_export import export, read_learned
 
 if TYPE_CHECKING:
     from bot.config import WarmlineConfig
@@ -35,7 +36,6 @@ kb_app: typer.Typer = typer.Typer(
 def open_knowledge(cfg: WarmlineConfig, progress: Progress | None = None) -> KnowledgeBase:
     """Build (incrementally) or load the index, with what admins taught the bot (as the
     running bot does), or exit with a clear message."""
-    from bot.cli.kb_export import read_learned
     from bot.i18n import Catalog
     from knowledge.documents import SourceError
     from knowledge.service import KnowledgeBase
@@ -177,6 +177,8 @@ def evaluate_set(
             )
 
 
-from bot.cli.kb_export import export  # noqa: E402 (uses the options above)
-
 kb_app.command("export")(export)
+
+
+def register(cli: typer.Typer) -> None:
+    cli.add_typer(kb_app, name="kb")

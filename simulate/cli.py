@@ -1,4 +1,8 @@
-"""``warmline flows show``, ``warmline flows actions`` and ``warmline simulate``."""
+"""``warmline simulate``: the playbook on synthetic members, on a virtual clock.
+
+A feature of its own that only adds the command (it drives the local adapter,
+which the flows package must not import).
+"""
 
 from __future__ import annotations
 
@@ -18,60 +22,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.cli import ConfigOption, err, load_or_exit
+from bot.commandline import ConfigOption, err, load_or_exit
 from bot.config.duration import parse_duration
 from bot.config.model import WarmlineConfig
-from bot.errors import ConfigError, WarmlineError
+from bot.errors import WarmlineError
 from bot.extras import INSIGHT, missing
+from bot.features import Feature
 from simulate.outage import parse_outage
-
-flows_app: typer.Typer = typer.Typer(
-    no_args_is_help=True, help="Conversation flows of the member journey."
-)
-
-
-@flows_app.command("show")
-def show(
-    config: ConfigOption = None,
-    name: Annotated[str | None, typer.Argument(help="Only this flow.")] = None,
-) -> None:
-    """Print each flow as a Mermaid diagram generated from its definition."""
-    from flows.definition import load_flows
-    from flows.mermaid import to_mermaid
-
-    cfg = load_or_exit(config)
-    try:
-        flows = load_flows([Path(d) for d in cfg.flows.directories])
-    except ConfigError as exc:
-        err.print(f"[bold red]Invalid flow[/] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(2) from None
-    if name is not None and name not in flows:
-        err.print(f"no flow {name!r}; known: {', '.join(flows)}")
-        raise typer.Exit(2)
-    out = Console(highlight=False, soft_wrap=True)
-    for flow in flows.values():
-        if name is None or flow.name == name:
-            out.print(f"## {flow.name} (order {flow.order}, v{flow.version}): {flow.title}\n")
-            out.print("```mermaid\n" + to_mermaid(flow) + "\n```\n", markup=False)
-
-
-@flows_app.command("actions")
-def actions(config: ConfigOption = None) -> None:
-    """List the actions, guards and triggers a flow may name, with what each does
-    (the built-ins and those of flows.steps), as Markdown."""
-    from bot.i18n import Catalog
-    from flows.plugins import prepare_flows
-    from flows.reference import reference
-    from flows.steps import StepRegistry
-
-    cfg = load_or_exit(config)
-    registry = StepRegistry()
-    try:
-        prepare_flows(cfg, Catalog(default=cfg.bot.default_language), registry)
-    except ConfigError as exc:
-        err.print(f"[bold red]Invalid flow[/] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(2) from None
-    Console(highlight=False, soft_wrap=True).print(reference(registry), markup=False)
 
 
 def simulation_config(cfg: WarmlineConfig, database_url: str, backend: str) -> WarmlineConfig:
@@ -268,3 +225,10 @@ def simulate(
     if bad:
         err.print(f"[bold red]invariants broken:[/] {', '.join(bad)}")
         raise typer.Exit(1)
+
+
+def register(cli: typer.Typer) -> None:
+    cli.command()(simulate)
+
+
+FEATURE = Feature("simulate", commands=register, order=50)

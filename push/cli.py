@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bot.commandline import ConfigOption, load_or_exit
 from bot.errors import WarmlineError
 
 if TYPE_CHECKING:
@@ -26,20 +27,12 @@ if TYPE_CHECKING:
 push_app = typer.Typer(no_args_is_help=True, help="Push gate: kill switch and decisions.")
 T = TypeVar("T")
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "-c", "--config", help="Config file (default: config.yaml, then config.example.yaml)."
-    ),
-]
-
 
 @asynccontextmanager
 async def _opened(config: Path | None) -> AsyncIterator[App]:
     """The App's services and scheduler job store, without receiving updates."""
     from bot.adapter import Closable
     from bot.app import App
-    from bot.cli import load_or_exit
     from bot.scheduling.runner import JobScheduler
     from storage.migrate import ensure_schema
 
@@ -193,3 +186,8 @@ def decisions(
         console.print(table)
 
     _run(config, body)
+
+
+def register(cli: typer.Typer) -> None:
+    cli.command()(broadcast)
+    cli.add_typer(push_app, name="push")

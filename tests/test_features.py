@@ -1,0 +1,255 @@
+"""Features are plugins: the core imports none of them, each adds its own commands and
+file checks, and the ``features:`` config key picks which ones an App loads."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.app import App
+from bot.cli import app as cli
+from bot.config import WarmlineConfig, load_config
+from bot.errors import ConfigError
+from bot.features import GROUP, feature_names, features
+
+REPO = Path(__file__).resolve().parent.parent
+#: the packages features live in
+FEATURE_PACKAGES = ("flows", "knowledge", "handlers", "push", "moderation", "insight", "simulate")
+#: the first-party top-level packages, for the package-level import graph
+PACKAGES = (
+    "bot",
+    "flows",
+    "storage",
+    "handlers",
+    "knowledge",
+    "push",
+    "moderation",
+    "insight",
+    "simulate",
+)
+
+
+def imported_modules(path: Path) -> list[tuple[int, str]]:
+    """Every absolute import in a file, at any depth (functions, TYPE_CHECKING blocks)."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.lineno, node.module))
+    return found
+
+
+def is_within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def test_the_core_imports_no_feature_package() -> None:
+    offences = []
+    for path in sorted((REPO / "bot").rglob("*.py")):
+        name = ".".join(path.relative_to(REPO).with_suffix("").parts)
+        for line, module in imported_modules(path):
+            for package in FEATURE_PACKAGES:
+                if is_within(module, package) and not is_within(name, package):
+                    offences.append(f"{path.relative_to(REPO)}:{line}: imports {module}")
+    assert offences == []
+
+
+def test_the_scan_sees_an_import_inside_a_function(tmp_path: Path) -> None:
+    """The check above would catch the imports the command line used to make."""
+    sample = tmp_path / "sample.py"
+    sample.write_text("def f():\n    from knowledge.service import KnowledgeBase\n")
+    assert imported_modules(sample) == [(2, "knowledge.service")]
+
+
+def test_no_import_circle_between_feature_packages_and_the_core() -> None:
+    imports: dict[str, set[str]] = {package: set() for package in PACKAGES}
+    for package in PACKAGES:
+        for path in (REPO / package).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            for _, module in imported_modules(path):
+                top = module.split(".")[0]
+                if top in PACKAGES and top != package:
+                    imports[package].add(top)
+    circles = [
+        (a, b)
+        for a in PACKAGES
+        for b in imports[a]
+        if a in imports[b] and a < b and {a, b} != {"bot", "storage"}  # shared storage: #19
+    ]
+    assert circles == []
+    assert not imports["bot"] - {"storage"}
+
+
+def test_each_feature_adds_its_commands() -> None:
+    """The same commands as when bot/cli imported them, each owned by a feature."""
+    import typer
+
+    names = {
+        info.name or info.callback.__name__ for info in cli.registered_commands if info.callback
+    }
+    groups = {info.name for info in cli.registered_groups}
+    assert names == {"run", "chat", "report", "dashboard", "broadcast", "simulate"}
+    assert groups == {"db", "config", "insight", "push", "flows", "kb", "wecom"}
+    owners = {}
+    for feature in features():
+        if feature.commands is not None:
+            alone = typer.Typer()
+            feature.commands(alone)
+            owners[feature.name] = sorted(
+                [i.callback.__name__ for i in alone.registered_commands if i.callback]
+                + [str(i.name) for i in alone.registered_groups]
+            )
+    assert owners == {
+        "push": ["broadcast", "push"],
+        "knowledge": ["kb"],
+        "flows": ["flows"],
+        "simulate": ["simulate"],
+        "insight": ["dashboard", "insight", "report"],
+    }
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_an_unknown_feature_names_the_key_and_the_known_ones(tmp_path: Path) -> None:
+    path = write(tmp_path, "features: [flows, pushh]\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={})
+    known = ", ".join(feature_names())
+    assert str(caught.value) == f"{path}:1: features: no feature 'pushh' (known: {known})"
+    result = CliRunner().invoke(cli, ["config", "check", "-c", str(path)])
+    assert result.exit_code == 2
+    assert "features: no feature 'pushh'" in " ".join(result.output.split())
+
+
+def test_a_feature_without_what_it_needs_fails_the_check(tmp_path: Path) -> None:
+    path = write(tmp_path, "features: [callbacks, flows]\n")
+    config = load_config(path, env={})
+    assert config.features == ["callbacks", "flows"]
+    with pytest.raises(ConfigError, match=r"features: 'flows' needs 'push'; add it"):
+        App(config)
+    result = CliRunner().invoke(cli, ["config", "check", "-c", str(path)])
+    assert result.exit_code == 2
+    assert "features: 'flows' needs 'push'" in " ".join(result.output.split())
+
+
+async def test_only_the_chosen_features_load(tmp_path: Path) -> None:
+    from flows.engine import FlowEngine
+    from insight.tracker import ActivityTracker
+    from knowledge.service import KnowledgeBase
+
+    config = WarmlineConfig.model_validate(
+        {
+            "storage": {"database_url": f"sqlite+aiosqlite:///{tmp_path}/w.db"},
+            "features": ["push", "flows", "callbacks"],
+        }
+    )
+    app = App(config)
+    try:
+        assert app.services.find(FlowEngine) is not None
+        assert app.services.find(ActivityTracker) is None  # insight: not chosen
+        assert app.services.find(KnowledgeBase) is None
+        # each chosen feature includes its own routers, in order; no shared handlers
+        assert [r.name for r in app.dispatcher.routers] == ["journey", "push", "segments"]
+    finally:
+        await app.database.close()
+    everything = App(config.model_copy(update={"features": None}))
+    try:
+        assert everything.services.find(ActivityTracker) is not None
+    finally:
+        await everything.database.close()
+
+
+def test_every_entry_point_names_its_own_feature() -> None:
+    assert [f.name for f in features()] and GROUP == "warmline.features"
+    assert sorted(f.name for f in features()) == feature_names()
+
+
+@pytest.fixture
+def shop_hours(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The README's feature package, installed as its entry point would install it."""
+    from importlib import metadata
+
+    from test_readme_examples import blocks
+
+    import bot.features
+
+    (tmp_path / "shop_hours.py").write_text(blocks("file")["shop/shop_hours.py"], "utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ours = metadata.EntryPoint("shop_hours", "shop_hours:FEATURE", GROUP)
+    installed = metadata.entry_points
+
+    def with_ours(*, group: str) -> list[metadata.EntryPoint]:
+        return [*installed(group=group), ours]
+
+    monkeypatch.setattr(bot.features, "entry_points", with_ours)
+    return tmp_path
+
+
+async def test_a_package_ships_a_feature_as_the_readme_shows(shop_hours: Path) -> None:
+    import typer
+
+    assert "shop_hours" in feature_names()
+    config = load_config(
+        write(
+            shop_hours,
+            f"features: [shop_hours]\nstorage: {{database_url: 'sqlite+aiosqlite:///{shop_hours}/w.db'}}\n",
+        ),
+        env={},
+    )
+    app = App(config)
+    try:
+        from shop_hours import ShopHours  # type: ignore[import-not-found]
+
+        assert app.services.require(ShopHours).text.startswith("We pack and ship")
+    finally:
+        await app.database.close()
+    (feature,) = features(["shop_hours"])
+    commands = typer.Typer()
+
+    @commands.callback()
+    def group() -> None:
+        """A group of commands, as ``warmline`` is (a lone command would be the root)."""
+
+    assert feature.commands is not None
+    feature.commands(commands)
+    result = CliRunner().invoke(commands, ["hours"])
+    assert result.exit_code == 0, result.output
+    assert "Monday to Friday" in result.output
+
+
+async def test_features_place_their_routers_in_one_order(tmp_path: Path) -> None:
+    """Each feature includes its own routers at its order; the fallback is last whatever
+    the install order, so a third-party feature's router is reached before it."""
+    config = WarmlineConfig.model_validate(
+        {"storage": {"database_url": f"sqlite+aiosqlite:///{tmp_path}/w.db"}}
+    )
+    app = App(config)
+    try:
+        assert [r.name for r in app.dispatcher.routers] == [
+            "moderation.captcha",
+            "moderation.commands",
+            "modlog",
+            "start",
+            "help",
+            "member",
+            "admin",
+            "admin_lists",
+            "journey",
+            "push",
+            "segments",
+            "qa",
+            "kb-learning",
+            "insight",
+            "fallback",
+        ]
+    finally:
+        await app.database.close()
