@@ -1,0 +1,199 @@
+"""``bot.wecom.batch_pushes``: a proactive message the kf window refuses joins the day's
+mass-send task instead of waiting for the customer to write; the customer's mass-send
+limit is a cap of its own (``platform_cap``). Through the App and the fake WeCom server,
+on a manual clock (the scheduler's jobs are called as it would call them)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from fake_wecom_api import AGENT_ID, OPEN_KFID, SECRET, FakeWeCom
+from fault_support import free_port
+from sqlalchemy import select
+from wecom_envelope import AES_KEY, CORP_ID, TOKEN
+
+from bot.app import App
+from bot.clock import ManualClock
+from bot.config.model import WarmlineConfig
+from bot.push.batch import WindowBatch, follow_batch, run_batch
+from bot.push.contract import Category, PushMessage
+from bot.push.gate import Gate
+from flows.engine import FlowEngine
+from storage.flow_tables import FlowTimer
+from storage.push_batch import mass_counts
+from storage.push_tables import BatchedPush, PushDecision
+from storage.records import MemberRecord
+from storage.windows import WindowLedger
+
+CARE = "小叮嘱"  # in the care tip (zh)
+
+
+def settings(fake: FakeWeCom, db: Path, port: int, batch: bool) -> WarmlineConfig:
+    return WarmlineConfig.model_validate(
+        {
+            "bot": {
+                "platform": "wecom",
+                "admins": ["zhang"],
+                "default_language": "zh",
+                "wecom": {
+                    "corp_id": CORP_ID,
+                    "secret": SECRET,
+                    "agent_id": AGENT_ID,
+                    "token": TOKEN,
+                    "encoding_aes_key": AES_KEY,
+                    "open_kfid": OPEN_KFID,
+                    "api_base": fake.base_url,
+                    "kf_pull_interval": "1s",
+                    "batch_pushes": batch,
+                    "batch_at": "10:00",
+                },
+            },
+            "http": {"listen": f"127.0.0.1:{port}"},
+            "storage": {"database_url": f"sqlite+aiosqlite:///{db}"},
+            "knowledge": {"enabled": False},
+            "push": {
+                "quiet_hours": None,
+                "timezone": "UTC",
+                "scheduler": {"enabled": False},
+                "pacing": {"per_second": 200, "per_chat_per_second": 100},
+            },
+        }
+    )
+
+
+@asynccontextmanager
+async def wecom_app(tmp_path: Path, batch: bool) -> AsyncIterator[tuple[App, FakeWeCom]]:
+    fake = FakeWeCom()
+    await fake.start()
+    port = free_port()
+    now = datetime.now(UTC).replace(microsecond=0)
+    app = App(settings(fake, tmp_path / "w.db", port, batch), clock=ManualClock(now))
+    await app.start()
+    fake.callback_url = f"http://127.0.0.1:{port}/wecom/callback"
+    try:
+        yield app, fake
+    finally:
+        await app.stop()
+        await fake.stop()
+
+
+async def customer_who_ordered(app: App, fake: FakeWeCom, customer: str) -> MemberRecord:
+    """Added through a contact way, wrote once by kf (its window opens), then ordered:
+    after-sales plans the care tip two days later."""
+    fake.contact_ways.setdefault("cfg1", {"state": "src-xiaohongshu", "user": ["zhang"]})
+    await fake.add_customer(customer, config_id="cfg1")
+    await fake.customer_says(customer, "你好")
+    ledger = app.services.require(WindowLedger)
+    for _ in range(150):
+        if await ledger.state("wecom", customer) is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert await ledger.state("wecom", customer) is not None, "the kf message never arrived"
+    member = await app.services.members.get("wecom", customer)
+    assert member is not None
+    engine = app.services.require(FlowEngine)
+    await engine.place_order(member, "oolong", 39.9, app.services.clock.now(), "test")
+    return member
+
+
+async def two_days_later(app: App) -> datetime:
+    """The care tip is due; the kf window (48 h after the customer wrote) is closed."""
+    clock = app.services.clock
+    assert isinstance(clock, ManualClock)
+    now = clock.advance(timedelta(days=2, minutes=5))
+    await app.services.require(FlowEngine).tick(now)
+    await app.services.require(Gate).flush_decisions()
+    return now
+
+
+async def decisions(app: App, member: MemberRecord) -> list[tuple[str, str | None, str]]:
+    await app.services.require(Gate).flush_decisions()
+    d = PushDecision.__table__.c
+    query = select(d.outcome, d.reason, d.text).where(d.member_id == member.id).order_by(d.id)
+    async with app.database.session() as session:
+        return [(o, r, t or "") for o, r, t in (await session.execute(query)).all()]
+
+
+async def batched(app: App) -> list[tuple[str, str, str | None]]:
+    b = BatchedPush.__table__.c
+    async with app.database.session() as session:
+        rows = await session.execute(select(b.key, b.state, b.reason).order_by(b.key))
+        return [(k, s, r) for k, s, r in rows.all()]
+
+
+async def care_step_fired(app: App) -> bool:
+    query = select(FlowTimer.fired).where(FlowTimer.step == "care_tips")
+    async with app.database.session() as session:
+        return bool((await session.execute(query)).scalar_one())
+
+
+async def test_a_closed_window_sends_the_care_tip_by_the_daily_mass_send(tmp_path: Path) -> None:
+    async with wecom_app(tmp_path, batch=True) as (app, fake):
+        alice = await customer_who_ordered(app, fake, "wmAlice")
+        kf_before = len(fake.kf_sent)
+        now = await two_days_later(app)
+        care = [d for d in await decisions(app, alice) if CARE in d[2]]
+        assert [d[:2] for d in care] == [("deferred", "platform_window")]
+        # another proactive message for her the same day (a feature's scheduled push)
+        gate = app.services.require(Gate)
+        second = await gate.submit(alice, PushMessage("新茶试饮", "promo:1"), Category.OFFER, -1)
+        assert (second.outcome.value, second.reason) == ("deferred", "platform_window")
+        batch = app.services.require(WindowBatch)
+        at = batch.next_at(now)
+        assert second.until == at and at.hour == 10
+
+        # the batch time: one task for her follow-user with the care tip; the second
+        # message is over her one-a-day mass allowance before any task is made
+        clock = app.services.clock
+        assert isinstance(clock, ManualClock)
+        clock.set(at)
+        await run_batch(app.services)
+        [task] = fake.mass_tasks.values()
+        assert task.sender == "zhang" and task.customers == ["wmAlice"]
+        assert CARE in task.text
+        assert sorted(s for _, s, _ in await batched(app)) == ["dropped", "waiting"]
+
+        # staff confirm it in their client; the read-back records it sent
+        fake.confirm_mass(task.msgid)
+        clock.advance(timedelta(minutes=1))
+        await follow_batch(app.services)
+        assert sorted((s, r) for _, s, r in await batched(app)) == [
+            ("dropped", "platform_cap"),
+            ("sent", "mass"),
+        ]
+        # the flow offers its step again: it went out, so it is done (not queued again)
+        assert await care_step_fired(app) is False
+        await app.services.require(FlowEngine).tick(clock.advance(timedelta(hours=1)))
+        assert await care_step_fired(app) is True
+        log = await decisions(app, alice)
+        assert [d[:2] for d in log if CARE in d[2]] == [
+            ("deferred", "platform_window"),
+            ("sent", None),
+        ]
+        assert [d[:2] for d in log if d[2] == "新茶试饮"] == [
+            ("deferred", "platform_window"),
+            ("dropped", "platform_cap"),
+        ]
+        assert len(fake.mass_tasks) == 1
+        assert len(fake.kf_sent) == kf_before  # nothing by kf outside the window
+        assert all(c.errcode != 95018 for c in fake.calls if c.path == "kf/send_msg")
+        day = [t for t in fake.mass_received["wmAlice"] if fake.now() - t < 86400]
+        assert len(day) == 1
+        # a broadcast later that day counts her batched mass message too
+        counted = await mass_counts(app.database, [alice.id], timedelta(days=1), clock.now())
+        assert counted[alice.id] == 1
+
+
+async def test_without_batch_pushes_it_waits_for_the_window(tmp_path: Path) -> None:
+    async with wecom_app(tmp_path, batch=False) as (app, fake):
+        alice = await customer_who_ordered(app, fake, "wmAlice")
+        await two_days_later(app)
+        care = [d for d in await decisions(app, alice) if CARE in d[2]]
+        assert [d[:2] for d in care] == [("deferred", "platform_window")]
+        assert app.services.find(WindowBatch) is None
+        assert await batched(app) == []
+        assert not fake.mass_tasks
