@@ -11,10 +11,10 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from fake_wecom_api import AGENT_ID, OPEN_KFID, SECRET, FakeWeCom
+from fake_wecom_api import FakeWeCom
 from fault_support import free_port
 from sqlalchemy import select
-from wecom_envelope import AES_KEY, CORP_ID, TOKEN
+from wecom_support import wecom_section
 
 from bot.app import App
 from bot.clock import ManualClock
@@ -39,18 +39,9 @@ def settings(fake: FakeWeCom, db: Path, port: int, batch: bool) -> WarmlineConfi
                 "platform": "wecom",
                 "admins": ["zhang"],
                 "default_language": "zh",
-                "wecom": {
-                    "corp_id": CORP_ID,
-                    "secret": SECRET,
-                    "agent_id": AGENT_ID,
-                    "token": TOKEN,
-                    "encoding_aes_key": AES_KEY,
-                    "open_kfid": OPEN_KFID,
-                    "api_base": fake.base_url,
-                    "kf_pull_interval": "1s",
-                    "batch_pushes": batch,
-                    "batch_at": "10:00",
-                },
+                "wecom": wecom_section(
+                    fake, kf_pull_interval="1s", batch_pushes=batch, batch_at="10:00"
+                ),
             },
             "http": {"listen": f"127.0.0.1:{port}"},
             "storage": {"database_url": f"sqlite+aiosqlite:///{db}"},
