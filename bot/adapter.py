@@ -191,8 +191,8 @@ class MassSender(Protocol):
 
 @runtime_checkable
 class BatchedPushes(Protocol):
-    """A :class:`MassSender` that also takes, once a day at ``push_batch_at`` (local
-    time in ``push.timezone``; None: it does not), the proactive messages its message
+    """A :class:`MassSender` that also takes, once a day at ``push_batch_at`` (each
+    member's local time; None: it does not), the proactive messages its message
     window refuses: they go as that day's mass-send tasks instead of waiting for the
     member to write (WeCom with ``bot.wecom.batch_pushes``)."""
 

@@ -95,11 +95,17 @@ class BatchStore:
             await conn.execute(stmt)
 
     async def due(self, now: datetime) -> list[Batched]:
-        """Queued messages whose batch is due: by member, best first."""
+        """Queued messages whose batch is due: by member, best first (then first come;
+        then by key, so equal ones are always taken in the same order)."""
         stmt = (
             select(BatchedPush)
             .where(BatchedPush.state == QUEUED, BatchedPush.due_at <= now)
-            .order_by(BatchedPush.member_id, BatchedPush.priority.desc(), BatchedPush.seq)
+            .order_by(
+                BatchedPush.member_id,
+                BatchedPush.priority.desc(),
+                BatchedPush.seq,
+                BatchedPush.key,
+            )
         )
         async with self._db.session() as session:
             return [_batched(row) for row in (await session.execute(stmt)).scalars()]

@@ -5,9 +5,10 @@ wrote (the gate defers the rest: ``platform_window``) but also have mass sends
 that a person confirms (:class:`~bot.adapter.MassSender`). When the adapter says
 it batches (:func:`~bot.adapter.batches_pushes`), a proactive message the window
 refuses joins the next daily batch instead (``push_batched``); the gate's answer
-is still ``deferred``/``platform_window``, until that batch. Replies, transactional
-messages and messages with buttons (a mass message carries text only) keep
-waiting for the window.
+is still ``deferred``/``platform_window``, until that batch. A mass message
+carries text only: link buttons become lines of text, the others are left out
+(the member answers by writing, which opens the window again). Replies (answers
+to what the member did) keep waiting for the window.
 
 At the batch time each queued message is decided by the gate as a mass message
 (``Gate.check``, outside the window: opt-out, caps, gap, quiet hours, the kill
@@ -30,6 +31,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.adapter import MassSender
+from bot.outbound import text_only
 from bot.push.contract import Category, Outcome, PushMessage
 from bot.push.gate import Gate
 from bot.push.rules import Reason, Verdict
@@ -37,6 +39,7 @@ from bot.push.waiting import Submission
 from bot.push.windows import RECHECK
 from bot.scheduling.interface import Scheduler
 from bot.services import Services
+from bot.zones import member_zone
 from storage.database import Database
 from storage.push import DecisionRow, members_by_ids
 from storage.push_batch import MASS, QUEUED, WAITING, Batched, BatchStore, mass_counts
@@ -87,19 +90,21 @@ class WindowBatch:
         self._gate = gate
         self._sender = sender
         self.at = at
-        self._zone = ZoneInfo(services.config.push.timezone)
         self.poll = poll
         self._wait = wait
 
-    def next_at(self, now: datetime) -> datetime:
-        return next_batch(self.at, self._zone, now)
+    def next_at(self, member: MemberRecord, now: datetime) -> datetime:
+        """The member's next batch: ``at`` in their own time zone, as content slots
+        are (so the batch time is never in their quiet hours by a zone's accident)."""
+        zone = member_zone(member.time_zone, self.services.config.push.timezone)
+        return next_batch(self.at, zone, now)
 
     # -- at submit time ------------------------------------------------------------
     async def take(self, sub: Submission, verdict: Verdict, now: datetime) -> Verdict:
         """The gate's ``platform_window`` verdict for ``sub``, with the message queued
         for the next batch when it can go by mass send."""
         message = sub.message
-        if sub.category.bypasses_caps or message.buttons or message.campaign_id is not None:
+        if sub.category is Category.REPLY or message.campaign_id is not None:
             return verdict
         known = await self.store.get(sub.member.id, message.key)
         if known is not None and known.state in (WAITING, "sent"):
@@ -107,7 +112,7 @@ class WindowBatch:
         if known is not None and known.state == QUEUED:
             due = known.due_at if known.due_at > now else now + RECHECK
             return Verdict(Outcome.DEFERRED, Reason.PLATFORM_WINDOW, due.timestamp())
-        due = self.next_at(now)
+        due = self.next_at(sub.member, now)
         if sub.expires_at is not None and due > sub.expires_at:
             return verdict  # too late by then: it waits for the window, or expires
         item = Batched(
@@ -116,7 +121,7 @@ class WindowBatch:
             sub.category.value,
             sub.priority,
             sub.seq,
-            message.text,
+            text_only(message.text, message.buttons),
             due,
             sub.expires_at,
         )
@@ -147,7 +152,7 @@ class WindowBatch:
             if had[member.id] + taken[member.id] >= limit.count:
                 await self._drop(item, Reason.PLATFORM_CAP, now)  # before any task
                 continue
-            if any(m.id == member.id for _, m in chosen[item.text]):
+            if any(m.id == member.id for _, m in chosen.get(item.text, ())):
                 await self._drop(item, Reason.DUPLICATE, now)  # same text, one task
                 continue
             message = PushMessage(item.text, item.key)
@@ -159,7 +164,7 @@ class WindowBatch:
                 chosen[item.text].append((item, member))
                 taken[member.id] += 1
             elif decision.outcome is Outcome.DEFERRED:
-                await self._requeue(item, now)
+                await self._requeue(item, member, now)
             else:
                 await self.store.mark(item.member_id, item.key, "dropped", decision.reason, now)
         sent = 0
@@ -185,9 +190,9 @@ class WindowBatch:
                 self._log(item, Reason.UNREACHABLE, now)
         return len(group) - len(left_out)
 
-    async def _requeue(self, item: Batched, now: datetime) -> None:
+    async def _requeue(self, item: Batched, member: MemberRecord, now: datetime) -> None:
         """Held back by the gate today: the next batch, unless it expires before."""
-        later = self.next_at(now)
+        later = self.next_at(member, now)
         if item.expires_at is not None and later > item.expires_at:
             await self.store.mark(item.member_id, item.key, "dropped", Reason.EXPIRED, now)
             return

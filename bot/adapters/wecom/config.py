@@ -47,8 +47,10 @@ class WeComConfig(Section):
     #: proactive messages the kf window refuses join a daily mass-send task instead of
     #: waiting for the customer to write (within ``mass_send_limit``)
     batch_pushes: bool = False
-    #: when that daily batch is made ("HH:MM" in ``push.timezone``); staff confirm it after
-    batch_at: str = "10:00"
+    #: when that daily batch is made ("HH:MM", each customer's local time as content
+    #: slots are; ``push.timezone`` when unknown); after ``flows.content.send_at``, so
+    #: the day's content joins the same day's batch. Staff confirm it after
+    batch_at: str = "20:00"
 
     @field_validator("api_base")
     @classmethod
