@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from fake_wecom_api import FakeWeCom
+from fake_wecom_api import FakeWeCom, wait_until
 from fault_support import free_port
 from sqlalchemy import select
 from wecom_support import wecom_section
@@ -177,6 +177,13 @@ async def test_a_closed_window_sends_the_care_tip_by_the_daily_mass_send(tmp_pat
         assert all(c.errcode != 95018 for c in fake.calls if c.path == "kf/send_msg")
         day = [t for t in fake.mass_received["wmAlice"] if fake.now() - t < 86400]
         assert len(day) == 1
+        # an admin's /stats shows both gate reasons
+        await app.services.require(Gate).flush_decisions()
+        told = len(fake.staff_messages)
+        await fake.staff_says("zhang", "/stats")
+        await wait_until(lambda: len(fake.staff_messages) > told, 15)
+        stats = fake.staff_messages[-1]["text"]["content"]
+        assert "平台自身的上限" in stats and "平台当前不允许发送" in stats  # platform_cap, _window
         # a broadcast later that day counts her batched mass message too
         counted = await mass_counts(app.database, [alice.id], timedelta(days=1), clock.now())
         assert counted[alice.id] == 1
