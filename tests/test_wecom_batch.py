@@ -6,6 +6,7 @@ on a manual clock (the scheduler's jobs are called as it would call them)."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from bot.config.model import WarmlineConfig
 from bot.push.batch import WindowBatch, follow_batch, run_batch
 from bot.push.contract import Category, PushMessage
 from bot.push.gate import Gate
+from bot.scheduling.runner import JobScheduler
 from flows.engine import FlowEngine
 from storage.flow_tables import FlowTimer
 from storage.push_batch import mass_counts
@@ -32,7 +34,9 @@ from storage.windows import WindowLedger
 CARE = "小叮嘱"  # in the care tip (zh)
 
 
-def settings(fake: FakeWeCom, db: Path, port: int, batch: bool, batch_at: str) -> WarmlineConfig:
+def settings(
+    fake: FakeWeCom, db: Path, port: int, batch: bool, batch_at: str, scheduler: bool
+) -> WarmlineConfig:
     return WarmlineConfig.model_validate(
         {
             "bot": {
@@ -49,7 +53,7 @@ def settings(fake: FakeWeCom, db: Path, port: int, batch: bool, batch_at: str) -
             "push": {
                 "quiet_hours": None,
                 "timezone": "UTC",
-                "scheduler": {"enabled": False},
+                "scheduler": {"enabled": scheduler},
                 "pacing": {"per_second": 200, "per_chat_per_second": 100},
             },
         }
@@ -57,14 +61,18 @@ def settings(fake: FakeWeCom, db: Path, port: int, batch: bool, batch_at: str) -
 
 
 @asynccontextmanager
-async def wecom_app(tmp_path: Path, batch: bool) -> AsyncIterator[tuple[App, FakeWeCom]]:
+async def wecom_app(
+    tmp_path: Path, batch: bool, scheduler: bool = False
+) -> AsyncIterator[tuple[App, FakeWeCom]]:
+    """The App on a manual clock; without ``scheduler`` the tests call its jobs."""
     fake = FakeWeCom()
     await fake.start()
     port = free_port()
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     # the day's batch comes 6 h after the care tip is due (two days and 5 minutes on)
     batch_at = f"{now + timedelta(days=2, minutes=5, hours=6):%H:%M}"
-    app = App(settings(fake, tmp_path / "w.db", port, batch, batch_at), clock=ManualClock(now))
+    config = settings(fake, tmp_path / "w.db", port, batch, batch_at, scheduler)
+    app = App(config, clock=ManualClock(now))
     await app.start()
     fake.callback_url = f"http://127.0.0.1:{port}/wecom/callback"
     try:
@@ -198,3 +206,33 @@ async def test_without_batch_pushes_it_waits_for_the_window(tmp_path: Path) -> N
         assert app.services.find(WindowBatch) is None
         assert await batched(app) == []
         assert not fake.mass_tasks
+
+
+async def test_the_batch_and_its_read_back_are_scheduler_jobs(tmp_path: Path) -> None:
+    """Queued, the batch is a stored job at its time; run as the scheduler runs it,
+    it makes the task and schedules reading it back."""
+    async with wecom_app(tmp_path, batch=True, scheduler=True) as (app, fake):
+        alice = await customer_who_ordered(app, fake, "wmAlice")
+        now = await two_days_later(app)
+        at = app.services.require(WindowBatch).next_at(alice, now)
+        key = f"push:batch:{int(at.timestamp())}"
+        assert key in jobs(tmp_path)
+        clock = app.services.clock
+        assert isinstance(clock, ManualClock)
+        clock.set(at)
+        scheduler = app.services.require(JobScheduler)
+        await scheduler.fire(key, at, "bot.push.batch:run_batch", {})
+        [task] = fake.mass_tasks.values()
+        assert CARE in task.text
+        follow = f"push:batch-follow:{int(at.timestamp())}"
+        assert follow in jobs(tmp_path)
+        fake.confirm_mass(task.msgid)
+        await scheduler.fire(follow, at, "bot.push.batch:follow_batch", {})
+        assert [(s, r) for _, s, r in await batched(app) if s != "dropped"] == [("sent", "mass")]
+        # nothing waits any more: no further read-back is scheduled
+        assert [k for k in jobs(tmp_path) if k.startswith("push:batch-follow:")] == [follow]
+
+
+def jobs(tmp_path: Path) -> set[str]:
+    with sqlite3.connect(tmp_path / "w.jobs.db") as conn:
+        return {row[0] for row in conn.execute("select id from scheduler_jobs")}
