@@ -7,6 +7,12 @@ message of it before every send to them, and the push gate defers what the
 window would refuse (``platform_window``). The measure then counts, from the
 deliveries and the members' own messages alone, every send that fell outside
 a window: it must be 0.
+
+With ``--batch-pushes`` the adapter also has WeCom's mass sends and batches what
+the window refuses (``bot.wecom.batch_pushes``): a simulated staff member
+confirms every task at once, each customer in it gets the message, and the
+measure counts mass messages beyond ``bot.wecom.mass_send_limit`` (it must be 0:
+keeping the limit is the bot's job, the simulated platform delivers anything).
 """
 
 from __future__ import annotations
