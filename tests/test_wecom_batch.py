@@ -236,3 +236,22 @@ async def test_the_batch_and_its_read_back_are_scheduler_jobs(tmp_path: Path) ->
 def jobs(tmp_path: Path) -> set[str]:
     with sqlite3.connect(tmp_path / "w.jobs.db") as conn:
         return {row[0] for row in conn.execute("select id from scheduler_jobs")}
+
+
+async def test_a_mass_send_the_platform_refuses_is_dropped_not_retried(tmp_path: Path) -> None:
+    async with wecom_app(tmp_path, batch=True) as (app, fake):
+        alice = await customer_who_ordered(app, fake, "wmAlice")
+        now = await two_days_later(app)
+        clock = app.services.clock
+        assert isinstance(clock, ManualClock)
+        clock.set(app.services.require(WindowBatch).next_at(alice, now))
+        fake.fail_next("externalcontact/add_msg_template", 41048)
+        await run_batch(app.services)
+        assert not fake.mass_tasks
+        care = [key for key, _, _ in await batched(app) if key.endswith("care_tips")]
+        assert [(s, r) for k, s, r in await batched(app) if k in care] == [("dropped", "failed")]
+        log = [d[:2] for d in await decisions(app, alice) if CARE in d[2]]
+        # the gate let it into the task ("sent", as for a broadcast); the task failed
+        assert log == [("deferred", "platform_window"), ("sent", None), ("dropped", "failed")]
+        await run_batch(app.services)  # nothing is tried again
+        assert not fake.mass_tasks

@@ -183,7 +183,14 @@ class WindowBatch:
         for item, _ in group:
             await self.store.mark(item.member_id, item.key, WAITING, MASS, now, task=name)
         chats = [self.services.adapter.dm(member.user) for _, member in group]
-        left_out = {chat.id for chat in await self._sender.mass_send(name, chats, text)}
+        try:
+            left_out = {chat.id for chat in await self._sender.mass_send(name, chats, text)}
+        except Exception:
+            # part of it may exist: never tried again (at most once), and said so
+            log.exception("mass send %s for %d members failed; dropped", name, len(group))
+            for item, _ in group:
+                await self._drop(item, Reason.FAILED, now)
+            return 0
         for (item, _), chat in zip(group, chats, strict=True):
             if chat.id in left_out:
                 await self.store.mark(item.member_id, item.key, "dropped", Reason.UNREACHABLE, now)
@@ -211,7 +218,11 @@ class WindowBatch:
             by_task[item.task or ""].append(item)
         still = False
         for task, items in by_task.items():
-            outcomes = await self._sender.mass_outcomes(task) if task else {}
+            try:
+                outcomes = await self._sender.mass_outcomes(task) if task else {}
+            except Exception:
+                log.warning("reading mass send %s back failed; trying again", task, exc_info=True)
+                outcomes = {}
             for item in items:
                 member = members.get(item.member_id)
                 chat = self.services.adapter.dm(member.user).id if member is not None else ""
