@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, runtime_checkable
 
 from bot.events import (
@@ -187,6 +187,27 @@ class MassSender(Protocol):
 
     async def mass_outcomes(self, batch: str) -> dict[str, str]:
         """chat id → ``waiting`` | ``sent`` | ``platform_cap`` | ``unreachable``."""
+
+
+@runtime_checkable
+class BatchedPushes(Protocol):
+    """A :class:`MassSender` that also takes, once a day at ``push_batch_at`` (each
+    member's local time; None: it does not), the proactive messages its message
+    window refuses: they go as that day's mass-send tasks instead of waiting for the
+    member to write (WeCom with ``bot.wecom.batch_pushes``)."""
+
+    @property
+    def push_batch_at(self) -> time | None: ...
+
+
+def batches_pushes(adapter: Adapter) -> tuple[MassSender, time] | None:
+    """The mass sender of window-refused pushes and its daily time, when the adapter
+    batches them."""
+    if isinstance(adapter, MassSender) and isinstance(adapter, BatchedPushes):
+        at = adapter.push_batch_at
+        if at is not None:
+            return adapter, at
+    return None
 
 
 @runtime_checkable

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TypeVar
@@ -90,6 +90,13 @@ class RateHold:
     async def wait(self) -> None:
         while (left := self.remaining()) > 0:
             await self._sleep(left)
+
+
+def text_only(text: str, buttons: Sequence[Sequence[Button]]) -> str:
+    """A message where buttons cannot be shown: link buttons become lines of text,
+    the others are left out (nothing could answer a press)."""
+    links = [f"{b.text}: {b.url}" for row in buttons for b in row if b.url]
+    return "\n".join([text, *links]) if links else text
 
 
 class Outbound:
@@ -180,9 +187,7 @@ class Outbound:
         """Buttons signed; where the platform has none, link buttons become lines of
         text and the others are left out (nothing could answer a press)."""
         if message.buttons and not self.buttons_in(message.chat):
-            links = [f"{b.text}: {b.url}" for row in message.buttons for b in row if b.url]
-            text = "\n".join([message.text, *links]) if links else message.text
-            return replace(message, text=text, buttons=())
+            return replace(message, text=text_only(message.text, message.buttons), buttons=())
         signer = self.signer
         if signer is None or not message.buttons:
             return message

@@ -44,6 +44,12 @@ class _Records(Protocol):
     def record(self, row: DecisionRow) -> None: ...
 
 
+class _Batch(Protocol):
+    """Takes what the platform's window refuses into a daily mass send (push.batch)."""
+
+    async def take(self, sub: Submission, verdict: Verdict, now: datetime) -> Verdict: ...
+
+
 class Gate(WaitingLine):
     """:class:`~push.contract.PushGate` with the scheduler-driven waiting line
     (:mod:`push.waiting`)."""
@@ -77,6 +83,8 @@ class Gate(WaitingLine):
         self._drain_locks = [asyncio.Lock() for _ in range(64)]
         #: waiting messages whose turn passed while the bot was down go out at this pace
         self.catch_up = shared_catch_up(services)
+        #: window-refused pushes join a daily mass send (None: they wait for the window)
+        self.batch: _Batch | None = None
 
     # -- the contract ----------------------------------------------------------
     async def submit(
@@ -239,6 +247,8 @@ class Gate(WaitingLine):
     async def _attempt(self, sub: Submission) -> Decision:
         now = self.services.clock.now()
         verdict = await self._verdict(sub, now)
+        if verdict.reason == Reason.PLATFORM_WINDOW and self.batch is not None:
+            verdict = await self.batch.take(sub, verdict, now)
         campaign_id = sub.message.campaign_id
         if (
             verdict.reason == Reason.DUPLICATE

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.adapter import batches_pushes
 from bot.errors import ConfigError
 from bot.features import Feature
 from bot.scheduling.interface import Scheduler
 from bot.scheduling.lease import LocalLease, RedisLease
 from push.backends import GateBackend, MemoryBackend, RedisBackend, SqlBackend
 from push.backends.restore import RedisRestore
+from push.batch import WindowBatch
 from push.campaigns import Campaigns
 from push.cli import register
 from push.contract import PushGate
@@ -85,6 +87,7 @@ def install(app: App) -> None:
     gate.leases = campaigns.leases
     from bot.scheduling.runner import JobScheduler  # apscheduler: not for `warmline -h`
 
+    batch = _window_batch(app, gate)
     scheduler: JobScheduler | None = None
     if push.scheduler.enabled:
         lease = (
@@ -108,6 +111,8 @@ def install(app: App) -> None:
         if scheduler is not None:
             await scheduler.start(run_jobs=True)
             await gate.reschedule_waiting()
+            if batch is not None:
+                await batch.resume()
         # every worker takes over running campaigns whose sender's lease ran out (never
         # one a live worker still sends); the simulator, the database's only user, has none
         if not app.database.only_user:
@@ -121,6 +126,22 @@ def install(app: App) -> None:
 
     app.on_startup(start)
     app.on_shutdown(stop)
+
+
+def _window_batch(app: App, gate: Gate) -> WindowBatch | None:
+    """Pushes the platform's window refuses join a daily mass send, when the adapter
+    says it batches them (``bot.adapter.batches_pushes``)."""
+    batching = batches_pushes(app.services.adapter.inner)
+    if batching is None:
+        return None
+    sender, at = batching
+    campaigns = app.config.push.campaigns
+    batch = WindowBatch(
+        app.services, app.database, gate, sender, at, campaigns.mass_poll, campaigns.mass_wait
+    )
+    gate.batch = batch
+    app.services.provide(batch)
+    return batch
 
 
 FEATURE = Feature("push", install, order=30, commands=register)

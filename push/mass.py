@@ -17,11 +17,12 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.adapter import MassSender
 from bot.outbound import Outbound
 from bot.services import Services
+from push.batch_store import MASS, WAITING, mass_counts
 from push.contract import Category, Outcome, PushMessage
 from push.gate import Gate
 from push.rules import Reason
@@ -32,8 +33,6 @@ from storage.records import MemberRecord
 
 log = logging.getLogger("warmline.push.mass")
 
-WAITING = "waiting"
-MASS = "mass"
 NOT_CONFIRMED = "not_confirmed"
 FINAL = {"sent": ("sent", MASS), "platform_cap": ("dropped", Reason.PLATFORM_CAP)}
 
@@ -104,22 +103,11 @@ class MassBroadcast:
             await self._store.mark(campaign_id, member.id, state, reason, now)
 
     async def _over_cap(self, member_ids: list[int], now: datetime) -> set[int]:
-        """Members who already had the platform's allowance of mass messages."""
+        """Members who already had the platform's allowance of mass messages (from
+        broadcasts or the daily batch of window-refused pushes)."""
         limit = self._sender.mass_limit
-        c = PushOutbox.__table__.c
-        stmt = (
-            select(c.member_id, func.count())
-            .where(
-                c.member_id.in_(member_ids),
-                c.reason == MASS,
-                c.state.in_(("sent", WAITING)),
-                c.updated_at > now - limit.period,
-            )
-            .group_by(c.member_id)
-        )
-        async with self._db.session() as session:
-            rows = (await session.execute(stmt)).all()
-        return {int(member_id) for member_id, n in rows if n >= limit.count}
+        counts = await mass_counts(self._db, member_ids, limit.period, now)
+        return {member_id for member_id, n in counts.items() if n >= limit.count}
 
     async def _follow(self, campaign_id: str) -> None:
         """Read outcomes back until nothing waits, or staff never confirmed in time."""

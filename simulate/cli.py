@@ -80,6 +80,7 @@ async def run_simulation(
     keep_db: Path | None = None,
     outages: Sequence[tuple[int, timedelta]] = (),
     platform: str = "local",
+    batch_pushes: bool = False,
 ) -> dict[str, Any]:
     """Simulate on a throw-away database, or on ``keep_db`` so that `warmline report`
     and the dashboard can read the synthetic history afterwards."""
@@ -89,7 +90,8 @@ async def run_simulation(
     with tempfile.TemporaryDirectory(prefix="warmline-sim-", dir=scratch_directory()) as tmp:
         path = keep_db if keep_db is not None else Path(tmp) / "simulation.db"
         url = f"sqlite+aiosqlite:///{path.resolve()}"
-        world = World(simulation_config(cfg, url, backend), members, days, seed, outages, platform)
+        simulated = simulation_config(cfg, url, backend)
+        world = World(simulated, members, days, seed, outages, platform, batch_pushes)
         # the in-memory gate keeps its sends ledger in memory: a kept history gets it
         # written from the decision log, so the report's push load has it too
         keep_sends = keep_db is not None and backend == "memory"
@@ -119,6 +121,7 @@ INVARIANTS = (
     "sends_after_optout",
     "stale_sends",
     "sends_outside_platform_window",
+    "mass_sends_over_limit",
 )
 
 
@@ -175,6 +178,14 @@ def simulate(
             "window; deferrals show as platform_window).",
         ),
     ] = "local",
+    batch_pushes: Annotated[
+        bool,
+        typer.Option(
+            "--batch-pushes",
+            help="With --platform wecom: what the kf window refuses joins a daily mass "
+            "send (bot.wecom.batch_pushes; staff confirm every task at once).",
+        ),
+    ] = False,
 ) -> None:
     """Run the playbook on synthetic members on a virtual clock (no network)."""
     if gate_backend not in {"memory", "sql"}:
@@ -182,6 +193,9 @@ def simulate(
         raise typer.Exit(2)
     if platform not in {"local", "wecom"}:
         err.print(f"--platform must be local or wecom (got {platform!r})", markup=False)
+        raise typer.Exit(2)
+    if batch_pushes and platform != "wecom":
+        err.print("--batch-pushes needs --platform wecom")
         raise typer.Exit(2)
     if keep_db is not None and keep_db.exists():
         err.print(f"--keep-db: {keep_db} already exists; name a new file (nothing is overwritten)")
@@ -208,6 +222,7 @@ def simulate(
                 keep_db=keep_db,
                 outages=outages,
                 platform=platform,
+                batch_pushes=batch_pushes,
             )
         )
     except WarmlineError as exc:

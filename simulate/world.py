@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from bot.adapters.local import Action, LocalAdapter
+from bot.adapters.local import Action
 from bot.app import App
 from bot.clock import ManualClock
 from bot.config.model import WarmlineConfig
@@ -41,7 +41,7 @@ from push.gate import Gate
 from simulate.collection import batch_collection
 from simulate.measure import OFFER_PREFIX, SATISFACTION_PREFIX, VALUE_PREFIX, Measure
 from simulate.outage import Downtime
-from simulate.platform import LateTransactional, WindowWatch, limits_of, members_wrote
+from simulate.platform import LateTransactional, SimPlatform, members_wrote
 from simulate.population import SIM_EPOCH, SimMember, make_member, member_row, population
 from storage.database import Database
 from storage.records import MemberRecord
@@ -74,6 +74,7 @@ class World:
         seed: int,
         outages: Sequence[tuple[int, timedelta]] = (),
         platform: str = "local",
+        batch_pushes: bool = False,
     ) -> None:
         self.config = config
         self.days = days
@@ -81,10 +82,9 @@ class World:
         self.rng, self.people = population(members, days, seed)
         self.seeded = members
         self.clock = ManualClock(START)
-        limits = limits_of(platform)
-        self.platform = platform
-        self.adapter = LocalAdapter(config.bot.local.bot_username, config.bot.admins, limits)
-        self.windows = WindowWatch(limits.window)
+        self.platform = SimPlatform(config, platform, batch_pushes)
+        self.adapter = self.platform.adapter
+        self.windows = self.platform.windows
         # the simulation is its database's only user: SQLite runs on the loop's thread
         database = Database(config.storage.database_url, only_user=True)
         self.app = App(config, adapter=self.adapter, clock=self.clock, database=database)
@@ -238,6 +238,7 @@ class World:
         self.phase = "tick"
         if gate is not None:
             await gate.drain_due()  # what the scheduler's drain jobs would do this hour
+        await self.platform.hour(self.app.services, self.measure, now)
         held = (await engine.tick(now)).held
         self.adapter.log.clear()
         return held
@@ -251,8 +252,7 @@ class World:
             "seed": self.seed,
             **figures,
             **self.downtime.summary(),
-            "platform": self.platform,
-            "sends_outside_platform_window": self.windows.outside,
+            **self.platform.summary(),
         }
 
     # -- member behaviour --------------------------------------------------------------

@@ -141,3 +141,30 @@ class SchedulerJob(Base):
     id: Mapped[str] = mapped_column(Unicode(191), primary_key=True)
     next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
     job_state: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class BatchedPush(Base):
+    """A proactive message the platform's message window refused, taken into the day's
+    mass-send batch instead (platforms whose adapter batches them, bot.adapter)."""
+
+    __tablename__ = "push_batched"
+    __table_args__ = (
+        Index("ix_push_batched_state_due", "state", "due_at"),
+        Index("ix_push_batched_member_updated", "member_id", "updated_at"),
+    )
+
+    member_id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    category: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    seq: Mapped[int] = mapped_column(IdType)
+    text: Mapped[str] = mapped_column(String(8192))
+    #: the batch it joins; ``expires_at``: past it the message makes no sense any more
+    due_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    #: queued → waiting (in a task staff must confirm) → sent | dropped
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    #: the mass-send task it went in (MassSender's batch name)
+    task: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime]

@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fake_wecom_api import AGENT_ID, OPEN_KFID, SECRET, FakeWeCom, wait_until
+from fake_wecom_api import FakeWeCom, wait_until
 from fault_support import free_port
 from knowledge_support import example_section
 from sqlalchemy import select
-from wecom_envelope import AES_KEY, CORP_ID, TOKEN
+from wecom_support import wecom_section
 
 from bot.app import App
 from bot.config.model import WarmlineConfig
@@ -34,17 +34,7 @@ def wecom_settings(fake: FakeWeCom, db_url: str, port: int, index_dir: Path) -> 
                 "platform": "wecom",
                 "admins": ["zhang"],
                 "default_language": "zh",
-                "wecom": {
-                    "corp_id": CORP_ID,
-                    "secret": SECRET,
-                    "agent_id": AGENT_ID,
-                    "token": TOKEN,
-                    "encoding_aes_key": AES_KEY,
-                    "open_kfid": OPEN_KFID,
-                    "api_base": fake.base_url,
-                    "kf_pull_interval": "1s",
-                    "sync_tags": True,
-                },
+                "wecom": wecom_section(fake, kf_pull_interval="1s", sync_tags=True),
             },
             "http": {"listen": f"127.0.0.1:{port}"},
             "storage": {"database_url": db_url},

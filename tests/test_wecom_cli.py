@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import yaml
-from fake_wecom_api import AGENT_ID, OPEN_KFID, SECRET, FakeWeCom
-from wecom_envelope import AES_KEY, CORP_ID, TOKEN
+from fake_wecom_api import FakeWeCom
+from wecom_support import wecom_section
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -36,15 +36,7 @@ async def test_a_contact_way_per_channel(tmp_path: Path) -> None:
     fake = FakeWeCom()
     await fake.start()
     config = tmp_path / "config.yaml"
-    wecom = {
-        "corp_id": CORP_ID,
-        "secret": SECRET,
-        "agent_id": AGENT_ID,
-        "token": TOKEN,
-        "encoding_aes_key": AES_KEY,
-        "open_kfid": OPEN_KFID,
-        "api_base": fake.base_url,
-    }
+    wecom = wecom_section(fake)
     config.write_text(
         yaml.safe_dump(
             {

@@ -77,7 +77,7 @@ def sync_url(database_url: str) -> str:
 
 #: job targets stored by earlier versions, whose modules have moved since: jobs in a kept
 #: database still run (old module → new)
-MOVED_TARGETS = {"bot.push.jobs": "push.jobs"}
+MOVED_TARGETS = {"push.jobs": "push.jobs"}
 
 
 def resolve_target(target: str) -> Any:

@@ -8,6 +8,7 @@ those capabilities are absent and the core refuses such commands itself.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import time
@@ -20,7 +21,7 @@ from bot.adapter import MassLimit, UpdateSink
 from bot.adapters.wecom import endpoints as ep
 from bot.adapters.wecom.api import Secrets, WeComApi
 from bot.adapters.wecom.callback import CallbackEndpoint
-from bot.adapters.wecom.config import WeComConfig
+from bot.adapters.wecom.config import WeComConfig, clock_time
 from bot.adapters.wecom.convert import (
     PLATFORM,
     dm_of,
@@ -287,6 +288,11 @@ class WeComAdapter:
     def mass_limit(self) -> MassLimit:
         limit = self.config.mass_send_limit
         return MassLimit(limit.count, limit.period)
+
+    @property
+    def push_batch_at(self) -> dt.time | None:
+        """With ``batch_pushes``, pushes the kf window refuses go in a daily mass send."""
+        return clock_time(self.config.batch_at) if self.config.batch_pushes else None
 
     async def mass_send(self, batch: str, chats: list[ChatRef], text: str) -> list[ChatRef]:
         """One task per sender for staff to confirm (made once per ``batch``)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import timedelta
+from datetime import time, timedelta
 
 from pydantic import Field, field_validator
 
@@ -44,6 +44,13 @@ class WeComConfig(Section):
     sync_tags: bool = False
     #: how often kf is pulled even without a callback (a lost notice is picked up)
     kf_pull_interval: Duration = timedelta(seconds=30)
+    #: proactive messages the kf window refuses join a daily mass-send task instead of
+    #: waiting for the customer to write (within ``mass_send_limit``)
+    batch_pushes: bool = False
+    #: when that daily batch is made ("HH:MM", each customer's local time as content
+    #: slots are; ``push.timezone`` when unknown); after ``flows.content.send_at``, so
+    #: the day's content joins the same day's batch. Staff confirm it after
+    batch_at: str = "20:00"
 
     @field_validator("api_base")
     @classmethod
@@ -51,6 +58,15 @@ class WeComConfig(Section):
         if not value.startswith(("https://", "http://")):
             raise ValueError("must be an http(s) URL such as https://qyapi.weixin.qq.com")
         return value.rstrip("/")
+
+    @field_validator("batch_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        try:
+            clock_time(value)
+        except ValueError:
+            raise ValueError(f'must be "HH:MM" (24 h clock), got {value!r}') from None
+        return value.strip()
 
     @field_validator("callback_path")
     @classmethod
@@ -71,6 +87,14 @@ class WeComConfig(Section):
         if problem:
             return "encoding_aes_key", problem
         return None
+
+
+def clock_time(value: str) -> time:
+    """ "HH:MM" as a time of day (ValueError otherwise)."""
+    hours, sep, minutes = value.strip().partition(":")
+    if not sep or len(minutes) != 2 or not hours.isdigit() or not minutes.isdigit():
+        raise ValueError(value)
+    return time(int(hours), int(minutes))
 
 
 ENV_HINTS = {
