@@ -210,6 +210,7 @@ async def test_a_package_ships_a_feature_as_the_readme_shows(shop_hours: Path) -
         from shop_hours import ShopHours  # type: ignore[import-not-found]
 
         assert app.services.require(ShopHours).text.startswith("We pack and ship")
+        assert [r.name for r in app.dispatcher.routers] == ["shop_hours"]
     finally:
         await app.database.close()
     (feature,) = features(["shop_hours"])
