@@ -81,6 +81,18 @@ SERVICE_WORDS = {
 }
 #: a test allowed five minutes or more is slow
 SLOW_TIMEOUT = 300
+#: tests that run whole processes or time themselves: with pytest-xdist they share one
+#: worker (``--dist loadgroup``), one after another, while the rest run beside them
+TIMED_MODULES = frozenset(
+    {
+        "test_dashboard_login_limit.py",
+        "test_downtime_telegram.py",
+        "test_fault_redis_loss.py",
+        "test_push_concurrency.py",
+        "test_wecom_process.py",
+        "test_cli.py",
+    }
+)
 
 
 def _source(function: object, cache: dict[object, str]) -> str:
@@ -125,5 +137,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     del config
     cache: dict[object, str] = {}
     for item in items:
-        for marker in sorted(_services(item, cache)):
+        found = _services(item, cache)
+        for marker in sorted(found):
             item.add_marker(marker)
+        if "slow" in found or item.path.name in TIMED_MODULES:
+            item.add_marker(pytest.mark.xdist_group("processes"))
