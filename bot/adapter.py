@@ -228,13 +228,13 @@ def in_window_rule(adapter: Adapter, chat: ChatRef) -> bool:
     """Whether ``limits.window`` governs what may be sent to ``chat`` now."""
     if adapter.limits.window is None or not chat.is_private:
         return False
-    return not isinstance(adapter, WindowedChats) or adapter.windowed(chat)
+    return not _conforms(adapter, WindowedChats) or cast(WindowedChats, adapter).windowed(chat)
 
 
 def opens_window(adapter: Adapter, event: Event) -> bool:
     if adapter.limits.window is None or not event.chat.is_private or event.user.is_bot:
         return False
-    return not isinstance(adapter, WindowedChats) or adapter.opens_window(event)
+    return not _conforms(adapter, WindowedChats) or cast(WindowedChats, adapter).opens_window(event)
 
 
 @runtime_checkable
@@ -257,7 +257,21 @@ def shows_buttons(adapter: Adapter, chat: ChatRef) -> bool:
     """Whether a button sent to ``chat`` can be pressed there."""
     if not adapter.capabilities.buttons:
         return False
-    return not isinstance(adapter, ChatButtons) or adapter.buttons_in(chat)
+    return not _conforms(adapter, ChatButtons) or cast(ChatButtons, adapter).buttons_in(chat)
+
+
+#: (adapter class, protocol) → whether it conforms: asked on every send, and a runtime
+#: protocol check costs more than the send it guards
+_CONFORMS: dict[tuple[type[Any], type[Any]], bool] = {}
+
+
+def _conforms(adapter: Adapter, protocol: type[Any]) -> bool:
+    """``isinstance(adapter, protocol)``, asked once per adapter class."""
+    key = (type(adapter), protocol)
+    found = _CONFORMS.get(key)
+    if found is None:
+        found = _CONFORMS[key] = isinstance(adapter, protocol)
+    return found
 
 
 @runtime_checkable

@@ -70,6 +70,8 @@ class Downtime:
         self._timers: dict[str, tuple[str, str, datetime]] = {}
         self._slots: dict[int, datetime] = {}
         self._flows: dict[str, FlowDef] = {}
+        #: the cadence flow behind a content slot's message key prefix
+        self._slot_flows: dict[str, FlowDef | None] = {}
         self._engine: FlowEngine | None = None
 
     def down(self, at: datetime) -> bool:
@@ -85,6 +87,10 @@ class Downtime:
         in the gate (it passes every decision on)."""
         self._engine = engine
         self._flows = engine.flows
+        self._slot_flows = {
+            "value": self._flows.get("value_content"),
+            "offer": self._flows.get("soft_offer"),
+        }
         schedule = engine.timers.schedule
         next_slot = engine.next_slot
 
@@ -122,11 +128,7 @@ class Downtime:
             if flow is None:
                 return None
             return due, bound_of(config, flow.step(step_id))
-        kind = row.message_key.split(":", 1)[0]
-        flow = {
-            "value": self._flows.get("value_content"),
-            "offer": self._flows.get("soft_offer"),
-        }.get(kind)
+        flow = self._slot_flows.get(row.message_key.split(":", 1)[0])
         slot = self._slots.get(row.member_id or 0)
         if flow is None or slot is None:
             return None

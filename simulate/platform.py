@@ -108,6 +108,10 @@ async def members_wrote(
         await ledger.opened_many(services.adapter.platform, opened)
 
 
+#: the categories that bypass caps, by value (asked of every decision)
+_TRANSACTIONAL = frozenset(category.value for category in Category if category.bypasses_caps)
+
+
 class LateTransactional:
     """A decision recorder that tells the measure when a transactional message went
     out on a timer (it had waited for the platform's window): the measure took it
@@ -120,7 +124,7 @@ class LateTransactional:
 
     def record(self, row: DecisionRow) -> None:
         if row.outcome == "sent" and row.member_id is not None:
-            if Category(row.category).bypasses_caps and row.member_id in self._user_of:
+            if row.category in _TRANSACTIONAL and row.member_id in self._user_of:
                 self._measure.was_transactional(self._user_of[row.member_id], row.at)
         self._inner.record(row)
 

@@ -30,8 +30,16 @@ def normalise_language(code: str | None, default: str = "en") -> str:
     """Map platform codes (``zh-hans``, ``en-GB``) to a catalog we have."""
     if not code:
         return default
-    short = code.lower().replace("_", "-").split("-")[0]
+    short = _SHORT.get(code)
+    if short is None:
+        short = code.lower().replace("_", "-").split("-")[0]
+        if len(_SHORT) < 1024:  # codes come from platforms: few, but not trusted to be
+            _SHORT[code] = short
     return short if short in SUPPORTED else default
+
+
+#: language code → its primary subtag, as worked out once (every text asks)
+_SHORT: dict[str, str] = {}
 
 
 class Catalog:
