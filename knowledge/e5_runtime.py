@@ -36,7 +36,16 @@ PASSAGE_PREFIX = "passage: "
 
 
 class E5Runtime:
-    def __init__(self, model: E5File, head: SparseHead | None = None, threads: int = 1) -> None:
+    """``passage_int8`` embeds passages (ingest) with int8 matrix products
+    (:data:`~knowledge.e5_graph.INT8_PRODUCTS`); questions always take the 4-bit ones."""
+
+    def __init__(
+        self,
+        model: E5File,
+        head: SparseHead | None = None,
+        threads: int = 1,
+        passage_int8: bool = False,
+    ) -> None:
         self.model = model
         self._tokenizer = UnigramTokenizer(model.vocabulary)
         options = ort.SessionOptions()
@@ -45,6 +54,13 @@ class E5Runtime:
         options.log_severity_level = 3
         self._encoder = ort.InferenceSession(
             encoder_graph(model), options, providers=["CPUExecutionProvider"]
+        )
+        self._passage_encoder = (
+            ort.InferenceSession(
+                encoder_graph(model, int8=True), options, providers=["CPUExecutionProvider"]
+            )
+            if passage_int8
+            else self._encoder
         )
         #: the latent-terms head and the session that runs it, when one was loaded
         self._sparse = (
@@ -61,9 +77,15 @@ class E5Runtime:
         self._type = model.tensors["emb.type"][: model.hidden]
 
     @classmethod
-    def load(cls, model_path: Path, head_path: Path | None = None, threads: int = 1) -> E5Runtime:
+    def load(
+        cls,
+        model_path: Path,
+        head_path: Path | None = None,
+        threads: int = 1,
+        passage_int8: bool = False,
+    ) -> E5Runtime:
         head = read_sparse_head(head_path) if head_path is not None else None
-        return cls(read_e5_file(model_path), head, threads)
+        return cls(read_e5_file(model_path), head, threads, passage_int8)
 
     # -- tokens ---------------------------------------------------------------
 
@@ -82,7 +104,7 @@ class E5Runtime:
         return vector
 
     def passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self.embed([PASSAGE_PREFIX + text for text in texts])
+        return self._encode([PASSAGE_PREFIX + text for text in texts], None, passage=True)[0]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Mean-pooled, L2-normalised vectors; a text longer than the model's 512
@@ -99,15 +121,19 @@ class E5Runtime:
         of two, at ingest, where the two used to cost about the same. A question's
         terms still come from its raw text (:meth:`sparse`)."""
         skip = len(self.content_ids(PASSAGE_PREFIX.rstrip()))
-        vectors, pooled = self._encode([PASSAGE_PREFIX + text for text in texts], skip)
+        vectors, pooled = self._encode(
+            [PASSAGE_PREFIX + text for text in texts], skip, passage=True
+        )
         assert pooled is not None
         return vectors, [_strongest(row, top_k) for row in pooled]
 
     def _encode(
-        self, texts: Sequence[str], terms_after: int | None
+        self, texts: Sequence[str], terms_after: int | None, passage: bool = False
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Unit vectors of ``texts``, and with ``terms_after`` (leading tokens the head
-        skips) each text's max-pooled latent terms from the same runs."""
+        skips) each text's max-pooled latent terms from the same runs; ``passage`` runs
+        the passages' encoder."""
+        encoder = self._passage_encoder if passage else self._encoder
         windows = [
             (number, start, window)
             for number, text in enumerate(texts)
@@ -120,7 +146,7 @@ class E5Runtime:
             head, session = self._head()
             pooled = np.zeros((len(texts), head.features), dtype=np.float32)
         for batch in _batches(windows):
-            states, lengths = self._forward([window for _, _, window in batch])
+            states, lengths = self._forward([window for _, _, window in batch], encoder)
             for row, (number, start, window) in enumerate(batch):
                 mean = states[row, : lengths[row]].mean(axis=0)
                 sums[number] += max(len(window), 1) * mean
@@ -192,7 +218,9 @@ class E5Runtime:
         starts = range(0, len(content), width)
         return [(start, content[start : start + width]) for start in starts] or [(0, [])]
 
-    def _forward(self, windows: Sequence[list[int]]) -> tuple[np.ndarray, list[int]]:
+    def _forward(
+        self, windows: Sequence[list[int]], encoder: ort.InferenceSession | None = None
+    ) -> tuple[np.ndarray, list[int]]:
         """Final hidden states ``(batch, tokens, hidden)`` of ``<s> window </s>`` rows."""
         vocabulary = self.model.vocabulary
         rows = [[vocabulary.bos, *window, vocabulary.eos] for window in windows]
@@ -205,7 +233,7 @@ class E5Runtime:
             mask[number, : len(row)] = 1
         embedded = self.model.word_vectors(ids)
         embedded += self._positions[:width] + self._type
-        (states,) = self._encoder.run(None, {"embedded": embedded, "mask": mask})
+        (states,) = (encoder or self._encoder).run(None, {"embedded": embedded, "mask": mask})
         return states, lengths
 
 
