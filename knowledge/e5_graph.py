@@ -175,9 +175,12 @@ def encoder_graph(model: E5File, int8: bool = False) -> bytes:
     )
 
 
-def head_graph(head: SparseHead, hidden: int) -> bytes:
+def head_graph(head: SparseHead, hidden: int, int8: bool = False) -> bytes:
+    """The latent-terms head over token states; ``int8`` for ingest's option (its output
+    only picks each token's strongest terms)."""
     graph = _Graph()
-    codes = _q4_matmul(graph, "states", head.weights, head.bias, "sae")
+    product = _int8_matmul if int8 else _q4_matmul
+    codes = product(graph, "states", head.weights, head.bias, "sae")
     graph.node(helper.make_node("Relu", [codes], ["codes"]))
     keep = graph.constant("keep", np.array([min(head.per_token, head.features)], dtype=np.int64))
     graph.node(helper.make_node("TopK", ["codes", keep], ["values", "indices"], axis=-1))

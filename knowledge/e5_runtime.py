@@ -37,7 +37,8 @@ PASSAGE_PREFIX = "passage: "
 
 class E5Runtime:
     """``passage_int8`` embeds passages (ingest) with int8 matrix products
-    (:data:`~knowledge.e5_graph.INT8_PRODUCTS`); questions always take the 4-bit ones."""
+    (:data:`~knowledge.e5_graph.INT8_PRODUCTS`, and the latent-terms head); questions
+    always take the 4-bit ones."""
 
     def __init__(
         self,
@@ -52,26 +53,21 @@ class E5Runtime:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        self._encoder = ort.InferenceSession(
-            encoder_graph(model), options, providers=["CPUExecutionProvider"]
-        )
+
+        def session(graph: bytes) -> ort.InferenceSession:
+            return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+        self._encoder = session(encoder_graph(model))
         self._passage_encoder = (
-            ort.InferenceSession(
-                encoder_graph(model, int8=True), options, providers=["CPUExecutionProvider"]
-            )
-            if passage_int8
-            else self._encoder
+            session(encoder_graph(model, int8=True)) if passage_int8 else self._encoder
         )
         #: the latent-terms head and the session that runs it, when one was loaded
-        self._sparse = (
-            (
-                head,
-                ort.InferenceSession(
-                    head_graph(head, model.hidden), options, providers=["CPUExecutionProvider"]
-                ),
-            )
-            if head is not None
-            else None
+        self._sparse = (head, session(head_graph(head, model.hidden))) if head is not None else None
+        #: the session that runs the head over passages (int8 with ``passage_int8``)
+        self._passage_head = (
+            session(head_graph(head, model.hidden, int8=True))
+            if head is not None and passage_int8
+            else (self._sparse[1] if self._sparse else None)
         )
         self._positions = model.tensors["emb.pos"].reshape(model.max_positions, model.hidden)
         self._type = model.tensors["emb.type"][: model.hidden]
@@ -144,6 +140,7 @@ class E5Runtime:
         pooled = None
         if terms_after is not None:
             head, session = self._head()
+            session = self._passage_head if passage and self._passage_head else session
             pooled = np.zeros((len(texts), head.features), dtype=np.float32)
         for batch in _batches(windows):
             states, lengths = self._forward([window for _, _, window in batch], encoder)
