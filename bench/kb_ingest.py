@@ -12,7 +12,8 @@ The machine may be shared: CPU time is what the build itself used; wall time is 
 shop would wait on an otherwise idle machine only if the load average stayed below the
 core count (it is printed before and after).
 
-Run: ``python bench/kb_ingest.py`` (``--size N``, ``--keep DIR`` to leave the corpus).
+Run: ``python bench/kb_ingest.py`` (``--size N``, ``--keep DIR`` to leave the corpus,
+``--ingest-precision int8`` for the int8 option).
 Target (issue 18): 10,000 chunks in at most 5 minutes on a 2-core machine.
 """
 
@@ -92,6 +93,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=10_000)
     parser.add_argument("--keep", type=Path, help="write the corpus and index here and keep them")
+    parser.add_argument(
+        "--ingest-precision",
+        choices=("q4", "int8"),
+        default="q4",
+        help="knowledge.embeddings.options.ingest_precision (int8: faster, slightly other vectors)",
+    )
     args = parser.parse_args()
     console = Console(stderr=True)
     work = args.keep or Path(tempfile.mkdtemp(prefix="warmline-ingest-"))
@@ -99,7 +106,13 @@ def main() -> None:
         corpus, index_dir = work / "kb", work / "index"
         shutil.rmtree(index_dir, ignore_errors=True)
         chunks = generate(corpus, args.size)
-        config = KnowledgeConfig(sources=[str(corpus)], index_dir=str(index_dir))
+        config = KnowledgeConfig.model_validate(
+            {
+                "sources": [str(corpus)],
+                "index_dir": str(index_dir),
+                "embeddings": {"options": {"ingest_precision": args.ingest_precision}},
+            }
+        )
         kb = KnowledgeBase(config, Catalog().t)
         load_before = os.getloadavg()[0]
         cpu, wall = cpu_seconds(), time.perf_counter()

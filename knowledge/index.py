@@ -28,9 +28,9 @@ from knowledge.embeddings import (
     SparseTerms,
     embed_passages,
     embed_query,
-    embed_sparse,
     embedding_name,
     has_sparse,
+    passages_and_terms,
 )
 from knowledge.ingest import Pass, run_passes
 from knowledge.learning import Learned
@@ -40,7 +40,7 @@ from knowledge.text import tokenize
 log = logging.getLogger("warmline.knowledge")
 
 #: bump when chunking or stored fields change: an older index is then rebuilt
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 MANIFEST = "manifest.json"
 #: how ``BuildReport.changed_files`` names a change in what admins taught
 LEARNED_CHANGE = "(taught questions)"
@@ -174,15 +174,20 @@ def build_index(
     report.embedded = len(missing)
     fresh = set(missing)
     report.reused = sum(1 for c in chunks if c.text not in fresh)
-    unknown = [text for text in dict.fromkeys(c.text for c in chunks) if text not in known_sparse]
-    passes = [Pass("embedding", missing, partial(embed_passages, embeddings), known_vectors)]
+    texts = list(dict.fromkeys(c.text for c in chunks))
+    both: dict[str, tuple[np.ndarray, SparseTerms]] = {}
     if wants_terms:
-        terms = partial(embed_sparse, embeddings)
-        passes.append(Pass("latent terms", unknown, lambda t: terms(t) or [], known_sparse))
+        # one model pass gives both: a text lacking either gets both
+        unknown = [t for t in texts if t not in known_sparse or t not in known_vectors]
+        passes = [Pass("embedding", unknown, partial(_vectors_and_terms, embeddings), both, 0)]
+    else:
+        passes = [Pass("embedding", missing, partial(embed_passages, embeddings), known_vectors, 0)]
     if second is not None:
-        unseen = [t for t in dict.fromkeys(c.text for c in chunks) if t not in known_second]
+        unseen = [t for t in texts if t not in known_second]
         passes.append(Pass("second opinion", unseen, partial(embed_passages, second), known_second))
-    run_passes(passes, progress)  # side by side, one thread each
+    run_passes(passes, progress)  # side by side, e5 on every core
+    for text, (vector, terms) in both.items():
+        known_vectors[text], known_sparse[text] = vector, terms
     dim = next(iter(known_vectors.values())).shape[0] if known_vectors else 384
     vectors = (
         np.stack([known_vectors[c.text] for c in chunks]).astype(np.float32)
@@ -208,6 +213,13 @@ def build_index(
     save_index(index, directory)
     report.seconds = time.perf_counter() - started
     return index, report
+
+
+def _vectors_and_terms(
+    embeddings: Embeddings, texts: list[str]
+) -> list[tuple[np.ndarray, SparseTerms]]:
+    vectors, terms = passages_and_terms(embeddings, texts)
+    return list(zip(vectors, terms, strict=True))
 
 
 def second_opinion(

