@@ -157,6 +157,19 @@ class Database:
         async with self.engine.connect() as conn:
             yield conn
 
+    @asynccontextmanager
+    async def lookup(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for a short read by key (a member, a few journeys): the unit of
+        work's when one is open; on SQLite one on the loop's own thread, since such a
+        read takes less time than the trip to aiosqlite's thread; else as
+        :meth:`reading`. Keep long reads on :meth:`reading`: this one blocks the loop."""
+        unit = self._current()
+        if unit is not None:
+            yield unit
+            return
+        async with self._writer.connect() as conn:
+            yield conn
+
     def at_commit(self, refresh: Refresh, ids: Iterable[int]) -> bool:
         """:func:`refresh_at_commit` on the open unit of work; False when none is open."""
         unit = self._current()

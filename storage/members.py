@@ -171,7 +171,7 @@ class SqlMemberRepository:
         )
 
     async def get_by_id(self, member_id: int) -> MemberRecord | None:
-        async with self._db.reading() as conn:
+        async with self._db.lookup() as conn:
             row = (await conn.execute(_SELECT_ONE, {"id": member_id})).first()
         return MemberRecord(*row) if row is not None else None
 
