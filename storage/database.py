@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -147,27 +147,24 @@ class Database:
             if locked:
                 self._unlock_writes()
 
-    @asynccontextmanager
-    async def reading(self) -> AsyncIterator[AsyncConnection]:
+    def reading(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A connection to read with: the unit of work's when one is open."""
-        unit = self._current()
-        if unit is not None:
-            yield unit
-            return
-        async with self.engine.connect() as conn:
-            yield conn
+        return self._read_on(self.engine)
 
-    @asynccontextmanager
-    async def lookup(self) -> AsyncIterator[AsyncConnection]:
+    def lookup(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A connection for a short read by key (a member, a few journeys): the unit of
         work's when one is open; on SQLite one on the loop's own thread, since such a
         read takes less time than the trip to aiosqlite's thread; else as
         :meth:`reading`. Keep long reads on :meth:`reading`: this one blocks the loop."""
+        return self._read_on(self._writer)
+
+    @asynccontextmanager
+    async def _read_on(self, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         unit = self._current()
         if unit is not None:
             yield unit
             return
-        async with self._writer.connect() as conn:
+        async with engine.connect() as conn:
             yield conn
 
     def at_commit(self, refresh: Refresh, ids: Iterable[int]) -> bool:
