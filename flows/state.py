@@ -160,7 +160,7 @@ class JourneyStore:
                     out[member_id] = _copy(state)
         if not missing:
             return out
-        async with self._db.reading() as conn:
+        async with (self._db.lookup if len(missing) <= _FEW else self._db.reading)() as conn:
             for chunk in _chunks(missing, 500):
                 for row in (await conn.execute(_SELECT_MANY, {"ids": chunk})).all():
                     state = JourneyState(*row)
@@ -327,6 +327,8 @@ class JourneyStore:
 
 
 _TABLE = cast(Table, Journey.__table__)
+#: up to this many journeys (an update's own member) are read by key on the loop's thread
+_FEW = 20
 _SELECT_MANY = select(*(_TABLE.c[name] for name in _COLUMNS)).where(
     _TABLE.c.member_id.in_(bindparam("ids", expanding=True))
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from storage.inline_sqlite import inline_creator
+from storage.inline_sqlite import inline_creator, is_inline
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: how long a short transaction waits for SQLite's write turn before trying anyway
@@ -83,12 +83,23 @@ class Database:
                 pool_timeout=pool_timeout,
                 pool_pre_ping=True,
             )
-        if only_user and self.dialect == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        sqlite_file = self.dialect == "sqlite" and parsed.database not in (None, "", ":memory:")
+        if only_user and sqlite_file:
             kwargs["async_creator"] = inline_creator(str(parsed.database))
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
-        if self.dialect == "sqlite":
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(self.engine.sync_engine, "handle_error", _note_failure)
+        #: SQLite: who holds the process's write turn writes on the loop's own thread
+        #: (:mod:`storage.inline_sqlite`), a dozen thread round trips fewer per
+        #: statement; reads and the rest keep aiosqlite, so a long query never
+        #: blocks the loop
+        self._writer = self.engine
+        if sqlite_file and not only_user:
+            self._writer = create_async_engine(
+                url, echo=echo, async_creator=inline_creator(str(parsed.database))
+            )
+        for engine in {self.engine, self._writer}:
+            if self.dialect == "sqlite":
+                event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(engine.sync_engine, "handle_error", _note_failure)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._unit: AsyncConnection | None = None
         #: per-update units (:meth:`update_unit`), each joined by its own task only
@@ -130,20 +141,30 @@ class Database:
             return
         locked = await self._lock_writes(timeout=WRITE_LOCK_PATIENCE)
         try:
-            async with self.engine.begin() as conn:
+            async with (self._writer if locked else self.engine).begin() as conn:
                 yield conn
         finally:
             if locked:
                 self._unlock_writes()
 
-    @asynccontextmanager
-    async def reading(self) -> AsyncIterator[AsyncConnection]:
+    def reading(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A connection to read with: the unit of work's when one is open."""
+        return self._read_on(self.engine)
+
+    def lookup(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A connection for a short read by key (a member, a few journeys): the unit of
+        work's when one is open; on SQLite one on the loop's own thread, since such a
+        read takes less time than the trip to aiosqlite's thread; else as
+        :meth:`reading`. Keep long reads on :meth:`reading`: this one blocks the loop."""
+        return self._read_on(self._writer)
+
+    @asynccontextmanager
+    async def _read_on(self, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         unit = self._current()
         if unit is not None:
             yield unit
             return
-        async with self.engine.connect() as conn:
+        async with engine.connect() as conn:
             yield conn
 
     def at_commit(self, refresh: Refresh, ids: Iterable[int]) -> bool:
@@ -208,7 +229,7 @@ class Database:
             return
         locked = await self._lock_writes(timeout=None)  # SQLite: one writer at a time
         try:
-            conn = await self.engine.connect()
+            conn = await (self._writer if locked else self.engine).connect()
             try:
                 await conn.begin()
             except BaseException:
@@ -236,8 +257,9 @@ class Database:
         PostgreSQL only: SQLite has a single writer (see below)."""
         if self._write_lock is not None:
             # SQLite: a unit would hold the one write lock for as long as the handler
-            # runs (a slow one would stall every other update and the inbox), so each
-            # statement keeps its own short transaction there
+            # runs (a slow one would stall every other update and the inbox: the
+            # webhook would answer 503), so each statement keeps its own short
+            # transaction there, written on the loop's thread (see ``_writer``)
             yield
             return
         async with self.atomic():
@@ -309,6 +331,8 @@ class Database:
             await conn.run_sync(_upgrade)
 
     async def close(self) -> None:
+        if self._writer is not self.engine:
+            await self._writer.dispose()
         await self.engine.dispose()
 
 
@@ -357,5 +381,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    if not is_inline(dbapi_connection):  # inline ones wait on the loop, not in SQLite
+        cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()

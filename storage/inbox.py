@@ -23,6 +23,11 @@ _INBOX: Table = InboxUpdate.__table__  # type: ignore[assignment]
 _PROCESSED: Table = ProcessedUpdate.__table__  # type: ignore[assignment]
 
 
+_NOTE_CALLS = (
+    update(_INBOX).where(_INBOX.c.key == bindparam("row")).values(calls=bindparam("noted"))
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Stored:
     key: str
@@ -137,7 +142,7 @@ class SqlInbox:
         """Record the platform calls started for ``key`` (before the newest goes out);
         inside the update's unit of work it commits with the update's own writes."""
         async with self._db.transaction() as conn:
-            await conn.execute(update(_INBOX).where(_INBOX.c.key == key).values(calls=calls))
+            await conn.execute(_NOTE_CALLS, {"row": key, "noted": calls})
 
     async def release(self, keys: Iterable[str], now: datetime) -> None:
         """Give rows back at once (a clean shutdown): any worker may take them now."""

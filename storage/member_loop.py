@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from functools import reduce
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, exists, false, func, select, text
+from sqlalchemy import Executable, Table, and_, bindparam, exists, false, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
@@ -81,8 +81,13 @@ async def _sync_with_referrers(conn: AsyncConnection, ids: list[int]) -> None:
 
 
 async def _sync_ids(conn: AsyncConnection, ids: list[int]) -> None:
+    dialect = conn.dialect.name
+    statements = _BY_IDS.get(dialect)
+    if statements is None:  # built once: a bot recomputes a member or two per update
+        statements = _BY_IDS[dialect] = _sync_statements(dialect, _IDS)
     for start in range(0, len(ids), CHUNK):
-        await _sync(conn, members.c.id.in_(ids[start : start + CHUNK]))
+        for statement in statements:
+            await conn.execute(statement, {"ids": ids[start : start + CHUNK]})
 
 
 async def catch_up_member_loop(conn: AsyncConnection) -> int:
@@ -130,27 +135,40 @@ def _insert(conn: AsyncConnection) -> Any:
     return module.insert(loop)
 
 
+#: members named by id (the ``ids`` parameter), and the statements recomputing them
+_IDS = members.c.id.in_(bindparam("ids", expanding=True))
+_BY_IDS: dict[str, list[Executable]] = {}
+
+
 async def _sync(conn: AsyncConnection, which: ColumnElement[bool]) -> None:
-    if conn.dialect.name == "postgresql":
+    for statement in _sync_statements(conn.dialect.name, which):
+        await conn.execute(statement)
+
+
+def _sync_statements(dialect: str, which: ColumnElement[bool]) -> list[Executable]:
+    module = postgresql if dialect == "postgresql" else sqlite
+    statements: list[Executable] = []
+    if dialect == "postgresql":
         # first create missing rows and lock them all: a concurrent writer's recompute
         # then waits for this transaction to end, and its statement sees this change,
         # so no recompute overwrites a newer one (SQLite has one writer at a time)
-        claim = _insert(conn).from_select(
+        claim = module.insert(loop).from_select(
             ["member_id", "joined_at"],
             select(members.c.id, members.c.joined_at).where(which).order_by(members.c.id),
         )
-        await conn.execute(
+        statements.append(
             claim.on_conflict_do_update(
                 index_elements=["member_id"], set_={"joined_at": claim.excluded.joined_at}
             )
         )
-    fresh = _insert(conn).from_select(COLUMNS, _facts(which))
-    await conn.execute(
+    fresh = module.insert(loop).from_select(COLUMNS, _facts(which))
+    statements.append(
         fresh.on_conflict_do_update(
             index_elements=["member_id"],
             set_={name: fresh.excluded[name] for name in COLUMNS if name != "member_id"},
         )
     )
+    return statements
 
 
 def _facts(which: ColumnElement[bool]) -> Select[tuple[object, ...]]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.events import ChatRef, UserRef
@@ -68,6 +68,12 @@ _RECORD_FIELDS = [field.name for field in dataclass_fields(MemberRecord)]
 _SELECT_MANY = select(*(Member.__table__.c[name] for name in _RECORD_FIELDS)).where(
     Member.__table__.c.id.in_(bindparam("ids", expanding=True))
 )
+_SELECT_ONE = select(*(Member.__table__.c[name] for name in _RECORD_FIELDS)).where(
+    Member.__table__.c.id == bindparam("id")
+)
+_INSERT_INTERACTION = insert(cast(Table, Interaction.__table__))
+#: the upsert of :meth:`SqlMemberRepository.touch`, per dialect, built once
+_TOUCHES: dict[str, Any] = {}
 #: member columns the insight funnel copies (see storage.member_loop)
 LOOP_FIELDS = frozenset({"source", "referrer_code", "joined_at"})
 
@@ -76,6 +82,40 @@ def insert_for(dialect: str, table: Any) -> Any:
     """An INSERT that supports ON CONFLICT on this dialect."""
     module = postgresql if dialect == "postgresql" else sqlite
     return module.insert(table)
+
+
+def _touch(dialect: str) -> Any:
+    """Insert the member, or refresh the name and last-seen of the one there."""
+    stmt = _TOUCHES.get(dialect)
+    if stmt is None:
+        table = Member.__table__
+        upsert = insert_for(dialect, table)
+        stmt = _TOUCHES[dialect] = upsert.on_conflict_do_update(
+            index_elements=[table.c.platform, table.c.user_id],
+            set_={
+                "display_name": upsert.excluded.display_name,
+                "username": upsert.excluded.username,
+                "last_seen_at": upsert.excluded.last_seen_at,
+            },
+        ).returning(*(table.c[name] for name in _RECORD_FIELDS))
+    return stmt
+
+
+#: :meth:`SqlMemberRepository.update`'s statements, by the columns they set
+_UPDATES: dict[tuple[str, ...], Any] = {}
+
+
+def _update(names: tuple[str, ...]) -> Any:
+    stmt = _UPDATES.get(names)
+    if stmt is None:
+        table = cast(Table, Member.__table__)
+        stmt = _UPDATES[names] = (
+            update(table)
+            .where(table.c.id == bindparam("member"))
+            .values({table.c[name]: bindparam(f"new_{name}") for name in names})
+            .returning(*(table.c[name] for name in _RECORD_FIELDS))
+        )
+    return stmt
 
 
 def to_record(row: Member) -> MemberRecord:
@@ -106,28 +146,21 @@ class SqlMemberRepository:
         self._known: dict[int, MemberRecord] | None = db.row_cache("members")
 
     async def touch(self, user: UserRef, at: datetime) -> MemberRecord:
-        stmt = insert_for(self._db.dialect, Member).values(
-            platform=user.platform,
-            user_id=user.id,
-            display_name=user.display_name,
-            username=user.username,
-            language=_language(user.language_code),
-            joined_at=at,
-            last_seen_at=at,
-            started_bot=False,
-            opted_out=False,
-            reachable=True,
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[Member.platform, Member.user_id],
-            set_={
-                "display_name": stmt.excluded.display_name,
-                "username": stmt.excluded.username,
-                "last_seen_at": stmt.excluded.last_seen_at,
-            },
-        ).returning(Member)
-        async with self._db.session() as session, session.begin():
-            record = to_record((await session.execute(stmt)).scalar_one())
+        values = {
+            "platform": user.platform,
+            "user_id": user.id,
+            "display_name": user.display_name,
+            "username": user.username,
+            "language": _language(user.language_code),
+            "joined_at": at,
+            "last_seen_at": at,
+            "started_bot": False,
+            "opted_out": False,
+            "reachable": True,
+        }
+        async with self._db.transaction() as conn:
+            row = (await conn.execute(_touch(self._db.dialect), values)).one()
+        record = MemberRecord(*row)
         if self._known is not None:
             self._known[record.id] = record
         return record
@@ -138,7 +171,9 @@ class SqlMemberRepository:
         )
 
     async def get_by_id(self, member_id: int) -> MemberRecord | None:
-        return await self._one(select(Member).where(Member.id == member_id))
+        async with self._db.lookup() as conn:
+            row = (await conn.execute(_SELECT_ONE, {"id": member_id})).first()
+        return MemberRecord(*row) if row is not None else None
 
     async def find(self, platform: str, handle: str) -> MemberRecord | None:
         # the user id first (on Telegram a number, never a username), then the
@@ -182,15 +217,11 @@ class SqlMemberRepository:
         return out
 
     async def update(self, member_id: int, **fields: Any) -> MemberRecord:
-        table = Member.__table__
-        stmt = (
-            update(table)  # type: ignore[arg-type]
-            .where(table.c.id == member_id)
-            .values(**fields)
-            .returning(*(table.c[name] for name in _RECORD_FIELDS))
-        )
+        stmt = _update(tuple(sorted(fields)))
+        params = {f"new_{name}": value for name, value in fields.items()}
+        params["member"] = member_id
         async with self._db.transaction() as conn:
-            record = MemberRecord(*(await conn.execute(stmt)).one())
+            record = MemberRecord(*(await conn.execute(stmt, params)).one())
             if LOOP_FIELDS.intersection(fields):
                 await sync_member_loop(conn, [member_id], referrers=True)
         if self._known is not None:
@@ -200,6 +231,8 @@ class SqlMemberRepository:
     async def set_source_once(
         self, member_id: int, source: str | None, referrer: str | None
     ) -> None:
+        if not source and not referrer:
+            return
         async with self._db.session() as session, session.begin():
             if source:
                 await session.execute(
@@ -290,12 +323,15 @@ class SqlInteractionLog:
         chat_id: str | None = None,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        async with self._db.session() as session, session.begin():
-            session.add(
-                Interaction(
-                    member_id=member_id, kind=kind, at=at, chat_id=chat_id, detail=detail or {}
-                )
-            )
+        values = {
+            "member_id": member_id,
+            "kind": kind,
+            "at": at,
+            "chat_id": chat_id,
+            "detail": detail or {},
+        }
+        async with self._db.transaction() as conn:
+            await conn.execute(_INSERT_INTERACTION, values)
 
 
 def _language(code: str | None) -> str | None:

@@ -116,9 +116,23 @@ class RetryMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
+        _pin_response_type(method.__returning__)
         if method.__api_method__ == "getUpdates":
             return await make_request(bot, method)
         return await self.guarded(lambda: make_request(bot, method), method.__api_method__)
+
+
+#: ``Response[T]`` of every result type asked for so far, held on to
+_RESPONSE_TYPES: dict[Any, Any] = {}
+
+
+def _pin_response_type(returning: Any) -> None:
+    """aiogram reads every answer through ``Response[T]``; pydantic keeps such a
+    class only while something else holds it (a weak cache), so after each garbage
+    collection the next call builds it again, a few milliseconds per send. Holding
+    the few types a bot uses makes every later call find it."""
+    if returning not in _RESPONSE_TYPES:
+        _RESPONSE_TYPES[returning] = Response[returning]
 
 
 def user_of(user: User) -> UserRef:
