@@ -206,9 +206,16 @@ def replies_per_chat(api: FakeBotAPI) -> dict[int, int]:
 
 
 async def settle(
-    api: FakeBotAPI, expected: int, timeout: float = 120.0, quiet: float = 2.0
+    api: FakeBotAPI,
+    expected: int,
+    timeout: float = 120.0,
+    quiet: float = 2.0,
+    idle: float | None = None,
 ) -> None:
-    """Wait until at least ``expected`` replies went out and then none for ``quiet`` s."""
+    """Wait until at least ``expected`` replies went out and then none for ``quiet`` s; with
+    ``idle``, also stop once none came for that long (a reply that can never come — a send
+    in flight at a kill — then costs ``idle``, not the whole ``timeout``; the caller's
+    count of what is missing decides)."""
     deadline = time.monotonic() + timeout
     last, since = -1, time.monotonic()
     while time.monotonic() < deadline:
@@ -216,6 +223,8 @@ async def settle(
         if count != last:
             last, since = count, time.monotonic()
         elif count >= expected and time.monotonic() - since >= quiet:
+            return
+        elif idle is not None and time.monotonic() - since >= idle:
             return
         await asyncio.sleep(0.1)
 

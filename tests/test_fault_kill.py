@@ -101,7 +101,7 @@ async def test_kill_9_while_polling_loses_and_doubles_nothing(
     second = Worker(config, tmp_path / "second.log")
     try:
         await second.start()
-        await settle(fake_api, BURST)
+        await settle(fake_api, BURST, idle=15)
     finally:
         await second.stop()
     assert_none_lost(fake_api, first.text() + second.text())
@@ -130,7 +130,7 @@ async def test_kill_9_behind_a_webhook_loses_and_doubles_nothing(
         assert answered < BURST
         await second.start()
         await sender.delivered(BURST)
-        await settle(fake_api, BURST)
+        await settle(fake_api, BURST, idle=15)
     finally:
         await sender.close()
         await second.stop()
