@@ -257,11 +257,11 @@ class Workers:
         )
 
 
-def peak_per_second(times: list[float]) -> int:
-    """Most sends inside any one-second window."""
+def peak_per_second(times: list[float], window: float = 1.0) -> int:
+    """Most sends inside any sliding window of ``window`` seconds."""
     peak, start = 0, 0
     for end, at in enumerate(times):
-        while at - times[start] >= 1.0:
+        while at - times[start] >= window:
             start += 1
         peak = max(peak, end - start + 1)
     return peak
