@@ -31,17 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import simulate.world  # noqa: F401  (imported before the clock starts: runs are timed alone)
 from bot.config import load_config
-from simulate.cli import run_simulation
+from simulate.cli import INVARIANTS, run_simulation
 from simulate.outage import parse_outage
 
 BUDGET_SECONDS = 60.0
-INVARIANTS = (
-    "offers_before_eligible",
-    "cap_breaches",
-    "quiet_hour_sends",
-    "sends_after_optout",
-    "stale_sends",
-)
 
 
 def timed(

@@ -59,8 +59,14 @@ async def reset_postgres(url: str = PG_URL) -> None:
         await engine.dispose()
 
 
+#: the worker databases this process has made sure of
+_MADE: set[str] = set()
+
+
 async def _create_database(url: str) -> None:
-    """Create a worker's database beside the configured one, once."""
+    """Create a worker's database beside the configured one, once per process."""
+    if url in _MADE:
+        return
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -73,6 +79,7 @@ async def _create_database(url: str) -> None:
             )
             if not exists:
                 await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        _MADE.add(url)
     except Exception as exc:
         unavailable("PostgreSQL at 127.0.0.1:5432", f"{type(exc).__name__}: {exc}")
     finally:
