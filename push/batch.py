@@ -92,6 +92,9 @@ class WindowBatch:
         self.at = at
         self.poll = poll
         self._wait = wait
+        #: job keys this process has scheduled: every message queued for the same batch
+        #: names the same job, and asking the job store again is a write that conflicts
+        self._scheduled: set[str] = set()
 
     def next_at(self, member: MemberRecord, now: datetime) -> datetime:
         """The member's next batch: ``at`` in their own time zone, as content slots
@@ -281,9 +284,12 @@ class WindowBatch:
         )
 
     async def _schedule(self, key: str, at: datetime, target: str) -> None:
+        if key in self._scheduled:
+            return
         scheduler = self.services.find(Scheduler)  # type: ignore[type-abstract]
         if scheduler is not None:
             await scheduler.schedule(key, at, target)
+            self._scheduled.add(key)
 
 
 async def run_batch(services: Services) -> None:
