@@ -41,8 +41,8 @@ from bot.config.model import TelegramConfig, WarmlineConfig
 from bot.context import Context
 from bot.middlewares import default_middlewares
 from bot.router import Router
+from bot.schema import ensure_schema
 from storage.dedupe import MemoryLedger
-from storage.migrate import ensure_schema
 
 TOKEN = "123456:BENCH"
 USERS = 200

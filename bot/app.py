@@ -30,6 +30,7 @@ from bot.intake import DurableIntake
 from bot.middlewares import default_middlewares
 from bot.outbound import Outbound
 from bot.router import CommandIndex, Router
+from bot.schema import ensure_schema
 from bot.services import Services
 from bot.signals import Signals
 from bot.tag_mirror import TagMirroring
@@ -39,7 +40,6 @@ from storage.database import Database
 from storage.dedupe import FallbackLedger, RedisLedger, SqlLedger, UpdateLedger
 from storage.inbox import SqlInbox
 from storage.members import SqlChatRepository, SqlInteractionLog, SqlMemberRepository
-from storage.migrate import ensure_schema
 from storage.redis import connect_redis
 from storage.windows import WindowLedger
 

@@ -2,51 +2,19 @@
 
 Adapters translate platform updates into these types and back, so handlers,
 flows, storage and knowledge never see a Telegram (or any other) object.
-Members and chats are identified by ``(platform, id)``; ids are strings so
-that every platform fits the same columns and keys.
+Members and chats are identified by ``(platform, id)``: :class:`UserRef` and
+:class:`ChatRef`, defined in :mod:`storage.refs` (shared storage builds them
+too, and must not import the core) and re-exported here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
-
-class ChatKind(StrEnum):
-    PRIVATE = "private"
-    GROUP = "group"
-    CHANNEL = "channel"
-
-
-@dataclass(frozen=True, slots=True)
-class UserRef:
-    platform: str
-    id: str
-    display_name: str = ""
-    username: str | None = None
-    language_code: str | None = None
-    is_bot: bool = False
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.platform, self.id)
-
-
-@dataclass(frozen=True, slots=True)
-class ChatRef:
-    platform: str
-    id: str
-    kind: ChatKind = ChatKind.PRIVATE
-    title: str | None = None
-
-    @property
-    def is_private(self) -> bool:
-        return self.kind is ChatKind.PRIVATE
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.platform, self.id)
+from storage.refs import ChatKind as ChatKind
+from storage.refs import ChatRef as ChatRef
+from storage.refs import UserRef as UserRef
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,9 @@ from bot.clock import SystemClock
 from bot.config.model import WarmlineConfig
 from bot.extras import INSIGHT, require
 from bot.features import Feature
+from bot.schema import ensure_schema
 from insight.cli import register
 from storage.database import Database
-from storage.migrate import ensure_schema
 from storage.privacy import MemberData
 
 if TYPE_CHECKING:

@@ -34,7 +34,7 @@ async def _opened(config: Path | None) -> AsyncIterator[App]:
     from bot.adapter import Closable
     from bot.app import App
     from bot.scheduling.runner import JobScheduler
-    from storage.migrate import ensure_schema
+    from bot.schema import ensure_schema
 
     app = App(load_or_exit(config))
     await ensure_schema(app.database)

@@ -10,10 +10,10 @@ from typing import Any, Protocol, cast
 from sqlalchemy import Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.events import ChatRef, UserRef
 from storage.database import Database
 from storage.member_loop import sync_member_loop
 from storage.records import MemberRecord
+from storage.refs import ChatRef, UserRef
 from storage.tables import Chat, ChatMembership, Interaction, Member
 
 

@@ -6,8 +6,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
-from bot.errors import ConfigError
 from storage.database import Database, alembic_config
+
+
+class SchemaNotCurrent(RuntimeError):
+    """The server database is behind (or beside) the migrations: someone must run
+    ``warmline db upgrade``. Storage's own error, so storage never imports the core;
+    the core reports it as the configuration error it is (:mod:`bot.schema`)."""
 
 
 async def ensure_schema(db: Database) -> None:
@@ -17,7 +22,7 @@ async def ensure_schema(db: Database) -> None:
     async with db.engine.connect() as conn:
         current, heads = await conn.run_sync(_revisions)
     if current != heads:
-        raise ConfigError(
+        raise SchemaNotCurrent(
             f"storage.database_url: the database schema is not current "
             f"(at {sorted(current) or 'nothing'}, need {sorted(heads)}); run `warmline db upgrade -c FILE`"
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.events import UserRef
+from storage.refs import UserRef
 
 
 @dataclass(frozen=True, slots=True)

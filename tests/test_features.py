@@ -30,6 +30,8 @@ PACKAGES = (
     "insight",
     "simulate",
 )
+#: the platform libraries, which only an ``adapters`` folder may import
+ADAPTER_LIBRARIES = ("aiogram", "telegram", "wechatpy")
 
 
 def imported_modules(path: Path) -> list[tuple[int, str]]:
@@ -65,7 +67,9 @@ def test_the_scan_sees_an_import_inside_a_function(tmp_path: Path) -> None:
     assert imported_modules(sample) == [(2, "knowledge.service")]
 
 
-def test_no_import_circle_between_feature_packages_and_the_core() -> None:
+def package_graph() -> dict[str, set[str]]:
+    """Which first-party top-level packages each one imports (migration scripts aside:
+    alembic loads them, nothing imports them)."""
     imports: dict[str, set[str]] = {package: set() for package in PACKAGES}
     for package in PACKAGES:
         for path in (REPO / package).rglob("*.py"):
@@ -75,14 +79,51 @@ def test_no_import_circle_between_feature_packages_and_the_core() -> None:
                 top = module.split(".")[0]
                 if top in PACKAGES and top != package:
                     imports[package].add(top)
-    circles = [
-        (a, b)
-        for a in PACKAGES
-        for b in imports[a]
-        if a in imports[b] and a < b and {a, b} != {"bot", "storage"}  # shared storage: #19
+    return imports
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every import circle, of any length, each as the path that closes it."""
+    found: list[list[str]] = []
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> None:
+        for target in sorted(graph.get(node, ())):
+            if target in path:
+                found.append([*path[path.index(target) :], target])
+            elif target not in done:
+                visit(target, [*path, target])
+        done.add(node)
+
+    for start in sorted(graph):
+        if start not in done:
+            visit(start, [start])
+    return found
+
+
+def test_the_circle_check_finds_a_long_circle() -> None:
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+    assert circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_circle_between_packages() -> None:
+    """The packages form layers: shared storage imports no other package, the core only
+    storage, and no chain of imports leads back to where it started."""
+    graph = package_graph()
+    assert circles(graph) == []
+    assert graph["storage"] == set()
+    assert graph["bot"] <= {"storage"}
+
+
+def test_flows_import_no_adapter() -> None:
+    """The journey talks to the platform through the core's neutral contract only."""
+    offences = [
+        f"{path.relative_to(REPO)}:{line}: imports {module}"
+        for path in sorted((REPO / "flows").rglob("*.py"))
+        for line, module in imported_modules(path)
+        if "adapters" in module.split(".") or module.split(".")[0] in ADAPTER_LIBRARIES
     ]
-    assert circles == []
-    assert not imports["bot"] - {"storage"}
+    assert offences == []
 
 
 def test_each_feature_adds_its_commands() -> None:
