@@ -21,7 +21,7 @@ from bot.call_journal import CallJournal
 from bot.clock import Clock, SystemClock
 from bot.config.model import WarmlineConfig
 from bot.context import Context
-from bot.dispatcher import Dispatcher, Middleware
+from bot.dispatcher import Dispatcher, Middleware, Placed
 from bot.events import Event
 from bot.features import features
 from bot.health import Health
@@ -63,7 +63,7 @@ class App:
         adapter: Adapter | None = None,
         clock: Clock | None = None,
         routers: Iterable[Router] | None = None,
-        middlewares: Iterable[Middleware] | None = None,
+        middlewares: Iterable[Middleware | Placed] | None = None,
         install_features: bool = True,
         database: Database | None = None,
         provide: Iterable[object] = (),
@@ -143,6 +143,12 @@ class App:
         if self.default_routers:
             for router in routers:
                 self.dispatcher.include(router, order=order)
+
+    def add_middleware(self, middleware: Middleware, *, order: int) -> None:
+        """A feature's middleware at ``order`` in the chain (smaller is outer; the core's
+        orders are named in :mod:`bot.middlewares`, e.g. ``MEMBER_LOADER``); one order's
+        middlewares wrap in the order their features installed."""
+        self.dispatcher.use(middleware, order=order)
 
     def on_startup(self, hook: Hook) -> None:
         self._startup.append(hook)

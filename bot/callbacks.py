@@ -50,6 +50,7 @@ from bot.events import (
     ChatRef,
 )
 from bot.features import Feature
+from bot.middlewares import MEMBER_LOADER
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -61,6 +62,8 @@ MAX_CALLBACK_BYTES = DATA_BUDGET + SIGNATURE_BYTES
 _EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 _MAC_CHARS = 11  # 8 bytes, base64url without padding
 _SEPARATOR = "|"
+#: a press is verified before its member is loaded: a forged one writes nothing
+VERIFY_BUTTONS = MEMBER_LOADER - 5
 
 
 class CallbackSigner:
@@ -189,8 +192,6 @@ class VerifyButtons:
 
 def install_callbacks(app: App) -> None:
     """Sign every button the bot sends and verify every press (before members load)."""
-    from bot.middlewares import MemberLoader
-
     adapter = app.services.adapter
     seed = adapter.inner.secret_seed() if isinstance(adapter.inner, SecretSeed) else None
     signer = CallbackSigner(
@@ -200,9 +201,7 @@ def install_callbacks(app: App) -> None:
     )
     app.services.provide(signer)
     adapter.signer = signer
-    chain = app.dispatcher.middlewares
-    position = next((i for i, m in enumerate(chain) if isinstance(m, MemberLoader)), len(chain))
-    chain.insert(position, VerifyButtons(signer))
+    app.add_middleware(VerifyButtons(signer), order=VERIFY_BUTTONS)
 
 
 FEATURE = Feature("callbacks", install_callbacks, order=10)

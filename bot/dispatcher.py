@@ -21,19 +21,30 @@ class Middleware(Protocol):
     async def __call__(self, call_next: Next, ctx: Context) -> None: ...
 
 
+#: a middleware and its place in the chain (smaller is outer: it runs first)
+Placed = tuple[int, Middleware]
+
+
 class Dispatcher:
     def __init__(
         self,
         services: Services,
         routers: Iterable[Router] = (),
-        middlewares: Iterable[Middleware] = (),
+        middlewares: Iterable[Middleware | Placed] = (),
     ) -> None:
+        """``middlewares``: ``(order, middleware)`` pairs (``bot.middlewares`` names the
+        core's orders); a bare middleware is placed at 0, so a chain given whole stays
+        outermost, in its own order, and features' middlewares come inside it."""
         self.services = services
         #: (order, arrival, router): features include theirs at an explicit order
         self._placed: list[tuple[int, int, Router]] = []
         for router in routers:
             self.include(router)
-        self.middlewares: list[Middleware] = list(middlewares)
+        #: (order, arrival, middleware), kept sorted like the routers
+        self._wrapping: list[tuple[int, int, Middleware]] = []
+        for item in middlewares:
+            order, middleware = item if isinstance(item, tuple) else (0, item)
+            self.use(middleware, order=order)
         self._by_type: dict[type[Event], list[HandlerSpec]] = {}
         self._chain: Next | None = None
 
@@ -48,9 +59,22 @@ class Dispatcher:
     def routers(self) -> list[Router]:
         return [router for _, _, router in self._placed]
 
-    def use(self, middleware: Middleware) -> None:
-        self.middlewares.append(middleware)
+    def use(self, middleware: Middleware, *, order: int) -> None:
+        """Add ``middleware`` at ``order``: smaller is outer (sees the update first);
+        middlewares of one order wrap in the order they came."""
+        self._wrapping.append((order, len(self._wrapping), middleware))
+        self._wrapping.sort(key=lambda placed: placed[:2])
         self._chain = None
+
+    @property
+    def middlewares(self) -> list[Middleware]:
+        """The chain, outermost first."""
+        return [middleware for _, _, middleware in self._wrapping]
+
+    @property
+    def middleware_orders(self) -> list[tuple[int, Middleware]]:
+        """The chain with each middleware's order, outermost first."""
+        return [(order, middleware) for order, _, middleware in self._wrapping]
 
     @property
     def specs(self) -> list[HandlerSpec]:

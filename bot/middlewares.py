@@ -1,4 +1,9 @@
-"""Built-in middlewares: error isolation, logging, dedupe, member loading."""
+"""Built-in middlewares: error isolation, logging, dedupe, member loading.
+
+Every middleware has an order in the chain (smaller is outer: it sees the update
+first); a feature places its own with ``App.add_middleware(mw, order=N)`` relative
+to the core's, named below, instead of searching the chain for one of them.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,26 @@ import time
 
 from bot.call_journal import CallOutcomeUnknown
 from bot.context import Context
-from bot.dispatcher import Middleware, Next
+from bot.dispatcher import Next, Placed
 from bot.events import IncomingMessage, MemberJoined, MemberLeft
 from bot.intake import DurableIntake
 from bot.outages import is_outage
 from bot.windows import OpenWindows
 
 log = logging.getLogger("warmline.dispatch")
+
+#: outermost: a failing handler (or middleware inside) is logged and apologised for
+ERROR_ISOLATION = 0
+LOGGING = 10
+#: an update already handled (by this worker or another) stops here
+DEDUPE = 20
+#: ``ctx.member`` is loaded here: a middleware that needs it comes after (> 40), one
+#: that must refuse an update before a member row is written comes before
+MEMBER_LOADER = 40
+#: the platform's message window is noted here (:mod:`bot.windows`)
+OPEN_WINDOWS = 60
+#: inside the core's: features that watch handled updates (counters, metrics)
+WATCHERS = 100
 
 
 class ErrorIsolation:
@@ -111,9 +129,14 @@ class MemberLoader:
         await call_next(ctx)
 
 
-def default_middlewares(with_members: bool = True) -> list[Middleware]:
-    chain: list[Middleware] = [ErrorIsolation(), Logging(), Dedupe()]
+def default_middlewares(with_members: bool = True) -> list[Placed]:
+    """The core's chain, each at its order."""
+    chain: list[Placed] = [
+        (ERROR_ISOLATION, ErrorIsolation()),
+        (LOGGING, Logging()),
+        (DEDUPE, Dedupe()),
+    ]
     if with_members:
-        chain.append(MemberLoader())
-    chain.append(OpenWindows())
+        chain.append((MEMBER_LOADER, MemberLoader()))
+    chain.append((OPEN_WINDOWS, OpenWindows()))
     return chain

@@ -12,6 +12,7 @@ from bot.config.model import WarmlineConfig
 from bot.errors import ConfigError
 from bot.features import Feature
 from bot.i18n import Catalog
+from bot.middlewares import WATCHERS
 from flows import commands
 from flows.cli import register
 from flows.content import ContentLibrary
@@ -45,7 +46,7 @@ def install_flows(app: App) -> None:
         return
     engine = app.services.provide(build_engine(app))
     app.services.interactions = InteractionTee(app.services.interactions, engine, app.services)
-    app.dispatcher.use(SignalCounter(engine))
+    app.add_middleware(SignalCounter(engine), order=WATCHERS)
     secret = app.config.flows.orders.webhook_secret
     if secret:
         from flows.webhook import orders_handler

@@ -43,6 +43,7 @@ def install_insight(app: App) -> None:
     ``insight.metrics.enabled`` and the dashboard when ``insight.dashboard.enabled``,
     both at ``insight.dashboard.listen`` (the webhook server when it is the same address)."""
     # the HTTP server and the metrics library load with the bot, not for `warmline -h`
+    from bot.middlewares import WATCHERS
     from bot.web import WebServer
     from insight import commands
     from insight.commands import DashboardLinks
@@ -53,9 +54,9 @@ def install_insight(app: App) -> None:
     app.include(commands.router, order=50)
     metrics = Metrics()
     app.services.provide(metrics)
-    app.dispatcher.use(metrics.middleware)
+    app.add_middleware(metrics.middleware, order=WATCHERS)
     tracker = app.services.provide(ActivityTracker(app.database))
-    app.dispatcher.use(tracker.middleware)
+    app.add_middleware(tracker.middleware, order=WATCHERS)
     hooked = attach(app, metrics)
 
     async def track(_app: App) -> None:

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.features import Feature
-from bot.middlewares import MemberLoader
+from bot.middlewares import MEMBER_LOADER
 from handlers.admin_lists import admin_lists
 from moderation import routers
 from moderation.captcha import sweep
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("warmline.moderation")
 
+#: the guard judges members, so it runs once they are loaded (before the core's windows)
+GROUP_GUARD = MEMBER_LOADER + 5
 #: how often expired captchas and due deletions are looked for
 SWEEP_EVERY = timedelta(seconds=5)
 
@@ -61,11 +63,7 @@ def install_community(app: App) -> None:
     services.provide(data)
     services.provide(AdminReader(app.database, metadata))
 
-    chain = app.dispatcher.middlewares
-    after_members = next(
-        (i + 1 for i, m in enumerate(chain) if isinstance(m, MemberLoader)), len(chain)
-    )
-    chain.insert(after_members, GroupGuard())
+    app.add_middleware(GroupGuard(), order=GROUP_GUARD)
 
     tasks: list[asyncio.Task[None]] = []
 

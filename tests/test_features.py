@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 from bot.app import App
 from bot.cli import app as cli
 from bot.config import WarmlineConfig, load_config
+from bot.context import Context
+from bot.dispatcher import Next
 from bot.errors import ConfigError
 from bot.features import GROUP, feature_names, features
 
@@ -293,5 +295,43 @@ async def test_features_place_their_routers_in_one_order(tmp_path: Path) -> None
             "insight",
             "fallback",
         ]
+    finally:
+        await app.database.close()
+
+
+async def test_features_place_their_middlewares_by_order(tmp_path: Path) -> None:
+    """Each middleware sits at its declared order (no feature searches the chain): the
+    buttons are verified before the member loads, the guard right after, and the
+    watchers inside the core's, in install order."""
+    from bot import middlewares as core
+
+    config = WarmlineConfig.model_validate(
+        {"storage": {"database_url": f"sqlite+aiosqlite:///{tmp_path}/w.db"}}
+    )
+    app = App(config)
+    try:
+        placed = [
+            (order, getattr(mw, "__qualname__", type(mw).__qualname__))
+            for order, mw in app.dispatcher.middleware_orders
+        ]
+        assert placed == [
+            (core.ERROR_ISOLATION, "ErrorIsolation"),
+            (core.LOGGING, "Logging"),
+            (core.DEDUPE, "Dedupe"),
+            (core.MEMBER_LOADER - 5, "VerifyButtons"),
+            (core.MEMBER_LOADER, "MemberLoader"),
+            (core.MEMBER_LOADER + 5, "GroupGuard"),
+            (core.OPEN_WINDOWS, "OpenWindows"),
+            (core.WATCHERS, "SignalCounter"),
+            (core.WATCHERS, "Metrics.middleware"),
+            (core.WATCHERS, "ActivityTracker.middleware"),
+        ]
+
+        async def members_seen(call_next: Next, ctx: Context) -> None:
+            await call_next(ctx)
+
+        # added last, placed between the member loader and the guard
+        app.add_middleware(members_seen, order=core.MEMBER_LOADER + 1)
+        assert app.dispatcher.middlewares.index(members_seen) == 5
     finally:
         await app.database.close()
