@@ -30,7 +30,7 @@ from bot.intake import DurableIntake
 from bot.middlewares import default_middlewares
 from bot.outbound import Outbound
 from bot.router import CommandIndex, Router
-from bot.schema import ensure_schema
+from bot.schema import ensure_schema, with_feature_tables
 from bot.services import Services
 from bot.signals import Signals
 from bot.tag_mirror import TagMirroring
@@ -69,12 +69,15 @@ class App:
         provide: Iterable[object] = (),
     ) -> None:
         self.config = config
-        self.database = database or Database(
-            config.storage.database_url,
-            echo=config.storage.echo_sql,
-            pool_size=config.storage.pool_size,
-            max_overflow=config.storage.max_overflow,
-            pool_timeout=config.storage.pool_timeout.total_seconds(),
+        self.database = with_feature_tables(
+            database
+            or Database(
+                config.storage.database_url,
+                echo=config.storage.echo_sql,
+                pool_size=config.storage.pool_size,
+                max_overflow=config.storage.max_overflow,
+                pool_timeout=config.storage.pool_timeout.total_seconds(),
+            )
         )
         self.redis = connect_redis(config.storage.redis_url) if config.storage.redis_url else None
         self.web = WebServer(listen_address(config.http.listen), http_limits(config))
@@ -98,7 +101,7 @@ class App:
             catalog=Catalog(default=config.bot.default_language),
             signals=self.signals,
         )
-        for note in config.deprecations:
+        for note in config.warnings:
             log.warning("config: %s", note)
         for extension in provide:
             self.services.provide(extension)

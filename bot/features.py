@@ -10,6 +10,22 @@ meters the others says so by its number. A feature may also add sub-commands
 to ``warmline`` (``commands``) and check the files its config section points at
 (``check``, run by ``warmline config check``). The top-level config key
 ``features:`` picks which installed features an App loads (absent: all).
+
+A feature may bring its own config section and its own tables:
+
+- ``config``: a pydantic model for the top-level key named like the feature, validated
+  whenever a config is loaded (an error names ``<feature>.<key>`` and the line); the App's
+  features read it with ``app.config.section(name, Model)``. The section of an installed
+  feature that ``features:`` leaves out is not checked, only noted
+  (:mod:`bot.config.sections`).
+- ``migrations``: a folder of alembic revision scripts, a branch of its own: its first
+  revision has no ``down_revision``, the feature's name as ``branch_labels`` and the
+  core's heads (today ``("0005", "0017")``) as ``depends_on``, so it runs once they have.
+  ``warmline db upgrade`` and the App's schema check take the folders of every *installed*
+  feature, loaded or not, as the built-in features' tables are always there: a database
+  that once ran a feature never holds a revision alembic cannot find. Warmline's own
+  features keep their revisions in the core chain (``storage/migrations/versions``):
+  moving them would orphan the revisions existing databases already record.
 """
 
 from __future__ import annotations
@@ -17,12 +33,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.errors import ConfigError
 
 if TYPE_CHECKING:
     import typer
+    from pydantic import BaseModel
 
     from bot.app import App
     from bot.config.model import WarmlineConfig
@@ -43,6 +61,10 @@ class Feature:
     check: Callable[[WarmlineConfig], list[str]] | None = None
     #: features whose services this one uses: ``features:`` must list them too
     requires: tuple[str, ...] = ()
+    #: the model of the feature's config section, the top-level key named like it
+    config: type[BaseModel] | None = None
+    #: the folder of the feature's own alembic revision scripts
+    migrations: Path | None = None
 
 
 def feature_names() -> list[str]:
@@ -52,6 +74,23 @@ def feature_names() -> list[str]:
 
 def features(chosen: Sequence[str] | None = None) -> list[Feature]:
     """The registered features (only those ``chosen``, when given), in install order."""
+    found = load_features(chosen)
+    if not found and chosen is None:
+        raise ConfigError(
+            "no features are registered: install Warmline as a package (pip install -e .)"
+        )
+    _check_requirements(found, chosen)
+    return sorted(found, key=lambda f: (f.order, f.name))
+
+
+def migration_locations() -> list[Path]:
+    """The migration folders of every installed feature (see the module's docstring)."""
+    return sorted(f.migrations for f in load_features(None) if f.migrations is not None)
+
+
+def load_features(chosen: Sequence[str] | None) -> list[Feature]:
+    """The registered features (only those ``chosen``, when given), as found: no check
+    of what they require (the config's validation uses this; the App checks)."""
     found: list[Feature] = []
     for entry in entry_points(group=GROUP):
         if chosen is not None and entry.name not in chosen:
@@ -64,12 +103,7 @@ def features(chosen: Sequence[str] | None = None) -> list[Feature]:
                 f"entry point {GROUP}:{entry.name} names a feature called {feature.name!r}"
             )
         found.append(feature)
-    if not found and chosen is None:
-        raise ConfigError(
-            "no features are registered: install Warmline as a package (pip install -e .)"
-        )
-    _check_requirements(found, chosen)
-    return sorted(found, key=lambda f: (f.order, f.name))
+    return found
 
 
 def _check_requirements(found: list[Feature], chosen: Sequence[str] | None) -> None:

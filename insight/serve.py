@@ -13,7 +13,7 @@ from bot.clock import SystemClock
 from bot.config.model import WarmlineConfig
 from bot.extras import INSIGHT, require
 from bot.features import Feature
-from bot.schema import ensure_schema
+from bot.schema import ensure_schema, with_feature_tables
 from insight.cli import register
 from storage.database import Database
 from storage.privacy import MemberData
@@ -129,7 +129,7 @@ async def serve_dashboard(config: WarmlineConfig) -> None:
     from bot.web import WebServer
     from insight.dashboard.app import mount
 
-    db = Database(config.storage.database_url)
+    db = with_feature_tables(Database(config.storage.database_url))
     server = WebServer(config.insight.dashboard.listen)
     try:
         await ensure_schema(db)

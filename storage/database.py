@@ -8,9 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, event, text
+from sqlalchemy import event, text
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -21,8 +19,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from storage.inline_sqlite import inline_creator, is_inline
+from storage.revisions import MIGRATIONS as MIGRATIONS
+from storage.revisions import alembic_config as alembic_config
+from storage.revisions import upgrade
 
-MIGRATIONS = Path(__file__).with_name("migrations")
 #: how long a short transaction waits for SQLite's write turn before trying anyway
 WRITE_LOCK_PATIENCE = 2.0
 #: ``connection.info`` key of a unit of work's deferred refreshes (see :func:`refresh_at_commit`)
@@ -109,6 +109,16 @@ class Database:
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
         self._lock_owner: asyncio.Task[Any] | None = None
         self._row_caches: dict[str, dict[Any, Any]] = {}
+        #: folders of revision scripts beside the core chain (:meth:`add_migrations`)
+        self.migrations: list[Path] = []
+
+    def add_migrations(self, folders: Iterable[Path]) -> None:
+        """Migrate (and check) these folders of alembic revision scripts too: features'
+        own tables, each folder a branch off the core chain. Storage takes them as
+        given; which features bring which folders is the core's business."""
+        for folder in folders:
+            if folder not in self.migrations:
+                self.migrations.append(folder)
 
     def _current(self) -> AsyncConnection | None:
         """The unit of work this code runs in: the simulator's, or this task's update unit."""
@@ -328,7 +338,7 @@ class Database:
                 await conn.execute(
                     text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID}
                 )
-            await conn.run_sync(_upgrade)
+            await conn.run_sync(upgrade, self.migrations)
 
     async def close(self) -> None:
         if self._writer is not self.engine:
@@ -346,18 +356,6 @@ def refresh_at_commit(conn: AsyncConnection, refresh: Refresh, ids: Iterable[int
         return False
     deferred.setdefault(refresh, set()).update(ids)
     return True
-
-
-def alembic_config(connection: Connection | None = None) -> AlembicConfig:
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
-
-
-def _upgrade(connection: Connection) -> None:
-    command.upgrade(alembic_config(connection), "heads")
 
 
 def _check(unit: AsyncConnection) -> None:

@@ -219,21 +219,11 @@ def test_every_entry_point_names_its_own_feature() -> None:
 @pytest.fixture
 def shop_hours(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The README's feature package, installed as its entry point would install it."""
-    from importlib import metadata
-
+    from feature_support import install_feature
     from test_readme_examples import blocks
 
-    import bot.features
-
     (tmp_path / "shop_hours.py").write_text(blocks("file")["shop/shop_hours.py"], "utf-8")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    ours = metadata.EntryPoint("shop_hours", "shop_hours:FEATURE", GROUP)
-    installed = metadata.entry_points
-
-    def with_ours(*, group: str) -> list[metadata.EntryPoint]:
-        return [*installed(group=group), ours]
-
-    monkeypatch.setattr(bot.features, "entry_points", with_ours)
+    install_feature(monkeypatch, tmp_path, "shop_hours")
     return tmp_path
 
 

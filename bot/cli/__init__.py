@@ -80,12 +80,13 @@ def chat(
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None) -> None:
     """Migrate the database to the newest schema."""
+    from bot.schema import with_feature_tables
     from storage.database import Database
 
     cfg = load_or_exit(config)
 
     async def upgrade() -> None:
-        db = Database(cfg.storage.database_url)
+        db = with_feature_tables(Database(cfg.storage.database_url))
         try:
             await db.migrate()
         finally:
@@ -101,7 +102,7 @@ def config_check(config: ConfigOption = None) -> None:
     from bot.cli.contents import file_problems
 
     cfg = load_or_exit(config)
-    for note in cfg.deprecations:
+    for note in cfg.warnings:
         err.print(f"[yellow]warning:[/] {note}", highlight=False)
     problems = file_problems(cfg)
     if problems:

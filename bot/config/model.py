@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from bot.adapters.wecom.config import WeComConfig
 from bot.config.checks import (
@@ -27,6 +35,7 @@ from bot.config.knowledge import KnowledgeConfig
 from bot.config.moderation import ModerationConfig
 from bot.config.push import PushConfig
 from bot.config.section import Section
+from bot.config.sections import split_sections, validate_sections
 from bot.config.shop import ShopConfig
 from bot.extras import INSIGHT, missing
 
@@ -163,6 +172,9 @@ class LoggingConfig(Section):
     libraries: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
 
+SectionT = TypeVar("SectionT", bound=BaseModel)
+
+
 class WarmlineConfig(Section):
     bot: BotConfig = BotConfig()
     http: HttpConfig = HttpConfig()
@@ -177,11 +189,46 @@ class WarmlineConfig(Section):
     #: the features an App loads, by name (bot.features); absent: every installed one
     features: list[str] | None = None
     _deprecations: list[str] = PrivateAttr(default_factory=list)
+    #: the loaded features' own sections (bot.config.sections), by feature name
+    _sections: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
+    _unused_sections: list[str] = PrivateAttr(default_factory=list)
 
     @property
     def deprecations(self) -> list[str]:
         """Warnings about deprecated keys this config used (still read, elsewhere)."""
         return self._deprecations
+
+    @property
+    def warnings(self) -> list[str]:
+        """What ``warmline config check`` and the App warn about: deprecated keys, and
+        sections of installed features that ``features:`` leaves out (not checked)."""
+        return self._deprecations + [
+            f"{key}: the section of a feature that features: leaves out; not checked"
+            for key in self._unused_sections
+        ]
+
+    def section(self, name: str, model: type[SectionT]) -> SectionT:
+        """The feature ``name``'s own config section (``Feature.config``); its defaults
+        when the feature was not loaded with this config."""
+        found = self._sections.get(name)
+        if found is None:
+            found = model()
+        if not isinstance(found, model):
+            raise TypeError(f"the {name!r} section is a {type(found).__name__}, not a {model}")
+        return found
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _feature_sections(
+        cls, data: Any, handler: ModelWrapValidatorHandler[WarmlineConfig], info: ValidationInfo
+    ) -> WarmlineConfig:
+        """Installed features' top-level sections are theirs to validate."""
+        core, raw = split_sections(data, cls.model_fields)
+        config = handler(core)
+        config._sections, config._unused_sections = validate_sections(
+            raw, config.features, cls.model_fields, info.context
+        )
+        return config
 
     @field_validator("features")
     @classmethod

@@ -1,0 +1,92 @@
+"""Features' own config sections, read beside the core's.
+
+A feature (``bot.features.Feature.config``) names a pydantic model for the top-level key
+named like the feature. The key is the feature's name so that the section of an installed
+feature can be told from a typo without importing anything. The sections of the loaded
+features (``features:``, absent: all installed) are validated with the core's, and an
+error names ``<feature>.<key>`` and its line like any other. The section of an installed
+feature that ``features:`` leaves out is kept out of the way and noted, not checked: one
+may switch a feature off without deleting its settings. Any other unknown top-level key
+stays an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from bot.errors import ConfigError
+from bot.features import feature_names, load_features
+
+
+def split_sections(data: Any, core: Collection[str]) -> tuple[Any, dict[str, Any]]:
+    """``data`` without the top-level keys that are installed features' sections, and those."""
+    if not isinstance(data, Mapping):
+        return data, {}
+    others = [key for key in data if key not in core]
+    if not others:
+        return data, {}
+    installed = set(feature_names())
+    sections = {key: data[key] for key in others if key in installed}
+    return {key: value for key, value in data.items() if key not in sections}, sections
+
+
+def validate_sections(
+    raw: Mapping[str, Any], chosen: list[str] | None, core: Collection[str], context: Any
+) -> tuple[dict[str, BaseModel], list[str]]:
+    """The loaded features' sections, validated (an absent one: the model's defaults), and
+    the keys of sections whose feature is not loaded. Raises a ValidationError whose
+    locations start at the feature's key, so the loader explains it like the core's."""
+    sections: dict[str, BaseModel] = {}
+    errors: list[InitErrorDetails] = []
+    loaded = set()
+    for feature in load_features(chosen):
+        loaded.add(feature.name)
+        if feature.config is None:
+            if feature.name in raw:
+                errors.append(_error((feature.name,), "the feature has no config section"))
+            continue
+        if feature.name in core:
+            raise ConfigError(
+                f"feature {feature.name!r}: its config section would be the core's "
+                f"{feature.name!r} section; rename the feature"
+            )
+        try:
+            sections[feature.name] = feature.config.model_validate(
+                raw.get(feature.name) or {}, context=context
+            )
+        except ValidationError as exc:
+            errors.extend(_below(feature.name, exc))
+    if errors:
+        raise ValidationError.from_exception_data("WarmlineConfig", errors)
+    return sections, sorted(key for key in raw if key not in loaded)
+
+
+def _below(key: str, exc: ValidationError) -> list[InitErrorDetails]:
+    """The section's errors, located from the top of the config file."""
+    found: list[InitErrorDetails] = []
+    for error in exc.errors():
+        detail: InitErrorDetails = {
+            "type": error["type"],
+            "loc": (key, *error["loc"]),
+            "input": error["input"],
+        }
+        if "ctx" in error:
+            detail["ctx"] = error["ctx"]
+        try:  # a core error type: the loader explains it as it explains the core's
+            ValidationError.from_exception_data("check", [detail])
+        except (KeyError, TypeError, ValueError):  # the model's own error type
+            detail = _error(detail["loc"], error["msg"], error["input"])
+        found.append(detail)
+    return found
+
+
+def _error(loc: tuple[str | int, ...], message: str, given: Any = None) -> InitErrorDetails:
+    return {
+        "type": PydanticCustomError("feature_section", "{message}", {"message": message}),
+        "loc": loc,
+        "input": given,
+    }
