@@ -325,3 +325,71 @@ async def test_features_place_their_middlewares_by_order(tmp_path: Path) -> None
         assert app.dispatcher.middlewares.index(members_seen) == 5
     finally:
         await app.database.close()
+
+
+def warmline(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
+    """``warmline ARGV`` as the console script runs it (``bot.cli.main``)."""
+    from bot.cli import main
+
+    monkeypatch.setattr("sys.argv", ["warmline", *argv])
+    monkeypatch.setenv("COLUMNS", "200")
+    with pytest.raises(SystemExit) as exited:
+        main()
+    captured = capsys.readouterr()
+    return int(exited.value.code or 0), captured.out + captured.err
+
+
+def test_the_config_argument_is_found_before_the_command_runs() -> None:
+    from bot.cli.selection import config_argument
+
+    assert config_argument(["kb", "build", "-c", "a.yaml"]) == "a.yaml"
+    assert config_argument(["run", "--config", "b.yaml"]) == "b.yaml"
+    assert config_argument(["run", "--config=c.yaml"]) == "c.yaml"
+    assert config_argument(["run", "-cd.yaml"]) == "d.yaml"
+    assert config_argument(["broadcast", "--", "-c", "e.yaml"]) is None
+    assert config_argument(["-h"]) is None
+
+
+def test_warmline_offers_the_commands_of_the_loaded_features(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    # no config file: every installed feature's commands
+    code, output = warmline(["-h"], monkeypatch, capsys)
+    assert code == 0
+    assert {"kb", "flows", "report", "broadcast", "simulate", "db", "wecom"} <= set(output.split())
+    # the config file the commands find: here config.yaml
+    (tmp_path / "config.yaml").write_text("features: [callbacks, push]\n", "utf-8")
+    code, output = warmline(["-h"], monkeypatch, capsys)
+    assert code == 0
+    words = set(output.split())
+    assert {"push", "broadcast", "run", "chat", "db", "config", "wecom"} <= words
+    assert not {"kb", "flows", "report", "dashboard", "simulate", "insight"} & words
+    code, output = warmline(["kb", "-h"], monkeypatch, capsys)
+    assert code == 2 and "No such command 'kb'" in output
+    # or the one a command is given
+    (tmp_path / "shop.yaml").write_text("features: [callbacks, knowledge]\n", "utf-8")
+    code, output = warmline(["kb", "ingest", "-h", "-c", "shop.yaml"], monkeypatch, capsys)
+    assert code == 0 and "Build or refresh the index" in output
+    code, output = warmline(["push", "pause", "-c", "shop.yaml"], monkeypatch, capsys)
+    assert code == 2 and "No such command 'push'" in output
+    # a file that cannot be read offers everything; the command says what is wrong
+    (tmp_path / "config.yaml").write_text("features: [callbacks\n", "utf-8")
+    code, output = warmline(["-h"], monkeypatch, capsys)
+    assert code == 0 and {"kb", "push", "flows"} <= set(output.split())
+    code, output = warmline(["config", "check"], monkeypatch, capsys)
+    assert code == 2 and "not valid YAML" in output
+
+
+def test_a_third_party_features_command_follows_features_too(
+    shop_hours: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(shop_hours)
+    (shop_hours / "config.yaml").write_text("features: [shop_hours]\n", "utf-8")
+    code, output = warmline(["hours"], monkeypatch, capsys)
+    assert code == 0 and "Monday to Friday" in output
+    (shop_hours / "config.yaml").write_text("features: [callbacks]\n", "utf-8")
+    code, output = warmline(["hours"], monkeypatch, capsys)
+    assert code == 2 and "No such command 'hours'" in output

@@ -1,10 +1,14 @@
 """The ``warmline`` command line: a composition root. The core's commands are here;
-each installed feature adds its own (``Feature.commands``, bot.features)."""
+each feature adds its own (``Feature.commands``, bot.features): ``warmline`` offers those
+of the features the config loads (:mod:`bot.cli.selection`), ``app`` those of every
+installed feature."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -13,27 +17,35 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.cli import logs
+from bot.cli.selection import chosen_features
+from bot.cli.wecom import wecom_app
 from bot.commandline import ConfigOption, err, load_or_exit, setup_logging
 from bot.config import resolve_config_path
 from bot.errors import ConfigError, WarmlineError
-from bot.features import features
+from bot.features import features, load_features
 
 #: ``-h`` as well as ``--help``, on every command (subcommands inherit it)
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 
-app = typer.Typer(
-    no_args_is_help=True,
-    add_completion=False,
-    help="Warmline: trust-first community-commerce bots.",
-    context_settings=HELP_OPTIONS,
-)
+
+def _root() -> typer.Typer:
+    return typer.Typer(
+        no_args_is_help=True,
+        add_completion=False,
+        help="Warmline: trust-first community-commerce bots.",
+        context_settings=HELP_OPTIONS,
+    )
+
+
+#: the core's own commands; :func:`command_line` adds the features'
+core = _root()
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 config_app = typer.Typer(no_args_is_help=True, help="Configuration.")
-app.add_typer(db_app, name="db")
-app.add_typer(config_app, name="config")
+core.add_typer(db_app, name="db")
+core.add_typer(config_app, name="config")
 
 
-@app.command()
+@core.command()
 def run(config: ConfigOption = None) -> None:
     """Start the bot (Ctrl-C or SIGTERM shuts down cleanly)."""
     from bot.app import App
@@ -47,7 +59,7 @@ def run(config: ConfigOption = None) -> None:
         raise typer.Exit(1) from None
 
 
-@app.command()
+@core.command()
 def chat(
     config: ConfigOption = None,
     files: Annotated[
@@ -127,24 +139,39 @@ def _redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def add_feature_commands(cli: typer.Typer) -> None:
-    """Every installed feature's commands (``features:`` is read later, by the command)."""
-    try:
-        installed = features()
-    except ConfigError as exc:  # not installed as a package: the core's commands still run
-        err.print(f"[yellow]warning:[/] {escape(str(exc))}", highlight=False)
-        return
-    for feature in installed:
+def add_feature_commands(cli: typer.Typer, chosen: Sequence[str] | None = None) -> None:
+    """The commands of the ``chosen`` features (None: every installed one). What the
+    choice lacks (a name not installed, a feature it needs) is for the command that
+    loads the config to report."""
+    if chosen is not None:
+        found = sorted(load_features(chosen), key=lambda f: (f.order, f.name))
+    else:
+        try:
+            found = features()
+        except ConfigError as exc:  # not installed as a package: the core's commands run
+            err.print(f"[yellow]warning:[/] {escape(str(exc))}", highlight=False)
+            return
+    for feature in found:
         if feature.commands is not None:
             feature.commands(cli)
 
 
-add_feature_commands(app)
+def command_line(chosen: Sequence[str] | None = None) -> typer.Typer:
+    """``warmline``: the core's commands, the ``chosen`` features' (None: all) and
+    WeCom's."""
+    cli = _root()
+    cli.registered_commands = list(core.registered_commands)
+    cli.registered_groups = list(core.registered_groups)
+    add_feature_commands(cli, chosen)
+    cli.add_typer(wecom_app, name="wecom")
+    return cli
 
-from bot.cli.wecom import wecom_app  # noqa: E402 (WeCom's own commands)
 
-app.add_typer(wecom_app, name="wecom")
+#: every installed feature's commands, whatever a config says (tests, embedders)
+app = command_line()
 
 
 def main() -> None:
-    app()
+    """``warmline``: only the commands of the features the config loads."""
+    chosen = chosen_features(sys.argv[1:])
+    (app if chosen is None else command_line(chosen))()
