@@ -223,6 +223,8 @@ class WarmlineConfig(Section):
         cls, data: Any, handler: ModelWrapValidatorHandler[WarmlineConfig], info: ValidationInfo
     ) -> WarmlineConfig:
         """Installed features' top-level sections are theirs to validate."""
+        if isinstance(data, WarmlineConfig):  # validated already, sections and all
+            return handler(data)
         core, raw = split_sections(data, cls.model_fields)
         config = handler(core)
         config._sections, config._unused_sections = validate_sections(
