@@ -68,9 +68,10 @@ def next_batch(at: time, zone: ZoneInfo, now: datetime) -> datetime:
 
 
 def task_name(due: datetime, text: str) -> str:
-    """One name per (batch, text): making it again is a no-op for the sender."""
+    """One name per (batch, text): making it again is a no-op for the sender. To the
+    second, as ``batch_at`` may be: two batches in one minute are two tasks."""
     digest = hashlib.sha1(text.encode()).hexdigest()[:12]
-    return f"push-{due:%Y%m%d%H%M}-{digest}"
+    return f"push-{due:%Y%m%d%H%M%S}-{digest}"
 
 
 class WindowBatch:

@@ -15,7 +15,7 @@ from services import PG_URL, fresh_redis, reset_postgres
 from storage.database import Database
 
 #: the Camellia index fixtures, built once per session (tests/knowledge_support.py)
-pytest_plugins = ["knowledge_support"]
+pytest_plugins = ["knowledge_support", "wecom_support"]
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_KB = REPO.parent / "shared" / "kb" / "camellia"
@@ -90,6 +90,7 @@ TIMED_MODULES = frozenset(
         "test_fault_redis_loss.py",
         "test_push_concurrency.py",
         "test_wecom_process.py",
+        "test_wecom_batch_process.py",
         "test_cli.py",
     }
 )

@@ -18,14 +18,6 @@ from bot.errors import RateLimited, TransientError
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeWeCom]:
-    server = FakeWeCom()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 async def api(fake: FakeWeCom) -> AsyncIterator[WeComApi]:
     client = WeComApi(api_base=fake.base_url, corp_id=CORP_ID, secrets=Secrets(SECRET))
     yield client

@@ -9,20 +9,23 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
+import pytest
 from fake_wecom_api import FakeWeCom, wait_until
 from fault_support import free_port
+from pydantic import ValidationError
 from sqlalchemy import select
 from wecom_support import wecom_section
 
+from bot.adapters.wecom.config import WeComConfig, clock_time
 from bot.app import App
 from bot.clock import ManualClock
 from bot.config.model import WarmlineConfig
 from bot.scheduling.runner import JobScheduler
 from flows.engine import FlowEngine
-from push.batch import WindowBatch, follow_batch, run_batch
+from push.batch import WindowBatch, follow_batch, run_batch, task_name
 from push.batch_store import mass_counts
 from push.contract import Category, PushMessage
 from push.gate import Gate
@@ -255,3 +258,15 @@ async def test_a_mass_send_the_platform_refuses_is_dropped_not_retried(tmp_path:
         assert log == [("deferred", "platform_window"), ("sent", None), ("dropped", "failed")]
         await run_batch(app.services)  # nothing is tried again
         assert not fake.mass_tasks
+
+
+def test_batch_at_may_name_the_second() -> None:
+    """ "HH:MM" or "HH:MM:SS"; two batches within one minute are two tasks."""
+    assert clock_time(WeComConfig().batch_at) == time(20, 0)
+    assert clock_time(WeComConfig(batch_at="07:05:30").batch_at) == time(7, 5, 30)
+    for bad in ("20", "20:0", "24:00", "20:00:60", "2000", "20:00:00:00", "-1:00", "20:5a"):
+        with pytest.raises(ValidationError, match="HH:MM"):
+            WeComConfig(batch_at=bad)
+    at = datetime(2026, 12, 3, 20, 0, 5, tzinfo=UTC)
+    assert task_name(at, "新茶") == task_name(at, "新茶")
+    assert task_name(at, "新茶") != task_name(at + timedelta(seconds=30), "新茶")

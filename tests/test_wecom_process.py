@@ -8,12 +8,9 @@ or a second mass message in a day."""
 from __future__ import annotations
 
 import re
-import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import yaml
 from fake_wecom_api import (
     AGENT_ID,
     KF_WINDOW,
@@ -26,48 +23,30 @@ from fake_wecom_api import (
 from fault_support import Worker, free_port
 from knowledge_support import example_section
 from wecom_envelope import AES_KEY, CORP_ID, TOKEN
+from wecom_support import rows, write_worker_config
 
 from knowledge.service import KnowledgeBase
 
-pytest_plugins = ("knowledge_support",)
 CODE = re.compile(r"/confirm ([A-Z2-9]{6})")
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeWeCom]:
-    server = FakeWeCom()
-    await server.start()
-    yield server
-    await server.stop()
-
-
 def write_config(path: Path, fake: FakeWeCom, port: int, db: Path, index_dir: Path) -> Path:
-    data = {
-        "bot": {
-            "platform": "wecom",
-            "admins": ["zhang"],
-            "default_language": "zh",
-            "wecom": {
-                "corp_id": CORP_ID,
-                "agent_id": AGENT_ID,
-                "token": TOKEN,
-                "open_kfid": OPEN_KFID,
-                "api_base": fake.base_url,
-                "kf_pull_interval": "2s",
-            },
-        },
-        "http": {"listen": f"127.0.0.1:{port}"},
-        "storage": {"database_url": f"sqlite+aiosqlite:///{db}"},
-        "knowledge": example_section(index_dir),
-        "push": {"quiet_hours": None, "campaigns": {"mass_poll": "1s"}},
+    wecom = {  # the secret and the AES key come from the environment
+        "corp_id": CORP_ID,
+        "agent_id": AGENT_ID,
+        "token": TOKEN,
+        "open_kfid": OPEN_KFID,
+        "api_base": fake.base_url,
+        "kf_pull_interval": "2s",
     }
-    path.write_text(yaml.safe_dump(data, allow_unicode=True))
-    return path
-
-
-def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql).fetchall()
+    return write_worker_config(
+        path,
+        port,
+        db,
+        wecom,
+        knowledge=example_section(index_dir),
+        push={"quiet_hours": None, "campaigns": {"mass_poll": "1s"}},
+    )
 
 
 async def test_the_playbook_through_a_real_worker(

@@ -47,9 +47,10 @@ class WeComConfig(Section):
     #: proactive messages the kf window refuses join a daily mass-send task instead of
     #: waiting for the customer to write (within ``mass_send_limit``)
     batch_pushes: bool = False
-    #: when that daily batch is made ("HH:MM", each customer's local time as content
-    #: slots are; ``push.timezone`` when unknown); after ``flows.content.send_at``, so
-    #: the day's content joins the same day's batch. Staff confirm it after
+    #: when that daily batch is made ("HH:MM", or "HH:MM:SS"; each customer's local time
+    #: as content slots are, ``push.timezone`` when unknown); after
+    #: ``flows.content.send_at``, so the day's content joins the same day's batch. Staff
+    #: confirm it after
     batch_at: str = "20:00"
 
     @field_validator("api_base")
@@ -65,7 +66,7 @@ class WeComConfig(Section):
         try:
             clock_time(value)
         except ValueError:
-            raise ValueError(f'must be "HH:MM" (24 h clock), got {value!r}') from None
+            raise ValueError(f'must be "HH:MM" or "HH:MM:SS" (24 h clock), got {value!r}') from None
         return value.strip()
 
     @field_validator("callback_path")
@@ -90,11 +91,14 @@ class WeComConfig(Section):
 
 
 def clock_time(value: str) -> time:
-    """ "HH:MM" as a time of day (ValueError otherwise)."""
-    hours, sep, minutes = value.strip().partition(":")
-    if not sep or len(minutes) != 2 or not hours.isdigit() or not minutes.isdigit():
+    """ "HH:MM" or "HH:MM:SS" as a time of day (ValueError otherwise)."""
+    parts = value.strip().split(":")
+    if not 2 <= len(parts) <= 3 or not parts[0].isdigit() or len(parts[0]) > 2:
         raise ValueError(value)
-    return time(int(hours), int(minutes))
+    if any(len(p) != 2 or not p.isdigit() for p in parts[1:]):
+        raise ValueError(value)
+    hours, minutes, seconds = (int(p) for p in [*parts, "0"][:3])
+    return time(hours, minutes, seconds)
 
 
 ENV_HINTS = {
