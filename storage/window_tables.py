@@ -3,14 +3,15 @@
 Some platforms only let a bot write to a person for a while after that person
 last wrote (WeCom kf: 5 messages within 48 h). ``dm_windows`` keeps, per
 conversation, when the window opened and how much of it is used; the
-``adapter_state`` table keeps an adapter's cursors (kf's ``sync_msg`` cursor).
+``adapter_state`` table keeps an adapter's cursors (kf's ``sync_msg`` cursor) and
+other small records (a WeCom customer's follow-user, a mass send's tasks).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.tables import Base
@@ -33,5 +34,6 @@ class AdapterState(Base):
     __tablename__ = "adapter_state"
 
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
-    value: Mapped[str] = mapped_column(String(1024))
+    #: any length: a WeCom mass send keeps its tasks (msgid, sender, recipients) here
+    value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 from storage.database import Database
@@ -59,6 +60,13 @@ async def test_adapter_state_is_kept_by_name(db: Database) -> None:
     await state.save("wecom:kf:cursor:wk1", "4")
     await state.save("wecom:kf:cursor:wk1", "9")
     assert await state.load("wecom:kf:cursor:wk1") == "9"
+    # a mass send's tasks with their recipients: up to 10000 external_userids of 32
+    # characters each (PostgreSQL refused more than 1024 characters until 0018)
+    tasks = json.dumps(
+        [{"id": "m1", "sender": "zhang", "to": [f"wm{n:030d}" for n in range(10000)]}]
+    )
+    await state.save("wecom:mass:push-20261203200000-0123456789ab", tasks)
+    assert await state.load("wecom:mass:push-20261203200000-0123456789ab") == tasks
 
 
 async def test_a_confirm_code_works_once_before_expiry_for_its_admin(db: Database) -> None:
