@@ -34,6 +34,8 @@ from storage.records import MemberRecord
 log = logging.getLogger("warmline.push.mass")
 
 NOT_CONFIRMED = "not_confirmed"
+#: members decided per page of the outbox (all of them still go in one ``mass_send``)
+PAGE = 500
 FINAL = {"sent": ("sent", MASS), "platform_cap": ("dropped", Reason.PLATFORM_CAP)}
 
 
@@ -62,22 +64,29 @@ class MassBroadcast:
         self._wait = wait
 
     async def run(self, campaign_id: str, message: PushMessage, category: Category) -> None:
-        """Hand the pending audience to the platform, then follow its outcomes."""
+        """Decide for the pending audience page by page, hand everyone chosen to the
+        platform in one ``mass_send`` (so each sender confirms one task, not one per
+        page), then follow its outcomes."""
+        chosen: dict[str, MemberRecord] = {}
         after = 0
-        while batch := await self._store.pending(campaign_id, after=after):
+        while batch := await self._store.pending(campaign_id, after=after, limit=PAGE):
             members = await members_by_ids(self._db, batch)
-            await self._submit(campaign_id, message, category, members, set(batch))
+            chosen.update(await self._choose(campaign_id, message, category, members, set(batch)))
             after = batch[-1]
+        if chosen:
+            await self._hand_over(campaign_id, message, chosen)
         await self._follow(campaign_id)
 
-    async def _submit(
+    async def _choose(
         self,
         campaign_id: str,
         message: PushMessage,
         category: Category,
         members: list[MemberRecord],
         ids: set[int],
-    ) -> None:
+    ) -> dict[str, MemberRecord]:
+        """The members of one page who go in the task, by dm chat id; the others are
+        recorded as dropped with their reason."""
         now = self.services.clock.now()
         for gone in ids - {m.id for m in members}:
             await self._store.mark(campaign_id, gone, "dropped", "unknown", now)
@@ -93,11 +102,15 @@ class MassBroadcast:
                 await self._store.mark(campaign_id, member.id, "dropped", decision.reason, now)
                 continue
             chosen[self.services.adapter.dm(member.user).id] = member
-        if not chosen:
-            return
+        return chosen
+
+    async def _hand_over(
+        self, campaign_id: str, message: PushMessage, chosen: dict[str, MemberRecord]
+    ) -> None:
         chats = [self.services.adapter.dm(m.user) for m in chosen.values()]
         left_out = await self._sender.mass_send(campaign_id, chats, message.text)
         missing = {chat.id for chat in left_out}
+        now = self.services.clock.now()
         for chat_id, member in chosen.items():
             state, reason = ("dropped", "unreachable") if chat_id in missing else (WAITING, MASS)
             await self._store.mark(campaign_id, member.id, state, reason, now)

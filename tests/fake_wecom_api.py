@@ -101,8 +101,10 @@ class FakeWeCom:
     def expire_tokens(self) -> None:
         self.tokens = {t: 0.0 for t in self.tokens}
 
-    def fail_next(self, path: str, errcode: int, times: int = 1) -> None:
-        self._failures[path].extend([errcode] * times)
+    def fail_next(self, path: str, errcode: int, times: int = 1, *, after: int = 0) -> None:
+        """The next ``times`` calls to ``path`` answer ``errcode`` (``after`` more first
+        succeed)."""
+        self._failures[path].extend([0] * after + [errcode] * times)
 
     def calls_to(self, path: str) -> list[Call]:
         return [c for c in self.calls if c.path == path and c.errcode == 0]
@@ -158,8 +160,8 @@ class FakeWeCom:
             return _err(40014, "invalid access_token")
         if self.tokens[token] <= self.now():
             return _err(42001, "access_token expired")
-        if self._failures[path]:
-            return _err(self._failures[path].pop(0), "injected")
+        if self._failures[path] and (injected := self._failures[path].pop(0)):
+            return _err(injected, "injected")
         handler = self._routes().get(path)
         if handler is None:
             return _err(60011, f"no such api in the fake: {path}")

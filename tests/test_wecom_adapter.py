@@ -15,7 +15,7 @@ from bot.adapters.wecom.adapter import WeComAdapter
 from bot.adapters.wecom.config import WeComConfig
 from bot.adapters.wecom.convert import dm_of
 from bot.clock import SystemClock
-from bot.errors import WindowClosed
+from bot.errors import DeliveryError, WindowClosed
 from bot.events import Button, Event, IncomingMessage, OutgoingMessage
 from bot.outbound import Outbound
 from bot.signals import Signals
@@ -159,7 +159,8 @@ async def test_a_broadcast_is_one_mass_task_per_follow_user(rig: Rig) -> None:
         ("li", ("wmC",)),
         ("zhang", ("wmA", "wmB")),
     ]
-    assert await rig.adapter.mass_send("c1", chats, "新茶到了") == []  # once per batch
+    # once per customer and batch (wmUnknown is still nobody's contact)
+    assert await rig.adapter.mass_send("c1", chats, "新茶到了") == [dm_of("wmUnknown")]
     assert len(fake.mass_tasks) == 2
     assert set((await rig.adapter.mass_outcomes("c1")).values()) == {"waiting"}
     for task in list(tasks):
@@ -169,3 +170,24 @@ async def test_a_broadcast_is_one_mass_task_per_follow_user(rig: Rig) -> None:
         "wmB": "platform_cap",
         "wmC": "sent",
     }
+
+
+async def test_a_batch_handed_over_in_parts_has_each_customer_in_one_task(rig: Rig) -> None:
+    """A broadcast's audience comes in pages; a task WeCom refused halfway leaves the
+    ones made before it kept, and the retry makes only what is missing."""
+    fake = rig.fake
+    for customer, staff in (("wmA", "zhang"), ("wmB", "zhang"), ("wmC", "li"), ("wmD", "zhang")):
+        await fake.add_customer(customer, staff=staff)
+    await rig.adapter.mass_send("c2", [dm_of("wmA"), dm_of("wmB")], "新茶到了")
+    fake.fail_next("externalcontact/add_msg_template", 41048, after=1)  # li's made, zhang's not
+    part = [dm_of(c) for c in ("wmB", "wmC", "wmD")]
+    with pytest.raises(DeliveryError):
+        await rig.adapter.mass_send("c2", part, "新茶到了")
+    assert await rig.adapter.mass_send("c2", part, "新茶到了") == []
+    made = sorted((t.sender, tuple(t.customers)) for t in fake.mass_tasks.values())
+    assert made == [("li", ("wmC",)), ("zhang", ("wmA", "wmB")), ("zhang", ("wmD",))]
+    for task in list(fake.mass_tasks.values()):
+        fake.confirm_mass(task.msgid)
+    assert await rig.adapter.mass_outcomes("c2") == dict.fromkeys(
+        ("wmA", "wmB", "wmC", "wmD"), "sent"
+    )

@@ -25,8 +25,10 @@ from bot.clock import ManualClock
 from bot.config.model import WarmlineConfig
 from bot.scheduling.runner import JobScheduler
 from flows.engine import FlowEngine
+from push import mass
 from push.batch import WindowBatch, follow_batch, run_batch, task_name
 from push.batch_store import mass_counts
+from push.campaigns import Campaigns
 from push.contract import Category, PushMessage
 from push.gate import Gate
 from storage.flow_tables import FlowTimer
@@ -57,6 +59,7 @@ def settings(
                 "quiet_hours": None,
                 "timezone": "UTC",
                 "scheduler": {"enabled": scheduler},
+                "campaigns": {"mass_poll": "1s"},
                 "pacing": {"per_second": 200, "per_chat_per_second": 100},
             },
         }
@@ -270,3 +273,28 @@ def test_batch_at_may_name_the_second() -> None:
     at = datetime(2026, 12, 3, 20, 0, 5, tzinfo=UTC)
     assert task_name(at, "新茶") == task_name(at, "新茶")
     assert task_name(at, "新茶") != task_name(at + timedelta(seconds=30), "新茶")
+
+
+async def test_a_broadcast_decided_page_by_page_is_one_task_per_sender(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audience is decided a page of the outbox at a time; the task is made once,
+    for all of it (before, every page after the first was left out of any task)."""
+    monkeypatch.setattr(mass, "PAGE", 2)
+    async with wecom_app(tmp_path, batch=False) as (app, fake):
+        for customer in ("wmA", "wmB", "wmC"):
+            await fake.add_customer(customer, staff="zhang")
+        await fake.add_customer("wmD", staff="li")
+        await wait_until(lambda: len(fake.welcomes) == 4, 15)
+        campaigns = app.services.require(Campaigns)
+        preview = await campaigns.draft("all", "新茶到了", created_by="zhang")
+        assert preview.audience == 4
+        run = asyncio.create_task(campaigns.run(preview.campaign_id))
+        await wait_until(lambda: len(fake.mass_tasks) == 2, 15)
+        made = sorted((t.sender, tuple(t.customers)) for t in fake.mass_tasks.values())
+        assert made == [("li", ("wmD",)), ("zhang", ("wmA", "wmB", "wmC"))]
+        for task in list(fake.mass_tasks.values()):
+            fake.confirm_mass(task.msgid)
+        progress = await asyncio.wait_for(run, 15)
+        assert dict(progress.tally) == {("sent", "mass"): 4}
+        assert len(fake.mass_tasks) == 2

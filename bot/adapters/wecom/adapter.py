@@ -36,6 +36,7 @@ from bot.adapters.wecom.kf import CursorStore, KfPuller
 from bot.adapters.wecom.limits import CAPABILITIES, LIMITS
 from bot.adapters.wecom.mass import (
     FollowUsers,
+    MassTask,
     mass_outcomes,
     send_mass,
     task_json,
@@ -295,22 +296,37 @@ class WeComAdapter:
         return clock_time(self.config.batch_at) if self.config.batch_pushes else None
 
     async def mass_send(self, batch: str, chats: list[ChatRef], text: str) -> list[ChatRef]:
-        """One task per sender for staff to confirm (made once per ``batch``)."""
-        if await self.state.load(MASS_KEY + batch):
-            return []  # made before (a worker took the broadcast over): not again
-        tasks, orphans = await send_mass(
-            self.api, self.follow, [c.id for c in chats], text, sender=self.config.sender
+        """One task per sender for staff to confirm, made once per customer and
+        ``batch``: a batch handed over in parts gets tasks for those not in one yet, and
+        a repeat (a worker took the broadcast over) makes none. Each task is kept as
+        soon as WeCom has made it, so a crash between two calls loses none of them."""
+        tasks = await self._mass_tasks(batch)
+        done = {c for task in tasks for c in task.recipients}
+
+        async def keep(task: MassTask) -> None:
+            tasks.append(task)
+            await self.state.save(MASS_KEY + batch, json.dumps([task_json(t) for t in tasks]))
+
+        _, orphans = await send_mass(
+            self.api,
+            self.follow,
+            [c.id for c in chats if c.id not in done],
+            text,
+            sender=self.config.sender,
+            made=keep,
         )
-        await self.state.save(MASS_KEY + batch, json.dumps([task_json(t) for t in tasks]))
         refused = set(orphans) | {c for t in tasks for c in t.refused}
         return [c for c in chats if c.id in refused]
 
     async def mass_outcomes(self, batch: str) -> dict[str, str]:
-        stored = await self.state.load(MASS_KEY + batch)
         outcomes: dict[str, str] = {}
-        for item in json.loads(stored) if stored else ():
-            outcomes.update(await mass_outcomes(self.api, task_of(item)))
+        for task in await self._mass_tasks(batch):
+            outcomes.update(await mass_outcomes(self.api, task))
         return outcomes
+
+    async def _mass_tasks(self, batch: str) -> list[MassTask]:
+        stored = await self.state.load(MASS_KEY + batch)
+        return [task_of(item) for item in json.loads(stored)] if stored else []
 
     async def send_document(self, document: OutgoingDocument) -> SentMessage:
         raise DeliveryError("the WeCom adapter does not send files")

@@ -10,7 +10,7 @@ per-customer cap, recorded as such and never as sent.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -85,8 +85,10 @@ async def send_mass(
     text: str,
     *,
     sender: str | None,
+    made: Callable[[MassTask], Awaitable[None]] | None = None,
 ) -> tuple[list[MassTask], list[str]]:
-    """One task per sender; also the customers no sender is known for."""
+    """One task per sender; also the customers no sender is known for. ``made`` is
+    told of each task as soon as WeCom has made it (to keep it before the next call)."""
     by_sender: dict[str, list[str]] = defaultdict(list)
     orphans: list[str] = []
     for customer in recipients:
@@ -102,7 +104,10 @@ async def send_mass(
             task_id, refused = await ep.add_msg_template(
                 api, sender=staff, external_userids=part, text=text
             )
-            tasks.append(MassTask(task_id, staff, tuple(part), tuple(refused)))
+            task = MassTask(task_id, staff, tuple(part), tuple(refused))
+            tasks.append(task)
+            if made is not None:
+                await made(task)
     return tasks, orphans
 
 
