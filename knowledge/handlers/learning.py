@@ -14,16 +14,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.config.knowledge_files import FAQ_SUFFIXES
 from bot.context import Context
 from bot.events import Button, ButtonPressed
 from bot.router import Router
+from knowledge.handlers import knowledge_base
 from knowledge.learning import Learned
-from knowledge.service import KnowledgeBase, ReloadResult
 from knowledge.text import detect_language, normalise
 from storage.kb_learning import LearnedRecord, LearnedStore, Lesson
 from storage.knowledge_store import HandoffRecord, KnowledgeStore
+
+if TYPE_CHECKING:
+    from knowledge.service import KnowledgeBase, ReloadResult
 
 log = logging.getLogger("warmline.qa")
 
@@ -52,7 +56,7 @@ async def teach(ctx: Context, args: str) -> None:
     if not target or not rest:
         await ctx.reply(ctx.t("knowledge.learn.usage"))
         return
-    kb = ctx.services.find(KnowledgeBase)
+    kb = knowledge_base(ctx.services)
     if kb is None or not kb.loaded:
         await ctx.reply(ctx.t("knowledge.not_ready"))
         return
@@ -85,7 +89,7 @@ async def learn_from_handoff(ctx: Context) -> None:
     raw_id, _, choice = ctx.event.data.removeprefix(LEARN_PREFIX).partition(":")
     store = ctx.services.require(KnowledgeStore)  # type: ignore[type-abstract]
     handoff = await store.handoff(int(raw_id)) if raw_id.isdigit() else None
-    kb = ctx.services.find(KnowledgeBase)
+    kb = knowledge_base(ctx.services)
     if handoff is None or kb is None or not kb.loaded:
         await ctx.reply(ctx.t("knowledge.not_ready"))
         return
@@ -125,7 +129,7 @@ def learning_buttons(ctx: Context, handoff: HandoffRecord) -> list[list[Button]]
 async def offer_learning(ctx: Context, handoff: HandoffRecord) -> None:
     """After an admin's reply is relayed: keep the question for next time? (Not for a
     complaint: the reply is about one member's order, not an answer for everyone.)"""
-    kb = ctx.services.find(KnowledgeBase)
+    kb = knowledge_base(ctx.services)
     if handoff.complaint or kb is None or not kb.loaded:
         return
     text = ctx.t("knowledge.learn.offer", question=handoff.question[:200])

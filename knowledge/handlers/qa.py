@@ -22,9 +22,9 @@ from bot.events import Button, ButtonPressed, OutgoingMessage, UserRef
 from bot.router import Router
 from flows.tags import TagStore
 from knowledge.contract import Answer, Answerer
+from knowledge.handlers import knowledge_base
 from knowledge.handlers.learning import offer_learning, refresh, teach
 from knowledge.script import dominant_script, to_traditional
-from knowledge.service import KnowledgeBase
 from knowledge.text import normalise
 from storage.knowledge_store import HandoffRecord, KnowledgeStore, NewHandoff
 
@@ -44,7 +44,7 @@ def _plain_text(ctx: Context) -> bool:
 
 
 def _has_knowledge(ctx: Context) -> bool:
-    kb = ctx.services.find(KnowledgeBase)
+    kb = knowledge_base(ctx.services)
     return kb is not None and kb.loaded
 
 
@@ -86,7 +86,7 @@ def source_key(source: str) -> str:
 async def pick_candidate(ctx: Context) -> None:
     """The member pressed one of the clarifying question's buttons: answer from that entry."""
     assert isinstance(ctx.event, ButtonPressed)
-    kb = ctx.services.find(KnowledgeBase)
+    kb = knowledge_base(ctx.services)
     lang, _, key = ctx.event.data.removeprefix(PICK_PREFIX).partition(":")
     answerer = kb.require() if kb is not None and kb.loaded else None
     source = next(
@@ -113,7 +113,7 @@ async def kb_command(ctx: Context) -> None:
     assert ctx.message is not None and ctx.message.command is not None
     action = (ctx.message.command.argv or [""])[0].lower()
     if action == "reload":
-        kb = ctx.services.find(KnowledgeBase)
+        kb = knowledge_base(ctx.services)
         if kb is None:
             await ctx.reply(ctx.t("knowledge.not_ready"))
             return
