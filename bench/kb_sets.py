@@ -79,6 +79,11 @@ def main() -> None:
                 misses.append((question, answer))
         for lang in sorted(tallies):
             print(row(path.name, lang, tallies[lang], abstained[lang]))
+            kinds = ", ".join(
+                f"{kind} {done}/{asked}"
+                for kind, (done, asked) in sorted(tallies[lang].kinds.items())
+            )
+            print(f"{'':32} handed off by kind: {kinds}")
         if args.misses:
             for question, answer in misses:
                 print(f"  miss [{question.lang}] {question.text!r} "
