@@ -2,7 +2,8 @@
 
 Chat messages arrive with full-width letters, a greeting in front ("hi
 there, …", "亲，在吗？…"), Traditional characters for a Simplified KB (or
-the other way round) and typos (English letters, Chinese homophones). None
+the other way round), chat shorthand ("u", "pts": :mod:`knowledge.shorthand`) and
+typos (English letters, Chinese homophones). None
 of that says what the question is about, and each of it pulls the embedding
 away from the KB's wording, so the retriever searches with a cleaned copy
 (the member still sees their own text).
@@ -23,6 +24,7 @@ from collections.abc import Callable, Iterable
 
 from knowledge.homophones import HomophoneFixer
 from knowledge.script import Script, dominant_script, to_simplified, to_traditional
+from knowledge.shorthand import Shorthand
 from knowledge.text import strip_greeting
 
 #: words shorter than this are left alone (too many neighbours one edit away)
@@ -42,11 +44,13 @@ class QueryNormaliser:
         pieces: Pieces | None = None,
         script: Script = "simplified",
         homophones: HomophoneFixer | None = None,
+        shorthand: Shorthand | None = None,
     ) -> None:
         self.vocabulary = vocabulary
         self.pieces = pieces
         self.script = script
         self.homophones = homophones
+        self.shorthand = shorthand
 
     @classmethod
     def from_texts(cls, texts: Iterable[str], pieces: Pieces | None = None) -> QueryNormaliser:
@@ -55,7 +59,13 @@ class QueryNormaliser:
         vocabulary: Counter[str] = Counter()
         for text in texts:
             vocabulary.update(word.lower() for word in _WORD.findall(text))
-        return cls(vocabulary, pieces, dominant_script(texts), HomophoneFixer.from_texts(texts))
+        return cls(
+            vocabulary,
+            pieces,
+            dominant_script(texts),
+            HomophoneFixer.from_texts(texts),
+            Shorthand.for_texts(texts, vocabulary),
+        )
 
     def __call__(self, text: str) -> str:
         # greetings are listed in Simplified: stripped before converting to the KB's script
@@ -65,6 +75,8 @@ class QueryNormaliser:
             question = to_traditional(question)
         if self.homophones is not None:
             question = self.homophones(question)
+        if self.shorthand is not None:
+            question = self.shorthand(question)
         if self.pieces is None or not self.vocabulary:
             return question
         return _WORD.sub(lambda match: self._spelt(match.group(), match.start() == 0), question)

@@ -23,6 +23,7 @@ from knowledge.documents import Chunk
 from knowledge.embeddings import QueryEncoder, QueryVectors
 from knowledge.index import FALLBACK_CALIBRATION, Calibration, KnowledgeIndex
 from knowledge.query import QueryNormaliser
+from knowledge.text import normalise as fold
 from knowledge.text import tokenize
 from knowledge.vectors import row_dots
 
@@ -47,6 +48,7 @@ BM25_Z_CAP = 3.0
 NOT_FOR_MARGIN = -0.02
 #: taken off the confidence when the best match was ruled out by its ``not_for``: the
 #: question is about the case that entry excludes, so the next one is a weaker guess
+#: (unless the example that ruled it out is the next one's own question: see ``_points_to``)
 NOT_FOR_PENALTY = 0.2
 #: candidates ranked beyond ``limit`` that may move up when one above is ruled out
 NOT_FOR_SPARE = 5
@@ -131,6 +133,13 @@ class Retriever:
             own = np.array([i for i in rows if index.chunks[i].role == "question"])
             if own.size:
                 self._not_for[source] = (own, negative)
+        #: each source's own questions (main and alternates), folded, to tell a ``not_for``
+        #: example that names a neighbour entry from one that names an excluded case
+        self._questions: dict[str, set[str]] = {}
+        for chunk in index.chunks:
+            if chunk.role in ("answer", "alternate", "question") and chunk.title != chunk.source:
+                asked = chunk.text if chunk.role == "question" else chunk.text.split("\n", 1)[0]
+                self._questions.setdefault(chunk.source, set()).add(fold(asked))
 
     @property
     def modes(self) -> tuple[Mode, ...]:
@@ -208,7 +217,8 @@ class Retriever:
         if self._not_for and mode != "bm25":
             kept = [c for c in ranked if not self._ruled_out(c, query)]
             if kept and ranked and kept[0] is not ranked[0]:
-                penalty = NOT_FOR_PENALTY
+                if not self._points_to(ranked[0], kept[0], query):
+                    penalty = NOT_FOR_PENALTY
             ranked = kept
         ranked = ranked[:limit]
         confidence = max(0.0, self._confidence(ranked, searched, mode) - penalty)
@@ -221,6 +231,17 @@ class Retriever:
         if rows is None:
             return False
         return self._not_for_lead(rows, query) < NOT_FOR_MARGIN
+
+    def _points_to(self, dropped: Candidate, winner: Candidate, query: QueryVectors) -> bool:
+        """The ``not_for`` example of ``dropped`` nearest the question is one of
+        ``winner``'s own questions: the KB named ``winner`` as the entry ``dropped`` is
+        confused with, so ruling ``dropped`` out is evidence for ``winner``, not a guess."""
+        rows = self._not_for.get(dropped.source)
+        if rows is None:
+            return False
+        negative = rows[1]
+        nearest = int(negative[np.argmax(self.index.vectors[negative] @ query.dense)])
+        return fold(self.index.chunks[nearest].text) in self._questions.get(winner.source, ())
 
     def _not_for_lead(self, rows: tuple[np.ndarray, np.ndarray], query: QueryVectors) -> float:
         """How much nearer the question is to the entry's own questions than to its

@@ -95,6 +95,18 @@ def test_an_opened_pack_is_not_answered_with_a_flat_yes(
     assert answer.handoff or answer.clarify
 
 
+def test_a_not_for_example_that_is_a_neighbours_question_points_to_that_neighbour(
+    example_kb: KnowledgeBase,
+) -> None:
+    # shelf-life ranks first, but its not_for names tea-storage's own question: ruling
+    # shelf-life out is evidence for tea-storage, so no penalty (it was handed off at 0.50)
+    answer = example_kb.decide("best way to keep oolong fresh at home", "en")
+    assert answer.source == "faq.yaml#tea-storage"
+    assert answer.confidence >= 0.6
+    # an excluded case that no entry answers still costs the next candidate its penalty
+    assert example_kb.decide("can I return an opened package?", "en").handoff
+
+
 def test_a_sealed_pack_is_still_answered(example_kb: KnowledgeBase) -> None:
     for question in ("Can I return tea I haven't opened?", "没拆封的茶可以退货吗"):
         assert example_kb.decide(question).source == "faq.yaml#returns-unopened"
