@@ -122,7 +122,7 @@ class JourneyStore:
         Returns the journeys it created (as :meth:`get_many` would read them): a caller
         about to use them need not read them again."""
         if not starts:
-            return
+            return {}
         rows: list[dict[str, Any]] = [
             {
                 "member_id": member_id,
