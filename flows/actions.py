@@ -71,8 +71,8 @@ async def open_journey(run: StepRun) -> StepResult:
     """Create the journey (or start content for a group member who now started the bot)."""
     engine = run.engine
     if run.state is None:
-        await engine.open_journeys([run.member], run.now)
-        run.state = await engine.journeys.get(run.member.id)
+        opened = await engine.open_journeys([run.member], run.now)
+        run.state = opened.get(run.member.id) or await engine.journeys.get(run.member.id)
     elif run.state.next_value_at is None and run.member.started_bot:
         first = run.now + engine.config.content.first_after
         run.state.next_value_at = engine.next_slot(run.member, first)

@@ -30,7 +30,7 @@ from flows.lateness import STALE, STALE_CATEGORY, TickStats, check_kinds, deadli
 from flows.occasions import start_occasions
 from flows.orders import OrderBook
 from flows.purchase import OrderOutcome, Purchase, place_orders
-from flows.state import JourneyStore
+from flows.state import JourneyState, JourneyStore
 from flows.steps import RETRY_FLOOR, Status, StepRegistry, StepResult, StepRun
 from flows.tags import TagStore
 from flows.timers import NewTimer, Timer, TimerStore, timer_key
@@ -187,9 +187,10 @@ class FlowEngine:
     ) -> None:
         """Schedule every step of the trigger's flows; steps due now run at once, in batch."""
         new, at_once = self.plan_starts(trigger, starts, at)
-        if new:
-            await self.timers.schedule(new)
-        await self.run_started(new, at_once, starts, at)
+        claimed = await self.timers.schedule(new, claim_by=at)
+        if claimed or at_once:
+            known = {member.id: member for member, _, _ in starts}
+            await self.fire([*claimed, *at_once], at, known=known)
 
     def plan_starts(
         self,
@@ -292,13 +293,14 @@ class FlowEngine:
         missing = [i for i in ids if i not in members]
         if missing:
             members.update(await self.members(missing))
-        states = await self.journeys.get_many(ids)
-        opening = sorted(
-            {t.member_id for t in timers if t.member_id not in states and self._opens(t)}
-        )
-        if opening:  # one INSERT for a batch of new members instead of one each
-            await self.open_journeys([members[i] for i in opening if i in members], now)
-            states.update(await self.journeys.get_many(opening))
+        # journeys to open first (one INSERT for the batch, returning the new ones: a
+        # member at /start is read once, not looked for, created and read again)
+        opening = sorted({t.member_id for t in timers if self._opens(t)})
+        states: dict[int, JourneyState] = {}
+        if opening:
+            states = await self.open_journeys([members[i] for i in opening if i in members], now)
+        if others := [i for i in ids if i not in states]:  # the journeys there already
+            states.update(await self.journeys.get_many(others))
         before = {mid: snapshot(state) for mid, state in states.items()}
         replies: dict[str, list[tuple[str, Keyboard]]] = {}
         batch = StepBatch()
@@ -349,10 +351,13 @@ class FlowEngine:
         flow = self.flows.get(timer.flow)
         return flow is not None and flow.step(timer.step).do == "open_journey"
 
-    async def open_journeys(self, members: Sequence[MemberRecord], now: datetime) -> None:
-        """Create journeys; content starts ``content.first_after`` after /start."""
+    async def open_journeys(
+        self, members: Sequence[MemberRecord], now: datetime
+    ) -> dict[int, JourneyState]:
+        """Create journeys (returns those created); content starts
+        ``content.first_after`` after /start."""
         first_after = self.config.content.first_after
-        await self.journeys.open_many(
+        return await self.journeys.open_many(
             [
                 (m.id, now, self.next_slot(m, now + first_after) if m.started_bot else None)
                 for m in members

@@ -18,6 +18,7 @@ from bot.events import IncomingMessage
 from bot.services import Services
 from flows.engine import FlowEngine
 from storage.members import InteractionLog
+from storage.records import MemberRecord
 
 log = logging.getLogger("warmline.flows")
 
@@ -35,12 +36,15 @@ class InteractionTee:
         at: datetime,
         chat_id: str | None = None,
         detail: dict[str, Any] | None = None,
+        *,
+        member: MemberRecord | None = None,
     ) -> None:
-        await self._inner.record(member_id, kind, at, chat_id, detail)
+        await self._inner.record(member_id, kind, at, chat_id, detail, member=member)
         if member_id is None or kind not in {"start", "question_answered"}:
             return
         try:
-            member = await self._services.members.get_by_id(member_id)
+            if member is None or member.id != member_id:
+                member = await self._services.members.get_by_id(member_id)
             if member is None:
                 return
             now = self._services.clock.now()

@@ -105,18 +105,24 @@ class JourneyStore:
         self._db = db
         self._known: dict[int, JourneyState] | None = db.row_cache("journeys")
         self._saves: dict[tuple[str, ...], Any] = {}
-        self._open = insert_for(db.dialect, Journey).on_conflict_do_nothing(
-            index_elements=[Journey.member_id]
+        self._open = (
+            insert_for(db.dialect, Journey)
+            .on_conflict_do_nothing(index_elements=[Journey.member_id])
+            .returning(*(_TABLE.c[name] for name in _COLUMNS))
         )
         #: kept journeys' fields changed inside the open unit of work, not written yet
         self._dirty: dict[int, set[str]] = {}
         #: the members among them whose unwritten change is their next content slot
         self._dirty_slots: set[int] = set()
 
-    async def open_many(self, starts: Sequence[tuple[int, datetime, datetime | None]]) -> None:
-        """Create journeys ``(member_id, started_at, first_value_at)``; existing ones stay."""
+    async def open_many(
+        self, starts: Sequence[tuple[int, datetime, datetime | None]]
+    ) -> dict[int, JourneyState]:
+        """Create journeys ``(member_id, started_at, first_value_at)``; existing ones stay.
+        Returns the journeys it created (as :meth:`get_many` would read them): a caller
+        about to use them need not read them again."""
         if not starts:
-            return
+            return {}
         rows: list[dict[str, Any]] = [
             {
                 "member_id": member_id,
@@ -136,9 +142,18 @@ class JourneyStore:
             }
             for member_id, at, first_value in starts
         ]
+        opened: dict[int, JourneyState] = {}
         async with self._db.transaction() as conn:
-            await conn.execute(self._open, rows)
-            await sync_member_loop(conn, (row[0] for row in starts))
+            for row in (await conn.execute(self._open, rows)).all():
+                state = JourneyState(*row)
+                state.seen = list(state.seen or [])
+                opened[state.member_id] = state
+            if opened:  # journeys there already are unchanged, and so is their rollup
+                await sync_member_loop(conn, opened)
+        if self._known is not None:
+            for member_id, state in opened.items():
+                self._known[member_id] = _copy(state)
+        return opened
 
     async def get(self, member_id: int) -> JourneyState | None:
         found = await self.get_many([member_id])

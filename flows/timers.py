@@ -61,10 +61,17 @@ class TimerStore:
         self._schedule = insert_for(db.dialect, FlowTimer).on_conflict_do_nothing(
             index_elements=[FlowTimer.key]
         )
+        self._claiming = _schedule_claiming(db.dialect)
 
-    async def schedule(self, timers: Sequence[NewTimer]) -> None:
+    async def schedule(
+        self, timers: Sequence[NewTimer], claim_by: datetime | None = None
+    ) -> list[Timer]:
+        """Store ``timers`` (a key stored already stays as it is). With ``claim_by``,
+        those due by then are also claimed, as :meth:`claim_keys` would, in the same
+        statement (a flow's first step at /start: one round trip, not two); returns the
+        claimed ones, in the order given."""
         if not timers:
-            return
+            return []
         rows = [
             {
                 "key": t.key,
@@ -72,14 +79,20 @@ class TimerStore:
                 "flow": t.flow,
                 "step": t.step,
                 "due_at": t.due_at,
-                "fired": False,
-                "fired_at": None,
+                "fired": claim_by is not None and t.due_at <= claim_by,
+                "fired_at": claim_by if claim_by is not None and t.due_at <= claim_by else None,
                 "payload": t.payload,
             }
             for t in timers
         ]
+        if claim_by is None:
+            async with self._db.transaction() as conn:
+                await conn.execute(self._schedule, rows)
+            return []
         async with self._db.transaction() as conn:
-            await conn.execute(self._schedule, rows)
+            found = (await conn.execute(self._claiming, rows)).all()
+        claimed = {row.key: Timer(*tuple(row)[:-1]) for row in found if row.fired}
+        return [claimed[t.key] for t in timers if t.key in claimed]
 
     async def claim_due(
         self,
@@ -188,6 +201,22 @@ _CLAIM_KEYS = (
     .values(fired=True, fired_at=bindparam("now"))
     .returning(*_columns(_TABLE))
 )
+
+
+def _schedule_claiming(dialect: str) -> Any:
+    """Insert timers, those due now already fired; a row whose key is stored, not yet
+    fired and due takes the claim instead (``_CLAIM_KEYS``'s conditions). RETURNING
+    gives the inserted rows and the claimed ones (``fired`` tells them apart)."""
+    stmt = insert_for(dialect, _TABLE)
+    return stmt.on_conflict_do_update(
+        index_elements=[_TABLE.c.key],
+        set_={"fired": True, "fired_at": stmt.excluded.fired_at},
+        where=and_(
+            stmt.excluded.fired.is_(True),
+            _TABLE.c.fired.is_(False),
+            _TABLE.c.due_at <= stmt.excluded.fired_at,
+        ),
+    ).returning(*_columns(_TABLE), _TABLE.c.fired)
 
 
 def timer_key(flow: FlowDef, member_id: int, instance: str, step: str) -> str:

@@ -41,6 +41,7 @@ async def start(ctx: Context) -> None:
         ctx.event.at,
         chat_id=ctx.chat.id,
         detail={"payload": ctx.message.command.args, "source": source, "referrer": referrer},
+        member=None if source or referrer else ctx.member,  # set_source_once changed it
     )
     name = ctx.event.user.display_name or ctx.event.user.username or ctx.t("start.friend")
     key = "start.greeting" if first_time else "start.welcome_back"

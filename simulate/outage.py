@@ -24,7 +24,7 @@ from bot.config.duration import parse_duration
 from flows.definition import FlowDef
 from flows.engine import FlowEngine
 from flows.lateness import bound_of
-from flows.timers import NewTimer
+from flows.timers import NewTimer, Timer
 from push.store import DecisionRow
 from storage.records import MemberRecord
 
@@ -94,10 +94,12 @@ class Downtime:
         schedule = engine.timers.schedule
         next_slot = engine.next_slot
 
-        async def scheduled(timers: Sequence[NewTimer]) -> None:
+        async def scheduled(
+            timers: Sequence[NewTimer], claim_by: datetime | None = None
+        ) -> list[Timer]:
             for t in timers:
                 self._timers.setdefault(t.key, (t.flow, t.step, t.due_at))
-            await schedule(timers)
+            return await schedule(timers, claim_by)
 
         def slot(member: MemberRecord, earliest: datetime) -> datetime:
             at = next_slot(member, earliest)

@@ -61,7 +61,11 @@ class InteractionLog(Protocol):
         at: datetime,
         chat_id: str | None = None,
         detail: dict[str, Any] | None = None,
-    ) -> None: ...
+        *,
+        member: MemberRecord | None = None,
+    ) -> None:
+        """``member``: the member's current record when the caller holds one (those who
+        listen to the log, like the flows' trigger, need not read it again)."""
 
 
 _RECORD_FIELDS = [field.name for field in dataclass_fields(MemberRecord)]
@@ -322,6 +326,8 @@ class SqlInteractionLog:
         at: datetime,
         chat_id: str | None = None,
         detail: dict[str, Any] | None = None,
+        *,
+        member: MemberRecord | None = None,
     ) -> None:
         values = {
             "member_id": member_id,
