@@ -176,10 +176,15 @@ def encoder_graph(
     )
 
 
-def head_graph(head: SparseHead, hidden: int) -> bytes:
-    """The latent-terms head over token states: each token's strongest terms."""
+def head_graph(head: SparseHead, hidden: int, reach: np.ndarray | None = None) -> bytes:
+    """The latent-terms head over token states: each token's strongest terms; with
+    ``reach`` (the states' channels' largest magnitudes) in int8, smoothed like the
+    encoder's products (ingest's ``int8`` option)."""
     graph = _Graph()
-    codes = _q4_matmul(graph, "states", head.weights, head.bias, "sae")
+    if reach is None:
+        codes = _q4_matmul(graph, "states", head.weights, head.bias, "sae")
+    else:
+        codes = int8_product(graph, "states", head.weights, head.bias, "sae", reach)
     graph.node(helper.make_node("Relu", [codes], ["codes"]))
     keep = graph.constant("keep", np.array([min(head.per_token, head.features)], dtype=np.int64))
     graph.node(helper.make_node("TopK", ["codes", keep], ["values", "indices"], axis=-1))

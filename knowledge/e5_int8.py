@@ -8,7 +8,7 @@ for ``MatMulNBits``' int8 activations and 0.9992 for the earlier one-scale-per-r
 
 - each token's activations get their own scale, so one token's wide range does not
   coarsen every other token's steps;
-- the products whose input comes out of a LayerNorm (``qkv``, ``fi``), where a few channels
+- the products whose input comes out of a LayerNorm (``qkv``, ``fi``, the head), where a few channels
   run up to ten times the others, are *smoothed* (SmoothQuant): those channels are divided
   down before quantising and their weight rows multiplied up by the same factors, which
   are set from the channels' largest magnitudes over :data:`PROBE_TEXTS` (fixed text, so
@@ -26,10 +26,11 @@ from onnx import TensorProto, helper
 
 from knowledge.e5_file import dequantise
 
-#: the products run in int8 (all of the transformer's; the latent-terms head stays 4-bit)
+#: the products run in int8 (all of the transformer's; the latent-terms head's too)
 INT8_PRODUCTS = ("qkv", "ao", "fi", "fo")
-#: the products whose input is smoothed (a LayerNorm's output, with outlier channels)
-SMOOTHED = ("qkv", "fi")
+#: the products whose input is smoothed (a LayerNorm's output, with outlier channels;
+#: ``states``: the final one, the latent-terms head's input)
+SMOOTHED = ("qkv", "fi", "states")
 #: SmoothQuant's migration strength: how much of a channel's range moves to the weights
 #: (0.75 gave passage cosine 0.99975 to the exact products, 0.5 0.99973, 0.3 0.99962)
 MIGRATION = 0.75

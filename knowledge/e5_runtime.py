@@ -38,8 +38,8 @@ PASSAGE_PREFIX = "passage: "
 
 class E5Runtime:
     """``passage_int8`` embeds passages (ingest) with int8 matrix products
-    (:mod:`knowledge.e5_int8`; the latent-terms head stays 4-bit); questions always take
-    the 4-bit ones."""
+    (:mod:`knowledge.e5_int8`), the latent-terms head's too; questions always take the
+    4-bit ones."""
 
     def __init__(
         self,
@@ -62,11 +62,15 @@ class E5Runtime:
         self._type = model.tensors["emb.type"][: model.hidden]
         self._encoder = session(encoder_graph(model))
         self._passage_encoder = self._encoder
+        #: the latent-terms head and the session that runs it, when one was loaded
+        self._sparse = (head, session(head_graph(head, model.hidden))) if head is not None else None
+        #: the session that runs the head over passages (int8 with ``passage_int8``)
+        self._passage_head = self._sparse[1] if self._sparse else None
         if passage_int8:
             reach = self._reach(session(encoder_graph(model, probe=True)))
             self._passage_encoder = session(encoder_graph(model, int8=True, reach=reach))
-        #: the latent-terms head and the session that runs it, when one was loaded
-        self._sparse = (head, session(head_graph(head, model.hidden))) if head is not None else None
+            if head is not None:
+                self._passage_head = session(head_graph(head, model.hidden, reach["states"]))
 
     @classmethod
     def load(
@@ -136,6 +140,7 @@ class E5Runtime:
         pooled = None
         if terms_after is not None:
             head, session = self._head()
+            session = self._passage_head if passage and self._passage_head else session
             pooled = np.zeros((len(texts), head.features), dtype=np.float32)
         for batch in _batches(windows):
             states, lengths = self._forward([window for _, _, window in batch], encoder)
@@ -215,8 +220,8 @@ class E5Runtime:
         :data:`~knowledge.e5_int8.PROBE_TEXTS` (read once, from the 4-bit products)."""
         windows = [self.content_ids(PASSAGE_PREFIX + text) for text in PROBE_TEXTS]
         inputs = self._inputs(windows)
-        _, *probed = probe.run(None, inputs)
-        names = [output.name.removesuffix(".input") for output in probe.get_outputs()[1:]]
+        probed = probe.run(None, inputs)
+        names = [output.name.removesuffix(".input") for output in probe.get_outputs()]
         return channel_reach(names, probed, inputs["mask"])
 
     def _forward(
