@@ -370,8 +370,10 @@ def main() -> None:
         big_timed = time_interleaved(big_answerers, e5, questions, args.repeat)
         b50, b95 = percentiles(big_timed["hybrid"])
         bj50, bj95 = percentiles(big_timed["projected"])
+        bc50, bc95 = percentiles(big_timed["cpu hybrid"])
         print(
-            f"synthetic answer latency: p50 {b50:.1f} ms, p95 {b95:.1f} ms "
+            f"synthetic answer latency: p50 {b50:.1f} ms, p95 {b95:.1f} ms, "
+            f"CPU p50 {bc50:.1f} ms, p95 {bc95:.1f} ms "
             f"(ratio to camellia p50 {b50 / a50:.2f}; target p95 ≤ {TARGET_P95_MS:.0f} ms); "
             f"query_terms: projected p50 {bj50:.1f} ms, p95 {bj95:.1f} ms"
         )

@@ -8,12 +8,14 @@ of different lengths share one run. The word-embedding lookup stays outside
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
-from knowledge.e5_file import QK, E5File, SparseHead, dequantise
+from knowledge.e5_file import QK, E5File, SparseHead
+from knowledge.e5_int8 import INT8_PRODUCTS, int8_product
 
 #: LayerNormalization needs 17, Split's num_outputs 18
 OPSET = 18
@@ -57,26 +59,6 @@ def _q4_matmul(
     return graph.add(name, bias)
 
 
-def _int8_matmul(
-    graph: _Graph, source: str, blocks: np.ndarray, bias: np.ndarray | None, name: str
-) -> str:
-    """``source @ W.T (+ bias)`` in int8 (``DynamicQuantizeMatMul``): W's 4-bit values
-    re-scaled per output column, the activations per run; about twice as fast as
-    ``MatMulNBits`` on a batch of a few hundred tokens, slightly less exact."""
-    weights = dequantise(blocks).T
-    scale = np.maximum(np.abs(weights).max(axis=0), 1e-12) / 127
-    quantised = np.round(weights / scale).astype(np.int8)
-    graph.node(
-        helper.make_node(
-            "DynamicQuantizeMatMul",
-            [source, graph.constant(name + ".q8", quantised), graph.constant(name + ".s8", scale)],
-            [name],
-            domain="com.microsoft",
-        )
-    )
-    return name if bias is None else graph.add(name, bias)
-
-
 class _Graph:
     def __init__(self) -> None:
         self.nodes: list[Any] = []
@@ -84,6 +66,16 @@ class _Graph:
 
     def node(self, node: Any) -> None:
         self.nodes.append(node)
+
+    def op(self, kind: str, inputs: list[str], output: str, **attributes: Any) -> str:
+        self.node(helper.make_node(kind, inputs, [output], **attributes))
+        return output
+
+    def shared(self, name: str, value: np.ndarray) -> str:
+        """A small constant added once however many nodes read it."""
+        if not any(c.name == name for c in self.constants):
+            self.constant(name, value)
+        return name
 
     def constant(self, name: str, value: np.ndarray) -> str:
         self.constants.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
@@ -120,20 +112,25 @@ class _Graph:
         return serialised
 
 
-#: the matrix products ``int8=True`` runs in int8: all but the feed-forward output, whose
-#: input (after GELU) has too wide a range for one scale per run (cosine to the 4-bit
-#: vectors 0.998 with it, 0.999 without, on generated FAQ passages)
-INT8_PRODUCTS = ("qkv", "ao", "fi")
-
-
-def encoder_graph(model: E5File, int8: bool = False) -> bytes:
-    """The transformer; ``int8`` runs :data:`INT8_PRODUCTS` in int8 (ingest's option)."""
+def encoder_graph(
+    model: E5File,
+    int8: bool = False,
+    reach: Mapping[str, np.ndarray] | None = None,
+    probe: bool = False,
+) -> bytes:
+    """The transformer; ``int8`` runs its products in int8 (ingest's option, see
+    :mod:`knowledge.e5_int8`), smoothing the input of each product named in ``reach``
+    (its channels' largest magnitudes); ``probe`` also outputs every product's input,
+    named ``<product>.input``, to measure them."""
     t = model.tensors
     graph = _Graph()
+    probed: list[str] = []
 
     def matmul(source: str, blocks: np.ndarray, bias: np.ndarray | None, name: str) -> str:
+        if probe:
+            probed.append(graph.op("Identity", [source], name + ".input"))
         if int8 and name.rsplit(".", 1)[-1] in INT8_PRODUCTS:
-            return _int8_matmul(graph, source, blocks, bias, name)
+            return int8_product(graph, source, blocks, bias, name, (reach or {}).get(name))
         return _q4_matmul(graph, source, blocks, bias, name)
 
     x = graph.layer_norm("embedded", t["emb.ln.w"], t["emb.ln.b"], model.eps)
@@ -170,17 +167,24 @@ def encoder_graph(model: E5File, int8: bool = False) -> bytes:
         [
             helper.make_tensor_value_info(
                 "states", TensorProto.FLOAT, ["batch", "tokens", model.hidden]
-            )
+            ),
+            *(
+                helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", "tokens", None])
+                for name in probed
+            ),
         ],
     )
 
 
-def head_graph(head: SparseHead, hidden: int, int8: bool = False) -> bytes:
-    """The latent-terms head over token states; ``int8`` for ingest's option (its output
-    only picks each token's strongest terms)."""
+def head_graph(head: SparseHead, hidden: int, reach: np.ndarray | None = None) -> bytes:
+    """The latent-terms head over token states: each token's strongest terms; with
+    ``reach`` (the states' channels' largest magnitudes) in int8, smoothed like the
+    encoder's products (ingest's ``int8`` option)."""
     graph = _Graph()
-    product = _int8_matmul if int8 else _q4_matmul
-    codes = product(graph, "states", head.weights, head.bias, "sae")
+    if reach is None:
+        codes = _q4_matmul(graph, "states", head.weights, head.bias, "sae")
+    else:
+        codes = int8_product(graph, "states", head.weights, head.bias, "sae", reach)
     graph.node(helper.make_node("Relu", [codes], ["codes"]))
     keep = graph.constant("keep", np.array([min(head.per_token, head.features)], dtype=np.int64))
     graph.node(helper.make_node("TopK", ["codes", keep], ["values", "indices"], axis=-1))

@@ -25,6 +25,7 @@ import onnxruntime as ort
 
 from knowledge.e5_file import E5File, SparseHead, read_e5_file, read_sparse_head
 from knowledge.e5_graph import encoder_graph, head_graph
+from knowledge.e5_int8 import PROBE_TEXTS, channel_reach
 from knowledge.e5_tokens import UnigramTokenizer
 
 #: tokens per forward run when embedding many texts (padding wasted is small
@@ -37,8 +38,8 @@ PASSAGE_PREFIX = "passage: "
 
 class E5Runtime:
     """``passage_int8`` embeds passages (ingest) with int8 matrix products
-    (:data:`~knowledge.e5_graph.INT8_PRODUCTS`, and the latent-terms head); questions
-    always take the 4-bit ones."""
+    (:mod:`knowledge.e5_int8`), the latent-terms head's too; questions always take the
+    4-bit ones."""
 
     def __init__(
         self,
@@ -57,20 +58,19 @@ class E5Runtime:
         def session(graph: bytes) -> ort.InferenceSession:
             return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
+        self._positions = model.tensors["emb.pos"].reshape(model.max_positions, model.hidden)
+        self._type = model.tensors["emb.type"][: model.hidden]
         self._encoder = session(encoder_graph(model))
-        self._passage_encoder = (
-            session(encoder_graph(model, int8=True)) if passage_int8 else self._encoder
-        )
+        self._passage_encoder = self._encoder
         #: the latent-terms head and the session that runs it, when one was loaded
         self._sparse = (head, session(head_graph(head, model.hidden))) if head is not None else None
         #: the session that runs the head over passages (int8 with ``passage_int8``)
-        self._passage_head = (
-            session(head_graph(head, model.hidden, int8=True))
-            if head is not None and passage_int8
-            else (self._sparse[1] if self._sparse else None)
-        )
-        self._positions = model.tensors["emb.pos"].reshape(model.max_positions, model.hidden)
-        self._type = model.tensors["emb.type"][: model.hidden]
+        self._passage_head = self._sparse[1] if self._sparse else None
+        if passage_int8:
+            reach = self._reach(session(encoder_graph(model, probe=True)))
+            self._passage_encoder = session(encoder_graph(model, int8=True, reach=reach))
+            if head is not None:
+                self._passage_head = session(head_graph(head, model.hidden, reach["states"]))
 
     @classmethod
     def load(
@@ -215,10 +215,25 @@ class E5Runtime:
         starts = range(0, len(content), width)
         return [(start, content[start : start + width]) for start in starts] or [(0, [])]
 
+    def _reach(self, probe: ort.InferenceSession) -> dict[str, np.ndarray]:
+        """The smoothed products' input channels' largest magnitudes over
+        :data:`~knowledge.e5_int8.PROBE_TEXTS` (read once, from the 4-bit products)."""
+        windows = [self.content_ids(PASSAGE_PREFIX + text) for text in PROBE_TEXTS]
+        inputs = self._inputs(windows)
+        probed = probe.run(None, inputs)
+        names = [output.name.removesuffix(".input") for output in probe.get_outputs()]
+        return channel_reach(names, probed, inputs["mask"])
+
     def _forward(
         self, windows: Sequence[list[int]], encoder: ort.InferenceSession | None = None
     ) -> tuple[np.ndarray, list[int]]:
         """Final hidden states ``(batch, tokens, hidden)`` of ``<s> window </s>`` rows."""
+        inputs = self._inputs(windows)
+        (states,) = (encoder or self._encoder).run(None, inputs)
+        return states, [int(length) for length in inputs["mask"].sum(axis=1)]
+
+    def _inputs(self, windows: Sequence[list[int]]) -> dict[str, np.ndarray]:
+        """The encoder's inputs for ``<s> window </s>`` rows, padded to the longest."""
         vocabulary = self.model.vocabulary
         rows = [[vocabulary.bos, *window, vocabulary.eos] for window in windows]
         lengths = [len(row) for row in rows]
@@ -230,8 +245,7 @@ class E5Runtime:
             mask[number, : len(row)] = 1
         embedded = self.model.word_vectors(ids)
         embedded += self._positions[:width] + self._type
-        (states,) = (encoder or self._encoder).run(None, {"embedded": embedded, "mask": mask})
-        return states, lengths
+        return {"embedded": embedded, "mask": mask}
 
 
 def _strongest(pooled: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -23,6 +23,7 @@ from knowledge.documents import Chunk
 from knowledge.embeddings import QueryEncoder, QueryVectors
 from knowledge.index import FALLBACK_CALIBRATION, Calibration, KnowledgeIndex
 from knowledge.query import QueryNormaliser
+from knowledge.sparse_matrix import SparseMatrix
 from knowledge.text import normalise as fold
 from knowledge.text import tokenize
 from knowledge.vectors import row_dots
@@ -88,6 +89,8 @@ class _Pool:
     vectors: np.ndarray
     #: the same for the second model, when there is one
     second: np.ndarray | None
+    #: those rows' latent terms (their own postings), when the index has them
+    sparse: SparseMatrix | None
     #: position in ``rows`` of each chunk row (-1: not in this pool)
     position: np.ndarray
 
@@ -169,7 +172,8 @@ class Retriever:
             if second is not None and self.has_second
             else None
         )
-        return _Pool(rows, starts, vectors, second_vectors, position)
+        sparse = self.index.sparse.take(rows) if self.index.sparse is not None else None
+        return _Pool(rows, starts, vectors, second_vectors, sparse, position)
 
     def search(self, question: str, lang: str, mode: Mode = "hybrid", limit: int = 5) -> Ranking:
         """Best sources for ``question``, searched among chunks in ``lang`` when the KB has any."""
@@ -276,9 +280,9 @@ class Retriever:
         return best
 
     def _sparse_scores(self, query: QueryVectors, pool: _Pool) -> np.ndarray:
-        if self.index.sparse is None or query.terms is None:
+        if pool.sparse is None or query.terms is None:
             return np.zeros(pool.rows.size, dtype=np.float32)
-        return self.index.sparse.scores(query.terms, pool.rows)
+        return pool.sparse.scores(query.terms)
 
     def _lexical_scores(self, question: str, lang: str, pool: _Pool) -> np.ndarray:
         """BM25 in the question's language; chunks in other languages score 0."""

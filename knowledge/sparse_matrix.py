@@ -49,20 +49,33 @@ class SparseMatrix:
     def row(self, i: int) -> SparseTerms:
         return self.ids[i], self.weights[i]
 
-    def scores(self, query: SparseTerms, rows: np.ndarray) -> np.ndarray:
-        """Dot product of ``query`` with each of ``rows``."""
+    def take(self, rows: np.ndarray) -> SparseMatrix:
+        """The matrix of ``rows`` alone (row ``k`` is this one's ``rows[k]``): a question
+        searched among one language's chunks then walks only their postings, about
+        half of all, since a common term's list otherwise spans both languages."""
+        return SparseMatrix(self.ids[rows], self.weights[rows])
+
+    def scores(self, query: SparseTerms, rows: np.ndarray | None = None) -> np.ndarray:
+        """Dot product of ``query`` with each of ``rows`` (default: every row).
+
+        A question's terms reach a good share of all postings at 10,000 chunks (over a
+        third of a million), so the work is a few numpy passes over them: each term's
+        postings are copied out as slices (contiguous), not gathered through an index
+        array built for every posting."""
         terms, weights = query
         known = terms < self._offsets.size - 1
         terms, weights = terms[known], weights[known]
         starts = self._offsets[terms]
-        lengths = self._offsets[terms + 1] - starts
-        if not lengths.sum():
-            return np.zeros(rows.size, dtype=np.float32)
-        hits = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        ends = self._offsets[terms + 1]
+        spans = [(s, e) for s, e in zip(starts.tolist(), ends.tolist(), strict=True) if e > s]
+        if not spans:
+            return np.zeros(self.ids.shape[0] if rows is None else rows.size, dtype=np.float32)
+        values = np.concatenate([self._values[s:e] for s, e in spans])
+        values *= np.repeat(weights, ends - starts)
         totals = np.bincount(
-            self._rows[hits],
-            weights=self._values[hits] * np.repeat(weights, lengths),
+            np.concatenate([self._rows[s:e] for s, e in spans]),
+            weights=values,
             minlength=self.ids.shape[0],
         )
-        result: np.ndarray = totals[rows].astype(np.float32)
+        result: np.ndarray = (totals if rows is None else totals[rows]).astype(np.float32)
         return result

