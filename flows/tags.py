@@ -30,6 +30,10 @@ class TagStore:
         self._db = db
         #: told of every change, for platforms that mirror tags (``tags_changed``)
         self._signals = signals
+        #: built once per store: building it on every call cost more than running it
+        self._add = insert_for(db.dialect, MemberTag).on_conflict_do_nothing(
+            index_elements=[MemberTag.member_id, MemberTag.tag]
+        )
 
     async def add(self, member_id: int, tags: Iterable[str], at: datetime) -> None:
         await self.add_many({member_id: tags}, at)
@@ -43,11 +47,8 @@ class TagStore:
         ]
         if not rows:
             return
-        stmt = insert_for(self._db.dialect, MemberTag).on_conflict_do_nothing(
-            index_elements=[MemberTag.member_id, MemberTag.tag]
-        )
         async with self._db.transaction() as conn:
-            await conn.execute(stmt, rows)
+            await conn.execute(self._add, rows)
         if self._signals is not None and self._signals.tags_changed.heard:
             for member_id, names in tags.items():
                 added = tuple(names)

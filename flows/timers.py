@@ -112,14 +112,8 @@ class TimerStore:
         """Give claimed timers back unchanged (backlog beyond this minute's release)."""
         if not ids:
             return
-        table = _TABLE
-        stmt = (
-            update(table)
-            .where(table.c.id.in_(bindparam("ids", expanding=True)))
-            .values(fired=False, fired_at=None)
-        )
         async with self._db.transaction() as conn:
-            await conn.execute(stmt, {"ids": list(ids)})
+            await conn.execute(_RELEASE, {"ids": list(ids)})
 
     async def claim_keys(self, keys: Sequence[str], now: datetime) -> list[Timer]:
         """Claim specific due timers (steps that run at once when a flow starts)."""
@@ -136,14 +130,6 @@ class TimerStore:
         payload keeps the first planned time, which their lateness counts from."""
         if not retries:
             return
-        table = FlowTimer.__table__
-        stmt = (
-            update(table)  # type: ignore[arg-type]
-            .where(table.c.id == bindparam("b_id"))
-            .values(
-                fired=False, fired_at=None, due_at=bindparam("b_due"), payload=bindparam("b_pl")
-            )
-        )
         rows = [
             {
                 "b_id": timer.id,
@@ -153,7 +139,7 @@ class TimerStore:
             for timer, due in retries
         ]
         async with self._db.transaction() as conn:
-            await conn.execute(stmt, rows)
+            await conn.execute(_RETRY, rows)
 
     async def pending(self, member_id: int) -> list[Timer]:
         table = FlowTimer.__table__
@@ -200,6 +186,18 @@ _CLAIM_KEYS = (
     )
     .values(fired=True, fired_at=bindparam("now"))
     .returning(*_columns(_TABLE))
+)
+
+#: statements built once: building one per call cost more than running it
+_RELEASE = (
+    update(_TABLE)
+    .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
+    .values(fired=False, fired_at=None)
+)
+_RETRY = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("b_id"))
+    .values(fired=False, fired_at=None, due_at=bindparam("b_due"), payload=bindparam("b_pl"))
 )
 
 
