@@ -31,9 +31,17 @@ class UtcDateTime(TypeDecorator[datetime]):
 
         def process(value: datetime | None) -> str | None:
             # SQLite's DATETIME storage format, written in one C call instead of the
-            # dialect's dict formatting: every timer, decision and journey passes here
-            naive = self.process_bind_param(value, dialect)
-            return None if naive is None else naive.isoformat(" ", "microseconds")
+            # dialect's dict formatting: every timer, decision and journey passes here,
+            # so process_bind_param's checks are inlined (a UTC value needs no conversion)
+            if value is None:
+                return None
+            zone = value.tzinfo
+            if zone is not UTC:
+                if zone is None:
+                    raise ValueError("naive datetime given to a UTC column")
+                value = value.astimezone(UTC)
+            # "YYYY-MM-DD HH:MM:SS.ffffff" is always 26 characters; the zone's suffix is cut
+            return value.isoformat(" ", "microseconds")[:26]
 
         return process
 
