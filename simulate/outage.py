@@ -72,6 +72,7 @@ class Downtime:
         self._flows: dict[str, FlowDef] = {}
         #: the cadence flow behind a content slot's message key prefix
         self._slot_flows: dict[str, FlowDef | None] = {}
+        self._bounds: dict[tuple[str, str | None], timedelta | None] = {}
         self._engine: FlowEngine | None = None
 
     def down(self, at: datetime) -> bool:
@@ -121,20 +122,34 @@ class Downtime:
 
     def _planned(self, row: DecisionRow) -> tuple[datetime, timedelta] | None:
         """When the delivered message was planned, and its step's lateness bound."""
-        assert self._engine is not None
-        config = self._engine.config
         timer = self._timers.get(row.message_key)
         if timer is not None:
             flow_name, step_id, due = timer
-            flow = self._flows.get(flow_name)
-            if flow is None:
-                return None
-            return due, bound_of(config, flow.step(step_id))
-        flow = self._slot_flows.get(row.message_key.split(":", 1)[0])
+            bound = self._bound(flow_name, step_id)
+            return None if bound is None else (due, bound)
         slot = self._slots.get(row.member_id or 0)
-        if flow is None or slot is None:
+        if slot is None:
             return None
-        return slot, bound_of(config, flow.timed_steps[0])
+        bound = self._bound(row.message_key.split(":", 1)[0], None)
+        return None if bound is None else (slot, bound)
+
+    def _bound(self, name: str, step_id: str | None) -> timedelta | None:
+        """The lateness bound of a flow's step (``step_id`` None: a content slot's
+        flow by its key prefix, its first timed step), looked up once per step: every
+        delivered message asks."""
+        key = (name, step_id)
+        if key in self._bounds:
+            return self._bounds[key]
+        assert self._engine is not None
+        config = self._engine.config
+        if step_id is None:
+            flow = self._slot_flows.get(name)
+            bound = None if flow is None else bound_of(config, flow.timed_steps[0])
+        else:
+            flow = self._flows.get(name)
+            bound = None if flow is None else bound_of(config, flow.step(step_id))
+        self._bounds[key] = bound
+        return bound
 
     def summary(self) -> dict[str, Any]:
         return {
