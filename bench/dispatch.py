@@ -247,6 +247,8 @@ async def durable_main(pg_url: str | None, count: int, concurrency: int, rounds:
     print(f"{'database':<12}{'warmline/s':>12}{'peer/s':>10}  ratio (durable aiogram+SQLAlchemy)")
     for name, warmline, peer in rows:
         print(f"{name:<12}{warmline:>12,.0f}{peer:>10,.0f}  {warmline / peer:>5.2f}")
+    if not pg_url:
+        print(f"{'PostgreSQL':<12}{'not run':>12}: give --pg-url or set WARMLINE_TEST_PG_URL")
 
 
 if __name__ == "__main__":
