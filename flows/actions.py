@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.events import ChatKind, ChatRef
+from bot.group_greeting import GroupGreeter
 from flows.lateness import SLOT
 from flows.offer import offer_blockers, offer_cooldown
 from flows.steps import DONE, SKIPPED, Status, StepRegistry, StepResult, StepRun
@@ -98,8 +99,8 @@ async def group_welcome(run: StepRun) -> StepResult:
     chat_id = run.payload.get("chat_id")
     if not chat_id or run.step.text is None:
         return SKIPPED
-    moderation = run.engine.services.config.moderation
-    if moderation.enabled and moderation.for_chat(str(chat_id)).welcome.enabled:
+    greeter = run.engine.services.find(GroupGreeter)
+    if greeter is not None and greeter.greets(str(chat_id)):
         return SKIPPED  # the group's own welcome-with-rules already greets: one message, not two
     chat = ChatRef(run.member.platform, str(chat_id), ChatKind.GROUP)
     message = PushMessage(run.t(run.step.text, **_vars(run)), run.key)

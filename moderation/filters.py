@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.config.moderation import GroupPolicy
 from bot.events import IncomingMessage
+from moderation.config import GroupPolicy
 
 _LINK = re.compile(
     r"(?:https?://|www\.|"

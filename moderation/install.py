@@ -10,11 +10,13 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.features import Feature
+from bot.group_greeting import GroupGreeter
 from bot.middlewares import MEMBER_LOADER
 from handlers.admin_lists import admin_lists
 from moderation import routers
 from moderation.captcha import sweep
 from moderation.captcha_store import CaptchaStore
+from moderation.config import ModerationConfig
 from moderation.flood import FloodCounter, MemoryFloodCounter, RedisFloodCounter
 from moderation.guard import GroupGuard
 from moderation.modlog import modlog_page
@@ -42,8 +44,9 @@ def install_community(app: App) -> None:
     admin_lists(services).add("modlog", modlog_page)
     store = ModerationStore(app.database)
     flood: FloodCounter = RedisFloodCounter(app.redis) if app.redis else MemoryFloodCounter()
+    config = app.config.section("moderation", ModerationConfig)
     mod = Moderation(
-        app.config.moderation,
+        config,
         store=store,
         captchas=CaptchaStore(app.database),
         adapter=services.adapter,
@@ -57,6 +60,7 @@ def install_community(app: App) -> None:
     )
     services.provide(store)
     services.provide(mod)
+    services.provide(GroupGreeter(mod.greets_newcomers))
     data = MemberData(app.database, metadata, app.redis)
     if isinstance(flood, MemoryFloodCounter):
         data.add_hook(_flood_hook(flood))
@@ -68,7 +72,7 @@ def install_community(app: App) -> None:
     tasks: list[asyncio.Task[None]] = []
 
     async def start(_app: App) -> None:
-        if app.config.moderation.enabled:
+        if config.enabled:
             tasks.append(asyncio.create_task(_sweep_forever(mod), name="moderation-sweeper"))
 
     async def stop(_app: App) -> None:
@@ -103,4 +107,4 @@ def _flood_hook(flood: MemoryFloodCounter) -> MemberDataHook:
     return MemberDataHook("anti_flood", export, erase)
 
 
-FEATURE = Feature("moderation", install_community, order=20)
+FEATURE = Feature("moderation", install_community, order=20, config=ModerationConfig)

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
-from bot.config.moderation import GroupPolicy, ModerationConfig
 from bot.context import Context
 from bot.errors import DeliveryError
 from bot.events import ChatKind, ChatRef, Event, OutgoingMessage, UserRef
@@ -17,6 +16,7 @@ from bot.i18n import Catalog
 from bot.outbound import Outbound
 from moderation.admins import AdminCache
 from moderation.captcha_store import CaptchaStore
+from moderation.config import GroupPolicy, ModerationConfig
 from moderation.flood import FloodCounter
 from moderation.store import ModerationStore
 from storage.members import ChatRepository
@@ -83,6 +83,10 @@ class Moderation:
 
     def policy(self, chat: ChatRef) -> GroupPolicy:
         return self.config.for_chat(chat.id)
+
+    def greets_newcomers(self, chat_id: str) -> bool:
+        """Whether this group welcomes its newcomers with rules (the journey then stays quiet)."""
+        return self.config.enabled and self.config.for_chat(chat_id).welcome.enabled
 
     @property
     def capable(self) -> bool:

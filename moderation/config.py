@@ -1,4 +1,5 @@
-"""``moderation:`` — group management (owned by the community feature).
+"""``moderation:`` — group management: the moderation feature's own config section,
+registered through ``Feature.config`` (the core does not know it).
 
 Every protection is off until configured (``config.example.yaml`` shows the
 recommended settings), so adding the bot to a group changes nothing by surprise.
