@@ -292,10 +292,7 @@ class JourneyStore:
         """Members whose next content slot is due (after ``after``), leased (one UPDATE)
         so other workers skip them."""
         async with self._db.transaction() as conn:
-            # slots the unit of work has not written yet must be in the table this reads
-            if self._dirty_slots:
-                slots = sorted(self._dirty_slots)
-                await self._write_kept(conn, slots, only="next_value_at")
+            await self._flush_slots(conn)
             params = {"now": now, "until": now + lease, "limit": limit, "after": after or _EARLIEST}
             found = await conn.execute(_CLAIM_CADENCE, params)
             claimed = sorted(found.scalars())
@@ -308,8 +305,7 @@ class JourneyStore:
         """Slots due by ``cutoff`` (the backlog of a downtime), oldest first, leased, each
         with the time it was due: how late it is decides whether it still runs."""
         async with self._db.transaction() as conn:
-            if self._dirty_slots:
-                await self._write_kept(conn, sorted(self._dirty_slots), only="next_value_at")
+            await self._flush_slots(conn)
             rows = (await conn.execute(_LATE_SLOTS, {"cutoff": cutoff, "limit": limit})).all()
             if not rows:
                 return []
@@ -320,6 +316,11 @@ class JourneyStore:
             claimed = sorted(found.scalars())
         self._leased(claimed, now + lease)
         return sorted(((mid, due[mid]) for mid in claimed), key=lambda pair: (pair[1], pair[0]))
+
+    async def _flush_slots(self, conn: AsyncConnection) -> None:
+        """Slots the unit of work has not written yet must be in the table a claim reads."""
+        if self._dirty_slots:
+            await self._write_kept(conn, sorted(self._dirty_slots), only="next_value_at")
 
     def _leased(self, claimed: list[int], until: datetime) -> None:
         if self._known is not None:
