@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config.model import WarmlineConfig
+from insight.config import insight_config
 from insight.costs import cost_models
 from insight.loop import interactions, members, orders
 from insight.queries.activity import refresh_activity
@@ -166,7 +167,7 @@ async def sources(
     rows = await funnel(conn, window, settings.min_trust, by_week=False)
     return Sources(
         rows,
-        await source_values(conn, window, await cost_models(conn, config.insight)),
+        await source_values(conn, window, await cost_models(conn, insight_config(config))),
         referrals_of(rows),
     )
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_config, parse_duration
+from bot.config import WarmlineConfig, load_config, parse_duration
 from bot.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,6 +39,16 @@ def test_example_config_is_valid_and_local() -> None:
     assert config.bot.platform == "local"
     assert config.storage.database_url.startswith("sqlite+aiosqlite://")
     assert config.storage.redis_url is None
+
+
+def test_a_dump_keeps_the_features_sections_and_loads_back() -> None:
+    """Features' sections are dumped beside the core's (the simulation copies a config
+    this way), so the copy has the user's settings, not the sections' defaults."""
+    config = load_config(REPO / "config.example.yaml", env={})
+    data = config.model_dump(by_alias=True)
+    assert {"moderation", "insight"} <= set(data)
+    assert data["moderation"]["captcha"]["mode"] == "button"  # as the example sets it
+    assert WarmlineConfig.model_validate(data).model_dump(by_alias=True) == data
 
 
 def test_public_key_paths_exist() -> None:

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import AfterValidator, ValidationInfo
+
+if TYPE_CHECKING:
+    from bot.config.model import WarmlineConfig
 
 #: what Telegram accepts as a webhook secret_token (Bot API, setWebhook)
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -28,6 +31,8 @@ _BACKENDS = {
 
 #: validation context key: the folder of the config file (relative paths start there)
 CONFIG_DIR = "config_dir"
+#: validation context key of a feature's section: the core config, validated already
+CORE_CONFIG = "core_config"
 
 
 def config_dir_of(info: ValidationInfo) -> Path | None:
@@ -35,6 +40,14 @@ def config_dir_of(info: ValidationInfo) -> Path | None:
     context = info.context if isinstance(info.context, dict) else {}
     folder = context.get(CONFIG_DIR)
     return Path(folder) if folder is not None else None
+
+
+def core_config_of(info: ValidationInfo) -> WarmlineConfig | None:
+    """While a feature's section is validated: the core sections (``bot``, ``storage``…)
+    it may check itself against; None when the section is validated on its own."""
+    context = info.context if isinstance(info.context, dict) else {}
+    found: WarmlineConfig | None = context.get(CORE_CONFIG)
+    return found
 
 
 def resolve_folders(folders: list[str], config_dir: Path, key: str, what: str) -> list[str]:
@@ -53,12 +66,14 @@ class KeyProblem(ValueError):
     """A problem with a key below the one being validated (``key`` is relative, dotted).
 
     A model-level check raises this so the loader can name ``bot.telegram.token``
-    rather than just ``bot``.
+    rather than just ``bot``. With ``from_top`` the key is the full dotted path instead:
+    a feature's section that needs a core key (``storage.redis_url``) names that key.
     """
 
-    def __init__(self, key: str, message: str) -> None:
+    def __init__(self, key: str, message: str, *, from_top: bool = False) -> None:
         super().__init__(message)
         self.key = key
+        self.from_top = from_top
 
 
 def bot_id_of_token(token: str) -> str:

@@ -10,13 +10,17 @@ from pydantic import (
     Field,
     ModelWrapValidatorHandler,
     PrivateAttr,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
 from bot.adapters.wecom.config import WeComConfig
 from bot.config.checks import (
+    CORE_CONFIG,
     CallbackSecret,
     DatabaseUrl,
     KeyProblem,
@@ -30,13 +34,12 @@ from bot.config.checks import (
 from bot.config.duration import Duration
 from bot.config.flows import FlowsConfig, resolve_step_file
 from bot.config.http import HttpConfig, HttpLimitsConfig, merge_alias
-from bot.config.insight import InsightConfig
 from bot.config.knowledge import KnowledgeConfig
 from bot.config.push import PushConfig
 from bot.config.section import Section
 from bot.config.sections import split_sections, validate_sections
 from bot.config.shop import ShopConfig
-from bot.extras import INSIGHT, missing
+from bot.extras import missing
 
 
 class WebhookConfig(Section):
@@ -182,7 +185,6 @@ class WarmlineConfig(Section):
     push: PushConfig = PushConfig()
     knowledge: KnowledgeConfig = KnowledgeConfig()
     flows: FlowsConfig = FlowsConfig()
-    insight: InsightConfig = InsightConfig()
     shop: ShopConfig = ShopConfig()
     #: the features an App loads, by name (bot.features); absent: every installed one
     features: list[str] | None = None
@@ -225,10 +227,23 @@ class WarmlineConfig(Section):
             return handler(data)
         core, raw = split_sections(data, cls.model_fields)
         config = handler(core)
+        context = dict(info.context) if isinstance(info.context, dict) else {}
+        context[CORE_CONFIG] = config
         config._sections, config._unused_sections = validate_sections(
-            raw, config.features, cls.model_fields, info.context
+            raw, config.features, cls.model_fields, context
         )
         return config
+
+    @model_serializer(mode="wrap")
+    def _with_sections(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        """Dumped, the loaded features' sections sit beside the core's, as in the file,
+        so that a dump validates back to the same config."""
+        data: dict[str, Any] = handler(self)
+        for name, section in self._sections.items():
+            data[name] = section.model_dump(mode=info.mode, by_alias=info.by_alias)
+        return data
 
     @field_validator("features")
     @classmethod
@@ -262,12 +277,6 @@ class WarmlineConfig(Section):
     @model_validator(mode="after")
     def _extras_installed(self) -> WarmlineConfig:
         """The optional libraries this configuration needs (pip extras) are there."""
-        dashboard, metrics = self.insight.dashboard.enabled, self.insight.metrics.enabled
-        if dashboard or metrics:
-            what = "insight.dashboard" if dashboard else "insight.metrics"
-            problem = missing(INSIGHT, f"{what}.enabled")
-            if problem is not None:
-                raise KeyProblem(f"{what}.enabled", problem)
         if self.storage.database_url.startswith("postgresql") and self.push.scheduler.enabled:
             problem = missing("psycopg", "the scheduler's job store on PostgreSQL")
             if problem is not None:

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from bot.config.checks import KeyProblem
 from bot.errors import ConfigError
 from bot.features import feature_names, load_features
 
@@ -39,7 +40,9 @@ def validate_sections(
 ) -> tuple[dict[str, BaseModel], list[str]]:
     """The loaded features' sections, validated (an absent one: the model's defaults), and
     the keys of sections whose feature is not loaded. Raises a ValidationError whose
-    locations start at the feature's key, so the loader explains it like the core's."""
+    locations start at the feature's key, so the loader explains it like the core's.
+    ``context`` carries the validated core config
+    (:func:`bot.config.checks.core_config_of`), for a section's checks against it."""
     sections: dict[str, BaseModel] = {}
     errors: list[InitErrorDetails] = []
     loaded = set()
@@ -76,6 +79,9 @@ def _below(key: str, exc: ValidationError) -> list[InitErrorDetails]:
         }
         if "ctx" in error:
             detail["ctx"] = error["ctx"]
+            cause = error["ctx"].get("error")
+            if isinstance(cause, KeyProblem) and cause.from_top:
+                detail["loc"] = ()
         try:  # a core error type: the loader explains it as it explains the core's
             ValidationError.from_exception_data("check", [detail])
         except (KeyError, TypeError, ValueError):  # the model's own error type
