@@ -28,6 +28,7 @@ from bot.config.model import WarmlineConfig
 from bot.errors import WarmlineError
 from bot.extras import INSIGHT, missing
 from bot.features import Feature
+from knowledge.config import knowledge_config
 from simulate.outage import parse_outage
 
 
@@ -61,7 +62,7 @@ def simulation_config(cfg: WarmlineConfig, database_url: str, backend: str) -> W
         knowledge["enabled"] = False
     simulated = WarmlineConfig.model_validate(data)
     # relative knowledge paths stay relative to the user's config file, not the cwd
-    simulated.knowledge.bind_to(cfg.knowledge.resolve("."))
+    knowledge_config(simulated).bind_to(knowledge_config(cfg).resolve("."))
     return simulated
 
 

@@ -19,6 +19,7 @@ from bot.config import load_config
 from bot.config.model import TelegramConfig
 from bot.errors import ConfigError
 from bot.web import WebServer
+from knowledge.config import knowledge_config
 
 runner = CliRunner()
 
@@ -151,15 +152,15 @@ def test_relative_sources_start_at_the_config_file(config_dir: Path) -> None:
     path = config_dir / "config.yaml"
     path.write_text("knowledge:\n  sources: [kb]\nflows:\n  content:\n    directories: [kb]\n")
     config = load_config(path, env={})
-    assert config.knowledge.source_paths() == [config_dir / "kb"]
-    assert config.knowledge.index_path() == config_dir / ".warmline-kb"
+    assert knowledge_config(config).source_paths() == [config_dir / "kb"]
+    assert knowledge_config(config).index_path() == config_dir / ".warmline-kb"
     assert config.flows.content.directories == [str(config_dir / "kb")]
 
 
 def test_a_disabled_knowledge_base_needs_no_sources(config_dir: Path) -> None:
     path = config_dir / "config.yaml"
     path.write_text("knowledge:\n  enabled: false\n  sources: [gone]\n")
-    assert load_config(path, env={}).knowledge.enabled is False
+    assert knowledge_config(load_config(path, env={})).enabled is False
 
 
 def test_token_from_the_environment_is_checked_too(config_dir: Path) -> None:

@@ -34,7 +34,6 @@ from bot.config.checks import (
 from bot.config.duration import Duration
 from bot.config.flows import FlowsConfig, resolve_step_file
 from bot.config.http import HttpConfig, HttpLimitsConfig, merge_alias
-from bot.config.knowledge import KnowledgeConfig
 from bot.config.push import PushConfig
 from bot.config.section import Section
 from bot.config.sections import split_sections, validate_sections
@@ -183,7 +182,6 @@ class WarmlineConfig(Section):
     storage: StorageConfig = StorageConfig()
     logging: LoggingConfig = LoggingConfig()
     push: PushConfig = PushConfig()
-    knowledge: KnowledgeConfig = KnowledgeConfig()
     flows: FlowsConfig = FlowsConfig()
     shop: ShopConfig = ShopConfig()
     #: the features an App loads, by name (bot.features); absent: every installed one
