@@ -18,7 +18,6 @@ from pydantic import (
     model_validator,
 )
 
-from bot.adapters.wecom.config import WeComConfig
 from bot.config.checks import (
     CORE_CONFIG,
     CallbackSecret,
@@ -36,9 +35,16 @@ from bot.config.flows import FlowsConfig, resolve_step_file
 from bot.config.http import HttpConfig, HttpLimitsConfig, merge_alias
 from bot.config.push import PushConfig
 from bot.config.section import Section
-from bot.config.sections import split_sections, validate_sections
+from bot.config.sections import (
+    split_platform_sections,
+    split_sections,
+    validate_platform_sections,
+    validate_sections,
+)
 from bot.config.shop import ShopConfig
 from bot.extras import missing
+
+SectionT = TypeVar("SectionT", bound=BaseModel)
 
 
 class WebhookConfig(Section):
@@ -81,13 +87,21 @@ class BotConfig(Section):
     callback_secret: CallbackSecret = None
     telegram: TelegramConfig = TelegramConfig()
     local: LocalConfig = LocalConfig()
-    #: WeCom (企业微信), read when ``platform: wecom`` (docs/wecom.md)
-    wecom: WeComConfig | None = None
     max_concurrent_updates: int = Field(default=64, ge=1)
     #: deprecated: read as ``http.*``
     http: HttpLimitsConfig | None = None
     #: updates acknowledged and not yet handled; beyond it the webhook answers 429
     max_queued_updates: int = Field(default=1000, ge=1)
+
+    #: the sections other platforms declare (``Platform.config``): ``bot.<platform>``
+    _platform_sections: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
+
+    def platform_section(self, name: str, model: type[SectionT]) -> SectionT | None:
+        """The section ``bot.<name>`` a registered platform declares, None when absent."""
+        found = self._platform_sections.get(name)
+        if found is not None and not isinstance(found, model):
+            raise TypeError(f"bot.{name} is a {type(found).__name__}, not a {model}")
+        return found
 
     @field_validator("admins", mode="before")
     @classmethod
@@ -99,27 +113,12 @@ class BotConfig(Section):
     @field_validator("platform")
     @classmethod
     def _known_platform(cls, value: str) -> str:
-        from bot.adapters.registry import platforms
+        from bot.adapters.registry import platform_names
 
-        known = platforms()
+        known = platform_names()
         if value not in known:
-            raise ValueError(f"no adapter {value!r} (known: {', '.join(sorted(known))})")
+            raise ValueError(f"no adapter {value!r} (known: {', '.join(known)})")
         return value
-
-    @model_validator(mode="after")
-    def _wecom_can_start(self) -> BotConfig:
-        """What the WeCom adapter needs before any network call."""
-        if self.platform != "wecom":
-            return self
-        if self.wecom is None:
-            raise KeyProblem("wecom", "required when bot.platform is wecom (docs/wecom.md)")
-        problem = self.wecom.first_problem()
-        if problem is not None:
-            raise KeyProblem(f"wecom.{problem[0]}", problem[1])
-        absent = missing("wechatpy", "WeCom")
-        if absent is not None:
-            raise KeyProblem("platform", absent)
-        return self
 
     @model_validator(mode="after")
     def _telegram_can_start(self) -> BotConfig:
@@ -173,9 +172,6 @@ class LoggingConfig(Section):
     libraries: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
 
-SectionT = TypeVar("SectionT", bound=BaseModel)
-
-
 class WarmlineConfig(Section):
     bot: BotConfig = BotConfig()
     http: HttpConfig = HttpConfig()
@@ -224,8 +220,12 @@ class WarmlineConfig(Section):
         if isinstance(data, WarmlineConfig):  # validated already, sections and all
             return handler(data)
         core, raw = split_sections(data, cls.model_fields)
+        core, raw_platforms = split_platform_sections(core, BotConfig.model_fields)
         config = handler(core)
         context = dict(info.context) if isinstance(info.context, dict) else {}
+        config.bot._platform_sections = validate_platform_sections(
+            raw_platforms, config.bot.platform, context
+        )
         context[CORE_CONFIG] = config
         config._sections, config._unused_sections = validate_sections(
             raw, config.features, cls.model_fields, context
@@ -239,6 +239,8 @@ class WarmlineConfig(Section):
         """Dumped, the loaded features' sections sit beside the core's, as in the file,
         so that a dump validates back to the same config."""
         data: dict[str, Any] = handler(self)
+        for name, section in self.bot._platform_sections.items():
+            data["bot"][name] = section.model_dump(mode=info.mode, by_alias=info.by_alias)
         for name, section in self._sections.items():
             data[name] = section.model_dump(mode=info.mode, by_alias=info.by_alias)
         return data

@@ -1,4 +1,4 @@
-"""Features' own config sections, read beside the core's.
+"""Features' own config sections, read beside the core's; and platforms' own, below ``bot``.
 
 A feature (``bot.features.Feature.config``) names a pydantic model for the top-level key
 named like the feature. The key is the feature's name so that the section of an installed
@@ -8,6 +8,11 @@ error names ``<feature>.<key>`` and its line like any other. The section of an i
 feature that ``features:`` leaves out is kept out of the way and noted, not checked: one
 may switch a feature off without deleting its settings. Any other unknown top-level key
 stays an error.
+
+A platform (``bot.adapters.registry.Platform.config``) names a model for ``bot.<platform>``
+the same way: the section of a registered platform is validated whenever it is there, the
+chosen platform's start check runs on it (absent or not), and errors name
+``bot.<platform>.<key>``.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from bot.adapters.registry import platforms
 from bot.config.checks import KeyProblem
 from bot.errors import ConfigError
 from bot.features import feature_names, load_features
@@ -68,13 +74,55 @@ def validate_sections(
     return sections, sorted(key for key in raw if key not in loaded)
 
 
-def _below(key: str, exc: ValidationError) -> list[InitErrorDetails]:
+def split_platform_sections(data: Any, core: Collection[str]) -> tuple[Any, dict[str, Any]]:
+    """``data`` without the ``bot.<platform>`` sections registered platforms declare
+    (the core's own ``bot`` keys aside), and those; an empty (null) one is left out."""
+    bot = data.get("bot") if isinstance(data, Mapping) else None
+    if not isinstance(bot, Mapping):
+        return data, {}
+    declared = {
+        name for name, platform in platforms().items() if platform.config and name not in core
+    }
+    found = {key: bot[key] for key in bot if key in declared}
+    if not found:
+        return data, {}
+    left = {key: value for key, value in bot.items() if key not in found}
+    return {**data, "bot": left}, {key: value for key, value in found.items() if value is not None}
+
+
+def validate_platform_sections(
+    raw: Mapping[str, Any], chosen: str, context: Any
+) -> dict[str, BaseModel]:
+    """The platforms' sections, validated, once the chosen platform's start check passed.
+    Raises a ValidationError located from the top of the config file."""
+    registered = platforms()
+    sections: dict[str, BaseModel] = {}
+    errors: list[InitErrorDetails] = []
+    for name, value in raw.items():
+        model = registered[name].config
+        assert model is not None  # split_platform_sections took declared sections only
+        try:
+            sections[name] = model.model_validate(value, context=context)
+        except ValidationError as exc:
+            errors.extend(_below(("bot", name), exc))
+    platform = registered.get(chosen)
+    if not errors and platform is not None and platform.start_problem is not None:
+        problem = platform.start_problem(sections.get(chosen))
+        if problem is not None:
+            errors.append(_error(("bot", *problem[0].split(".")), problem[1]))
+    if errors:
+        raise ValidationError.from_exception_data("WarmlineConfig", errors)
+    return sections
+
+
+def _below(key: str | tuple[str, ...], exc: ValidationError) -> list[InitErrorDetails]:
     """The section's errors, located from the top of the config file."""
+    prefix = (key,) if isinstance(key, str) else key
     found: list[InitErrorDetails] = []
     for error in exc.errors():
         detail: InitErrorDetails = {
             "type": error["type"],
-            "loc": (key, *error["loc"]),
+            "loc": (*prefix, *error["loc"]),
             "input": error["input"],
         }
         if "ctx" in error:
