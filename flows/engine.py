@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from bot.config.flows import FlowsConfig
 from bot.events import Button, ChatRef, OutgoingMessage, UserRef
 from bot.i18n import normalise_language
 from bot.scheduling.catchup import shared_catch_up
@@ -24,6 +23,7 @@ from flows.backlog import backlog_timers
 from flows.batch import StepBatch, save_changed, snapshot
 from flows.buttons import press_many
 from flows.cadence import run_slots
+from flows.config import FlowsConfig, flows_config
 from flows.content import ContentLibrary
 from flows.definition import FlowDef, StepDef
 from flows.lateness import STALE, STALE_CATEGORY, TickStats, check_kinds, deadline, is_stale
@@ -56,7 +56,7 @@ class FlowEngine:
         registry: StepRegistry | None = None,
     ) -> None:
         self.services = services
-        self.config: FlowsConfig = services.config.flows
+        self.config: FlowsConfig = flows_config(services.config)
         self.flows = flows
         self.library = library
         self.registry = registry or StepRegistry.default()

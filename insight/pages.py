@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config.model import WarmlineConfig
+from flows.config import flows_config
 from insight.config import insight_config
 from insight.costs import cost_models
 from insight.loop import interactions, members, orders
@@ -54,10 +55,11 @@ class Settings:
 
     @classmethod
     def of(cls, config: WarmlineConfig) -> Settings:
+        flows = flows_config(config)
         return cls(
-            min_trust=config.flows.offer.min_trust,
+            min_trust=flows.offer.min_trust,
             weekly_cap=config.push.caps.per_week,
-            cycles={sku: p.cycle for sku, p in config.flows.products.items()},
+            cycles={sku: p.cycle for sku, p in flows.products.items()},
         )
 
 

@@ -17,8 +17,8 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.config.flows import FlowsConfig
 from bot.config.push import PushConfig
+from flows.config import FlowsConfig
 from flows.trust import SIGNALS, Signals, trust_score
 
 DAY = 86400.0

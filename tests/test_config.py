@@ -86,6 +86,24 @@ def test_unknown_key_is_an_error(tmp_path: Path) -> None:
         load_config(path, env={})
 
 
+def test_the_cores_and_the_sections_errors_are_named_together(tmp_path: Path) -> None:
+    """A typo in the core does not hide one in a feature's or a platform's section."""
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "storage:\n  databse_url: x\nflows:\n  tick: soon\nbot:\n  wecom:\n    agent_id: x\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    lines = str(info.value).splitlines()
+    assert (
+        lines[0]
+        == f"{path}:2: storage.databse_url: unknown key (check the spelling against config.example.yaml)"
+    )
+    assert lines[1].startswith(f"{path}:7: bot.wecom.agent_id: Input should be a valid integer")
+    assert lines[2].startswith(f"{path}:4: flows.tick: ")
+    assert len(lines) == 3
+
+
 def test_missing_token_says_how_to_set_it(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text("bot:\n  platform: telegram\n")

@@ -19,6 +19,7 @@ from bot.config import load_config
 from bot.config.model import TelegramConfig
 from bot.errors import ConfigError
 from bot.web import WebServer
+from flows.config import flows_config
 from knowledge.config import knowledge_config
 
 runner = CliRunner()
@@ -154,7 +155,7 @@ def test_relative_sources_start_at_the_config_file(config_dir: Path) -> None:
     config = load_config(path, env={})
     assert knowledge_config(config).source_paths() == [config_dir / "kb"]
     assert knowledge_config(config).index_path() == config_dir / ".warmline-kb"
-    assert config.flows.content.directories == [str(config_dir / "kb")]
+    assert flows_config(config).content.directories == [str(config_dir / "kb")]
 
 
 def test_a_disabled_knowledge_base_needs_no_sources(config_dir: Path) -> None:

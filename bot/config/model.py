@@ -27,15 +27,14 @@ from bot.config.checks import (
     RedisUrl,
     WebhookSecret,
     bot_id_of_token,
-    config_dir_of,
-    resolve_folders,
 )
 from bot.config.duration import Duration
-from bot.config.flows import FlowsConfig, resolve_step_file
 from bot.config.http import HttpConfig, HttpLimitsConfig, merge_alias
 from bot.config.push import PushConfig
 from bot.config.section import Section
 from bot.config.sections import (
+    Errors,
+    as_given,
     split_platform_sections,
     split_sections,
     validate_platform_sections,
@@ -178,7 +177,6 @@ class WarmlineConfig(Section):
     storage: StorageConfig = StorageConfig()
     logging: LoggingConfig = LoggingConfig()
     push: PushConfig = PushConfig()
-    flows: FlowsConfig = FlowsConfig()
     shop: ShopConfig = ShopConfig()
     #: the features an App loads, by name (bot.features); absent: every installed one
     features: list[str] | None = None
@@ -221,15 +219,26 @@ class WarmlineConfig(Section):
             return handler(data)
         core, raw = split_sections(data, cls.model_fields)
         core, raw_platforms = split_platform_sections(core, BotConfig.model_fields)
-        config = handler(core)
         context = dict(info.context) if isinstance(info.context, dict) else {}
-        config.bot._platform_sections = validate_platform_sections(
-            raw_platforms, config.bot.platform, context
+        errors = Errors()
+        config: WarmlineConfig | None = None
+        with errors.gather():
+            config = handler(core)
+        platform, chosen = (
+            (config.bot.platform, config.features) if config is not None else as_given(core)
         )
-        context[CORE_CONFIG] = config
-        config._sections, config._unused_sections = validate_sections(
-            raw, config.features, cls.model_fields, context
-        )
+        platforms: dict[str, BaseModel] = {}
+        with errors.gather():
+            platforms = validate_platform_sections(raw_platforms, platform, context)
+        if config is not None:  # a section checks itself against the core only when valid
+            context[CORE_CONFIG] = config
+        sections: tuple[dict[str, BaseModel], list[str]] = ({}, [])
+        with errors.gather():
+            sections = validate_sections(raw, chosen, cls.model_fields, context)
+        errors.raise_any()
+        assert config is not None  # raise_any raised otherwise
+        config.bot._platform_sections = platforms
+        config._sections, config._unused_sections = sections
         return config
 
     @model_serializer(mode="wrap")
@@ -287,20 +296,4 @@ class WarmlineConfig(Section):
     def _redis_when_needed(self) -> WarmlineConfig:
         if self.push.backend == "redis" and not self.storage.redis_url:
             raise KeyProblem("push.backend", "redis needs storage.redis_url")
-        return self
-
-    @model_validator(mode="after")
-    def _folders_exist(self, info: ValidationInfo) -> WarmlineConfig:
-        """Loaded from a file: extra flow and content folders are relative to it, and exist."""
-        config_dir = config_dir_of(info)
-        if config_dir is None:
-            return self
-        flows = self.flows
-        flows.directories = resolve_folders(
-            flows.directories, config_dir, "flows.directories", "flow directory"
-        )
-        flows.content.directories = resolve_folders(
-            flows.content.directories, config_dir, "flows.content.directories", "content directory"
-        )
-        flows.steps = [resolve_step_file(spec, config_dir) for spec in flows.steps]
         return self

@@ -17,7 +17,8 @@ chosen platform's start check runs on it (absent or not), and errors name
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -74,6 +75,16 @@ def validate_sections(
     return sections, sorted(key for key in raw if key not in loaded)
 
 
+def as_given(data: Any) -> tuple[str, list[str] | None]:
+    """``bot.platform`` and ``features`` as written, for checking the sections of a config
+    whose core did not validate (what cannot be read: the defaults)."""
+    bot = data.get("bot") if isinstance(data, Mapping) else None
+    platform = bot.get("platform") if isinstance(bot, Mapping) else None
+    features = data.get("features") if isinstance(data, Mapping) else None
+    chosen = [str(name) for name in features] if isinstance(features, list) else None
+    return (platform if isinstance(platform, str) else "local"), chosen
+
+
 def split_platform_sections(data: Any, core: Collection[str]) -> tuple[Any, dict[str, Any]]:
     """``data`` without the ``bot.<platform>`` sections registered platforms declare
     (the core's own ``bot`` keys aside), and those; an empty (null) one is left out."""
@@ -113,6 +124,30 @@ def validate_platform_sections(
     if errors:
         raise ValidationError.from_exception_data("WarmlineConfig", errors)
     return sections
+
+
+class Errors:
+    """The errors of the core's validation and of the sections', reported together, as
+    pydantic reports every error of one model (a typo in ``storage`` does not hide one
+    in ``flows``)."""
+
+    def __init__(self) -> None:
+        self._found: list[ValidationError] = []
+
+    @contextmanager
+    def gather(self) -> Iterator[None]:
+        """Run a validation; its ValidationError is kept for :meth:`raise_any`."""
+        try:
+            yield
+        except ValidationError as exc:
+            self._found.append(exc)
+
+    def raise_any(self) -> None:
+        if len(self._found) == 1:
+            raise self._found[0]
+        if self._found:
+            details = [detail for exc in self._found for detail in _below((), exc)]
+            raise ValidationError.from_exception_data("WarmlineConfig", details)
 
 
 def _below(key: str | tuple[str, ...], exc: ValidationError) -> list[InitErrorDetails]:
