@@ -34,6 +34,7 @@ from flows.state import JourneyState, JourneyStore
 from flows.steps import RETRY_FLOOR, Status, StepRegistry, StepResult, StepRun
 from flows.tags import TagStore
 from flows.timers import NewTimer, Timer, TimerStore, timer_key
+from push.config import push_config
 from push.contract import Category, Decision, Outcome, PushGate, PushMessage
 from push.gate import Gate
 from storage.database import Database
@@ -67,7 +68,7 @@ class FlowEngine:
         self.timers = TimerStore(db)
         self.orders = OrderBook(db)
         self.tags = TagStore(db, services.signals)
-        self.catch_up = shared_catch_up(services)
+        self.catch_up = shared_catch_up(services, push_config(services.config).catch_up)
         #: steps and slots skipped as stale since start-up
         self.stale = 0
         self._occasions_done: date | None = None
@@ -381,7 +382,7 @@ class FlowEngine:
         send_at = self.config.content.send_at
         if send_at is None:
             return earliest
-        zone = member_zone(member.time_zone, self.services.config.push.timezone)
+        zone = member_zone(member.time_zone, push_config(self.services.config).timezone)
         local = earliest.astimezone(zone)
         hour, minute = (int(part) for part in send_at.split(":"))
         slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)

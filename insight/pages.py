@@ -39,6 +39,7 @@ from insight.queries.respect import (
     weekly_load,
 )
 from insight.window import Window
+from push.config import push_config
 from storage.amounts import AMOUNT_LIMIT, counted_amount, uncounted_orders
 from storage.member_loop import catch_up_member_loop
 
@@ -58,7 +59,7 @@ class Settings:
         flows = flows_config(config)
         return cls(
             min_trust=flows.offer.min_trust,
-            weekly_cap=config.push.caps.per_week,
+            weekly_cap=push_config(config).caps.per_week,
             cycles={sku: p.cycle for sku, p in flows.products.items()},
         )
 

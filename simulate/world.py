@@ -38,6 +38,7 @@ from flows.purchase import Purchase
 from flows.state import referral_code_for
 from handlers.start import parse_payload
 from insight.tracker import ActivityTracker
+from push.config import push_config
 from push.gate import Gate
 from simulate.collection import batch_collection
 from simulate.measure import OFFER_PREFIX, SATISFACTION_PREFIX, VALUE_PREFIX, Measure
@@ -89,7 +90,7 @@ class World:
         # the simulation is its database's only user: SQLite runs on the loop's thread
         database = Database(config.storage.database_url, only_user=True)
         self.app = App(config, adapter=self.adapter, clock=self.clock, database=database)
-        self.measure = Measure(flows_config(config), config.push)
+        self.measure = Measure(flows_config(config), push_config(config))
         self.downtime = Downtime(START, outages)
         #: (hour, seq, what is due): plain tuples compare faster than dataclasses
         self.queue: list[tuple[int, int, Due]] = []

@@ -17,6 +17,7 @@ from bot.cli import app as cli
 from bot.clock import ManualClock
 from bot.errors import ConfigError
 from flows.config import flows_config
+from push.config import push_config
 from push.contract import Category, Outcome, PushMessage
 from push.gate import Gate
 from push.store import PendingStore
@@ -37,8 +38,8 @@ def test_lateness_keys_merge_with_the_defaults_and_take_durations() -> None:
     assert flows_config(config).bound("repurchase") == timedelta(0)  # 0: no bound
     assert flows_config(config).bound("offer") == timedelta(hours=12)  # default kept
     assert flows_config(config).bound("my_custom_action") == timedelta(days=1)  # "default"
-    assert config.push.lateness["broadcast"] == timedelta(hours=2)
-    assert config.push.lateness["value"] == timedelta(days=1)
+    assert push_config(config).lateness["broadcast"] == timedelta(hours=2)
+    assert push_config(config).lateness["value"] == timedelta(days=1)
     with pytest.raises(ValidationError, match="action names"):
         make_config("sqlite://", flows={"lateness": {"Care Tips": "1d"}})
     with pytest.raises(ValidationError, match="unknown category promo"):

@@ -30,7 +30,6 @@ from bot.config.checks import (
 )
 from bot.config.duration import Duration
 from bot.config.http import HttpConfig, HttpLimitsConfig, merge_alias
-from bot.config.push import PushConfig
 from bot.config.section import Section
 from bot.config.sections import (
     Errors,
@@ -176,7 +175,6 @@ class WarmlineConfig(Section):
     http: HttpConfig = HttpConfig()
     storage: StorageConfig = StorageConfig()
     logging: LoggingConfig = LoggingConfig()
-    push: PushConfig = PushConfig()
     shop: ShopConfig = ShopConfig()
     #: the features an App loads, by name (bot.features); absent: every installed one
     features: list[str] | None = None
@@ -281,19 +279,4 @@ class WarmlineConfig(Section):
                 value = getattr(self.bot.http, name)
                 notes.append(merge_alias(self.http, name, value, f"bot.http.{name}"))
         self._deprecations = notes
-        return self
-
-    @model_validator(mode="after")
-    def _extras_installed(self) -> WarmlineConfig:
-        """The optional libraries this configuration needs (pip extras) are there."""
-        if self.storage.database_url.startswith("postgresql") and self.push.scheduler.enabled:
-            problem = missing("psycopg", "the scheduler's job store on PostgreSQL")
-            if problem is not None:
-                raise KeyProblem("storage.database_url", problem)
-        return self
-
-    @model_validator(mode="after")
-    def _redis_when_needed(self) -> WarmlineConfig:
-        if self.push.backend == "redis" and not self.storage.redis_url:
-            raise KeyProblem("push.backend", "redis needs storage.redis_url")
         return self
