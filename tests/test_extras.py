@@ -68,18 +68,23 @@ def test_a_config_needing_a_missing_extra_names_it(tmp_path: Path) -> None:
     for number, (text, expected) in enumerate(cases.items()):
         path = tmp_path / f"c{number}.yaml"
         path.write_text(text, encoding="utf-8")
-        result = without_extras(
-            f"""
-            from bot.config import load_config
-            from bot.errors import ConfigError
-            try:
-                load_config({str(path)!r}, env={{}})
-            except ConfigError as exc:
-                print(exc)
-            """,
-            tmp_path,
-        )
+        result = load_without_extras(path)
         assert expected in result.stdout, (text, result.stdout, result.stderr)
+
+
+def load_without_extras(
+    path: Path, hidden: list[str] = OPTIONAL
+) -> subprocess.CompletedProcess[str]:
+    """``load_config(path)`` without the ``hidden`` libraries; prints its ConfigError."""
+    code = f"""
+        from bot.config import load_config
+        from bot.errors import ConfigError
+        try:
+            load_config({str(path)!r}, env={{}})
+        except ConfigError as exc:
+            print(exc)
+        """
+    return without_extras(code, path.parent, hidden)
 
 
 def test_a_sections_check_of_a_core_key_names_that_key(tmp_path: Path) -> None:
@@ -87,18 +92,7 @@ def test_a_sections_check_of_a_core_key_names_that_key(tmp_path: Path) -> None:
     and names ``storage.database_url``, the key that asks for PostgreSQL."""
     path = tmp_path / "config.yaml"
     path.write_text("storage:\n  database_url: postgresql+asyncpg://u@h/db\n", encoding="utf-8")
-    result = without_extras(
-        f"""
-        from bot.config import load_config
-        from bot.errors import ConfigError
-        try:
-            load_config({str(path)!r}, env={{}})
-        except ConfigError as exc:
-            print(exc)
-        """,
-        tmp_path,
-        hidden=["psycopg"],
-    )
+    result = load_without_extras(path, hidden=["psycopg"])
     assert result.stdout.strip() == (
         f"{path}:2: storage.database_url: the scheduler's job store on PostgreSQL needs the "
         "psycopg package: pip install 'warmline[postgres]'"
