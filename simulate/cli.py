@@ -40,7 +40,9 @@ def simulation_config(cfg: WarmlineConfig, database_url: str, backend: str) -> W
     data["storage"].update(database_url=database_url, redis_url=None)
     data["flows"]["tick"] = 0
     data["flows"]["orders"]["webhook_secret"] = None  # orders come from the simulation
-    data["bot"]["telegram"]["webhook"]["listen"] = None  # read as http.listen, already there
+    telegram = data["bot"].get("telegram")
+    if isinstance(telegram, dict):  # its old listen key: read as http.listen, already there
+        telegram["webhook"]["listen"] = None
     data["http"]["listen"] = "127.0.0.1:0"  # loopback only, if anything
     if not data["flows"]["products"]:
         data["flows"]["products"] = {"tea": {"name": "Tea sampler", "cycle": "30d"}}

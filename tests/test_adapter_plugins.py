@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from bot.adapters.registry import platform_names
+from bot.adapters.telegram_platform import telegram_config
 from bot.adapters.wecom.config import WeComConfig
 from bot.cli import command_line
 from bot.config import WarmlineConfig, load_config
@@ -153,3 +154,19 @@ def test_wecom_declares_its_section_secrets_and_commands(tmp_path: Path) -> None
     assert WarmlineConfig.model_validate(data).model_dump(by_alias=True) == data
     result = CliRunner().invoke(command_line(), ["wecom", "-h"])
     assert result.exit_code == 0 and "contact-way" in result.output
+
+
+def test_telegram_declares_its_section_token_and_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bot.telegram`` is Telegram's own section now, with the same keys and errors."""
+    path = write(tmp_path, "bot:\n  platform: telegram\n  telegram:\n    library: ptb\n")
+    with pytest.raises(ConfigError, match=r"config.yaml:3: bot.telegram.token: required"):
+        load_config(path, env={})
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    config = load_config(path)
+    assert telegram_config(config).token == "123:abc"
+    result = CliRunner().invoke(command_line(), ["config", "check", "-c", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "config OK: platform=telegram library=ptb mode=polling" in result.output
+    assert telegram_config(load_config(write(tmp_path, "bot: {}\n"), env={})).library == "aiogram"

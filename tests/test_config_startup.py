@@ -14,9 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.adapters.telegram_base import bot_id_of
+from bot.adapters.telegram_platform import TelegramConfig, telegram_config
 from bot.cli import app
 from bot.config import load_config
-from bot.config.model import TelegramConfig
 from bot.errors import ConfigError
 from bot.web import WebServer
 from flows.config import flows_config
@@ -181,7 +181,7 @@ def test_valid_values_pass(config_dir: Path) -> None:
         "  redis_url: redis://127.0.0.1:6379/0\n"
     )
     config = load_config(path, env={})
-    assert config.bot.telegram.webhook.secret_token == "A-z_9" * 51  # 255 characters
+    assert telegram_config(config).webhook.secret_token == "A-z_9" * 51  # 255 characters
 
 
 def test_check_parses_the_files_run_would_read(config_dir: Path) -> None:

@@ -46,19 +46,20 @@ class Platform:
     env: Mapping[str, str] = field(default_factory=dict)
     #: adds the platform's sub-commands to the ``warmline`` command line
     commands: Callable[[typer.Typer], None] | None = None
+    #: what ``warmline config check`` says of the chosen platform's section
+    summary: Callable[[Any], str] | None = None
+    #: deprecated keys below ``bot.<name>`` → the ``http.*`` key they are read as
+    http_aliases: Mapping[str, str] = field(default_factory=dict)
 
 
-#: the terminal; its section ``bot.local`` is still a field of the core's config
+#: the terminal, for trying a bot out and for tests; its section ``bot.local`` is a
+#: field of the core's config (``warmline chat`` and the simulation run on it whatever
+#: ``bot.platform`` says)
 LOCAL = Platform("local", "bot.adapters.local:build")
-#: Telegram; its section ``bot.telegram`` is still a field of the core's config (the
-#: shared HTTP server reads its deprecated ``webhook.listen``)
-TELEGRAM = Platform(
-    "telegram", "bot.adapters.telegram_base:build", env={"TELEGRAM_BOT_TOKEN": "token"}
-)
 #: platform name → its registration, or "module:ATTRIBUTE" of it
 BUILT_IN: dict[str, Platform | str] = {
     "local": LOCAL,
-    "telegram": TELEGRAM,
+    "telegram": "bot.adapters.telegram_platform:PLATFORM",
     "wecom": "bot.adapters.wecom.platform:PLATFORM",
 }
 ENTRY_POINTS = "warmline.adapters"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 
@@ -121,13 +122,11 @@ def config_check(config: ConfigOption = None) -> None:
         err.print("[bold red]Invalid configuration[/]")
         err.print("\n".join(problems), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2)
+    platform = platforms()[cfg.bot.platform]
+    section = cfg.bot.platform_section(platform.name, BaseModel)
+    about = f" {platform.summary(section)}" if platform.summary is not None else ""
     Console().print(
-        f"config OK: platform={cfg.bot.platform}"
-        + (
-            f" library={cfg.bot.telegram.library} mode={cfg.bot.telegram.mode}"
-            if cfg.bot.platform == "telegram"
-            else ""
-        )
+        f"config OK: platform={platform.name}{about}"
         + f" database={_redact(cfg.storage.database_url)}",
         highlight=False,
     )

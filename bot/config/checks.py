@@ -18,8 +18,6 @@ from pydantic import AfterValidator, ValidationInfo
 if TYPE_CHECKING:
     from bot.config.model import WarmlineConfig
 
-#: what Telegram accepts as a webhook secret_token (Bot API, setWebhook)
-_SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 #: the HMAC key of inline buttons; shorter keys are guessable
 MIN_CALLBACK_SECRET_BYTES = 16
 #: database backends the storage layer and its migrations are written for
@@ -76,14 +74,6 @@ class KeyProblem(ValueError):
         self.from_top = from_top
 
 
-def bot_id_of_token(token: str) -> str:
-    """The numeric bot id that starts every token from @BotFather."""
-    bot_id, sep, secret = token.partition(":")
-    if not bot_id.isdigit() or not sep or not secret or any(c.isspace() for c in token):
-        raise ValueError("must look like 123456789:AA… (from @BotFather)")
-    return bot_id
-
-
 def split_listen(listen: str) -> tuple[str, int]:
     """``host:port`` (IPv6 as ``[::1]:8080``) → host and port."""
     host, _, port = listen.rpartition(":")
@@ -95,20 +85,6 @@ def split_listen(listen: str) -> tuple[str, int]:
 def check_listen(listen: str) -> str:
     split_listen(listen)
     return listen
-
-
-def check_secret_token(value: str | None) -> str | None:
-    if value is not None and not _SECRET_TOKEN.match(value):
-        raise ValueError(
-            "Telegram accepts 1-256 characters of A-Z a-z 0-9 _ - only "
-            f"(got {len(value)} characters{_first_bad(value)})"
-        )
-    return value
-
-
-def _first_bad(value: str) -> str:
-    bad = next((c for c in value if not re.match(r"[A-Za-z0-9_-]", c)), None)
-    return f", including {bad!r}" if bad is not None else ""
 
 
 def check_callback_secret(value: str | None) -> str | None:
@@ -171,7 +147,6 @@ def check_redis_url(url: str | None) -> str | None:
 
 
 ListenAddress = Annotated[str, AfterValidator(check_listen)]
-WebhookSecret = Annotated[str | None, AfterValidator(check_secret_token)]
 CallbackSecret = Annotated[str | None, AfterValidator(check_callback_secret)]
 DatabaseUrl = Annotated[str, AfterValidator(check_database_url)]
 RedisUrl = Annotated[str | None, AfterValidator(check_redis_url)]

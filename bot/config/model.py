@@ -22,11 +22,7 @@ from bot.config.checks import (
     CORE_CONFIG,
     CallbackSecret,
     DatabaseUrl,
-    KeyProblem,
-    ListenAddress,
     RedisUrl,
-    WebhookSecret,
-    bot_id_of_token,
 )
 from bot.config.duration import Duration
 from bot.config.http import HttpConfig, HttpLimitsConfig, merge_alias
@@ -34,42 +30,15 @@ from bot.config.section import Section
 from bot.config.sections import (
     Errors,
     as_given,
+    merge_platform_aliases,
     split_platform_sections,
     split_sections,
     validate_platform_sections,
     validate_sections,
 )
 from bot.config.shop import ShopConfig
-from bot.extras import missing
 
 SectionT = TypeVar("SectionT", bound=BaseModel)
-
-
-class WebhookConfig(Section):
-    #: deprecated: read as ``http.listen``
-    listen: ListenAddress | None = None
-    path: str = "/telegram/webhook"
-    secret_token: WebhookSecret = None
-    public_url: str | None = Field(
-        default=None, description="URL Telegram posts to; setWebhook is called when set."
-    )
-
-
-class TelegramConfig(Section):
-    token: str | None = None
-    library: Literal["aiogram", "ptb"] = "aiogram"
-    api_base: str = "https://api.telegram.org"
-    mode: Literal["polling", "webhook"] = "polling"
-    webhook: WebhookConfig = WebhookConfig()
-    poll_timeout: Duration = timedelta(seconds=30)
-    max_retries: int = Field(default=5, ge=0)
-
-
-#: bot.telegram.library → the module it imports, and what it is called in an error
-TELEGRAM_LIBRARIES = {
-    "aiogram": ("aiogram", "Telegram through aiogram"),
-    "ptb": ("telegram", "Telegram through python-telegram-bot"),
-}
 
 
 class LocalConfig(Section):
@@ -83,7 +52,6 @@ class BotConfig(Section):
     admins: list[str] = Field(default_factory=list)
     default_language: Literal["en", "zh"] = "en"
     callback_secret: CallbackSecret = None
-    telegram: TelegramConfig = TelegramConfig()
     local: LocalConfig = LocalConfig()
     max_concurrent_updates: int = Field(default=64, ge=1)
     #: deprecated: read as ``http.*``
@@ -117,34 +85,6 @@ class BotConfig(Section):
         if value not in known:
             raise ValueError(f"no adapter {value!r} (known: {', '.join(known)})")
         return value
-
-    @model_validator(mode="after")
-    def _telegram_can_start(self) -> BotConfig:
-        """What the Telegram adapters need before any network call."""
-        if self.platform != "telegram":
-            return self
-        token = self.telegram.token
-        if not token:
-            raise KeyProblem(
-                "telegram.token",
-                "required when bot.platform is telegram; put the token from @BotFather "
-                "under bot.telegram.token or export TELEGRAM_BOT_TOKEN",
-            )
-        try:
-            bot_id_of_token(token)
-        except ValueError as exc:
-            raise KeyProblem("telegram.token", str(exc)) from None
-        module, what = TELEGRAM_LIBRARIES[self.telegram.library]
-        problem = missing(module, what)
-        if problem is not None:
-            raise KeyProblem("telegram.library", problem)
-        if self.telegram.mode == "webhook" and not self.telegram.webhook.secret_token:
-            raise KeyProblem(
-                "telegram.webhook.secret_token",
-                "required in webhook mode, so that requests not sent by Telegram are rejected "
-                "(any 1-256 of A-Z a-z 0-9 _ -)",
-            )
-        return self
 
 
 class StorageConfig(Section):
@@ -228,6 +168,8 @@ class WarmlineConfig(Section):
         platforms: dict[str, BaseModel] = {}
         with errors.gather():
             platforms = validate_platform_sections(raw_platforms, platform, context)
+            if config is not None:
+                config._deprecations[:0] = merge_platform_aliases(config.http, platforms)
         if config is not None:  # a section checks itself against the core only when valid
             context[CORE_CONFIG] = config
         sections: tuple[dict[str, BaseModel], list[str]] = ({}, [])
@@ -269,14 +211,12 @@ class WarmlineConfig(Section):
 
     @model_validator(mode="after")
     def _http_aliases(self) -> WarmlineConfig:
-        """``bot.telegram.webhook.listen`` and ``bot.http.*`` are read as ``http.*``."""
+        """``bot.http.*`` are read as ``http.*`` (and platforms' own deprecated keys:
+        :func:`bot.config.sections.merge_platform_aliases`)."""
         notes = []
-        if self.bot.telegram.webhook.listen is not None:
-            listen = self.bot.telegram.webhook.listen
-            notes.append(merge_alias(self.http, "listen", listen, "bot.telegram.webhook.listen"))
         if self.bot.http is not None:
             for name in sorted(self.bot.http.model_fields_set):
                 value = getattr(self.bot.http, name)
                 notes.append(merge_alias(self.http, name, value, f"bot.http.{name}"))
-        self._deprecations = notes
+        self._deprecations.extend(notes)  # after the platforms' (the wrap validator's)
         return self

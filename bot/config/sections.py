@@ -26,6 +26,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from bot.adapters.registry import platforms
 from bot.config.checks import KeyProblem
+from bot.config.http import HttpConfig, merge_alias
 from bot.errors import ConfigError
 from bot.features import feature_names, load_features
 
@@ -148,6 +149,29 @@ class Errors:
         if self._found:
             details = [detail for exc in self._found for detail in _below((), exc)]
             raise ValidationError.from_exception_data("WarmlineConfig", details)
+
+
+def merge_platform_aliases(http: HttpConfig, sections: Mapping[str, BaseModel]) -> list[str]:
+    """The platforms' deprecated keys (``Platform.http_aliases``) carried to ``http.*``;
+    the warnings to show. Raises a ValidationError naming ``http.<key>`` when both are
+    set, differently."""
+    registered = platforms()
+    notes: list[str] = []
+    errors: list[InitErrorDetails] = []
+    for name, section in sections.items():
+        for old, new in registered[name].http_aliases.items():
+            value: Any = section
+            for part in old.split("."):
+                value = getattr(value, part)
+            if value is None:
+                continue
+            try:
+                notes.append(merge_alias(http, new, value, f"bot.{name}.{old}"))
+            except KeyProblem as problem:
+                errors.append(_error(tuple(problem.key.split(".")), str(problem)))
+    if errors:
+        raise ValidationError.from_exception_data("WarmlineConfig", errors)
+    return notes
 
 
 def _below(key: str | tuple[str, ...], exc: ValidationError) -> list[InitErrorDetails]:
