@@ -24,9 +24,9 @@ sys.path.append(str(ROOT / "tests"))
 from aiohttp import web  # noqa: E402
 from fake_bot_api import TOKEN, FakeBotAPI  # noqa: E402
 
-from bot.config.model import TelegramConfig  # noqa: E402
-from bot.config.push import PacingConfig  # noqa: E402
+from bot.adapters.telegram_platform import TelegramConfig  # noqa: E402
 from bot.events import ChatKind, ChatRef, OutgoingMessage  # noqa: E402
+from push.config import PacingConfig  # noqa: E402
 from push.pacing import PacedSender, Pacer  # noqa: E402
 
 

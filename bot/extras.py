@@ -18,7 +18,6 @@ EXTRA_OF: dict[str, str] = {
     "hiredis": "redis",
     "plotly": "insight",
     "jinja2": "insight",
-    "wechatpy": "wecom",
 }
 #: what the insight dashboard, /metrics and the reports import
 INSIGHT = ("plotly", "jinja2")
@@ -28,11 +27,12 @@ class MissingExtra(ConfigError):
     """An optional library the configuration needs is not installed."""
 
 
-def missing(modules: str | tuple[str, ...], what: str) -> str | None:
-    """Why ``what`` cannot run (the extra to install), or None when ``modules`` are there."""
+def missing(modules: str | tuple[str, ...], what: str, extra: str | None = None) -> str | None:
+    """Why ``what`` cannot run (the extra to install), or None when ``modules`` are there.
+    ``extra`` names the extra of a module the core does not list (a platform's own)."""
     for module in (modules,) if isinstance(modules, str) else modules:
         if not _installed(module):
-            extra = EXTRA_OF[module]
+            extra = extra or EXTRA_OF[module]
             return f"{what} needs the {module} package: pip install 'warmline[{extra}]'"
     return None
 

@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from bot.commandline import ConfigOption, err, load_or_exit
 from bot.errors import ConfigError
+from flows.config import flows_config
 
 flows_app: typer.Typer = typer.Typer(
     no_args_is_help=True, help="Conversation flows of the member journey."
@@ -28,7 +29,7 @@ def show(
 
     cfg = load_or_exit(config)
     try:
-        flows = load_flows([Path(d) for d in cfg.flows.directories])
+        flows = load_flows([Path(d) for d in flows_config(cfg).directories])
     except ConfigError as exc:
         err.print(f"[bold red]Invalid flow[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None

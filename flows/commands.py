@@ -7,11 +7,11 @@ import math
 import re
 from collections.abc import Mapping
 
-from bot.config.flows import ProductConfig
 from bot.context import Context
 from bot.events import ButtonPressed, MemberJoined
 from bot.i18n.money import money
 from bot.router import Router
+from flows.config import ProductConfig
 from flows.engine import FlowEngine
 from flows.tags import clean_tag
 from storage.records import MemberRecord

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from bot.config.flows import FlowsConfig
 from bot.events import Button, ChatRef, OutgoingMessage, UserRef
 from bot.i18n import normalise_language
 from bot.scheduling.catchup import shared_catch_up
@@ -24,6 +23,7 @@ from flows.backlog import backlog_timers
 from flows.batch import StepBatch, save_changed, snapshot
 from flows.buttons import press_many
 from flows.cadence import run_slots
+from flows.config import FlowsConfig, flows_config
 from flows.content import ContentLibrary
 from flows.definition import FlowDef, StepDef
 from flows.lateness import STALE, STALE_CATEGORY, TickStats, check_kinds, deadline, is_stale
@@ -34,6 +34,7 @@ from flows.state import JourneyState, JourneyStore
 from flows.steps import RETRY_FLOOR, Status, StepRegistry, StepResult, StepRun
 from flows.tags import TagStore
 from flows.timers import NewTimer, Timer, TimerStore, timer_key
+from push.config import push_config
 from push.contract import Category, Decision, Outcome, PushGate, PushMessage
 from push.gate import Gate
 from storage.database import Database
@@ -56,7 +57,7 @@ class FlowEngine:
         registry: StepRegistry | None = None,
     ) -> None:
         self.services = services
-        self.config: FlowsConfig = services.config.flows
+        self.config: FlowsConfig = flows_config(services.config)
         self.flows = flows
         self.library = library
         self.registry = registry or StepRegistry.default()
@@ -67,7 +68,7 @@ class FlowEngine:
         self.timers = TimerStore(db)
         self.orders = OrderBook(db)
         self.tags = TagStore(db, services.signals)
-        self.catch_up = shared_catch_up(services)
+        self.catch_up = shared_catch_up(services, push_config(services.config).catch_up)
         #: steps and slots skipped as stale since start-up
         self.stale = 0
         self._occasions_done: date | None = None
@@ -381,7 +382,7 @@ class FlowEngine:
         send_at = self.config.content.send_at
         if send_at is None:
             return earliest
-        zone = member_zone(member.time_zone, self.services.config.push.timezone)
+        zone = member_zone(member.time_zone, push_config(self.services.config).timezone)
         local = earliest.astimezone(zone)
         hour, minute = (int(part) for part in send_at.split(":"))
         slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)

@@ -15,6 +15,7 @@ from bot.i18n import Catalog
 from bot.middlewares import WATCHERS
 from flows import commands
 from flows.cli import register
+from flows.config import FlowsConfig, flows_config
 from flows.content import ContentLibrary
 from flows.definition import PLAYBOOK
 from flows.engine import FlowEngine
@@ -35,25 +36,24 @@ def build_engine(app: App) -> FlowEngine:
     registry = services.find(StepRegistry) or services.provide(StepRegistry())
     flows = prepare_flows(app.config, services.catalog, registry)
     library = ContentLibrary.load(
-        [PLAYBOOK / "content", *(Path(d) for d in app.config.flows.content.directories)]
+        [PLAYBOOK / "content", *(Path(d) for d in flows_config(app.config).content.directories)]
     )
     return FlowEngine(services, app.database, flows, library, registry)
 
 
 def install_flows(app: App) -> None:
     app.include(commands.router, order=24)
-    if not app.config.flows.enabled:
+    config = flows_config(app.config)
+    if not config.enabled:
         return
     engine = app.services.provide(build_engine(app))
     app.services.interactions = InteractionTee(app.services.interactions, engine, app.services)
     app.add_middleware(SignalCounter(engine), order=WATCHERS)
-    secret = app.config.flows.orders.webhook_secret
+    secret = config.orders.webhook_secret
     if secret:
         from flows.webhook import orders_handler
 
-        app.web.add_route(
-            "POST", app.config.flows.orders.path, orders_handler(engine, app.services, secret)
-        )
+        app.web.add_route("POST", config.orders.path, orders_handler(engine, app.services, secret))
     ticker = Ticker(engine, app)
     app.on_startup(ticker.start)
     app.on_shutdown(ticker.stop)
@@ -65,7 +65,7 @@ class Ticker:
     def __init__(self, engine: FlowEngine, app: App) -> None:
         self._engine = engine
         self._clock = app.services.clock
-        self._every = app.config.flows.tick.total_seconds()
+        self._every = flows_config(app.config).tick.total_seconds()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, app: App) -> None:
@@ -91,7 +91,8 @@ class Ticker:
 
 def file_problems(config: WarmlineConfig) -> list[str]:
     """The flows, their actions, guards, texts and content, as the engine checks them at start."""
-    if not config.flows.enabled:
+    flows = flows_config(config)
+    if not flows.enabled:
         return []
     problems: list[str] = []
     try:
@@ -99,14 +100,18 @@ def file_problems(config: WarmlineConfig) -> list[str]:
     except ConfigError as exc:
         problems.append(f"flows.directories: {exc}")
     try:
-        ContentLibrary.load(
-            [PLAYBOOK / "content", *(Path(d) for d in config.flows.content.directories)]
-        )
+        ContentLibrary.load([PLAYBOOK / "content", *(Path(d) for d in flows.content.directories)])
     except ConfigError as exc:
         problems.append(f"flows.content.directories: {exc}")
     return problems
 
 
 FEATURE = Feature(
-    "flows", install_flows, order=50, commands=register, check=file_problems, requires=("push",)
+    "flows",
+    install_flows,
+    order=50,
+    commands=register,
+    check=file_problems,
+    requires=("push",),
+    config=FlowsConfig,
 )

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.config.flows import FlowsConfig
 from bot.errors import ConfigError
 from bot.scheduling.catchup import CatchUp
+from flows.config import FlowsConfig
 from push.contract import Category
 
 __all__ = ["STALE", "CatchUp", "bound_of", "check_kinds", "deadline", "is_stale", "next_in_phase"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from bot.config.flows import FlowsConfig
+from flows.config import FlowsConfig
 from flows.state import JourneyState
 from storage.records import MemberRecord
 

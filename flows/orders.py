@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, func, select
 
-from bot.config.flows import TiersConfig, TierThreshold
+from flows.config import TiersConfig, TierThreshold
 from storage.amounts import counted_amount
 from storage.database import Database
 from storage.flow_tables import Order, PointsEntry

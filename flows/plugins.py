@@ -21,6 +21,7 @@ from types import ModuleType
 from bot.config.model import WarmlineConfig
 from bot.errors import ConfigError
 from bot.i18n import Catalog
+from flows.config import flows_config
 from flows.definition import FlowDef, load_flows
 from flows.lateness import check_kinds
 from flows.steps import StepRegistry
@@ -108,8 +109,8 @@ def prepare_flows(
     """Everything the engine needs, checked: the registry gets the config's step plugins
     and the built-ins, the catalog the flow folders' texts; the flows are loaded and every
     action, guard and text they name must exist."""
-    directories = [Path(d) for d in config.flows.directories]
-    load_step_plugins(registry, config.flows.steps).add_builtins()
+    directories = [Path(d) for d in flows_config(config).directories]
+    load_step_plugins(registry, flows_config(config).steps).add_builtins()
     load_flow_texts(catalog, directories)
     flows = load_flows(directories)
     for flow in flows.values():
@@ -117,6 +118,6 @@ def prepare_flows(
             registry.check({flow.name: flow})
         except LookupError as exc:
             raise ConfigError(f"{flow.source}: {exc}") from None
-    check_kinds(config.flows, registry)
+    check_kinds(flows_config(config), registry)
     check_texts(flows, catalog)
     return flows

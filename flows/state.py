@@ -16,7 +16,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.config.flows import TrustWeights
+from flows.config import TrustWeights
 from flows.trust import SIGNALS, Signals, days_between, trust_score
 from storage.database import Database
 from storage.flow_tables import Journey

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.config.flows import TrustWeights
+from flows.config import TrustWeights
 
 #: signals a member can produce, each a counter column of ``journeys``
 SIGNALS = (

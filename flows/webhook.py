@@ -24,9 +24,9 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.config.flows import OrdersConfig
 from bot.safe_json import BadJson, load_json
 from bot.services import Services
+from flows.config import OrdersConfig, flows_config
 from flows.engine import FlowEngine
 
 SIGNATURE_HEADER = "X-Warmline-Signature"
@@ -121,7 +121,10 @@ def orders_handler(engine: FlowEngine, services: Services, secret: str) -> Any:
             return web.json_response({"error": "bad or missing signature"}, status=401)
         try:
             order = parse_order(
-                body, services.adapter.platform, services.config.flows.orders, services.clock.now()
+                body,
+                services.adapter.platform,
+                flows_config(services.config).orders,
+                services.clock.now(),
             )
         except PayloadError as exc:
             return web.json_response({"error": str(exc), "field": exc.field}, status=400)

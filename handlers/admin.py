@@ -10,6 +10,7 @@ from bot.context import Context
 from bot.router import Router
 from handlers.admin_lists import label as catalog_label
 from handlers.admin_lists import send_list
+from push.config import push_config
 from storage.admin_stats import AdminReader, Stats
 
 router = Router("admin")
@@ -18,7 +19,7 @@ router = Router("admin")
 @router.command("stats", scope="private", admin_only=True, summary_key="commands.stats")
 async def stats(ctx: Context) -> None:
     now = ctx.services.clock.now()
-    zone = ZoneInfo(ctx.services.config.push.timezone)
+    zone = ZoneInfo(push_config(ctx.services.config).timezone)
     local = now.astimezone(zone)
     today = local.replace(hour=0, minute=0, second=0, microsecond=0)
     figures = await ctx.services.require(AdminReader).stats(today, now - timedelta(days=7))
@@ -77,7 +78,7 @@ def render_stats(ctx: Context, figures: Stats, now: datetime) -> str:
                 why = catalog_label(ctx, "push.reason", reason)
                 until = figures.deferred_until.get(reason) if outcome == "deferred" else None
                 if until is not None:
-                    local = until.astimezone(ZoneInfo(ctx.services.config.push.timezone))
+                    local = until.astimezone(ZoneInfo(push_config(ctx.services.config).timezone))
                     why = ctx.t("admin.stats.until", reason=why, until=f"{local:%m-%d %H:%M}")
                 label += f" ({why})"
             today = figures.pushes_today.get((outcome, reason), 0)

@@ -11,6 +11,7 @@ from bot.context import Context
 from bot.events import Button, ButtonPressed, OutgoingDocument
 from bot.i18n import LANGUAGE_NAMES, SUPPORTED
 from bot.router import Router
+from push.config import push_config
 from storage.privacy import MemberData
 
 router = Router("member")
@@ -42,7 +43,7 @@ async def set_time_zone(ctx: Context) -> None:
     assert ctx.member is not None and ctx.message is not None and ctx.message.command is not None
     argv = ctx.message.command.argv
     if len(argv) != 1:
-        current = ctx.member.time_zone or ctx.services.config.push.timezone
+        current = ctx.member.time_zone or push_config(ctx.services.config).timezone
         await ctx.reply(ctx.t("member.tz.usage", current=current))
         return
     name = argv[0][:64]

@@ -16,6 +16,7 @@ from bot.clock import SystemClock
 from bot.commandline import ConfigOption, err, load_or_exit, setup_logging
 from bot.errors import WarmlineError
 from bot.extras import INSIGHT, require
+from insight.config import insight_config
 
 insight_app: typer.Typer = typer.Typer(no_args_is_help=True, help="Merchant insight helpers.")
 
@@ -100,7 +101,7 @@ def dashboard(config: ConfigOption = None) -> None:
 
     cfg = load_or_exit(config)
     setup_logging(cfg)
-    if not cfg.insight.dashboard.admins:
+    if not insight_config(cfg).dashboard.admins:
         err.print(
             "[yellow]No dashboard admins are configured:[/] add insight.dashboard.admins "
             "(hash passwords with `warmline insight hash-password`)",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.config.model import WarmlineConfig
 from bot.context import Context
 from bot.router import Router
+from insight.config import insight_config
 from insight.dashboard import PREFIX
 from insight.dashboard.sessions import SessionStore
 
@@ -22,7 +23,7 @@ class DashboardLinks:
 
     @classmethod
     def of(cls, config: WarmlineConfig, sessions: SessionStore) -> DashboardLinks:
-        dashboard = config.insight.dashboard
+        dashboard = insight_config(config).dashboard
         base = dashboard.public_url or f"http://{dashboard.listen}"
         return cls(sessions, base.rstrip("/") + PREFIX)
 
@@ -41,6 +42,8 @@ async def dashboard_link(ctx: Context) -> None:
         await ctx.reply(ctx.t("insight.dashboard_off"))
         return
     who = ctx.event.user.username or ctx.event.user.id
-    minutes = int(ctx.services.config.insight.dashboard.login_link_ttl.total_seconds() // 60)
+    minutes = int(
+        insight_config(ctx.services.config).dashboard.login_link_ttl.total_seconds() // 60
+    )
     url = await links.login_link(f"{who} (bot admin)")
     await ctx.reply(ctx.t("insight.login_link", url=url, minutes=minutes, count=minutes))

@@ -9,7 +9,7 @@ from typing import cast
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.config.insight import InsightConfig
+from insight.config import InsightConfig
 from insight.window import Window
 from storage.insight_tables import SourceCostOverride
 

@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config.model import WarmlineConfig
+from flows.config import flows_config
+from insight.config import insight_config
 from insight.costs import cost_models
 from insight.loop import interactions, members, orders
 from insight.queries.activity import refresh_activity
@@ -37,6 +39,7 @@ from insight.queries.respect import (
     weekly_load,
 )
 from insight.window import Window
+from push.config import push_config
 from storage.amounts import AMOUNT_LIMIT, counted_amount, uncounted_orders
 from storage.member_loop import catch_up_member_loop
 
@@ -53,10 +56,11 @@ class Settings:
 
     @classmethod
     def of(cls, config: WarmlineConfig) -> Settings:
+        flows = flows_config(config)
         return cls(
-            min_trust=config.flows.offer.min_trust,
-            weekly_cap=config.push.caps.per_week,
-            cycles={sku: p.cycle for sku, p in config.flows.products.items()},
+            min_trust=flows.offer.min_trust,
+            weekly_cap=push_config(config).caps.per_week,
+            cycles={sku: p.cycle for sku, p in flows.products.items()},
         )
 
 
@@ -166,7 +170,7 @@ async def sources(
     rows = await funnel(conn, window, settings.min_trust, by_week=False)
     return Sources(
         rows,
-        await source_values(conn, window, await cost_models(conn, config.insight)),
+        await source_values(conn, window, await cost_models(conn, insight_config(config))),
         referrals_of(rows),
     )
 

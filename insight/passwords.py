@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 
-from bot.config.insight import HASH_PREFIX
+from insight.config import HASH_PREFIX
 
 _N, _R, _P = 2**14, 8, 1
 _LENGTH = 32

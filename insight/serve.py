@@ -15,6 +15,7 @@ from bot.extras import INSIGHT, require
 from bot.features import Feature
 from bot.schema import ensure_schema, with_feature_tables
 from insight.cli import register
+from insight.config import InsightConfig, insight_config
 from storage.database import Database
 from storage.privacy import MemberData
 
@@ -72,7 +73,7 @@ def install_insight(app: App) -> None:
 
     app.on_startup(track)
     app.on_shutdown(untrack)
-    insight = app.config.insight
+    insight = insight_config(app.config)
     if not (insight.dashboard.enabled or insight.metrics.enabled):
         return
     require(INSIGHT, "the insight dashboard and /metrics")
@@ -130,7 +131,7 @@ async def serve_dashboard(config: WarmlineConfig) -> None:
     from insight.dashboard.app import mount
 
     db = with_feature_tables(Database(config.storage.database_url))
-    server = WebServer(config.insight.dashboard.listen)
+    server = WebServer(insight_config(config).dashboard.listen)
     try:
         await ensure_schema(db)
         mount(server.app, db.engine, config, SystemClock())
@@ -154,4 +155,4 @@ async def serve_dashboard(config: WarmlineConfig) -> None:
         await db.close()
 
 
-FEATURE = Feature("insight", install_insight, order=90, commands=register)
+FEATURE = Feature("insight", install_insight, order=90, commands=register, config=InsightConfig)

@@ -23,6 +23,7 @@ from rich.table import Table
 
 from bot.commandline import ConfigOption, err, load_or_exit
 from knowledge.cli_export import export, read_learned
+from knowledge.config import knowledge_config
 
 if TYPE_CHECKING:
     from bot.config import WarmlineConfig
@@ -40,12 +41,12 @@ def open_knowledge(cfg: WarmlineConfig, progress: Progress | None = None) -> Kno
     from knowledge.documents import SourceError
     from knowledge.service import KnowledgeBase
 
-    if not cfg.knowledge.sources:
+    if not knowledge_config(cfg).sources:
         err.print("[bold red]No knowledge sources:[/] set knowledge.sources in the config")
         raise typer.Exit(2)
     catalog = Catalog(default=cfg.bot.default_language)
     try:
-        kb = KnowledgeBase(cfg.knowledge, catalog.t, cfg.bot.default_language)
+        kb = KnowledgeBase(knowledge_config(cfg), catalog.t, cfg.bot.default_language)
         tasks: dict[str, TaskID] = {}
 
         def report(stage: str, done: int, total: int) -> None:
@@ -83,7 +84,7 @@ def ingest(config: ConfigOption = None) -> None:
     index = kb.index
     assert index is not None
     Console().print(
-        f"index at [bold]{cfg.knowledge.index_path()}[/]: {len(index.chunks)} chunks "
+        f"index at [bold]{knowledge_config(cfg).index_path()}[/]: {len(index.chunks)} chunks "
         f"from {len(index.files)} files",
         highlight=False,
     )
@@ -133,7 +134,7 @@ def evaluate_set(
         raise typer.Exit(2) from None
     kb = open_knowledge(cfg)
     answerer = kb.require()
-    table = Table(title=f"{questions.name}: min_confidence={cfg.knowledge.min_confidence}")
+    table = Table(title=f"{questions.name}: min_confidence={knowledge_config(cfg).min_confidence}")
     columns = (
         "retrieval", "slice", "questions", "in-domain top-1", "clarify", "handed off", "wrong",
         "top-1 if never abstaining",

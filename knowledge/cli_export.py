@@ -20,6 +20,7 @@ import yaml
 from rich.console import Console
 
 from bot.commandline import ConfigOption, err, load_or_exit
+from knowledge.config import knowledge_config
 
 if TYPE_CHECKING:
     from bot.config import WarmlineConfig
@@ -70,12 +71,12 @@ def export(
     force: Annotated[bool, typer.Option("--force", help="Overwrite files already there")] = False,
 ) -> None:
     """Write the knowledge base, with the questions admins taught, in its source format."""
-    from bot.config.knowledge_files import FAQ_SUFFIXES
     from knowledge.documents import SourceError, discover, read_faq
     from knowledge.learning import LEARNED_FILE
+    from knowledge.source_files import FAQ_SUFFIXES
 
     cfg = load_or_exit(config)
-    if not cfg.knowledge.sources:
+    if not knowledge_config(cfg).sources:
         err.print("[bold red]No knowledge sources:[/] set knowledge.sources in the config")
         raise typer.Exit(2)
     learned = read_learned(cfg, required=True)
@@ -83,7 +84,7 @@ def export(
     defined: set[str] = set()
     added = 0
     try:
-        for path in discover(cfg.knowledge.source_paths()):
+        for path in discover(knowledge_config(cfg).source_paths()):
             if path.name in written:
                 err.print(f"[bold red]Two source files are called {path.name}[/]; rename one")
                 raise typer.Exit(2)

@@ -17,14 +17,14 @@ from typing import Any
 import yaml
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 
-from bot.config.knowledge_files import (
+from bot.config.safe_yaml import safe_load
+from knowledge.learning import LEARNED_FILE, Learned
+from knowledge.source_files import (
     FAQ_SUFFIXES,
     MARKDOWN_SUFFIXES,
     SUPPORTED_SUFFIXES,
     source_problem,
 )
-from bot.config.safe_yaml import safe_load
-from knowledge.learning import LEARNED_FILE, Learned
 from knowledge.text import detect_language
 
 LANGUAGES = ("zh", "en")

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 from bot.config.model import WarmlineConfig
 from bot.errors import ConfigError
 from bot.features import Feature
+from bot.start_notes import StartNotes
 from flows.tags import TagStore
 from knowledge.cli import register
+from knowledge.config import KnowledgeConfig, knowledge_config
 from knowledge.contract import Answerer
 from storage.kb_learning import LearnedStore, SqlLearnedStore
 from storage.knowledge_store import KnowledgeStore, SqlKnowledgeStore
@@ -25,7 +27,7 @@ log = logging.getLogger("warmline.knowledge")
 def install_knowledge(app: App) -> None:
     from knowledge.handlers import learning, qa  # the models: not for `warmline -h`
 
-    config = app.config.knowledge
+    config = knowledge_config(app.config)
     app.include(qa.router, learning.router, order=40)
     app.services.provide(SqlKnowledgeStore(app.database), KnowledgeStore)
     learned_store = SqlLearnedStore(app.database)
@@ -39,12 +41,19 @@ def install_knowledge(app: App) -> None:
     from knowledge.learning import Learned
     from knowledge.service import KnowledgeBase  # the models: not for `warmline -h`
 
+    first_start = not config.index_path().exists()
     try:
         kb = KnowledgeBase(config, app.services.catalog.t, app.config.bot.default_language)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     app.services.provide(kb)
     app.services.provide(kb, Answerer)
+    if first_start:
+        notes = app.services.find(StartNotes) or app.services.provide(StartNotes())
+        notes.lines.append(
+            f"first start: indexing the knowledge base into {config.index_path()} "
+            "(about a minute; later starts reuse it)…"
+        )
 
     async def load(_: App) -> None:
         learned = Learned.of(await learned_store.learned())  # what admins taught
@@ -58,7 +67,7 @@ def install_knowledge(app: App) -> None:
 
 def file_problems(config: WarmlineConfig) -> list[str]:
     """Each knowledge source parses, as the index reads it at start."""
-    knowledge = config.knowledge
+    knowledge = knowledge_config(config)
     if not knowledge.enabled or not knowledge.sources:
         return []
     from knowledge.documents import SourceError, discover, load_file
@@ -71,4 +80,11 @@ def file_problems(config: WarmlineConfig) -> list[str]:
     return []
 
 
-FEATURE = Feature("knowledge", install_knowledge, order=40, commands=register, check=file_problems)
+FEATURE = Feature(
+    "knowledge",
+    install_knowledge,
+    order=40,
+    commands=register,
+    check=file_problems,
+    config=KnowledgeConfig,
+)

@@ -10,8 +10,8 @@ from functools import partial
 
 from langchain_core.embeddings import Embeddings
 
-from bot.config.knowledge import KnowledgeConfig
 from knowledge.answerer import KnowledgeAnswerer, Phrasebook
+from knowledge.config import KnowledgeConfig
 from knowledge.contract import Answer
 from knowledge.embeddings import QUERY_CACHE_SIZE, QueryEncoder, build_embeddings, embed_query
 from knowledge.index import BuildReport, KnowledgeIndex, Progress, build_index

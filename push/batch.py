@@ -36,6 +36,7 @@ from bot.scheduling.interface import Scheduler
 from bot.services import Services
 from bot.zones import member_zone
 from push.batch_store import MASS, QUEUED, WAITING, Batched, BatchStore, mass_counts
+from push.config import push_config
 from push.contract import Category, Outcome, PushMessage
 from push.gate import Gate
 from push.rules import Reason, Verdict
@@ -100,7 +101,7 @@ class WindowBatch:
     def next_at(self, member: MemberRecord, now: datetime) -> datetime:
         """The member's next batch: ``at`` in their own time zone, as content slots
         are (so the batch time is never in their quiet hours by a zone's accident)."""
-        zone = member_zone(member.time_zone, self.services.config.push.timezone)
+        zone = member_zone(member.time_zone, push_config(self.services.config).timezone)
         return next_batch(self.at, zone, now)
 
     # -- at submit time ------------------------------------------------------------

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.services import Services
 from push.campaign_lease import CampaignLeases
+from push.config import push_config
 from push.contract import Category, Decision, PushMessage
 from push.gate import Gate
 from push.mass import MassBroadcast, able_mass
@@ -267,7 +268,7 @@ class Campaigns:
         sender = able_mass(self.services.adapter)
         if sender is None:
             return None
-        config = self.services.config.push.campaigns
+        config = push_config(self.services.config).campaigns
         return MassBroadcast(
             self.services,
             self._db,

@@ -22,6 +22,7 @@ from bot.services import Services
 from push import preview
 from push.backends import BackendUnavailable, GateBackend
 from push.campaign_lease import CampaignLeases
+from push.config import push_config
 from push.contract import Category, Decision, Outcome, PushMessage
 from push.pacing import PacedSender
 from push.recorder import DecisionRecorder
@@ -82,7 +83,7 @@ class Gate(WaitingLine):
         #: one drain per member at a time (only the scheduler's leader drains)
         self._drain_locks = [asyncio.Lock() for _ in range(64)]
         #: waiting messages whose turn passed while the bot was down go out at this pace
-        self.catch_up = shared_catch_up(services)
+        self.catch_up = shared_catch_up(services, push_config(services.config).catch_up)
         #: window-refused pushes join a daily mass send (None: they wait for the window)
         self.batch: _Batch | None = None
 
@@ -147,7 +148,7 @@ class Gate(WaitingLine):
         proactive post to a group (a broadcast, a flow's welcome) comes through here."""
         now = self.services.clock.now()
         chat_key = f"{chat.platform}:{chat.id}"
-        cap = self.services.config.push.group_per_day
+        cap = push_config(self.services.config).group_per_day
         try:
             verdict = await self.backend.admit_group(chat_key, message.key, now.timestamp(), cap)
         except BackendUnavailable:
@@ -178,7 +179,7 @@ class Gate(WaitingLine):
         log.warning("push kill switch OFF (by %s)", by)
         now = self.services.clock.now()
         # messages held by the switch were due at the next re-check: they are due now
-        await self.pending.advance(now + self.services.config.push.pause_recheck, now)
+        await self.pending.advance(now + push_config(self.services.config).pause_recheck, now)
         return await self.reschedule_waiting()
 
     async def is_paused(self) -> bool:
@@ -210,7 +211,7 @@ class Gate(WaitingLine):
             return self._bounded(sub, closed, until)
         promotional = not sub.category.bypasses_caps
         if promotional and await self._needs_care(sub.member.id):
-            until = now + self.services.config.push.pause_recheck
+            until = now + push_config(self.services.config).pause_recheck
             return self._bounded(sub, Verdict(Outcome.DEFERRED, Reason.NEEDS_CARE), until)
         if promotional:
             quiet_end = self.rules.quiet_until(now, sub.member.time_zone)

@@ -14,6 +14,7 @@ from push.backends.restore import RedisRestore
 from push.batch import WindowBatch
 from push.campaigns import Campaigns
 from push.cli import register
+from push.config import PushConfig, push_config
 from push.contract import PushGate
 from push.gate import Gate
 from push.handlers import broadcast
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 
 def build_backend(app: App) -> GateBackend:
-    push = app.config.push
+    push = push_config(app.config)
     key_ttl = push.key_ttl.total_seconds()
     kind = push.backend
     if kind == "auto":
@@ -54,7 +55,7 @@ def build_backend(app: App) -> GateBackend:
 def install(app: App) -> None:
     services = app.services
     app.include(broadcast.router, segment_commands.router, order=30)
-    push = app.config.push
+    push = push_config(app.config)
     backend = build_backend(app)
     store = CampaignStore(app.database)
     recorder = DecisionRecorder(DecisionLog(app.database))
@@ -135,7 +136,7 @@ def _window_batch(app: App, gate: Gate) -> WindowBatch | None:
     if batching is None:
         return None
     sender, at = batching
-    campaigns = app.config.push.campaigns
+    campaigns = push_config(app.config).campaigns
     batch = WindowBatch(
         app.services, app.database, gate, sender, at, campaigns.mass_poll, campaigns.mass_wait
     )
@@ -144,4 +145,4 @@ def _window_batch(app: App, gate: Gate) -> WindowBatch | None:
     return batch
 
 
-FEATURE = Feature("push", install, order=30, commands=register)
+FEATURE = Feature("push", install, order=30, commands=register, config=PushConfig)

@@ -26,9 +26,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.adapter import Pacing
-from bot.config.push import PacingConfig
 from bot.errors import RateLimited, TransientError
 from bot.events import ChatRef, OutgoingMessage, SentMessage
+from push.config import PacingConfig
 
 log = logging.getLogger("warmline.push.pacing")
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from bot.events import ChatRef, OutgoingMessage
 from bot.services import Services
 from push.campaigns import Campaigns, Progress, Tally
+from push.config import push_config
 from push.preview import Key, Span
 
 
@@ -47,7 +48,7 @@ def _reason(
     text = f"{t(lang, f'push.reason.{reason}')} {count}"
     if span is None:
         return text
-    zone = ZoneInfo(services.config.push.timezone)
+    zone = ZoneInfo(push_config(services.config).timezone)
     first, last = (at.astimezone(zone) for at in span)
     if first == last:
         due = t(lang, "push.due.at", at=_time(services, lang, first))

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.config.push import PushConfig
 from bot.zones import member_zone
+from push.config import PushConfig
 from push.contract import Category, Outcome
 from storage.records import MemberRecord
 

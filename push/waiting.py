@@ -20,6 +20,7 @@ from bot.scheduling.catchup import CatchUp
 from bot.scheduling.interface import Scheduler
 from bot.services import Services
 from push.backends import BackendUnavailable, GateBackend
+from push.config import push_config
 from push.contract import Category, Decision, Outcome, PushMessage
 from push.rules import Reason, Waiting
 from push.store import PendingMessage, PendingStore
@@ -126,7 +127,7 @@ class WaitingLine(ABC):
                 waiting.seq,
                 queued=True,
             )
-            bound = self.services.config.push.lateness.get(waiting.category, timedelta(0))
+            bound = push_config(self.services.config).lateness.get(waiting.category, timedelta(0))
             if bound > timedelta(0) and now > waiting.due_at + bound:
                 decisions.append(await self._drop_stale(sub, now))
                 continue

@@ -28,6 +28,7 @@ from bot.config.model import WarmlineConfig
 from bot.errors import WarmlineError
 from bot.extras import INSIGHT, missing
 from bot.features import Feature
+from knowledge.config import knowledge_config
 from simulate.outage import parse_outage
 
 
@@ -39,7 +40,9 @@ def simulation_config(cfg: WarmlineConfig, database_url: str, backend: str) -> W
     data["storage"].update(database_url=database_url, redis_url=None)
     data["flows"]["tick"] = 0
     data["flows"]["orders"]["webhook_secret"] = None  # orders come from the simulation
-    data["bot"]["telegram"]["webhook"]["listen"] = None  # read as http.listen, already there
+    telegram = data["bot"].get("telegram")
+    if isinstance(telegram, dict):  # its old listen key: read as http.listen, already there
+        telegram["webhook"]["listen"] = None
     data["http"]["listen"] = "127.0.0.1:0"  # loopback only, if anything
     if not data["flows"]["products"]:
         data["flows"]["products"] = {"tea": {"name": "Tea sampler", "cycle": "30d"}}
@@ -61,7 +64,7 @@ def simulation_config(cfg: WarmlineConfig, database_url: str, backend: str) -> W
         knowledge["enabled"] = False
     simulated = WarmlineConfig.model_validate(data)
     # relative knowledge paths stay relative to the user's config file, not the cwd
-    simulated.knowledge.bind_to(cfg.knowledge.resolve("."))
+    knowledge_config(simulated).bind_to(knowledge_config(cfg).resolve("."))
     return simulated
 
 

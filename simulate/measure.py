@@ -17,9 +17,9 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.config.flows import FlowsConfig
-from bot.config.push import PushConfig
+from flows.config import FlowsConfig
 from flows.trust import SIGNALS, Signals, trust_score
+from push.config import PushConfig
 
 DAY = 86400.0
 WEEK = 7 * DAY

@@ -161,7 +161,7 @@ class MassStaffAdapter(LocalAdapter):
 
     def __init__(self, config: WarmlineConfig, limits: Limits, limit: MassLimit) -> None:
         super().__init__(config.bot.local.bot_username, config.bot.admins, limits)
-        wecom = config.bot.wecom or WeComConfig()
+        wecom = config.bot.platform_section("wecom", WeComConfig) or WeComConfig()
         self.mass_limit = limit
         self._at = clock_time(wecom.batch_at)
         self.tasks: dict[str, list[str]] = {}
@@ -195,7 +195,7 @@ class SimPlatform:
         self.staff: MassStaffAdapter | None = None
         self.adapter = LocalAdapter(config.bot.local.bot_username, config.bot.admins, limits)
         if batch_pushes:
-            wecom = config.bot.wecom or WeComConfig()
+            wecom = config.bot.platform_section("wecom", WeComConfig) or WeComConfig()
             limit = MassLimit(wecom.mass_send_limit.count, wecom.mass_send_limit.period)
             self.mass = MassWatch(limit)
             self.staff = self.adapter = MassStaffAdapter(config, limits, limit)

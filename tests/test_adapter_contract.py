@@ -32,7 +32,7 @@ from bot.adapter import (
     able,
 )
 from bot.adapters.local import LocalAdapter
-from bot.config.model import TelegramConfig
+from bot.adapters.telegram_platform import TelegramConfig
 from bot.errors import RateLimited
 from bot.events import Button, Event, IncomingMessage, OutgoingMessage, UserRef
 from bot.web import WebServer

@@ -44,6 +44,27 @@ def test_chat_as_member_and_admin(tmp_path: Path) -> None:
     assert "you are Admin (boss)" in result.output
 
 
+def test_chat_says_when_the_first_start_indexes_the_knowledge_base(tmp_path: Path) -> None:
+    """The knowledge feature notes its slow first start; chat prints what features note."""
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "faq.yaml").write_text(
+        "- id: hours\n  question_en: When are you open?\n  answer_en: 9 to 5.\n"
+    )
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"storage:\n  database_url: sqlite+aiosqlite:///{tmp_path / 'w.db'}\n"
+        "knowledge:\n  sources: [kb]\n  index_dir: index\n"
+    )
+    wide = {"COLUMNS": "300"}  # the path on one line
+    first = runner.invoke(app, ["chat", "-c", str(config)], input=":quit\n", env=wide)
+    assert first.exit_code == 0, first.output
+    expected = f"first start: indexing the knowledge base into {tmp_path / 'index'}"
+    assert expected in " ".join(first.output.split())
+    again = runner.invoke(app, ["chat", "-c", str(config)], input=":quit\n")
+    assert again.exit_code == 0, again.output
+    assert "first start" not in again.output
+
+
 def test_db_upgrade_on_postgresql(pg_url: str, tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(f"storage:\n  database_url: {pg_url}\n")

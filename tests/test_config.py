@@ -4,8 +4,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
-from bot.config import load_config, parse_duration
+from bot.adapters.telegram_platform import telegram_config
+from bot.config import WarmlineConfig, load_config, parse_duration
+from bot.config.model import BotConfig
 from bot.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,6 +44,16 @@ def test_example_config_is_valid_and_local() -> None:
     assert config.storage.redis_url is None
 
 
+def test_a_dump_keeps_the_features_sections_and_loads_back() -> None:
+    """Features' sections are dumped beside the core's (the simulation copies a config
+    this way), so the copy has the user's settings, not the sections' defaults."""
+    config = load_config(REPO / "config.example.yaml", env={})
+    data = config.model_dump(by_alias=True)
+    assert {"moderation", "insight"} <= set(data)
+    assert data["moderation"]["captcha"]["mode"] == "button"  # as the example sets it
+    assert WarmlineConfig.model_validate(data).model_dump(by_alias=True) == data
+
+
 def test_public_key_paths_exist() -> None:
     config = load_config(REPO / "config.example.yaml", env={})
     for dotted in (
@@ -55,6 +68,10 @@ def test_public_key_paths_exist() -> None:
     ):
         node: object = config
         for part in dotted.split("."):
+            if isinstance(node, BotConfig) and part not in BotConfig.model_fields:
+                node = node.platform_section(part, BaseModel)  # a platform's own section
+                assert node is not None, dotted
+                continue
             assert part in type(node).model_fields, dotted  # type: ignore[attr-defined]
             node = getattr(node, part)
 
@@ -76,6 +93,24 @@ def test_unknown_key_is_an_error(tmp_path: Path) -> None:
         load_config(path, env={})
 
 
+def test_the_cores_and_the_sections_errors_are_named_together(tmp_path: Path) -> None:
+    """A typo in the core does not hide one in a feature's or a platform's section."""
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "storage:\n  databse_url: x\nflows:\n  tick: soon\nbot:\n  wecom:\n    agent_id: x\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    lines = str(info.value).splitlines()
+    assert (
+        lines[0]
+        == f"{path}:2: storage.databse_url: unknown key (check the spelling against config.example.yaml)"
+    )
+    assert lines[1].startswith(f"{path}:7: bot.wecom.agent_id: Input should be a valid integer")
+    assert lines[2].startswith(f"{path}:4: flows.tick: ")
+    assert len(lines) == 3
+
+
 def test_missing_token_says_how_to_set_it(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text("bot:\n  platform: telegram\n")
@@ -94,7 +129,7 @@ def test_environment_overrides(tmp_path: Path) -> None:
             "WARMLINE_REDIS_URL": "redis://127.0.0.1:6379/3",
         },
     )
-    assert config.bot.telegram.token == "123:abc"
+    assert telegram_config(config).token == "123:abc"
     assert config.storage.database_url == "sqlite+aiosqlite:///other.db"
     assert config.storage.redis_url == "redis://127.0.0.1:6379/3"
 

@@ -11,6 +11,7 @@ from bot.app import App
 from bot.cli import app as cli
 from bot.config.loader import load_config
 from bot.errors import ConfigError
+from knowledge.config import knowledge_config
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -64,7 +65,7 @@ def test_warmline_listen_overrides_http_listen(
 ) -> None:
     text = f"http:\n  listen: 127.0.0.1:9005\nstorage:\n  database_url: sqlite+aiosqlite:///{tmp_path}/w.db\n"
     config = load_config(write(tmp_path, text), env={})
-    config.knowledge.enabled = False
+    knowledge_config(config).enabled = False
     assert (App(config).web.host, App(config).web.port) == ("127.0.0.1", 9005)
     monkeypatch.setenv("WARMLINE_LISTEN", "127.0.0.1:9006")
     assert App(config).web.port == 9006

@@ -14,11 +14,13 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.adapters.telegram_base import bot_id_of
+from bot.adapters.telegram_platform import TelegramConfig, telegram_config
 from bot.cli import app
 from bot.config import load_config
-from bot.config.model import TelegramConfig
 from bot.errors import ConfigError
 from bot.web import WebServer
+from flows.config import flows_config
+from knowledge.config import knowledge_config
 
 runner = CliRunner()
 
@@ -151,15 +153,15 @@ def test_relative_sources_start_at_the_config_file(config_dir: Path) -> None:
     path = config_dir / "config.yaml"
     path.write_text("knowledge:\n  sources: [kb]\nflows:\n  content:\n    directories: [kb]\n")
     config = load_config(path, env={})
-    assert config.knowledge.source_paths() == [config_dir / "kb"]
-    assert config.knowledge.index_path() == config_dir / ".warmline-kb"
-    assert config.flows.content.directories == [str(config_dir / "kb")]
+    assert knowledge_config(config).source_paths() == [config_dir / "kb"]
+    assert knowledge_config(config).index_path() == config_dir / ".warmline-kb"
+    assert flows_config(config).content.directories == [str(config_dir / "kb")]
 
 
 def test_a_disabled_knowledge_base_needs_no_sources(config_dir: Path) -> None:
     path = config_dir / "config.yaml"
     path.write_text("knowledge:\n  enabled: false\n  sources: [gone]\n")
-    assert load_config(path, env={}).knowledge.enabled is False
+    assert knowledge_config(load_config(path, env={})).enabled is False
 
 
 def test_token_from_the_environment_is_checked_too(config_dir: Path) -> None:
@@ -179,7 +181,7 @@ def test_valid_values_pass(config_dir: Path) -> None:
         "  redis_url: redis://127.0.0.1:6379/0\n"
     )
     config = load_config(path, env={})
-    assert config.bot.telegram.webhook.secret_token == "A-z_9" * 51  # 255 characters
+    assert telegram_config(config).webhook.secret_token == "A-z_9" * 51  # 255 characters
 
 
 def test_check_parses_the_files_run_would_read(config_dir: Path) -> None:

@@ -9,8 +9,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from bot.adapters.telegram_platform import telegram_config
 from bot.cli import app as cli
 from bot.config.loader import load_config
+from insight.config import insight_config
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 ENV = {
@@ -22,8 +24,8 @@ ENV = {
 
 def test_the_deploy_config_is_valid_and_fits_max_connections() -> None:
     config = load_config(DEPLOY / "config.yaml", env=ENV)
-    assert config.bot.telegram.mode == "webhook"
-    assert config.insight.dashboard.trust_forwarded_proto
+    assert telegram_config(config).mode == "webhook"
+    assert insight_config(config).dashboard.trust_forwarded_proto
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
     postgres = compose["services"]["postgres"]["command"]
     max_connections = int(postgres[postgres.index("-c") + 1].split("=")[1])

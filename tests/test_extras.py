@@ -16,8 +16,10 @@ REPO = Path(__file__).resolve().parent.parent
 OPTIONAL = ["aiogram", "telegram", "asyncpg", "psycopg", "plotly", "jinja2", "hiredis"]
 
 
-def without_extras(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    hide = f"import sys\nfor name in {OPTIONAL!r}:\n    sys.modules[name] = None\n"
+def without_extras(
+    code: str, cwd: Path, hidden: list[str] = OPTIONAL
+) -> subprocess.CompletedProcess[str]:
+    hide = f"import sys\nfor name in {hidden!r}:\n    sys.modules[name] = None\n"
     return subprocess.run(
         [sys.executable, "-c", hide + textwrap.dedent(code)],
         cwd=cwd,
@@ -66,18 +68,35 @@ def test_a_config_needing_a_missing_extra_names_it(tmp_path: Path) -> None:
     for number, (text, expected) in enumerate(cases.items()):
         path = tmp_path / f"c{number}.yaml"
         path.write_text(text, encoding="utf-8")
-        result = without_extras(
-            f"""
-            from bot.config import load_config
-            from bot.errors import ConfigError
-            try:
-                load_config({str(path)!r}, env={{}})
-            except ConfigError as exc:
-                print(exc)
-            """,
-            tmp_path,
-        )
+        result = load_without_extras(path)
         assert expected in result.stdout, (text, result.stdout, result.stderr)
+
+
+def load_without_extras(
+    path: Path, hidden: list[str] = OPTIONAL
+) -> subprocess.CompletedProcess[str]:
+    """``load_config(path)`` without the ``hidden`` libraries; prints its ConfigError."""
+    code = f"""
+        from bot.config import load_config
+        from bot.errors import ConfigError
+        try:
+            load_config({str(path)!r}, env={{}})
+        except ConfigError as exc:
+            print(exc)
+        """
+    return without_extras(code, path.parent, hidden)
+
+
+def test_a_sections_check_of_a_core_key_names_that_key(tmp_path: Path) -> None:
+    """The scheduler's job store on PostgreSQL needs psycopg: push's section checks it
+    and names ``storage.database_url``, the key that asks for PostgreSQL."""
+    path = tmp_path / "config.yaml"
+    path.write_text("storage:\n  database_url: postgresql+asyncpg://u@h/db\n", encoding="utf-8")
+    result = load_without_extras(path, hidden=["psycopg"])
+    assert result.stdout.strip() == (
+        f"{path}:2: storage.database_url: the scheduler's job store on PostgreSQL needs the "
+        "psycopg package: pip install 'warmline[postgres]'"
+    ), result.stdout + result.stderr
 
 
 def test_the_import_sites_name_the_extra_too(tmp_path: Path) -> None:

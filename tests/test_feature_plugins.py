@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 from feature_support import install_feature
+from feature_support import write_config as write
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -115,12 +116,6 @@ def stock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     )
     install_feature(monkeypatch, package, "stock_alerts")
     return tmp_path
-
-
-def write(folder: Path, text_: str) -> Path:
-    path = folder / "config.yaml"
-    path.write_text(text_, "utf-8")
-    return path
 
 
 def test_the_section_is_validated_naming_the_key_and_line(stock: Path) -> None:

@@ -15,6 +15,7 @@ from bot.cli import app as cli
 from bot.config import WarmlineConfig, load_config
 from bot.errors import ConfigError
 from bot.i18n import Catalog
+from flows.config import flows_config
 from flows.definition import PLAYBOOK, load_flows
 from flows.plugins import prepare_flows
 from flows.steps import StepRegistry
@@ -132,7 +133,7 @@ def test_steps_named_in_the_config_are_registered_and_listed(tmp_path: Path) -> 
     assert "- `thank_buyer`: Thank the buyer; params.tone picks the wording." in result.output
     assert "- `offer_eligible`: " in result.output and "- `cadence`: " in result.output
     config = load_config(path, env={})
-    assert config.flows.steps == [f"{tmp_path / 'shop_steps.py'}"]
+    assert flows_config(config).steps == [f"{tmp_path / 'shop_steps.py'}"]
 
 
 def test_a_step_module_that_does_not_import_is_named_by_its_key(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from bot.cli import app as cli
 from bot.errors import ConfigError
 from flows.content import ContentLibrary
 from flows.webhook import SIGNATURE_HEADER, sign
+from knowledge.config import knowledge_config
 from simulate.cli import simulation_config
 from simulate.history import run_and_measure
 from simulate.report import write_report
@@ -111,9 +112,8 @@ async def test_simulation_is_reproducible_and_keeps_the_invariants(tmp_path: Pat
 
     example = load_config(EXAMPLE_CONFIG)
     # the playbook needs no knowledge base; keep the test independent of shared/
-    base = example.model_copy(
-        update={"knowledge": example.knowledge.model_copy(update={"enabled": False})}
-    )
+    base = example.model_copy(deep=True)
+    knowledge_config(base).enabled = False
     results = []
     for run in range(2):
         url = f"sqlite+aiosqlite:///{tmp_path / f'sim{run}.db'}"

@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 from bot.cli import app as cli
 from bot.clock import ManualClock
 from bot.errors import ConfigError
+from flows.config import flows_config
+from push.config import push_config
 from push.contract import Category, Outcome, PushMessage
 from push.gate import Gate
 from push.store import PendingStore
@@ -32,12 +34,12 @@ def test_lateness_keys_merge_with_the_defaults_and_take_durations() -> None:
         flows={"lateness": {"message": "90m", "repurchase": 0}},
         push={"lateness": {"broadcast": "2h"}},
     )
-    assert config.flows.bound("message") == timedelta(minutes=90)
-    assert config.flows.bound("repurchase") == timedelta(0)  # 0: no bound
-    assert config.flows.bound("offer") == timedelta(hours=12)  # default kept
-    assert config.flows.bound("my_custom_action") == timedelta(days=1)  # "default"
-    assert config.push.lateness["broadcast"] == timedelta(hours=2)
-    assert config.push.lateness["value"] == timedelta(days=1)
+    assert flows_config(config).bound("message") == timedelta(minutes=90)
+    assert flows_config(config).bound("repurchase") == timedelta(0)  # 0: no bound
+    assert flows_config(config).bound("offer") == timedelta(hours=12)  # default kept
+    assert flows_config(config).bound("my_custom_action") == timedelta(days=1)  # "default"
+    assert push_config(config).lateness["broadcast"] == timedelta(hours=2)
+    assert push_config(config).lateness["value"] == timedelta(days=1)
     with pytest.raises(ValidationError, match="action names"):
         make_config("sqlite://", flows={"lateness": {"Care Tips": "1d"}})
     with pytest.raises(ValidationError, match="unknown category promo"):

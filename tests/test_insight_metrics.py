@@ -10,7 +10,7 @@ import pytest
 from insight_history import START, WINDOW, build_history
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.config.insight import InsightConfig
+from insight.config import InsightConfig
 from insight.costs import cost_models
 from insight.definitions import FIGURES, FUNNEL_STEPS, markdown_table
 from insight.queries.activity import refresh_activity

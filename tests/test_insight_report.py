@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app as cli
 from bot.config.model import WarmlineConfig
+from insight.config import insight_config
 from insight.passwords import verify_password
 from insight.report import write_report
 from storage.database import Database
@@ -141,7 +142,7 @@ def test_hash_password_command() -> None:
     config = WarmlineConfig.model_validate(
         {"insight": {"dashboard": {"admins": [{"username": "mei", "password_hash": stored}]}}}
     )
-    assert config.insight.dashboard.admins[0].username == "mei"
+    assert insight_config(config).dashboard.admins[0].username == "mei"
 
 
 def test_plain_passwords_and_double_costs_are_config_errors() -> None:

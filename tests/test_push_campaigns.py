@@ -164,8 +164,8 @@ def test_cli_dry_run_and_kill_switch(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("per_second", [30.0])
 def test_pacer_books_slots_within_every_limit(per_second: float) -> None:
-    from bot.config.push import PacingConfig
     from bot.events import ChatKind, ChatRef
+    from push.config import PacingConfig
     from push.pacing import Pacer
 
     now = [0.0]

@@ -87,8 +87,8 @@ async def test_eight_tasks_zero_over_cap_on_sql(kind: str, tmp_path: Path) -> No
 async def test_three_workers_pacing_through_redis_keep_one_rate_together() -> None:
     """Three workers' pacers, each with its own Redis connection, as three processes
     would be: their sends together stay within ``per_second`` (and per chat)."""
-    from bot.config.push import PacingConfig
     from bot.events import ChatRef
+    from push.config import PacingConfig
     from push.pacing import SharedPacer
 
     rate, per_worker = 20.0, 12
@@ -133,8 +133,8 @@ async def test_pacers_that_wake_late_still_hold_the_rate_in_every_sliding_second
     """Five workers' pacers on one Redis whose sleeps overrun at random (a starved
     host): their slots bunch up, and the sliding-window admission still lets no
     more than ``per_second`` through in any one second."""
-    from bot.config.push import PacingConfig
     from bot.events import ChatRef
+    from push.config import PacingConfig
     from push.pacing import SharedPacer
 
     rate, per_worker = 8.0, 8

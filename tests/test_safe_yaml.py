@@ -17,6 +17,7 @@ from bot.config.safe_yaml import ALIAS_BUDGET, safe_load
 from bot.errors import ConfigError
 from flows.content import ContentLibrary
 from knowledge.documents import SourceError, load_file
+from push.config import push_config
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -74,7 +75,7 @@ def test_ordinary_anchors_still_work(tmp_path: Path) -> None:
         "push:\n  categories:\n    offer: &rare {per_day: 1, per_week: 2}\n"
         "    broadcast: *rare\n    value:\n      <<: *rare\n      per_week: 3\n"
     )
-    categories = load_config(path, env={}).push.categories
+    categories = push_config(load_config(path, env={})).categories
     assert categories["broadcast"].per_week == 2
     assert (categories["value"].per_day, categories["value"].per_week) == (1, 3)
 

@@ -23,6 +23,7 @@ from fake_bot_api import TOKEN, FakeBotAPI
 
 from bot.adapters.retry import RetryPolicy
 from bot.adapters.telegram_base import TelegramAdapter
+from bot.adapters.telegram_platform import telegram_config as telegram_section
 from bot.app import App
 from bot.config.model import WarmlineConfig
 from bot.context import Context
@@ -212,14 +213,14 @@ async def test_webhook_checks_the_secret_and_handles_each_update_once(
 
 def test_webhook_mode_requires_a_secret(library: str, sqlite_url: str) -> None:
     config = telegram_config(FakeBotAPI(), library, sqlite_url, **webhook_settings())
-    config.bot.telegram.webhook.secret_token = None
+    telegram_section(config).webhook.secret_token = None
     with pytest.raises(Exception, match=r"bot\.telegram\.webhook\.secret_token"):
         App(config)
 
 
 def test_missing_token_says_how_to_set_it(library: str, sqlite_url: str) -> None:
     config = telegram_config(FakeBotAPI(), library, sqlite_url)
-    config.bot.telegram.token = None
+    telegram_section(config).token = None
     with pytest.raises(Exception, match="TELEGRAM_BOT_TOKEN"):
         App(config)
 

@@ -9,7 +9,7 @@ from fake_bot_api import TOKEN, UpdateFactory
 
 from bot.adapters.retry import RetryPolicy
 from bot.adapters.telegram_base import TelegramAdapter
-from bot.config.model import TelegramConfig
+from bot.adapters.telegram_platform import TelegramConfig
 from bot.errors import DeliveryError, RateLimited, TransientError
 from bot.events import (
     ButtonPressed,

@@ -22,6 +22,7 @@ from bot.clock import ManualClock
 from bot.config.model import WarmlineConfig
 from bot.i18n import LOCALES, Catalog
 from bot.web import WebServer
+from flows.config import FlowsConfig, flows_config
 from insight.dashboard.app import mount
 from insight.passwords import hash_password
 from insight.report import write_report
@@ -76,12 +77,13 @@ async def test_order_without_any_product_says_where_to_add_them(journey_url: str
 
 
 def test_product_names_are_checked_in_the_config() -> None:
-    def products(name: object) -> WarmlineConfig:
-        return WarmlineConfig.model_validate({"flows": {"products": {"t": {"name": name}}}})
+    def products(name: object) -> FlowsConfig:
+        data = {"flows": {"products": {"t": {"name": name}}}}
+        return flows_config(WarmlineConfig.model_validate(data))
 
-    assert products({"en": "Tea", "zh": "茶"}).flows.products["t"].name_in("zh") == "茶"
-    assert products({"zh": "茶"}).flows.products["t"].name_in("en") == "茶"  # the one given
-    assert products("Tea").flows.products["t"].name_in("zh") == "Tea"
+    assert products({"en": "Tea", "zh": "茶"}).products["t"].name_in("zh") == "茶"
+    assert products({"zh": "茶"}).products["t"].name_in("en") == "茶"  # the one given
+    assert products("Tea").products["t"].name_in("zh") == "Tea"
     with pytest.raises(ValidationError, match="per language"):
         products({"fr": "Thé"})
     with pytest.raises(ValidationError, match="needs a"):

@@ -42,7 +42,7 @@ from aiogram.types import (
 
 from bot.adapters.telegram_base import POLL_GRACE, Guarded, TelegramAdapter
 from bot.adapters.telegram_convert import ALLOWED_UPDATES, PLATFORM
-from bot.config.model import TelegramConfig
+from bot.adapters.telegram_platform import TelegramConfig
 from bot.errors import DeliveryError, RateLimited, RecipientUnreachable, TransientError
 from bot.events import (
     Button,

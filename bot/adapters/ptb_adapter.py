@@ -35,7 +35,7 @@ from telegram.request import HTTPXRequest
 
 from bot.adapters.telegram_base import POLL_GRACE, Guarded, TelegramAdapter
 from bot.adapters.telegram_convert import ALLOWED_UPDATES, PLATFORM
-from bot.config.model import TelegramConfig
+from bot.adapters.telegram_platform import TelegramConfig
 from bot.errors import DeliveryError, RateLimited, RecipientUnreachable, TransientError
 from bot.events import (
     Button,

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from bot.adapter import Capabilities, Limits, Pacing, UpdateSink
 from bot.adapters.retry import OnRetry, RetryPolicy
 from bot.adapters.telegram_convert import PLATFORM, UpdateConverter
+from bot.adapters.telegram_platform import TelegramConfig, bot_id_of_token, telegram_config
 from bot.adapters.webhook import WebhookEndpoint
-from bot.config.checks import bot_id_of_token
-from bot.config.model import TelegramConfig, WarmlineConfig
+from bot.config.model import WarmlineConfig
 from bot.errors import ConfigError, DeliveryError, RateLimited, TransientError
 from bot.events import ChatKind, ChatRef, Event, UserRef
 from bot.extras import require
@@ -324,12 +324,13 @@ class TelegramAdapter(ABC):
 
 def build(config: WarmlineConfig, web: WebServer | None = None) -> TelegramAdapter:
     """``bot.platform: telegram``, through ``bot.telegram.library``."""
-    if config.bot.telegram.library == "aiogram":
+    section = telegram_config(config)
+    if section.library == "aiogram":
         require("aiogram", "Telegram through aiogram")
         from bot.adapters.aiogram_adapter import AiogramAdapter
 
-        return AiogramAdapter(config.bot.telegram, web)
+        return AiogramAdapter(section, web)
     require("telegram", "Telegram through python-telegram-bot")
     from bot.adapters.ptb_adapter import PtbAdapter
 
-    return PtbAdapter(config.bot.telegram, web)
+    return PtbAdapter(section, web)

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 
+from bot.adapters.registry import platforms
 from bot.cli import logs
 from bot.cli.selection import chosen_features
-from bot.cli.wecom import wecom_app
 from bot.commandline import ConfigOption, err, load_or_exit, setup_logging
 from bot.config import resolve_config_path
 from bot.errors import ConfigError, WarmlineError
@@ -121,13 +122,11 @@ def config_check(config: ConfigOption = None) -> None:
         err.print("[bold red]Invalid configuration[/]")
         err.print("\n".join(problems), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2)
+    platform = platforms()[cfg.bot.platform]
+    section = cfg.bot.platform_section(platform.name, BaseModel)
+    about = f" {platform.summary(section)}" if platform.summary is not None else ""
     Console().print(
-        f"config OK: platform={cfg.bot.platform}"
-        + (
-            f" library={cfg.bot.telegram.library} mode={cfg.bot.telegram.mode}"
-            if cfg.bot.platform == "telegram"
-            else ""
-        )
+        f"config OK: platform={platform.name}{about}"
         + f" database={_redact(cfg.storage.database_url)}",
         highlight=False,
     )
@@ -157,13 +156,15 @@ def add_feature_commands(cli: typer.Typer, chosen: Sequence[str] | None = None) 
 
 
 def command_line(chosen: Sequence[str] | None = None) -> typer.Typer:
-    """``warmline``: the core's commands, the ``chosen`` features' (None: all) and
-    WeCom's."""
+    """``warmline``: the core's commands, the ``chosen`` features' (None: all) and the
+    platforms' (``Platform.commands``, bot.adapters.registry)."""
     cli = _root()
     cli.registered_commands = list(core.registered_commands)
     cli.registered_groups = list(core.registered_groups)
     add_feature_commands(cli, chosen)
-    cli.add_typer(wecom_app, name="wecom")
+    for platform in platforms().values():
+        if platform.commands is not None:
+            platform.commands(cli)
     return cli
 
 

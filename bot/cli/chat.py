@@ -11,11 +11,13 @@ import shlex
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from bot.adapters.local import PLATFORM, Action, LocalAdapter
 from bot.app import App
 from bot.config.model import WarmlineConfig
 from bot.events import ChatKind, ChatRef, OutgoingMessage, UserRef
+from bot.start_notes import StartNotes
 
 HELP = """[bold]Speak as a member[/]: type text or /commands; [bold]:press N[/] presses button N of the last message.
 [bold]:as NAME[/]  become member NAME      [bold]:admin[/]  become the bot admin
@@ -160,13 +162,9 @@ async def run_chat(config: WarmlineConfig, files: Path = Path()) -> None:
         )
     adapter = LocalAdapter(config.bot.local.bot_username, admins=config.bot.admins)
     app = App(config, adapter=adapter)
-    knowledge = config.knowledge
-    if knowledge.enabled and knowledge.sources and not knowledge.index_path().exists():
-        Console(stderr=True).print(
-            f"[dim]first start: indexing the knowledge base into {knowledge.index_path()} "
-            "(about a minute; later starts reuse it)…[/]",
-            highlight=False,
-        )
+    notes = app.services.find(StartNotes)
+    for line in notes.lines if notes is not None else []:
+        Console(stderr=True).print(f"[dim]{escape(line)}[/]", highlight=False)
     await app.start()
     session = ChatSession(app, adapter, console, files)
     console.print(

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import AfterValidator, ValidationInfo
 
-#: what Telegram accepts as a webhook secret_token (Bot API, setWebhook)
-_SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+if TYPE_CHECKING:
+    from bot.config.model import WarmlineConfig
+
 #: the HMAC key of inline buttons; shorter keys are guessable
 MIN_CALLBACK_SECRET_BYTES = 16
 #: database backends the storage layer and its migrations are written for
@@ -28,6 +29,8 @@ _BACKENDS = {
 
 #: validation context key: the folder of the config file (relative paths start there)
 CONFIG_DIR = "config_dir"
+#: validation context key of a feature's section: the core config, validated already
+CORE_CONFIG = "core_config"
 
 
 def config_dir_of(info: ValidationInfo) -> Path | None:
@@ -35,6 +38,14 @@ def config_dir_of(info: ValidationInfo) -> Path | None:
     context = info.context if isinstance(info.context, dict) else {}
     folder = context.get(CONFIG_DIR)
     return Path(folder) if folder is not None else None
+
+
+def core_config_of(info: ValidationInfo) -> WarmlineConfig | None:
+    """While a feature's section is validated: the core sections (``bot``, ``storage``…)
+    it may check itself against; None when the section is validated on its own."""
+    context = info.context if isinstance(info.context, dict) else {}
+    found: WarmlineConfig | None = context.get(CORE_CONFIG)
+    return found
 
 
 def resolve_folders(folders: list[str], config_dir: Path, key: str, what: str) -> list[str]:
@@ -53,20 +64,14 @@ class KeyProblem(ValueError):
     """A problem with a key below the one being validated (``key`` is relative, dotted).
 
     A model-level check raises this so the loader can name ``bot.telegram.token``
-    rather than just ``bot``.
+    rather than just ``bot``. With ``from_top`` the key is the full dotted path instead:
+    a feature's section that needs a core key (``storage.redis_url``) names that key.
     """
 
-    def __init__(self, key: str, message: str) -> None:
+    def __init__(self, key: str, message: str, *, from_top: bool = False) -> None:
         super().__init__(message)
         self.key = key
-
-
-def bot_id_of_token(token: str) -> str:
-    """The numeric bot id that starts every token from @BotFather."""
-    bot_id, sep, secret = token.partition(":")
-    if not bot_id.isdigit() or not sep or not secret or any(c.isspace() for c in token):
-        raise ValueError("must look like 123456789:AA… (from @BotFather)")
-    return bot_id
+        self.from_top = from_top
 
 
 def split_listen(listen: str) -> tuple[str, int]:
@@ -80,20 +85,6 @@ def split_listen(listen: str) -> tuple[str, int]:
 def check_listen(listen: str) -> str:
     split_listen(listen)
     return listen
-
-
-def check_secret_token(value: str | None) -> str | None:
-    if value is not None and not _SECRET_TOKEN.match(value):
-        raise ValueError(
-            "Telegram accepts 1-256 characters of A-Z a-z 0-9 _ - only "
-            f"(got {len(value)} characters{_first_bad(value)})"
-        )
-    return value
-
-
-def _first_bad(value: str) -> str:
-    bad = next((c for c in value if not re.match(r"[A-Za-z0-9_-]", c)), None)
-    return f", including {bad!r}" if bad is not None else ""
 
 
 def check_callback_secret(value: str | None) -> str | None:
@@ -156,7 +147,6 @@ def check_redis_url(url: str | None) -> str | None:
 
 
 ListenAddress = Annotated[str, AfterValidator(check_listen)]
-WebhookSecret = Annotated[str | None, AfterValidator(check_secret_token)]
 CallbackSecret = Annotated[str | None, AfterValidator(check_callback_secret)]
 DatabaseUrl = Annotated[str, AfterValidator(check_database_url)]
 RedisUrl = Annotated[str | None, AfterValidator(check_redis_url)]

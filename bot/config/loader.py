@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from bot.adapters.registry import platforms
 from bot.config.checks import CONFIG_DIR, KeyProblem
 from bot.config.model import WarmlineConfig
 from bot.config.safe_yaml import compose_and_load
@@ -21,15 +22,23 @@ from bot.errors import ConfigError
 
 DEFAULT_CANDIDATES = ("config.yaml", "config.example.yaml")
 
-#: environment variable → dotted key it overrides
+#: environment variable → dotted key it overrides (the core's; each platform declares
+#: its own, ``Platform.env``: see :func:`env_overrides`)
 ENV_OVERRIDES: dict[str, str] = {
-    "TELEGRAM_BOT_TOKEN": "bot.telegram.token",
     "WARMLINE_DATABASE_URL": "storage.database_url",
     "WARMLINE_REDIS_URL": "storage.redis_url",
     "WARMLINE_PLATFORM": "bot.platform",
-    "WECOM_CORP_SECRET": "bot.wecom.secret",
-    "WECOM_ENCODING_AES_KEY": "bot.wecom.encoding_aes_key",
 }
+
+
+def env_overrides() -> dict[str, str]:
+    """The core's environment overrides and every registered platform's, below
+    ``bot.<platform>`` (``TELEGRAM_BOT_TOKEN`` → ``bot.telegram.token``)."""
+    found = dict(ENV_OVERRIDES)
+    for platform in platforms().values():
+        for variable, key in platform.env.items():
+            found[variable] = f"bot.{platform.name}.{key}"
+    return found
 
 
 def resolve_config_path(path: str | Path | None) -> Path | None:
@@ -55,7 +64,7 @@ def load_config(
     lines: dict[tuple[str, ...], int] = {}
     if source is not None:
         data, lines = _read_yaml(source)
-    for variable, dotted in ENV_OVERRIDES.items():
+    for variable, dotted in env_overrides().items():
         value = env.get(variable)
         if value:
             _set_dotted(data, dotted.split("."), value)

@@ -10,60 +10,35 @@ from pydantic import (
     Field,
     ModelWrapValidatorHandler,
     PrivateAttr,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
-from bot.adapters.wecom.config import WeComConfig
 from bot.config.checks import (
+    CORE_CONFIG,
     CallbackSecret,
     DatabaseUrl,
-    KeyProblem,
-    ListenAddress,
     RedisUrl,
-    WebhookSecret,
-    bot_id_of_token,
-    config_dir_of,
-    resolve_folders,
 )
 from bot.config.duration import Duration
-from bot.config.flows import FlowsConfig, resolve_step_file
 from bot.config.http import HttpConfig, HttpLimitsConfig, merge_alias
-from bot.config.insight import InsightConfig
-from bot.config.knowledge import KnowledgeConfig
-from bot.config.push import PushConfig
 from bot.config.section import Section
-from bot.config.sections import split_sections, validate_sections
+from bot.config.sections import (
+    Errors,
+    as_given,
+    merge_platform_aliases,
+    split_platform_sections,
+    split_sections,
+    validate_platform_sections,
+    validate_sections,
+)
 from bot.config.shop import ShopConfig
-from bot.extras import INSIGHT, missing
 
-
-class WebhookConfig(Section):
-    #: deprecated: read as ``http.listen``
-    listen: ListenAddress | None = None
-    path: str = "/telegram/webhook"
-    secret_token: WebhookSecret = None
-    public_url: str | None = Field(
-        default=None, description="URL Telegram posts to; setWebhook is called when set."
-    )
-
-
-class TelegramConfig(Section):
-    token: str | None = None
-    library: Literal["aiogram", "ptb"] = "aiogram"
-    api_base: str = "https://api.telegram.org"
-    mode: Literal["polling", "webhook"] = "polling"
-    webhook: WebhookConfig = WebhookConfig()
-    poll_timeout: Duration = timedelta(seconds=30)
-    max_retries: int = Field(default=5, ge=0)
-
-
-#: bot.telegram.library → the module it imports, and what it is called in an error
-TELEGRAM_LIBRARIES = {
-    "aiogram": ("aiogram", "Telegram through aiogram"),
-    "ptb": ("telegram", "Telegram through python-telegram-bot"),
-}
+SectionT = TypeVar("SectionT", bound=BaseModel)
 
 
 class LocalConfig(Section):
@@ -77,15 +52,22 @@ class BotConfig(Section):
     admins: list[str] = Field(default_factory=list)
     default_language: Literal["en", "zh"] = "en"
     callback_secret: CallbackSecret = None
-    telegram: TelegramConfig = TelegramConfig()
     local: LocalConfig = LocalConfig()
-    #: WeCom (企业微信), read when ``platform: wecom`` (docs/wecom.md)
-    wecom: WeComConfig | None = None
     max_concurrent_updates: int = Field(default=64, ge=1)
     #: deprecated: read as ``http.*``
     http: HttpLimitsConfig | None = None
     #: updates acknowledged and not yet handled; beyond it the webhook answers 429
     max_queued_updates: int = Field(default=1000, ge=1)
+
+    #: the sections other platforms declare (``Platform.config``): ``bot.<platform>``
+    _platform_sections: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
+
+    def platform_section(self, name: str, model: type[SectionT]) -> SectionT | None:
+        """The section ``bot.<name>`` a registered platform declares, None when absent."""
+        found = self._platform_sections.get(name)
+        if found is not None and not isinstance(found, model):
+            raise TypeError(f"bot.{name} is a {type(found).__name__}, not a {model}")
+        return found
 
     @field_validator("admins", mode="before")
     @classmethod
@@ -97,55 +79,12 @@ class BotConfig(Section):
     @field_validator("platform")
     @classmethod
     def _known_platform(cls, value: str) -> str:
-        from bot.adapters.registry import platforms
+        from bot.adapters.registry import platform_names
 
-        known = platforms()
+        known = platform_names()
         if value not in known:
-            raise ValueError(f"no adapter {value!r} (known: {', '.join(sorted(known))})")
+            raise ValueError(f"no adapter {value!r} (known: {', '.join(known)})")
         return value
-
-    @model_validator(mode="after")
-    def _wecom_can_start(self) -> BotConfig:
-        """What the WeCom adapter needs before any network call."""
-        if self.platform != "wecom":
-            return self
-        if self.wecom is None:
-            raise KeyProblem("wecom", "required when bot.platform is wecom (docs/wecom.md)")
-        problem = self.wecom.first_problem()
-        if problem is not None:
-            raise KeyProblem(f"wecom.{problem[0]}", problem[1])
-        absent = missing("wechatpy", "WeCom")
-        if absent is not None:
-            raise KeyProblem("platform", absent)
-        return self
-
-    @model_validator(mode="after")
-    def _telegram_can_start(self) -> BotConfig:
-        """What the Telegram adapters need before any network call."""
-        if self.platform != "telegram":
-            return self
-        token = self.telegram.token
-        if not token:
-            raise KeyProblem(
-                "telegram.token",
-                "required when bot.platform is telegram; put the token from @BotFather "
-                "under bot.telegram.token or export TELEGRAM_BOT_TOKEN",
-            )
-        try:
-            bot_id_of_token(token)
-        except ValueError as exc:
-            raise KeyProblem("telegram.token", str(exc)) from None
-        module, what = TELEGRAM_LIBRARIES[self.telegram.library]
-        problem = missing(module, what)
-        if problem is not None:
-            raise KeyProblem("telegram.library", problem)
-        if self.telegram.mode == "webhook" and not self.telegram.webhook.secret_token:
-            raise KeyProblem(
-                "telegram.webhook.secret_token",
-                "required in webhook mode, so that requests not sent by Telegram are rejected "
-                "(any 1-256 of A-Z a-z 0-9 _ -)",
-            )
-        return self
 
 
 class StorageConfig(Section):
@@ -171,18 +110,11 @@ class LoggingConfig(Section):
     libraries: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
 
-SectionT = TypeVar("SectionT", bound=BaseModel)
-
-
 class WarmlineConfig(Section):
     bot: BotConfig = BotConfig()
     http: HttpConfig = HttpConfig()
     storage: StorageConfig = StorageConfig()
     logging: LoggingConfig = LoggingConfig()
-    push: PushConfig = PushConfig()
-    knowledge: KnowledgeConfig = KnowledgeConfig()
-    flows: FlowsConfig = FlowsConfig()
-    insight: InsightConfig = InsightConfig()
     shop: ShopConfig = ShopConfig()
     #: the features an App loads, by name (bot.features); absent: every installed one
     features: list[str] | None = None
@@ -224,11 +156,43 @@ class WarmlineConfig(Section):
         if isinstance(data, WarmlineConfig):  # validated already, sections and all
             return handler(data)
         core, raw = split_sections(data, cls.model_fields)
-        config = handler(core)
-        config._sections, config._unused_sections = validate_sections(
-            raw, config.features, cls.model_fields, info.context
+        core, raw_platforms = split_platform_sections(core, BotConfig.model_fields)
+        context = dict(info.context) if isinstance(info.context, dict) else {}
+        errors = Errors()
+        config: WarmlineConfig | None = None
+        with errors.gather():
+            config = handler(core)
+        platform, chosen = (
+            (config.bot.platform, config.features) if config is not None else as_given(core)
         )
+        platforms: dict[str, BaseModel] = {}
+        with errors.gather():
+            platforms = validate_platform_sections(raw_platforms, platform, context)
+            if config is not None:
+                config._deprecations[:0] = merge_platform_aliases(config.http, platforms)
+        if config is not None:  # a section checks itself against the core only when valid
+            context[CORE_CONFIG] = config
+        sections: tuple[dict[str, BaseModel], list[str]] = ({}, [])
+        with errors.gather():
+            sections = validate_sections(raw, chosen, cls.model_fields, context)
+        errors.raise_any()
+        assert config is not None  # raise_any raised otherwise
+        config.bot._platform_sections = platforms
+        config._sections, config._unused_sections = sections
         return config
+
+    @model_serializer(mode="wrap")
+    def _with_sections(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        """Dumped, the loaded features' sections sit beside the core's, as in the file,
+        so that a dump validates back to the same config."""
+        data: dict[str, Any] = handler(self)
+        for name, section in self.bot._platform_sections.items():
+            data["bot"][name] = section.model_dump(mode=info.mode, by_alias=info.by_alias)
+        for name, section in self._sections.items():
+            data[name] = section.model_dump(mode=info.mode, by_alias=info.by_alias)
+        return data
 
     @field_validator("features")
     @classmethod
@@ -247,51 +211,12 @@ class WarmlineConfig(Section):
 
     @model_validator(mode="after")
     def _http_aliases(self) -> WarmlineConfig:
-        """``bot.telegram.webhook.listen`` and ``bot.http.*`` are read as ``http.*``."""
+        """``bot.http.*`` are read as ``http.*`` (and platforms' own deprecated keys:
+        :func:`bot.config.sections.merge_platform_aliases`)."""
         notes = []
-        if self.bot.telegram.webhook.listen is not None:
-            listen = self.bot.telegram.webhook.listen
-            notes.append(merge_alias(self.http, "listen", listen, "bot.telegram.webhook.listen"))
         if self.bot.http is not None:
             for name in sorted(self.bot.http.model_fields_set):
                 value = getattr(self.bot.http, name)
                 notes.append(merge_alias(self.http, name, value, f"bot.http.{name}"))
-        self._deprecations = notes
-        return self
-
-    @model_validator(mode="after")
-    def _extras_installed(self) -> WarmlineConfig:
-        """The optional libraries this configuration needs (pip extras) are there."""
-        dashboard, metrics = self.insight.dashboard.enabled, self.insight.metrics.enabled
-        if dashboard or metrics:
-            what = "insight.dashboard" if dashboard else "insight.metrics"
-            problem = missing(INSIGHT, f"{what}.enabled")
-            if problem is not None:
-                raise KeyProblem(f"{what}.enabled", problem)
-        if self.storage.database_url.startswith("postgresql") and self.push.scheduler.enabled:
-            problem = missing("psycopg", "the scheduler's job store on PostgreSQL")
-            if problem is not None:
-                raise KeyProblem("storage.database_url", problem)
-        return self
-
-    @model_validator(mode="after")
-    def _redis_when_needed(self) -> WarmlineConfig:
-        if self.push.backend == "redis" and not self.storage.redis_url:
-            raise KeyProblem("push.backend", "redis needs storage.redis_url")
-        return self
-
-    @model_validator(mode="after")
-    def _folders_exist(self, info: ValidationInfo) -> WarmlineConfig:
-        """Loaded from a file: extra flow and content folders are relative to it, and exist."""
-        config_dir = config_dir_of(info)
-        if config_dir is None:
-            return self
-        flows = self.flows
-        flows.directories = resolve_folders(
-            flows.directories, config_dir, "flows.directories", "flow directory"
-        )
-        flows.content.directories = resolve_folders(
-            flows.content.directories, config_dir, "flows.content.directories", "content directory"
-        )
-        flows.steps = [resolve_step_file(spec, config_dir) for spec in flows.steps]
+        self._deprecations.extend(notes)  # after the platforms' (the wrap validator's)
         return self

@@ -10,16 +10,26 @@ whole backlog at once (each member's caps still apply on top).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from bot.config.push import CatchUpConfig
 from bot.services import Services
 
 
-def shared_catch_up(services: Services) -> CatchUp:
+class CatchUpPace(Protocol):
+    """``push.catch_up``, as the push feature's section gives it."""
+
+    @property
+    def late_after(self) -> timedelta: ...
+
+    @property
+    def per_minute(self) -> int: ...
+
+
+def shared_catch_up(services: Services, pace: CatchUpPace) -> CatchUp:
     """The worker's one bucket (provided by whichever feature asks first)."""
     found = services.find(CatchUp)
     if found is None:
-        found = services.provide(CatchUp(services.config.push.catch_up))
+        found = services.provide(CatchUp(pace))
     return found
 
 
@@ -27,9 +37,9 @@ class CatchUp:
     """A token bucket of backlog releases: ``per_minute`` tokens a minute, holding at
     most one minute's worth (an hourly tick does not release an hour's worth)."""
 
-    def __init__(self, config: CatchUpConfig) -> None:
-        self.late_after = config.late_after
-        self.per_minute = config.per_minute
+    def __init__(self, pace: CatchUpPace) -> None:
+        self.late_after = pace.late_after
+        self.per_minute = pace.per_minute
         self._tokens = float(self.per_minute)
         self._at: datetime | None = None
         #: backlog flow steps and slots still waiting for a token after the engine's last tick

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock
 from bot.config.model import WarmlineConfig
+from insight.config import insight_config
 from insight.dashboard import PREFIX, auth, views
 from insight.dashboard.sessions import SessionStore
 from insight.dashboard.throttle import LoginThrottle
@@ -48,7 +49,7 @@ async def _csp(request: web.Request, handler: auth.Handler) -> web.StreamRespons
 def build_dashboard(
     engine: AsyncEngine, config: WarmlineConfig, clock: Clock, prefix: str = PREFIX
 ) -> web.Application:
-    dashboard = config.insight.dashboard
+    dashboard = insight_config(config).dashboard
     app = web.Application(middlewares=[_csp, auth.require_login])
     app[auth.PREFIX_KEY] = prefix
     app[auth.CONFIG_KEY] = dashboard

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlparse
 
 from aiohttp import web
 
-from bot.config.insight import DashboardConfig
+from insight.config import DashboardConfig
 from insight.dashboard.sessions import Session, SessionStore
 from insight.dashboard.throttle import LoginThrottle
 from insight.passwords import hash_password

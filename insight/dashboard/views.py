@@ -14,6 +14,7 @@ from bot.clock import Clock
 from bot.config.model import WarmlineConfig
 from bot.i18n.money import money
 from insight import charts, figure_tables, pages
+from insight.config import insight_config
 from insight.costs import cost_models, set_cost
 from insight.dashboard.auth import PREFIX_KEY, SESSION_KEY, redirect, session_of, url
 from insight.definitions import FIGURES
@@ -168,7 +169,7 @@ async def sources(request: web.Request) -> web.Response:
     async with request.app[ENGINE_KEY].begin() as conn:
         window, empty = await period_of(request, conn)
         data = await pages.sources(conn, window, _settings(request), config)
-        models = await cost_models(conn, config.insight)
+        models = await cost_models(conn, insight_config(config))
     found = [
         figure_tables.sources_table(data.values),
         figure_tables.funnel_table(data.funnel),

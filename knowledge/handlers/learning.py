@@ -16,12 +16,12 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.config.knowledge_files import FAQ_SUFFIXES
 from bot.context import Context
 from bot.events import Button, ButtonPressed
 from bot.router import Router
 from knowledge.handlers import knowledge_base
 from knowledge.learning import Learned
+from knowledge.source_files import FAQ_SUFFIXES
 from knowledge.text import detect_language, normalise
 from storage.kb_learning import LearnedRecord, LearnedStore, Lesson
 from storage.knowledge_store import HandoffRecord, KnowledgeStore

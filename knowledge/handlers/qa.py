@@ -21,6 +21,7 @@ from bot.context import Context
 from bot.events import Button, ButtonPressed, OutgoingMessage, UserRef
 from bot.router import Router
 from flows.tags import TagStore
+from knowledge.config import knowledge_config
 from knowledge.contract import Answer, Answerer
 from knowledge.handlers import knowledge_base
 from knowledge.handlers.learning import offer_learning, refresh, teach
@@ -191,7 +192,7 @@ async def group_message(ctx: Context) -> None:
         return
     answer = await _answerer(ctx).answer(question, ctx.lang)
     if not addressed and not answer.complaint:
-        threshold = ctx.services.config.knowledge.group_min_confidence
+        threshold = knowledge_config(ctx.services.config).group_min_confidence
         unsure = answer.handoff or bool(answer.clarify) or answer.confidence < threshold
         if answer.small_talk or unsure:
             return

@@ -369,6 +369,7 @@ class _Delegate:
 
 def build(config: WarmlineConfig, web: WebServer | None = None) -> WeComAdapter:
     """``bot.platform: wecom`` (registered in :mod:`bot.adapters.registry`)."""
-    if web is None or config.bot.wecom is None:
+    wecom = config.bot.platform_section("wecom", WeComConfig)
+    if web is None or wecom is None:
         raise ConfigError("bot.wecom: the WeCom adapter needs its section and the HTTP server")
-    return WeComAdapter(config.bot.wecom, web, admins=config.bot.admins)
+    return WeComAdapter(wecom, web, admins=config.bot.admins)

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from bot.adapters.wecom.config import WeComConfig
 from bot.commandline import ConfigOption, err, load_or_exit
 from bot.errors import WarmlineError
 
@@ -33,14 +34,15 @@ def contact_way(
     """Create a contact way for SOURCE and print its QR code URL."""
 
     cfg = load_or_exit(config)
-    if cfg.bot.wecom is None:
+    wecom = cfg.bot.platform_section("wecom", WeComConfig)
+    if wecom is None:
         err.print("bot.wecom: this command needs the WeCom section (docs/wecom.md)")
         raise typer.Exit(2)
     from bot.adapters.wecom.contact_way import create_contact_way, state_for
 
     try:
         state = state_for(source)
-        config_id, qr = asyncio.run(create_contact_way(cfg.bot.wecom, source=source, staff=staff))
+        config_id, qr = asyncio.run(create_contact_way(wecom, source=source, staff=staff))
     except ValueError as exc:
         err.print(escape(str(exc)), highlight=False)
         raise typer.Exit(2) from None

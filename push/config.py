@@ -1,21 +1,32 @@
-"""``push:`` — the gate every proactive message passes (owned by the push-gate feature).
+"""``push:`` — the gate every proactive message passes: the push feature's own config
+section (``Feature.config``; the core does not know it).
 
 Public contract: ``push.caps.per_day``, ``push.caps.per_week``, ``push.min_gap``,
 ``push.quiet_hours``, ``push.timezone``, ``push.categories.<name>.per_day|per_week``.
+``push.timezone`` is also the shop's zone for members whose own is unknown (the journey's
+content slots, admin views); those features read it here.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from bot.adapter import Pacing
+from bot.config.checks import KeyProblem, core_config_of
 from bot.config.duration import Duration
 from bot.config.section import Section
+from bot.extras import missing
+
+if TYPE_CHECKING:
+    from bot.config.model import WarmlineConfig
+
+#: the top-level key, the feature's name
+SECTION = "push"
 
 CATEGORY_NAMES = ("greeting", "value", "offer", "after_sales", "broadcast")
 _QUIET = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
@@ -172,3 +183,22 @@ class PushConfig(Section):
                 f"known: {', '.join(CATEGORY_NAMES)}"
             )
         return value
+
+    @model_validator(mode="after")
+    def _storage_fits(self, info: ValidationInfo) -> PushConfig:
+        """What the gate's backend and the scheduler need of ``storage``."""
+        core = core_config_of(info)
+        if core is None:  # validated on its own, or the core did not validate
+            return self
+        if self.backend == "redis" and not core.storage.redis_url:
+            raise KeyProblem("backend", "redis needs storage.redis_url")
+        if core.storage.database_url.startswith("postgresql") and self.scheduler.enabled:
+            problem = missing("psycopg", "the scheduler's job store on PostgreSQL")
+            if problem is not None:
+                raise KeyProblem("storage.database_url", problem, from_top=True)
+        return self
+
+
+def push_config(config: WarmlineConfig) -> PushConfig:
+    """The ``push:`` section of ``config`` (its defaults when push is not loaded)."""
+    return config.section(SECTION, PushConfig)

@@ -1,16 +1,25 @@
-"""``flows:`` — the trust-first member journey (owned by the flows feature)."""
+"""``flows:`` — the trust-first member journey: the flows feature's own config section
+(``Feature.config``; the core does not know it)."""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from bot.config.checks import config_dir_of, resolve_folders
 from bot.config.duration import Duration
 from bot.config.section import Section
 from bot.i18n import SUPPORTED
+
+if TYPE_CHECKING:
+    from bot.config.model import WarmlineConfig
+
+#: the top-level key, the feature's name
+SECTION = "flows"
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _PLUGIN = re.compile(r"^([A-Za-z_]\w*(\.[A-Za-z_]\w*)*|[^:]+\.py)(:[A-Za-z_]\w*)?$")
@@ -201,6 +210,21 @@ class FlowsConfig(Section):
                 )
         return {**DEFAULT_LATENESS, **value}
 
+    @model_validator(mode="after")
+    def _folders_exist(self, info: ValidationInfo) -> FlowsConfig:
+        """Loaded from a file: extra flow and content folders are relative to it, and exist."""
+        config_dir = config_dir_of(info)
+        if config_dir is None:
+            return self
+        self.directories = resolve_folders(
+            self.directories, config_dir, "directories", "flow directory"
+        )
+        self.content.directories = resolve_folders(
+            self.content.directories, config_dir, "content.directories", "content directory"
+        )
+        self.steps = [resolve_step_file(spec, config_dir) for spec in self.steps]
+        return self
+
     def bound(self, kind: str) -> timedelta:
         """The lateness bound of a step kind (0: none)."""
         return self.lateness.get(kind, self.lateness["default"])
@@ -213,3 +237,8 @@ def resolve_step_file(spec: str, config_dir: Path) -> str:
         return spec
     file = Path(path).expanduser()
     return str(file if file.is_absolute() else config_dir / file) + colon + function
+
+
+def flows_config(config: WarmlineConfig) -> FlowsConfig:
+    """The ``flows:`` section of ``config`` (its defaults when flows are not loaded)."""
+    return config.section(SECTION, FlowsConfig)

@@ -1,4 +1,5 @@
-"""``knowledge:`` — the knowledge base behind Q&A (owned by the knowledge feature).
+"""``knowledge:`` — the knowledge base behind Q&A: the knowledge feature's own config
+section (``Feature.config``; the core does not know it).
 
 Relative paths (``sources``, ``index_dir``) are resolved against the
 directory of the config file they were written in, so a config works
@@ -8,13 +9,19 @@ wherever the bot is started from.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from bot.config.checks import KeyProblem, config_dir_of
-from bot.config.knowledge_files import source_problem
 from bot.config.section import Section
+from knowledge.source_files import source_problem
+
+if TYPE_CHECKING:
+    from bot.config.model import WarmlineConfig
+
+#: the top-level key, the feature's name
+SECTION = "knowledge"
 
 
 class EmbeddingsConfig(Section):
@@ -105,3 +112,8 @@ class KnowledgeConfig(Section):
 
     def index_path(self) -> Path:
         return self.resolve(self.index_dir or ".warmline-kb")
+
+
+def knowledge_config(config: WarmlineConfig) -> KnowledgeConfig:
+    """The ``knowledge:`` section of ``config`` (its defaults when knowledge is not loaded)."""
+    return config.section(SECTION, KnowledgeConfig)

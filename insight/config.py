@@ -1,14 +1,23 @@
-"""``insight:`` — metrics, report and dashboard (owned by the insight feature)."""
+"""``insight:`` — metrics, report and dashboard: the insight feature's own config
+section (``Feature.config``; the core does not know it)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator, model_validator
 
-from bot.config.checks import ListenAddress
+from bot.config.checks import KeyProblem, ListenAddress
 from bot.config.duration import Duration
 from bot.config.section import Section
+from bot.extras import INSIGHT, missing
+
+if TYPE_CHECKING:
+    from bot.config.model import WarmlineConfig
+
+#: the top-level key, the feature's name
+SECTION = "insight"
 
 #: what ``warmline insight hash-password`` prints: ``scrypt$n$r$p$salt_hex$hash_hex``
 HASH_PREFIX = "scrypt$"
@@ -83,3 +92,19 @@ class InsightConfig(Section):
     sources: dict[str, SourceCost] = Field(default_factory=dict)
     dashboard: DashboardConfig = DashboardConfig()
     metrics: MetricsConfig = MetricsConfig()
+
+    @model_validator(mode="after")
+    def _extras_installed(self) -> InsightConfig:
+        """The dashboard and /metrics need the ``insight`` extra (plotly, Jinja2)."""
+        dashboard, metrics = self.dashboard.enabled, self.metrics.enabled
+        if dashboard or metrics:
+            what = "dashboard" if dashboard else "metrics"
+            problem = missing(INSIGHT, f"{SECTION}.{what}.enabled")
+            if problem is not None:
+                raise KeyProblem(f"{what}.enabled", problem)
+        return self
+
+
+def insight_config(config: WarmlineConfig) -> InsightConfig:
+    """The ``insight:`` section of ``config`` (its defaults when insight is not loaded)."""
+    return config.section(SECTION, InsightConfig)

@@ -1,5 +1,5 @@
 """Which files a knowledge source may hold, by suffix: part of the `knowledge.sources`
-contract, checked by `warmline config check` before the knowledge feature loads."""
+contract, checked when the config is loaded (before the index is built)."""
 
 from __future__ import annotations
 
