@@ -93,14 +93,17 @@ _RISK_PATTERNS: dict[str, re.Pattern[str]] = {
         r"开发者模式|越狱|没有(任何)?限制|不受(任何)?限制",
         r"优先级.{0,4}(指令|命令)|以下(为|是).{0,10}(指令|命令)|新(的)?指令",
         r"只(能|许|准)?(回答|回复|说|输出)\s*[“\"'「‘]",
-        r"(输出|打印|列出|发我|告诉我|给我看).{0,6}(全部|所有|你的).{0,6}(优惠码|券码|密码|规则|指令|设定)",
+        r"(输出|打印|列出|发我|告诉我|给我看).{0,6}(全部|所有).{0,6}(优惠码|券码|密码|指令|设定)",
+        r"(输出|打印|列出|发我|告诉我|给我看).{0,4}你的.{0,6}(规则|指令|设定|提示)",
         r"把你的.{0,6}(规则|设定|指令|提示)",
         r"^\s*(system|assistant|developer|root|系统)\s*[:：]",
         r"\b(ignore|disregard|forget|override|bypass)\b.{0,25}"
         r"\b(instructions?|rules?|prompts?|above|previous|prior|earlier|everything|guidelines)\b",
         r"\bsystem prompt\b|\b(hidden|secret|internal|original|initial) (rules|instructions|prompt)",
-        r"\b(print|reveal|show|repeat|output|dump|list|tell me)\b.{0,20}\b(your|the)\b.{0,15}"
+        r"\b(print|reveal|show|repeat|output|dump|list|tell me)\b.{0,20}\byour\b.{0,15}"
         r"\b(rules|instructions|prompt|guidelines|configuration|config)\b",
+        r"\b(print|reveal|show|repeat|output|dump)\b.{0,20}\bthe\b.{0,15}"
+        r"\b(instructions|prompt|system message|configuration|config)\b",
         r"\byou(?: are|'re|r) now\b|\bno (restrictions|limits|filters|rules)\b|\bunrestricted\b",
         r"\bfrom now on\b|\b(act as|pretend (to be|you are|you're)|roleplay as)\b",
         r"\b(developer mode|jailbreak|dan mode)\b|\bnew instructions?\b",
@@ -119,26 +122,28 @@ _RISK_PATTERNS: dict[str, re.Pattern[str]] = {
         r"(管理员|客服|老板|店长|经理|主管|同事|官方|平台)(已|已经|之前|上次|刚才)?.{0,3}"
         r"(说了|说过|说可以|答应|同意|批准|授权|承诺|确认过)",
         r"(已|已经)(授权|批准)|(不用|无需|不需要|别)(核实|核对|审核|验证)",
-        r"(给我|送我|帮我|给个|给张|给点|送点|送个|再送|多送|给俺)[^。？?！!，,]{0,10}"
-        r"(券|code|码|折|优惠|红包|积分|免单|便宜|包邮|赠品|返现)",
-        r"便宜(点|些|一点|一些)|少算|抹(个)?零|打个?[一二三四五六七八九几\d]+折|[一二三四五六七八九]折(呗|吧|行|可以)",
-        r"免单|改价|改成0|改为0|[0零]元|(设置|设|改)(为|成)\d{3,}|按.{0,8}价.{0,2}(卖|给|算)",
+        r"(给我|送我|给个|给张|给点|送点|送个|再送|多送|给俺|发我|来个|来张)"
+        r"[^。？?！!，,讲说解介查看问]{0,8}(券|code|码|折|优惠|红包|积分|免单|便宜|包邮|赠品|返现)",
+        r"便宜(点|些|一点|一些)(呗|吧|啦|嘛|卖|给我|行不|可以不)|少算|抹(个)?零",
+        r"(给我|给俺|帮我|就|直接|能不能|可不可以)打个?[一二三四五六七八九几\d]+折|[一二三四五六七八九]折(呗|吧|行|可以)",
+        r"免单|改价|改成0|改为0|(改|变|调)(成|为|到)[0零]元|[0零]元(购|拿|买|送)|(设置|设|改)(为|成)\d{3,}",
+        r"按(那个|他们的?|天猫|京东|淘宝|拼多多|别家|人家|旗舰店|之前|上次|原来).{0,6}价",
         r"(加|送|补|充)[^。？?！!]{0,4}(一万|\d{3,})\s*(积分|分)",
-        r"\b(i'?m|i am)\b.{0,12}\b(store |shop )?(manager|owner|admin|administrator|staff"
-        r"|employee|boss|supervisor)\b",
+        r"\b(i'?m|i am|im) (the|your) (store |shop )?(manager|owner|admin|administrator|boss"
+        r"|supervisor)\b|\b(i'?m|i am|im) (a |an )?(staff|employee|admin)\b",
         r"\b(friend|cousin|brother|sister|wife|husband|relative|mate)\b.{0,12}\b(is|works)\b.{0,12}"
         r"\b(staff|manager|owner|admin|here|for (you|u))\b",
         r"\b(admin|administrator|owner|manager|boss|staff|customer service|cs|support|colleague"
         r"|agent)\b.{0,30}\b(authori[sz]ed|approved|promised|agreed|said|says|told me|confirmed"
-        r"|okayed|ok'?d|order)\b",
+        r"|okayed|ok'?d)\b",
         r"\b(authori[sz]ed|approved|granted)\b.{0,30}\b(orders?|price|refund|points|pts|coupon"
         r"|discount|free|replacement|shipping)\b",
         r"\b(no need to|without) (check|verify|confirm)\w*\b",
         r"\b(give me|gimme|give us|send me|issue me|grant me|hook me up|throw in)\b.{0,25}"
         r"\b(coupon|discount|code|voucher|promo|free|% off|percent off|deal|points|pts)\b",
-        r"\b(knock|take|shave)\b.{0,15}\boff\b|\b(match|beat)\b.{0,20}\bprice|\bprice ?match",
-        r"\b(change|lower|set|make|reduce|drop)\b.{0,20}\b(price|orders?|total|bill)\b.{0,20}"
-        r"\b(to|for)\b|\bchange the price\b",
+        r"\b(knock|take|shave)\b.{0,15}(%|percent|yuan|rmb|bucks|\d) ?off\b|\b(match|beat)\b.{0,20}\bprice|\bprice ?match",
+        r"\b(change|lower|set|reduce|drop|make)\b.{0,12}\b(price|total|bill)\b.{0,20}\b(to|for)\b"
+        r"|\bchange the price\b",
         r"\badd\b.{0,10}\d{3,}.{0,6}\b(points|pts)\b",
     ),
     # a health condition, a drug, or a cure: whatever the tea, this is a doctor's question
@@ -152,7 +157,7 @@ _RISK_PATTERNS: dict[str, re.Pattern[str]] = {
         r"\bblood (pressure|sugar)\b|\bcholesterol\b|\bdiabet|\bhypertension\b|\bgout\b"
         r"|\buric acid\b|\bheart (disease|condition|problem)|\bliver\b|\bkidney|\bstomach\b"
         r"|\bulcer|\breflux\b|\bgerd\b|\bibs\b|\bdiarrh|\bconstipat",
-        r"\bfever\b|\bflu\b|\ba cold\b|\bcough|\bsore throat\b|\bheadache|\bmigraine"
+        r"\bfever\b|\bflu\b|\ba cold\b(?! (winter|day|night|morning|evening))|\bcough|\bsore throat\b|\bheadache|\bmigraine"
         r"|\bpregnan|\bbreast-?feed|\bnursing\b|\bperiod pain|\bmenstrua|\ban(a)?emi"
         r"|\bosteopor|\bcancer\b|\btumou?r|\bdementia\b|\balzheimer|\bdepression\b|\banxiety\b"
         r"|\ballerg|\beczema\b|\bacne\b|\bpoison|\btoxic\b|\bswallowed\b|\bimmun|\binflamm"
@@ -163,7 +168,7 @@ _RISK_PATTERNS: dict[str, re.Pattern[str]] = {
         r"\b(cure|cures|curing|heal|heals|healing|remed(y|ies)|therap\w*|medicinal|doctor|disease"
         r"|illness|health benefits?)\b",
         r"\b(lose|losing|drop|shed|burn)\b.{0,10}(\d+ ?(kg|kilos?|pounds|lbs)|weight|fat)\b"
-        r"|\bweight ?loss\b|\bdetox|\bfat burn|\bslim(ming)?\b",
+        r"|\bweight ?loss\b|\bdetox|\bfat burn|\bslimming\b",
     ),
     "legal": _any(
         r"起诉|诉状|告(你们|你|商家|快递|他们|店)|律师|法院|打官司|违法|犯法|合法|非法|法律",
@@ -178,8 +183,7 @@ _RISK_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|bitcoin|profit|make money|roi)\b",
         r"\b(appreciate|double|triple|grow|rise|go up)\b.{0,6}\bin (value|price)\b"
         r"|\bworth more\b|\bresale value\b|\breturn on\b",
-        r"\b(write[- ]?off|tax (deduct\w*|break|write))\b|\bdeduct\w* .{0,20}tax(es)?\b"
-        r"|\btaxes\b",
+        r"\b(write[- ]?off|tax (deduct\w*|break|write))\b|\bdeduct\w* .{0,20}tax(es)?\b",
     ),
 }
 
@@ -187,13 +191,16 @@ _RISK_PATTERNS: dict[str, re.Pattern[str]] = {
 #: member (:data:`_REPORT`), not as a "what if" (:data:`_HYPOTHETICAL`)
 _DEFECT = _any(
     # the goods: mould, off smells and tastes, pests, damage, contents, fakes, old stock
-    r"霉|长毛|白毛|变质|发酸|馊|臭|异味|怪味|(一|有)股.{0,6}味|味道?不对|串味|受潮|潮了|软了|结块|漏气",
+    r"霉|长毛|白毛|变质|发酸|馊|臭|异味|怪味|(一|有)股[^香]{0,6}味|味道?不对|串味|受潮|潮了|软了|结块|漏气",
     r"漏了|破(损|了|洞)|压(扁|坏|烂|碎|塌|变形)|摔(坏|碎|烂)|(碎|烂|坏|裂|瘪|凹|塌|变形)(了|成|掉|开|进)",
     r"碎末|成渣|变形|瘪|凹陷|(合|关|盖|拧)不(上|紧)|虫|头发|杂质|异物|(很|好|太)脏",
-    r"发错|寄错|错发|发成|少(了|发|寄|给)|漏发|缺(了|少)|只(到|收到|来|有)了?[一二两三四五\d]",
-    r"过期|假(货|的)|不是正(宗|品)|(跟|和|与)(图|描述|宣传|说的).{0,6}不(一样|符|同)|(被|是)(人)?(撕|拆|打)开(过|的)|二手",
-    r"\bmou?ld\w*|\bmildew\w*|\bmusty\b|\bfuzz\w*|\bstale\b|\brott(en|ing)\b|\bspoil\w*|\brancid\b",
-    r"\b(smells?|tastes?|smelt|tasted|smelling|tasting)\b.{0,8}\b(like|of)\b"
+    r"发错|寄错|错发|发成|少(了|发|寄|给)[一两二三几\d]|漏发|缺(了|少)|只(到|收到|来)了?[一二两三四五\d]",
+    r"(茶|货|包装|日期|保质期|批次).{0,8}过期|过期(茶|货|的茶)|假(货|的)|不是正(宗|品)|(跟|和|与)(图|描述|宣传|说的).{0,6}不(一样|符|同)|(被|是)(人)?(撕|拆|打)开(过|的)|二手",
+    r"\bmou?ld\w*|\bmildew\w*|\bmusty\b|\bfuzz\w*|\bstale\b|\brott(en|ing)\b|\bspoil(ed|t)\b|\brancid\b",
+    r"\b(smells?|tastes?|smelt|smelled|tasted|smelling|tasting)\b.{0,8}\b(like|of)\b.{0,12}"
+    r"\b(plastic|chemicals?|smoke|fish\w*|mou?ld|mildew|dust|dirt|soap|perfume|petrol|gasoline|paint"
+    r"|rubber|cardboard|garbage|trash|medicine|bleach|sweat|feet|mothballs?|detergent|metal|wet"
+    r"|rot\w*|sewage|vinegar|nothing)\b"
     r"|\b(smells?|tastes?|something(?:'s| is)|seems?)\b.{0,4}\boff\b|\bweird (smell|taste)\b",
     r"\b(bugs?|insects?|worms?|moths?|hairs?|dirt|debris)\b",
     r"\b(crushed|smashed|broken|busted|cracked|dented|wrecked|ruined|damaged|torn|ripped|leak\w*"
@@ -202,23 +209,28 @@ _DEFECT = _any(
     r"|\bwrong (item|tea|product|thing|one|flavou?r|kind|type|variety|tin|box|pack)",
     r"\b(sent|got|received|came|delivered)\b.{0,30}\binstead\b"
     r"|\b(sent|got|received)\b.{0,40}\bbut\b.{0,10}\b(i|we)\b.{0,10}\b(ordered|bought|paid for|asked for)\b",
-    r"\bmissing\b|\b(was|were|is|are|wasn'?t|weren'?t) ?n[o']t in\b|\bonly (got|received|came|\d+|one|two)\b",
-    r"\b(fake|counterfeit|knock-?off)\b|\bnot (real|genuine|authentic)\b|\bexpired\b|\bout of date\b"
+    r"\bmissing\b|\b(was|were|is|are|wasn'?t|weren'?t) ?n[o']t in\b|\bonly (got|received|came)\b|\bonly (\d+|one|two) (of|out of)\b",
+    r"\b(fake|counterfeit|knock-?off)\b|\bnot (real|genuine|authentic)\b|\bout of date\b"
+    r"|\b(tea|tin|pack|batch|leaves|date|it)\b.{0,20}\bexpired\b|\bexpired (tea|tin|pack|stock|goods)\b"
     r"|\bnot (as|what) (described|pictured|advertised|shown)\b|\bsecond-?hand\b|\btampered\b",
 )
 #: what should have happened did not (the parcel, the money, an answer), or the goods were
 #: tampered with: a report by itself, unless put as a "what if"; what it is about
 #: (:data:`_MONEY`, :data:`_SERVICE`, else the delivery) names the problem
 _LET_DOWN = _any(
-    r"没(收到|到|看到|见到|给)|丢(了|件)|(没|不|未)(更新|发货|退|到账|回复|回我|理|处理|动静)"
+    r"没(收到|看到|见到|给我)|(货|快递|包裹|东西|茶|钱|款|退款)(还|都|也)?没到|没到(货|账)|丢(了|件)"
+    r"|(没|未)(更新|退|到账|回复|回我|理|处理|动静)|不(理|回复|回我|处理)"
     r"|没有动静|动静(都|也)?没|签收.{0,6}(没|未)|没人(理|回|管|处理|接)|不理(我|人)|已读不回",
-    r"扣.{0,4}(两|2|二)次|多扣|重复扣|钱(呢|没|也没|还没)|还(没|不)(发|到|退|收到|回|更新|处理|动)",
+    r"扣.{0,4}(两|2|二)次|多扣|重复扣|钱(呢|没|也没|还没)|(天|周|星期|礼拜|个月|小时|这么久|一直|都)了?还(没|不)(发|到|退|收到|回|更新|处理|动)",
     r"卡在|\b(lost|stuck|held up)\b.{0,20}\b(parcel|package|order|delivery|in|at|for)\b"
     r"|\b(parcel|package|order|delivery|tin|box)\b.{0,20}\b(lost|stuck|held up)\b",
     r"\bnothing (here|at|in|arrived|came)\b|\b(says|shows|marked|status)\b.{0,12}\b(delivered|signed)\b",
     r"\bnever (arrived|came|got|received|showed)|\bdid(n'?t| not) (arrive|come|get|receive|show)",
-    r"\bstill (not|no|nothing|waiting|hasn'?t|haven'?t|isn'?t|hasnt|havent|isnt)\b|\bnot (shipped|"
-    r"arrived|received|updated|moving)\b|\bhas(n'?t| not) (shipped|arrived|moved|updated|come)",
+    r"\bstill (waiting|nothing)\b|\bstill no (reply|answer|refund|update|news|sign|tracking|parcel"
+    r"|money|response)\b|\bstill (not|hasn'?t|haven'?t|isn'?t|hasnt|havent|isnt|didn'?t|not been)"
+    r" (here|arrived|received|shipped|come|got|gotten|back|refunded|answered|replied|updated|moved"
+    r"|been|in)\b|\bhas(n'?t| not) (shipped|arrived|moved|updated|come)\b.{0,6}"
+    r"\b(after|for|in|since|yet)\b.{0,10}\b(days?|weeks?|a week|a month|months?|ages)\b",
     r"\b(nobody|no one|no-one|noone)\b.{0,10}\b(answers?|repl(y|ies)|responds?|helps?|gets back|reads?)\b",
     r"\bcharged (me )?(twice|double|two times|extra|again)\b|\bdouble[- ]charged\b"
     r"|\bkept (my|the) money\b",
@@ -250,35 +262,42 @@ _REPORT = _any(
 #: a report, not a "what if" (a problem word in a hypothetical question is a policy ask)
 _HYPOTHETICAL = _any(
     r"如果|万一|要是|假如|假设|的话|怎么(知道|确认|辨别|分辨|鉴别|识别)|会不会|会(坏|破|压|碎|变质|发霉)|怎么(申请|办理)?售后|售后(怎么|流程)"
-    r"|(多久|几天|多长时间)(之内|以内|内)",
+    r"|(多久|几天|多长时间)(之内|以内|内)|(还没|没|未)发货.{0,6}(能|可以|可不可以|能不能|还能)",
     r"\bwhat if\b|\bin case\b|\bwhat happens if\b|\bwhat (do|should|can) (i|we) do if\b"
     r"|\bif (my|the|an?|it|something|anything|i)\b|\bhow (do|can|should|would) (i|we|you)\b.{0,12}"
     r"\b(report|claim|return|apply|request|complain|tell)\b|\b(process|procedure|policy)\b"
     r"|\bhow (many|long|much time)\b.{0,25}\b(to|before) (report|tell|claim)\b"
-    r"|\bhow (do|can|could|would) (i|we|you) (know|tell|check|verify|make sure|spot)\b",
+    r"|\bhow (do|can|could|would) (i|we|you) (know|tell|check|verify|make sure|spot)\b"
+    r"|\b(not|hasn'?t|hasnt|n't) (yet )?(been )?shipped( yet)?\b.{0,15}\b(can|could|may)\b",
 )
 #: upset said outright: anger, sarcasm, a threat to leave, asking again, a demand
 _UPSET = _any(
     r"投诉|差评|垃圾|破(服务|店|玩意)|什么破|什么玩意|太差|失望|气死|生气|火大|骗子|骗人|坑人|坑爹|无语",
     r"退钱|恶心|过分|离谱|搞什么|有没有搞错|凭什么|忽悠|黑店|呵呵|绝了|服了|醉了|再也不(买|来)",
-    r"不会再(买|来)|拉黑|第[二三四五六七八九十几\d]+次|多少次|还要等多久|怎么回事|有没有人(管|理|回)",
-    r"到底(什么时候|寄没寄|发没发|还要)|赶紧|马上(给|处理|退)|必须给我|给个说法|别跟我扯|少废话",
-    r"\bcomplain(t|ts|ing)?\b|\bterrible\b|\bawful\b|\bhorrible\b|\bworst\b|\bdisappoint(ed|ing)\b",
-    r"\bscam\w*|\bridiculous\b|\bunacceptable\b|\bdisgusting\b|\bgross\b|\bfurious\b|\bpathetic\b",
+    r"不会再(买|来)|拉黑|第[二三四五六七八九十几\d]+次(问|说|催|找|联系|来问)|(问|说|催|找)了?(多少|好几|几)次",
+    r"还要等多久|有没有人(管|理|回)|到底(什么时候|寄没寄|发没发|还要)|赶紧(给|处理|退|发|回)",
+    r"马上(给|处理|退)|必须给我|给个说法|别跟我扯|少废话",
+    r"\bcomplain(t|ts|ing)?\b|\bworst\b|\bdisappoint(ed|ing)\b"
+    r"|\b(terrible|awful|horrible)\b(?! at\b)",
+    r"\bscam\w*|\bridiculous\b|\bunacceptable\b|\bdisgusting\b|\bfurious\b|\bpathetic\b"
+    r"|\bgross\b\s*[.!]|\b(so|that'?s|how) gross\b",
     r"\bangry\b|\bpissed\b|\bwtf\b|\bfed up\b|\bsick of\b|\buseless\b|\brip-?off\b|\bripped off\b",
     r"\brefund me\b|\b(give|want|need) (me )?(my|the) money back\b|\bnever again\b|\bdone with (you|u|ur|this)\b",
-    r"\bthanks for nothing\b|\bseriously\b|\b(are|r|do|did) " + _YOU + r" (guys )?even\b",
-    r"\b(second|third|fourth|fifth|2nd|3rd|4th|5th|\d+th|umpteenth) time\b|\bhow many times\b",
+    r"\bthanks for nothing\b|\bseriously\s*[?!]|\b(are|r|do|did) " + _YOU + r" (guys )?even\b",
+    r"\b(second|third|fourth|fifth|2nd|3rd|4th|5th|\d+th|umpteenth) time (i'?m |im |i'?ve |i have )?"
+    r"(asking|asked|writing|written|messaging|messaged|contacting|telling|chasing)\b"
+    r"|\bhow many times (do|must|should|have) i\b",
     r"\boh great\b|\b(what|such) a joke\b|\banother (day|week|month)\b",
     "[\U0001f620\U0001f621\U0001f92c\U0001f624\U0001f644\U0001f44e\U0001f4a2]",
 )
 #: the shop compared with another one (no KB entry speaks for a competitor)
 _COMPETITOR = _any(
-    r"(你们|你家|你们家|贵店).{0,12}(和|跟|与|比).{0,12}(比|哪个|哪家|相比|谁)",
+    r"(你们|你家|贵店)(家)?(的茶|的东西|店)?(和|跟|与|比)",
     r"(和|跟|比).{0,10}(你们|你家)(比)?.{0,4}(哪个|谁|哪家)|哪家(好|更好|便宜|靠谱)",
-    r"\b(better|worse|cheaper|nicer)\b.{0,6}\bthan\b.{0,4}\b" + _YOU + r"\b",
-    r"\b" + _YOU + r"\b.{0,20}\b(compare[sd]?|vs\.?|versus|better than|worse than|cheaper than)\b",
-    r"\b(compare[sd]?|comparison|vs\.?|versus)\b.{0,20}\b" + _YOU + r"\b",
+    r"\b(better|worse|cheaper|nicer)\b.{0,6}\bthan (you|u|you guys|y'?all)\b",
+    r"\b(you|u|you guys|y'?all|your (teas?|shop|store|stuff|prices?))\b"
+    r" (compare[sd]?|vs\.?|versus|better than|worse than|cheaper than)\b(?!.{0,12}\byour\b)",
+    r"\b(vs\.?|versus|compared? (to|with)) (you|u|you guys|y'?all|your (shop|store))\b",
 )
 #: chat with the bot about itself: who it is, a joke, its tastes
 _CHAT = _any(
