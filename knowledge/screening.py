@@ -123,7 +123,8 @@ _RISK_PATTERNS: dict[str, re.Pattern[str]] = {
         r"(说了|说过|说可以|答应|同意|批准|授权|承诺|确认过)",
         r"(已|已经)(授权|批准)|(不用|无需|不需要|别)(核实|核对|审核|验证)",
         r"(给我|送我|给个|给张|给点|送点|送个|再送|多送|给俺|发我|来个|来张)"
-        r"[^。？?！!，,讲说解介查看问]{0,8}(券|code|码|折|优惠|红包|积分|免单|便宜|包邮|赠品|返现)",
+        r"[^。？?！!，,讲说解介查看问]{0,8}(券|code|码|折|优惠|红包|积分|免单|便宜|包邮|赠品|返现|返钱|返\d)",
+        r"送我(一|两|几|\d)(罐|盒|包|袋|饼|份|个|斤)",
         r"便宜(点|些|一点|一些)(呗|吧|啦|嘛|卖|给我|行不|可以不)|少算|抹(个)?零",
         r"(给我|给俺|帮我|就|直接|能不能|可不可以)打个?[一二三四五六七八九几\d]+折|[一二三四五六七八九]折(呗|吧|行|可以)",
         r"免单|改价|改成0|改为0|(改|变|调)(成|为|到)[0零]元|[0零]元(购|拿|买|送)|(设置|设|改)(为|成)\d{3,}",
@@ -140,17 +141,18 @@ _RISK_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|discount|free|replacement|shipping)\b",
         r"\b(no need to|without) (check|verify|confirm)\w*\b",
         r"\b(give me|gimme|give us|send me|issue me|grant me|hook me up|throw in)\b.{0,25}"
-        r"\b(coupon|discount|code|voucher|promo|free|% off|percent off|deal|points|pts)\b",
+        r"\b(coupon|discount|code|voucher|promo|free\w*|% off|percent off|deal|points|pts)\b",
         r"\b(knock|take|shave)\b.{0,15}(%|percent|yuan|rmb|bucks|\d) ?off\b|\b(match|beat)\b.{0,20}\bprice|\bprice ?match",
         r"\b(change|lower|set|reduce|drop|make)\b.{0,12}\b(price|total|bill)\b.{0,20}\b(to|for)\b"
         r"|\bchange the price\b",
-        r"\badd\b.{0,10}\d{3,}.{0,6}\b(points|pts)\b",
+        r"\badd\b.{0,10}\d{3,}.{0,6}\b(points|pts)\b|\b(admin|administrator|manager|owner|staff|boss)"
+        r" here\b|\b(reset|set|change|top up|raise)\b.{0,15}\b(points|pts|balance|credit)\b.{0,10}\d{3,}",
     ),
     # a health condition, a drug, or a cure: whatever the tea, this is a doctor's question
     "medical": _any(
         r"血压|血糖|血脂|胆固醇|尿酸|痛风|糖尿病|三高|心脏|冠心病|肝|肾|胃|反流|拉肚子|腹泻|便秘",
         r"发烧|发热|退烧|感冒|咳嗽|嗓子|喉咙|头疼|头痛|怀孕|孕|哺乳|喂奶|月经|痛经|经期|贫血",
-        r"骨质疏松|癌|肿瘤|痴呆|抑郁|焦虑|过敏|湿疹|中毒|有毒|排毒|误食",
+        r"骨质疏松|癌|肿瘤|痴呆|抑郁|焦虑|过敏|湿疹|中毒|有毒|排毒|误食|化疗|皮疹|起疹|痒|呕吐|宿醉|解酒",
         r"药(?<!农药)|华法林|阿司匹林|他汀|二甲双胍|胰岛素|抗生素|激素",
         r"治(?<!政治)|疗|医生|医嘱|病(?<!毛病)|预防|防癌|降(压|糖|脂|血|火)|调理|养(胃|肝|生|颜)|减肥|瘦|刮油"
         r"|抗(癌|氧化|衰老)|保健|功效",
@@ -161,7 +163,10 @@ _RISK_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|\bpregnan|\bbreast-?feed|\bnursing\b|\bperiod pain|\bmenstrua|\ban(a)?emi"
         r"|\bosteopor|\bcancer\b|\btumou?r|\bdementia\b|\balzheimer|\bdepression\b|\banxiety\b"
         r"|\ballerg|\beczema\b|\bacne\b|\bpoison|\btoxic\b|\bswallowed\b|\bimmun|\binflamm"
-        r"|\barthritis\b|\binsomnia\b",
+        r"|\barthritis\b|\binsomnia\b|\bchemo\w*|\bradiation\b|\brash\b|\bhives\b|\bitch\w*"
+        r"|\bcramps?\b|\bperiod pains?\b|\bpms\b|\bhangover\b|\bnausea\b|\bvomit\w*",
+        r"\b(safe|ok|okay|fine|good) (for|to give( to)?) (my |a )?(baby|babies|infant|toddler|kids?|child"
+        r"|children|dog|cat|pet|puppy|kitten)\b",
         r"\b(medication|meds|medicine|pills?|tablets?|insulin|prescription|statins?|warfarin"
         r"|aspirin|metformin|antibiotics?|antidepressants?|ibuprofen|paracetamol|blood thinners?"
         r"|drugs?)\b",
@@ -183,7 +188,8 @@ _RISK_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|bitcoin|profit|make money|roi)\b",
         r"\b(appreciate|double|triple|grow|rise|go up)\b.{0,6}\bin (value|price)\b"
         r"|\bworth more\b|\bresale value\b|\breturn on\b",
-        r"\b(write[- ]?off|tax (deduct\w*|break|write))\b|\bdeduct\w* .{0,20}tax(es)?\b",
+        r"\b(write[- ]?off|tax (deduct\w*|break|write))\b|\bdeduct\w* .{0,20}tax(es)?\b"
+        r"|\bbusiness expense\b|\bdeduct(ible|ion)?\b",
     ),
 }
 
@@ -193,8 +199,9 @@ _DEFECT = _any(
     # the goods: mould, off smells and tastes, pests, damage, contents, fakes, old stock
     r"霉|长毛|白毛|变质|发酸|馊|臭|异味|怪味|(一|有)股[^香]{0,6}味|味道?不对|串味|受潮|潮了|软了|结块|漏气",
     r"漏了|破(损|了|洞)|压(扁|坏|烂|碎|塌|变形)|摔(坏|碎|烂)|(碎|烂|坏|裂|瘪|凹|塌|变形)(了|成|掉|开|进)",
-    r"碎末|成渣|变形|瘪|凹陷|(合|关|盖|拧)不(上|紧)|虫|头发|杂质|异物|(很|好|太)脏",
-    r"发错|寄错|错发|发成|少(了|发|寄|给)[一两二三几\d]|漏发|缺(了|少)|只(到|收到|来)了?[一二两三四五\d]",
+    r"碎末|成渣|变形|瘪|凹陷|(合|关|盖|拧)不(上|紧)|虫|头发|杂质|异物|(很|好|太)脏|一坨|是空的|空(盒|罐)",
+    r"质量(明显|太|很|也)?(不行|差|太差|很差|有问题|不好|一般)|包装(这么|太|很)?烂|全是碎",
+    r"发错|寄错|错发|发成|少(了|发|寄|给)[一两二三几\d]|漏发|缺(了|少)|只(到|收到|来|给|发|寄)了?[一二两三四五半\d]",
     r"(茶|货|包装|日期|保质期|批次).{0,8}过期|过期(茶|货|的茶)|假(货|的)|不是正(宗|品)|(跟|和|与)(图|描述|宣传|说的).{0,6}不(一样|符|同)|(被|是)(人)?(撕|拆|打)开(过|的)|二手",
     r"\bmou?ld\w*|\bmildew\w*|\bmusty\b|\bfuzz\w*|\bstale\b|\brott(en|ing)\b|\bspoil(ed|t)\b|\brancid\b",
     r"\b(smells?|tastes?|smelt|smelled|tasted|smelling|tasting)\b.{0,8}\b(like|of)\b.{0,12}"
@@ -203,8 +210,15 @@ _DEFECT = _any(
     r"|rot\w*|sewage|vinegar|nothing)\b"
     r"|\b(smells?|tastes?|something(?:'s| is)|seems?)\b.{0,4}\boff\b|\bweird (smell|taste)\b",
     r"\b(bugs?|insects?|worms?|moths?|hairs?|dirt|debris)\b",
-    r"\b(crushed|smashed|broken|busted|cracked|dented|wrecked|ruined|damaged|torn|ripped|leak\w*"
-    r"|spilled|spilt|squashed|crumbled|shattered|punctured)\b|\b(to|into) dust\b",
+    r"\b(crushed|smashed|broken|busted|cracked|dent|dents|dented|wrecked|ruined|damaged|torn|ripped"
+    r"|leak\w*|spilled|spilt|squashed|crumbled|shattered|punctured|soaked|soggy|mouldy|moldy)\b"
+    r"|\b(to|into|in) (dust|pieces|bits)\b|\bhalf[- ]empty\b|\b(arrived|came) (open|unsealed|empty)\b",
+    r"\b(sour|rotten|weird|strange|bad|funny|musty|fishy|chemical|burnt|smoky) (smell|taste|odou?r)\b"
+    r"|\b(poor|bad|low|terrible|awful) quality\b|\bquality is (bad|poor|terrible|awful|worse)\b"
+    r"|\bnothing like (the )?(photos?|pictures?|description|ad|listing)\b|\bnot normal\b"
+    r"|\b(full of|covered in) (specks|dust|bits|stems|hairs?|bugs)\b|\bjust (stems|dust|crumbs)\b",
+    r"\b(you|u|they|you guys|y'?all)\b.{0,6}\b(forgot|left out|missed out|didn'?t (include|send|pack))\b"
+    r"|\b(sent|gave|shipped) (me|us)\b.{0,30}\bnot\b",
     r"\b(sent|got|received|delivered|gave)\b.{0,12}\bwrong\b"
     r"|\bwrong (item|tea|product|thing|one|flavou?r|kind|type|variety|tin|box|pack)",
     r"\b(sent|got|received|came|delivered)\b.{0,30}\binstead\b"
@@ -219,21 +233,38 @@ _DEFECT = _any(
 #: (:data:`_MONEY`, :data:`_SERVICE`, else the delivery) names the problem
 _LET_DOWN = _any(
     r"没(收到|看到|见到|给我)|(货|快递|包裹|东西|茶|钱|款|退款)(还|都|也)?没到|没到(货|账)|丢(了|件)"
-    r"|(没|未)(更新|退|到账|回复|回我|理|处理|动静)|不(理|回复|回我|处理)"
+    r"|(没|未)(更新|退|到账|回复|回我|理|处理|动静)|不(理|回复|回我|处理)|一直(不|没)(回|理|发|到|处理|更新)"
+    r"|没影|钱(被)?扣了|扣了(我)?钱|(付了|扣了)(钱|款).{0,12}(却|但|可是)|(却|但).{0,10}(扣了|扣款)"
     r"|没有动静|动静(都|也)?没|签收.{0,6}(没|未)|没人(理|回|管|处理|接)|不理(我|人)|已读不回",
     r"扣.{0,4}(两|2|二)次|多扣|重复扣|钱(呢|没|也没|还没)|(天|周|星期|礼拜|个月|小时|这么久|一直|都)了?还(没|不)(发|到|退|收到|回|更新|处理|动)",
     r"卡在|\b(lost|stuck|held up)\b.{0,20}\b(parcel|package|order|delivery|in|at|for)\b"
     r"|\b(parcel|package|order|delivery|tin|box)\b.{0,20}\b(lost|stuck|held up)\b",
     r"\bnothing (here|at|in|arrived|came)\b|\b(says|shows|marked|status)\b.{0,12}\b(delivered|signed)\b",
+    r"\b(charged|paid|payment went through)\b.{0,25}\bbut\b|\b(with|got|getting|and) no "
+    r"(reply|replies|response|answer)\b",
     r"\bnever (arrived|came|got|received|showed)|\bdid(n'?t| not) (arrive|come|get|receive|show)",
     r"\bstill (waiting|nothing)\b|\bstill no (reply|answer|refund|update|news|sign|tracking|parcel"
     r"|money|response)\b|\bstill (not|hasn'?t|haven'?t|isn'?t|hasnt|havent|isnt|didn'?t|not been)"
     r" (here|arrived|received|shipped|come|got|gotten|back|refunded|answered|replied|updated|moved"
-    r"|been|in)\b|\bhas(n'?t| not) (shipped|arrived|moved|updated|come)\b.{0,6}"
+    r"|been|in)\b|\bhas(n'?t| not) (even |yet )?(shipped|arrived|moved|updated|come)\b.{0,6}"
     r"\b(after|for|in|since|yet)\b.{0,10}\b(days?|weeks?|a week|a month|months?|ages)\b",
     r"\b(nobody|no one|no-one|noone)\b.{0,10}\b(answers?|repl(y|ies)|responds?|helps?|gets back|reads?)\b",
     r"\bcharged (me )?(twice|double|two times|extra|again)\b|\bdouble[- ]charged\b"
     r"|\bkept (my|the) money\b",
+)
+#: time gone by, and what was due still not there: "two weeks and it hasn't even shipped",
+#: "where is my refund??? it's been a month", "半个月了还没发货"
+_OVERDUE = _any(
+    r"(天|周|星期|礼拜|个月)了?.{0,8}(还|都|仍|依然|也)(没|不|未)|(天|周|星期|礼拜|个月)了?.{0,6}(呢|没影|没动静)",
+    r"\b(it'?s been|been|for|after|over|and|ago)\s+(a|an|one|two|three|four|five|six|\d+|several"
+    r"|few|many)\s+(days?|weeks?|wks?|months?)\b",
+    r"\b(a|an|one|two|three|four|five|six|\d+|several|few|many)\s+(days?|weeks?|wks?|months?)"
+    r"\s+(and|now|already|ago)\b",
+)
+#: ... with something still missing
+_STILL_DUE = _any(
+    r"没|不|未|呢",
+    r"\b(no|not|never|nothing|where|even)\b|n'?t\b|\bstill (no|not|nothing|waiting)\b",
 )
 #: a let-down about money: a refund, a charge
 _MONEY = _any(
@@ -250,9 +281,12 @@ _SERVICE = _any(
 #: listing, or opened before they came
 _REPORT = _any(
     r"(跟|和|与)(图|描述|宣传|说的)|(被|是)(人)?(撕|拆|打)开(过|的)|二手",
-    r"\bnot (as|what) (described|pictured|advertised|shown)\b|\bsecond-?hand\b|\btampered\b",
+    r"\bnot (as|what) (described|pictured|advertised|shown)\b|\bsecond-?hand\b|\btampered\b"
+    r"|\bnothing like (the )?(photos?|pictures?|description|ad|listing)\b|\b(poor|bad|low) quality\b"
+    r"|\b(the|my|this|half the|all the) (tea|teas|bag|tin|box|pack|pouch|leaves|cake|jar|lid|seal|parcel"
+    r"|package|order)\s+(is|are|was|were|has|have|looks?|smells?|tastes?)\b",
     r"收到|到了|到手|寄来|送到|送来|打开|拆开|开盖|开封|泡出来|喝了|发现|我(的|买|这|家|们)|这(次|批|罐|盒|包|单|茶|个)|了",
-    r"(盒|袋|罐|包|箱|饼)子?(里|内)",
+    r"(盒|袋|罐|包|箱|饼)子?(里|内)|(喝|闻|看)(着|起来)|(跟|和|与)(上次|以前|之前)",
     r"\b(i|i'?ve|i'?m|i'?d|my|me|we|our|mine|us)\b|\bim\b",
     r"\b(got|received|arrived|came|opened|ordered|paid|delivered|found|bought|showed up)\b"
     r"|\b(tasted|smelled|smelt|looked|turned out)\b",
@@ -276,7 +310,7 @@ _UPSET = _any(
     r"退钱|恶心|过分|离谱|搞什么|有没有搞错|凭什么|忽悠|黑店|呵呵|绝了|服了|醉了|再也不(买|来)",
     r"不会再(买|来)|拉黑|第[二三四五六七八九十几\d]+次(问|说|催|找|联系|来问)|(问|说|催|找)了?(多少|好几|几)次",
     r"还要等多久|有没有人(管|理|回)|到底(什么时候|寄没寄|发没发|还要)|赶紧(给|处理|退|发|回)",
-    r"马上(给|处理|退)|必须给我|给个说法|别跟我扯|少废话",
+    r"马上(给|处理|退)|必须给我|给个说法|别跟我扯|少废话|到底有没有人|(太|好|真)坑|坑(人|爹|钱)",
     r"\bcomplain(t|ts|ing)?\b|\bworst\b|\bdisappoint(ed|ing)\b"
     r"|\b(terrible|awful|horrible)\b(?! at\b)",
     r"\bscam\w*|\bridiculous\b|\bunacceptable\b|\bdisgusting\b|\bfurious\b|\bpathetic\b"
@@ -287,7 +321,11 @@ _UPSET = _any(
     r"\b(second|third|fourth|fifth|2nd|3rd|4th|5th|\d+th|umpteenth) time (i'?m |im |i'?ve |i have )?"
     r"(asking|asked|writing|written|messaging|messaged|contacting|telling|chasing)\b"
     r"|\bhow many times (do|must|should|have) i\b",
-    r"\boh great\b|\b(what|such) a joke\b|\banother (day|week|month)\b",
+    r"\boh great\b|\b(what|such) a joke\b|\b(this|that|it)(?:'s| is) a joke\b|\banother (day|week|month)\b",
+    r"\b(i'?m|im|i am|i feel|we'?re|we are|so|very|really|extremely) (unhappy|upset|annoyed|frustrated"
+    r"|livid|outraged)\b|\bnot happy with (you|your|the|this) (service|order|purchase|tea|shop|delivery)\b"
+    r"|\b(messaged|asked|emailed|called|written|wrote|contacted)\b.{0,15}\b(\d+|several|many|multiple"
+    r"|few|three|four|five) times\b",
     "[\U0001f620\U0001f621\U0001f92c\U0001f624\U0001f644\U0001f44e\U0001f4a2]",
 )
 #: the shop compared with another one (no KB entry speaks for a competitor)
@@ -344,7 +382,7 @@ def problem_of(text: str) -> str | None:
         return None
     if _DEFECT.search(text) and _REPORT.search(text):
         return "goods"
-    if not _LET_DOWN.search(text):
+    if not _LET_DOWN.search(text) and not (_OVERDUE.search(text) and _STILL_DUE.search(text)):
         return None
     if _MONEY.search(text):
         return "money"
