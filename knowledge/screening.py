@@ -307,11 +307,13 @@ _HYPOTHETICAL = _any(
 #: upset said outright: anger, sarcasm, a threat to leave, asking again, a demand
 _UPSET = _any(
     r"投诉|差评|垃圾|破(服务|店|玩意)|什么破|什么玩意|太差|失望|气死|生气|火大|骗子|骗人|坑人|坑爹|无语",
-    r"退钱|恶心|过分|离谱|搞什么|有没有搞错|凭什么|忽悠|黑店|呵呵|绝了|服了|醉了|再也不(买|来)",
+    r"退钱|恶心|过分|离谱|搞什么|有没有搞错|凭什么|忽悠|黑店|呵呵(?<!哈呵呵)|再也不(买|来)",
+    # "绝了" and "醉了" praise a tea as often as they mock a service: only said of the shop
+    r"(服务|客服|你们|你家|物流|快递|发货)[^，,。！!？?]{0,6}(绝了|醉了)|服了(你们|你|这家)",
     r"不会再(买|来)|拉黑|第[二三四五六七八九十几\d]+次(问|说|催|找|联系|来问)|(问|说|催|找)了?(多少|好几|几)次",
     r"还要等多久|有没有人(管|理|回)|到底(什么时候|寄没寄|发没发|还要)|赶紧(给|处理|退|发|回)",
     r"马上(给|处理|退)|必须给我|给个说法|别跟我扯|少废话|到底有没有人|(太|好|真)坑|坑(人|爹|钱)",
-    r"\bcomplain(t|ts|ing)?\b|\bworst\b|\bdisappoint(ed|ing)\b"
+    r"\bcomplain(t|ts|ing)?\b|\bworst\b(?! (case|part))|\bdisappoint(ed|ing)\b"
     r"|\b(terrible|awful|horrible)\b(?! at\b)",
     r"\bscam\w*|\bridiculous\b|\bunacceptable\b|\bdisgusting\b|\bfurious\b|\bpathetic\b"
     r"|\bgross\b\s*[.!]|\b(so|that'?s|how) gross\b",
@@ -323,7 +325,7 @@ _UPSET = _any(
     r"|\bhow many times (do|must|should|have) i\b",
     r"\boh great\b|\b(what|such) a joke\b|\b(this|that|it)(?:'s| is) a joke\b|\banother (day|week|month)\b",
     r"\b(i'?m|im|i am|i feel|we'?re|we are|so|very|really|extremely) (unhappy|upset|annoyed|frustrated"
-    r"|livid|outraged)\b|\bnot happy with (you|your|the|this) (service|order|purchase|tea|shop|delivery)\b"
+    r"|livid|outraged)\b(?! (with|about|at|by) (my|myself)\b)|\bnot happy with (you|your|the|this) (service|order|purchase|tea|shop|delivery)\b"
     r"|\b(messaged|asked|emailed|called|written|wrote|contacted)\b.{0,15}\b(\d+|several|many|multiple"
     r"|few|three|four|five) times\b",
     "[\U0001f620\U0001f621\U0001f92c\U0001f624\U0001f644\U0001f44e\U0001f4a2]",

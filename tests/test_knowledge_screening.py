@@ -94,6 +94,7 @@ def test_risky_asks_in_other_words_are_risky(question: str) -> None:
         "wow, lovely service 🙄",
         "呵呵，你们可真行",
         "im so fed up with this shop",
+        "物流慢得我服了你们",
         "再也不来你们家买了",
     ],
 )
@@ -158,6 +159,12 @@ def test_upset_said_outright_is_a_complaint_without_a_named_problem(question: st
         "这包茶闻着有股果香，正常吗",
         "给我推荐一款适合新手的茶",
         "can you give me some brewing tips for white tea?",
+        # praise slang that reads like sarcasm elsewhere
+        "这茶绝了",
+        "醉了醉了太好喝",
+        "哈哈哈呵呵",
+        "worst case, can I return it?",
+        "I am so frustrated with my gaiwan technique",
     ],
 )
 def test_plain_asks_that_share_the_words_are_left_alone(question: str) -> None:
