@@ -11,14 +11,17 @@ from the clarifying questions. Columns, per set and language:
 - handed off: must-hand-off asks (off-topic, complaint, risky) handed off;
 - wrong: answers with another source, over every question (as ``kb eval``).
 
-Run: ``python bench/kb_sets.py [-c CONFIG] [--misses] SET.yaml ...``
-(default: the tuning set, the two old blind sets and the fourth set).
+Run: ``python bench/kb_sets.py [-c CONFIG] [--misses] [--half 1|2] SET.yaml ...``
+(default: the tuning set, the two old blind sets and the fourth set). ``--half`` keeps one
+half of each set, split by the crc32 of the question text (stable, independent of order):
+settings chosen on half 1 are reported on half 2, the halves check of a tuning set.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import zlib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -51,6 +54,11 @@ def row(name: str, lang: str, tally: Tally, abstained: int) -> str:
     )
 
 
+def in_half(question: Question, half: int | None) -> bool:
+    """Whether ``question`` belongs to ``half`` (1 or 2; None keeps every question)."""
+    return half is None or zlib.crc32(question.text.encode("utf-8")) % 2 == half - 1
+
+
 def describe(answer: Answer) -> str:
     got = f"clarify {'|'.join(answer.clarify)}" if answer.clarify else str(answer.source)
     return f"{got} ({answer.confidence:.2f}{', handoff' if answer.handoff else ''})"
@@ -61,6 +69,7 @@ def main() -> None:
     parser.add_argument("sets", nargs="*", type=Path, default=list(DEFAULT_SETS))
     parser.add_argument("-c", "--config", type=Path, default=REPO / "bench/kb_config.yaml")
     parser.add_argument("--misses", action="store_true", help="list every miss")
+    parser.add_argument("--half", type=int, choices=(1, 2), help="keep one half of each set")
     args = parser.parse_args()
     answerer = open_knowledge(load_config(args.config)).require()
     for path in args.sets:
@@ -68,6 +77,8 @@ def main() -> None:
         abstained: dict[str, int] = {}
         misses: list[tuple[Question, Answer]] = []
         for question in load_questions(path):
+            if not in_half(question, args.half):
+                continue
             answer = answerer.decide(question.text, question.lang or None)
             lang = question.lang or "?"
             tally = tallies.setdefault(lang, Tally())
@@ -78,7 +89,8 @@ def main() -> None:
             if (tally.correct, tally.abstained_ood) == before:
                 misses.append((question, answer))
         for lang in sorted(tallies):
-            print(row(path.name, lang, tallies[lang], abstained[lang]))
+            name = path.name if args.half is None else f"{path.name} (half {args.half})"
+            print(row(name, lang, tallies[lang], abstained[lang]))
             kinds = ", ".join(
                 f"{kind} {done}/{asked}"
                 for kind, (done, asked) in sorted(tallies[lang].kinds.items())

@@ -2,9 +2,9 @@
 
 Text that tries to instruct the bot is just a question here: answers only
 ever come verbatim from the KB (or a rewording checked against it), so no
-message can unlock a coupon or change a rule. Complaints and risky asks
-(:mod:`knowledge.screening`) are handed to a person before any KB text is
-chosen; when two entries are about equally likely, the member is asked which
+message can unlock a coupon or change a rule. Complaints, risky asks and asks
+about another shop (:mod:`knowledge.screening`) are handed to a person before
+any KB text is chosen, and chat about the bot itself gets the small-talk reply; when two entries are about equally likely, the member is asked which
 one they mean rather than given a guess.
 """
 
@@ -29,9 +29,13 @@ MAX_QUESTION_CHARS = 1000
 LOCALE_SCRIPT: Script = "simplified"
 #: FAQ entries with this tag may be shown beside a complaint (returns, damage, refunds)
 AFTER_SALES_TAG = "after-sales"
-#: ... when they are among this many best candidates for the complaint's wording
+#: a complaint about the goods gets the after-sales entry nearest its wording among this
+#: many candidates, however far down (a member's "white fuzz on the leaves" is worlds
+#: from "What if my order arrives damaged?", but that entry is still the one that helps)
+GOODS_ENTRY_POOL = 50
+#: a complaint about money gets one only among this many best candidates
 COMPLAINT_ENTRY_RANK = 5
-#: ... and standing out at least this much (fused z-score; an upset member's wording is
+#: ... standing out at least this much (fused z-score; an upset member's wording is
 #: far from the entry's question, so the calibrated similarity says little here)
 COMPLAINT_ENTRY_FLOOR = 1.0
 #: the runner-up is this close (fused z-score) to a winner that would be answered (a guess
@@ -71,10 +75,17 @@ class KnowledgeAnswerer:
         lang = detect_language(normalise(question), fallback=member_lang)
         script = self._script_of(question, lang)
         screened = screen(question)
-        if not screened.risk and not screened.complaint and is_small_talk(question):
+        if (
+            not screened.risk
+            and not screened.complaint
+            and (screened.aside == "chat" or is_small_talk(question))
+        ):
             text = _in_script(self.phrase(lang, "knowledge.small_talk"), script, LOCALE_SCRIPT)
             return Answer(question, text, None, 1.0, False, lang, True)
-        ranking = self.retriever.search(question, lang, mode=mode)
+        limit = GOODS_ENTRY_POOL if screened.problem == "goods" else 5
+        ranking = self.retriever.search(question, lang, mode=mode, limit=limit)
+        if screened.aside is not None:  # another shop: no entry of ours speaks for it
+            return self._handoff(question, lang, ranking, script, self._suggestions(ranking))
         if screened.risk is not None:
             text = _in_script(self.phrase(lang, "knowledge.risky"), script, LOCALE_SCRIPT)
             return Answer(
@@ -83,7 +94,7 @@ class KnowledgeAnswerer:
                 risk=screened.risk,
             )  # fmt: skip
         if screened.complaint:
-            return self._complaint(question, lang, ranking, script)
+            return self._complaint(question, lang, ranking, script, screened.problem)
         return self._from_ranking(question, lang, ranking, script)
 
     def answer_source(self, question: str, source: str, lang: str) -> Answer | None:
@@ -116,17 +127,23 @@ class KnowledgeAnswerer:
             for i, c in enumerate(ranking.candidates[:3])
         )
 
-    def _complaint(self, question: str, lang: str, ranking: Ranking, script: Script) -> Answer:
-        """Empathy, the after-sales entry that fits (if one does), and a person."""
+    def _complaint(
+        self, question: str, lang: str, ranking: Ranking, script: Script, problem: str | None
+    ) -> Answer:
+        """Empathy, the after-sales entry that fits (if one does), and a person.
+
+        Only a problem with the goods or the money has an after-sales entry: a parcel
+        that never came, an unanswered message or plain anger get a person alone."""
         text = _in_script(self.phrase(lang, "knowledge.complaint"), script, LOCALE_SCRIPT)
-        entry = next(
-            (
-                c
-                for c in ranking.candidates[:COMPLAINT_ENTRY_RANK]
-                if AFTER_SALES_TAG in c.chunk.tags and c.fused >= COMPLAINT_ENTRY_FLOOR
-            ),
-            None,
-        )
+        after_sales = [c for c in ranking.candidates if AFTER_SALES_TAG in c.chunk.tags]
+        entry = None
+        if problem == "goods" and after_sales:
+            entry = after_sales[0]
+        elif problem == "money":
+            near = ranking.candidates[:COMPLAINT_ENTRY_RANK]
+            entry = next(
+                (c for c in near if c in after_sales and c.fused >= COMPLAINT_ENTRY_FLOOR), None
+            )
         source = None
         if entry is not None:
             body, answer_lang = entry.chunk.answer_in(lang)

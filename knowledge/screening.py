@@ -1,13 +1,24 @@
-"""Asks a KB answer must not meet: complaints (a person follows up) and risky asks.
+"""Asks a KB answer must not meet: complaints (a person follows up), risky asks, and asks
+about other things (another shop, the bot itself).
 
 A trust-first bot loses more by a confident answer to the wrong kind of
 message than by a handoff: storage tips for mouldy tea, the caffeine entry
 for someone who wants to stop their blood-pressure pills, the cancel-order
 entry for a "system notice" that orders be made free. These are recognised by
-what the message *does* (reports a problem, asks for medical or legal advice,
-claims an authority, tries to re-instruct the bot), in Chinese and English,
-before any retrieval, so no wording of the KB can pull them into an answer.
-The member's text is only ever matched here, never obeyed.
+what the message *does*, in Chinese and English, before any retrieval, so no
+wording of the KB can pull them into an answer:
+
+- a complaint reports a problem (a defect of the goods, a parcel or refund that
+  did not come, a bot nobody answers) as something that happened, not as a "what
+  if"; or says it is upset outright (anger, sarcasm, a threat to leave, asking
+  again);
+- a risky ask re-instructs the bot, claims an authority or demands a price, asks
+  about a health condition, a drug or a cure, or asks for legal or financial advice;
+- an aside compares the shop with another one, or chats with the bot about itself.
+
+Each signal is a family of wordings (every physical defect, every health
+condition), not the phrases of one question set. The member's text is only
+ever matched here, never obeyed.
 """
 
 from __future__ import annotations
@@ -18,94 +29,325 @@ from dataclasses import dataclass
 
 #: risk kinds, in the order they are checked (the first that matches names the refusal)
 RISKS = ("injection", "admin_order", "medical", "legal", "financial")
+#: what a complaint reports: the goods themselves, money, a delivery, no answer (an upset
+#: message may name none); only a problem with the goods or the money has an after-sales entry
+PROBLEMS = ("goods", "money", "delivery", "service")
+#: asks about something else: another shop ("competitor"), or the bot itself ("chat")
+ASIDES = ("competitor", "chat")
 
 
 def _any(*patterns: str) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+    """One pattern matching any of ``patterns`` (matched against lower-cased text).
 
+    The alternatives that start at a word boundary share one ``\\b``: tried at every
+    position, forty separate boundary checks cost a 1,000-character message
+    milliseconds, one costs microseconds."""
+    at_word, other = [], []
+    for pattern in patterns:
+        for alternative in _alternatives(pattern):
+            if alternative.startswith(r"\b"):
+                at_word.append(alternative[2:])
+            else:
+                other.append(alternative)
+    parts = [f"(?:{a})" for a in other]
+    if at_word:
+        parts.append(r"\b(?:" + "|".join(f"(?:{a})" for a in at_word) + ")")
+    return re.compile("|".join(parts))
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """``pattern`` split at its top-level ``|`` (outside groups and character sets)."""
+    parts, depth, in_set, start, i = [], 0, False, 0, 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_set:
+            in_set = char != "]"
+        elif char == "[":
+            in_set = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    parts.append(pattern[start:])
+    return parts
+
+
+#: "you", said to the bot or the shop
+_YOU = r"(?:you|u|ya|you guys|y'?all|ur|your|yours)"
 
 _RISK_PATTERNS: dict[str, re.Pattern[str]] = {
+    # the member tries to re-instruct the bot: override, new role, forced reply, leak
     "injection": _any(
-        r"忽略(之前|以上|上面|前面|所有|全部)",
+        r"(忽略|无视|不要管|别管|忘掉|忘记|跳过)(之前|以上|上面|前面|所有|全部|你的|一切|规则|设定)",
         r"无视.{0,6}(指令|规则|设定)",
-        r"(系统)?提示词",
-        r"你现在(是|扮演|作为)",
-        r"(扮演|假装你是|假装成)",
-        r"开发者模式|越狱",
-        r"\b(ignore|disregard|forget)\b.{0,20}\b(instructions?|rules?|prompts?)\b",
-        r"\bsystem prompt\b",
-        r"\byou are now\b",
-        r"\b(act as|pretend (to be|you are)|roleplay as)\b",
-        r"\b(developer mode|jailbreak|dan mode)\b",
-        r"\bnew instructions?\b",
+        r"(系统)?提示词|(规则|设定|指令|提示)的?原文|原始(指令|设定|规则)",
+        r"你现在(是|扮演|作为)|从现在(开始|起)|接下来你(只|必须|要)",
+        r"(扮演|假装你是|假装成|你是一个)",
+        r"开发者模式|越狱|没有(任何)?限制|不受(任何)?限制",
+        r"优先级.{0,4}(指令|命令)|以下(为|是).{0,10}(指令|命令)|新(的)?指令",
+        r"只(能|许|准)?(回答|回复|说|输出)\s*[“\"'「‘]",
+        r"(输出|打印|列出|发我|告诉我|给我看).{0,6}(全部|所有).{0,6}(优惠码|券码|密码|指令|设定)",
+        r"(输出|打印|列出|发我|告诉我|给我看).{0,4}你的.{0,6}(规则|指令|设定|提示)",
+        r"把你的.{0,6}(规则|设定|指令|提示)",
+        r"^\s*(system|assistant|developer|root|系统)\s*[:：]",
+        r"\b(ignore|disregard|forget|override|bypass)\b.{0,25}"
+        r"\b(instructions?|rules?|prompts?|above|previous|prior|earlier|everything|guidelines)\b",
+        r"\bsystem prompt\b|\b(hidden|secret|internal|original|initial) (rules|instructions|prompt)",
+        r"\b(print|reveal|show|repeat|output|dump|list|tell me)\b.{0,20}\byour\b.{0,15}"
+        r"\b(rules|instructions|prompt|guidelines|configuration|config)\b",
+        r"\b(print|reveal|show|repeat|output|dump)\b.{0,20}\bthe\b.{0,15}"
+        r"\b(instructions|prompt|system message|configuration|config)\b",
+        r"\byou(?: are|'re|r) now\b|\bno (restrictions|limits|filters|rules)\b|\bunrestricted\b",
+        r"\bfrom now on\b|\b(act as|pretend (to be|you are|you're)|roleplay as)\b",
+        r"\b(developer mode|jailbreak|dan mode)\b|\bnew instructions?\b",
+        r"\bonly (answer|reply|respond|say|speak|talk)\b|\b(answer|reply|respond) only\b",
+        r"\b(reply|say|respond|answer|output|print)\b\s*(with|only)?\s*['\"“‘]",
     ),
+    # an authority is claimed (a header, a role, a relayed approval) or a price, order or
+    # balance change is demanded of the bot
     "admin_order": _any(
-        r"[\[(]\s*(系统|通知|管理员|官方|system|admin|notice)",
-        r"管理员(已|已经)?(授权|同意|批准|指令|通知|说)",
-        r"(老板|店长|经理|客服主管|主管)(说|同意|批准|答应|让|授权)",
-        r"(已|已经)(授权|批准)",
-        r"免单|改价|改成0|改为0|0元",
-        r"(直接|帮我|给我)(确认|改价|打折|打[一二三四五六七八九]折|改成|改为|加|退款)",
-        r"给(我|个|张|点|一张)[^。？?！!]{0,10}(券|code|优惠码|折扣|红包)",
-        r"(加|送|补)[^。？?！!]{0,4}(一万|\d{3,})\s*(积分|分)",
-        r"\b(admin|administrator|owner|manager|boss)\b.{0,30}\b(authori[sz]ed|approved|said|says|told|agreed|order)\b",
-        r"\b(authori[sz]ed|approved)\b.{0,30}\b(orders?|price|refund|points|coupon|discount)\b",
-        r"\b(change|lower|set|make)\b.{0,20}\b(price|orders?|total)\b.{0,20}\b(to|for)\b",
-        r"\bchange the price\b",
-        r"\b(give me|gimme|issue me|send me|give us)\b.{0,25}\b(coupon|discount|code|voucher|free)\b",
-        r"\badd\b.{0,10}\d{3,}.{0,6}\b(points|pts)\b",
+        r"[\[【(（<]\s*(系统|通知|公告|管理员|官方|平台|客服|店长|system|admin|notice|official"
+        r"|owner|staff|manager|urgent)",
+        r"\b(message|notice|note|order|instruction)s? from (the )?(shop |store )?"
+        r"(owner|admin|manager|management|boss|staff|headquarters|hq)\b|\bsystem notice\b",
+        r"我是(你们|贵店|店里|这家店|这家)?(店|家)?(里)?的?(老板|店长|经理|客服|主管|管理员|员工|工作人员|股东|老板娘)",
+        r"(老板|店长|经理|员工|客服|管理员|主管)的?(朋友|亲戚|家人|老婆|老公|同学|熟人)|工号",
+        r"(管理员|客服|老板|店长|经理|主管|同事|官方|平台)(已|已经|之前|上次|刚才)?.{0,3}"
+        r"(说了|说过|说可以|答应|同意|批准|授权|承诺|确认过)",
+        r"(已|已经)(授权|批准)|(不用|无需|不需要|别)(核实|核对|审核|验证)",
+        r"(给我|送我|给个|给张|给点|送点|送个|再送|多送|给俺|发我|来个|来张)"
+        r"[^。？?！!，,讲说解介查看问]{0,8}(券|code|码|折|优惠|红包|积分|免单|便宜|包邮|赠品|返现|返钱|返\d)",
+        r"送我(一|两|几|\d)(罐|盒|包|袋|饼|份|个|斤)",
+        r"便宜(点|些|一点|一些)(呗|吧|啦|嘛|卖|给我|行不|可以不)|少算|抹(个)?零",
+        r"(给我|给俺|帮我|就|直接|能不能|可不可以)打个?[一二三四五六七八九几\d]+折|[一二三四五六七八九]折(呗|吧|行|可以)",
+        r"免单|改价|改成0|改为0|(改|变|调)(成|为|到)[0零]元|[0零]元(购|拿|买|送)|(设置|设|改)(为|成)\d{3,}",
+        r"按(那个|他们的?|天猫|京东|淘宝|拼多多|别家|人家|旗舰店|之前|上次|原来).{0,6}价",
+        r"(加|送|补|充)[^。？?！!]{0,4}(一万|\d{3,})\s*(积分|分)",
+        r"\b(i'?m|i am|im) (the|your) (store |shop )?(manager|owner|admin|administrator|boss"
+        r"|supervisor)\b|\b(i'?m|i am|im) (a |an )?(staff|employee|admin)\b",
+        r"\b(friend|cousin|brother|sister|wife|husband|relative|mate)\b.{0,12}\b(is|works)\b.{0,12}"
+        r"\b(staff|manager|owner|admin|here|for (you|u))\b",
+        r"\b(admin|administrator|owner|manager|boss|staff|customer service|cs|support|colleague"
+        r"|agent)\b.{0,30}\b(authori[sz]ed|approved|promised|agreed|said|says|told me|confirmed"
+        r"|okayed|ok'?d)\b",
+        r"\b(authori[sz]ed|approved|granted)\b.{0,30}\b(orders?|price|refund|points|pts|coupon"
+        r"|discount|free|replacement|shipping)\b",
+        r"\b(no need to|without) (check|verify|confirm)\w*\b",
+        r"\b(give me|gimme|give us|send me|issue me|grant me|hook me up|throw in)\b.{0,25}"
+        r"\b(coupon|discount|code|voucher|promo|free\w*|% off|percent off|deal|points|pts)\b",
+        r"\b(knock|take|shave)\b.{0,15}(%|percent|yuan|rmb|bucks|\d) ?off\b|\b(match|beat)\b.{0,20}\bprice|\bprice ?match",
+        r"\b(change|lower|set|reduce|drop|make)\b.{0,12}\b(price|total|bill)\b.{0,20}\b(to|for)\b"
+        r"|\bchange the price\b",
+        r"\badd\b.{0,10}\d{3,}.{0,6}\b(points|pts)\b|\b(admin|administrator|manager|owner|staff|boss)"
+        r" here\b|\b(reset|set|change|top up|raise)\b.{0,15}\b(points|pts|balance|credit)\b.{0,10}\d{3,}",
     ),
+    # a health condition, a drug, or a cure: whatever the tea, this is a doctor's question
     "medical": _any(
-        r"血压|血糖|糖尿病|高血压|降压|降糖|降脂|怀孕|孕妇|孕期|备孕|哺乳|喂奶",
-        r"吃药|药物|停药|不吃药|服药|治疗|治病|能治|治好|根治|癌|肿瘤|医生|病人|疾病",
-        r"减肥|刮油|排毒|抗癌|防癌|肝病|胃病|痛风|心脏病|误食|中毒|过敏",
-        r"\bblood (pressure|sugar)\b|\bdiabet|\bpregnan|\bbreast-?feed|\bnursing\b",
-        r"\b(medication|meds|medicine|insulin|pills?|prescription)\b",
-        r"\b(cure|cures|curing|heal|heals)\b|\bcancer\b|\btumou?r\b|\bdoctor\b|\bdisease\b",
-        r"\b(lose weight|weight loss|detox|fat burn)|\b(poison\w*|allerg\w*|swallowed)\b",
+        r"血压|血糖|血脂|胆固醇|尿酸|痛风|糖尿病|三高|心脏|冠心病|肝|肾|胃|反流|拉肚子|腹泻|便秘",
+        r"发烧|发热|退烧|感冒|咳嗽|嗓子|喉咙|头疼|头痛|怀孕|孕|哺乳|喂奶|月经|痛经|经期|贫血",
+        r"骨质疏松|癌|肿瘤|痴呆|抑郁|焦虑|过敏|湿疹|中毒|有毒|排毒|误食|化疗|皮疹|起疹|痒|呕吐|宿醉|解酒",
+        r"药(?<!农药)|华法林|阿司匹林|他汀|二甲双胍|胰岛素|抗生素|激素",
+        r"治(?<!政治)|疗|医生|医嘱|病(?<!毛病)|预防|防癌|降(压|糖|脂|血|火)|调理|养(胃|肝|生|颜)|减肥|瘦|刮油"
+        r"|抗(癌|氧化|衰老)|保健|功效",
+        r"\bblood (pressure|sugar)\b|\bcholesterol\b|\bdiabet|\bhypertension\b|\bgout\b"
+        r"|\buric acid\b|\bheart (disease|condition|problem)|\bliver\b|\bkidney|\bstomach\b"
+        r"|\bulcer|\breflux\b|\bgerd\b|\bibs\b|\bdiarrh|\bconstipat",
+        r"\bfever\b|\bflu\b|\ba cold\b(?! (winter|day|night|morning|evening))|\bcough|\bsore throat\b|\bheadache|\bmigraine"
+        r"|\bpregnan|\bbreast-?feed|\bnursing\b|\bperiod pain|\bmenstrua|\ban(a)?emi"
+        r"|\bosteopor|\bcancer\b|\btumou?r|\bdementia\b|\balzheimer|\bdepression\b|\banxiety\b"
+        r"|\ballerg|\beczema\b|\bacne\b|\bpoison|\btoxic\b|\bswallowed\b|\bimmun|\binflamm"
+        r"|\barthritis\b|\binsomnia\b|\bchemo\w*|\bradiation\b|\brash\b|\bhives\b|\bitch\w*"
+        r"|\bcramps?\b|\bperiod pains?\b|\bpms\b|\bhangover\b|\bnausea\b|\bvomit\w*",
+        r"\b(safe|ok|okay|fine|good) (for|to give( to)?) (my |a )?(baby|babies|infant|toddler|kids?|child"
+        r"|children|dog|cat|pet|puppy|kitten)\b",
+        r"\b(medication|meds|medicine|pills?|tablets?|insulin|prescription|statins?|warfarin"
+        r"|aspirin|metformin|antibiotics?|antidepressants?|ibuprofen|paracetamol|blood thinners?"
+        r"|drugs?)\b",
+        r"\b(cure|cures|curing|heal|heals|healing|remed(y|ies)|therap\w*|medicinal|doctor|disease"
+        r"|illness|health benefits?)\b",
+        r"\b(lose|losing|drop|shed|burn)\b.{0,10}(\d+ ?(kg|kilos?|pounds|lbs)|weight|fat)\b"
+        r"|\bweight ?loss\b|\bdetox|\bfat burn|\bslimming\b",
     ),
     "legal": _any(
-        r"起诉|律师|法院|打官司|违法|消费者权益|维权|12315|举报|法律|仲裁|索赔",
-        r"\b(sue|suing|lawsuit|lawyer|attorney|court|legal action|illegal|consumer protection)\b",
+        r"起诉|诉状|告(你们|你|商家|快递|他们|店)|律师|法院|打官司|违法|犯法|合法|非法|法律",
+        r"消费者权益|消协|维权|12315|工商局|市场监管|仲裁|索赔|侵权|报警|举报",
+        r"\b(sue|suing|sued|lawsuit|lawyer|attorney|court|small claims|legal\w*|illegal\w*"
+        r"|lawful|unlawful|consumer (protection|rights|council)|chargeback|police|regulators?"
+        r"|liable|liability|trademark|copyright)\b|\breport (you|u|your shop)\b",
     ),
     "financial": _any(
-        r"投资|升值|理财|股票|基金|炒茶|回报率|收益率|赚钱|增值",
-        r"\b(invest|investment|investing|stocks?|shares|profit|make money|appreciate in value|roi)\b",
-        r"\b(write[- ]?off|tax deduct\w*|deduct\w* .{0,20}tax(es)?)\b",
+        r"投资|升值|保值|增值|理财|股票|基金|炒茶|回报率|收益|赚钱|翻倍|抵.{0,2}税|个税|报税|避税|贷款",
+        r"\b(invest|investment|investing|savings|retirement|portfolio|stocks?|shares|crypto"
+        r"|bitcoin|profit|make money|roi)\b",
+        r"\b(appreciate|double|triple|grow|rise|go up)\b.{0,6}\bin (value|price)\b"
+        r"|\bworth more\b|\bresale value\b|\breturn on\b",
+        r"\b(write[- ]?off|tax (deduct\w*|break|write))\b|\bdeduct\w* .{0,20}tax(es)?\b"
+        r"|\bbusiness expense\b|\bdeduct(ible|ion)?\b",
     ),
 }
 
-#: something went wrong with an order or product (needs a report cue to count)
-_PROBLEM = _any(
-    r"发霉|霉味|霉了|长毛|变质|破损|压扁|压坏|摔坏|摔碎|碎了|烂了|坏了|漏了|受潮",
-    r"发错|寄错|错发|少发|漏发|少了一|缺了|丢件|没到账|不到账|还没退|没退款|不给退|不退",
-    r"味道不对|不新鲜|有异味|串味了|有虫|有头发|有杂质",
-    r"还不发货|还没发货|一直没发|一直不发|一直不回|没人回|不回消息",
-    r"(天|周|星期|个月)了?(还|都|仍然|依然)(没|不)",
-    r"\bmou?ldy?\b|\bmusty\b|\bstale\b|\brotten\b|\bspoil(ed|t)\b|\bbugs?\b",
-    r"\b(broken|smashed|crushed|damaged|dented|leak(ed|ing)?|torn|cracked)\b",
-    r"\bwrong (item|tea|order|product)\b|\b(u|you) sent\b|\bsent (me )?the wrong\b",
-    r"\bmissing\b|\bonly (got|received)\b|\bnever (arrived|came|got)\b|\blost my\b",
-    r"\bstill (not|hasn'?t|isn'?t|no|haven'?t|waiting)\b|\bnot shipped\b",
-    r"\bnobody (answers|replies|responds)\b|\bno one (answers|replies|responds)\b",
+#: something is wrong with the goods; a report when it is said as what happened to the
+#: member (:data:`_REPORT`), not as a "what if" (:data:`_HYPOTHETICAL`)
+_DEFECT = _any(
+    # the goods: mould, off smells and tastes, pests, damage, contents, fakes, old stock
+    r"霉|长毛|白毛|变质|发酸|馊|臭|异味|怪味|(一|有)股[^香]{0,6}味|味道?不对|串味|受潮|潮了|软了|结块|漏气",
+    r"漏了|破(损|了|洞)|压(扁|坏|烂|碎|塌|变形)|摔(坏|碎|烂)|(碎|烂|坏|裂|瘪|凹|塌|变形)(了|成|掉|开|进)",
+    r"碎末|成渣|变形|瘪|凹陷|(合|关|盖|拧)不(上|紧)|虫|头发|杂质|异物|(很|好|太)脏|一坨|是空的|空(盒|罐)",
+    r"质量(明显|太|很|也)?(不行|差|太差|很差|有问题|不好|一般)|包装(这么|太|很)?烂|全是碎",
+    r"发错|寄错|错发|发成|少(了|发|寄|给)[一两二三几\d]|漏发|缺(了|少)|只(到|收到|来|给|发|寄)了?[一二两三四五半\d]",
+    r"(茶|货|包装|日期|保质期|批次).{0,8}过期|过期(茶|货|的茶)|假(货|的)|不是正(宗|品)|(跟|和|与)(图|描述|宣传|说的).{0,6}不(一样|符|同)|(被|是)(人)?(撕|拆|打)开(过|的)|二手",
+    r"\bmou?ld\w*|\bmildew\w*|\bmusty\b|\bfuzz\w*|\bstale\b|\brott(en|ing)\b|\bspoil(ed|t)\b|\brancid\b",
+    r"\b(smells?|tastes?|smelt|smelled|tasted|smelling|tasting)\b.{0,8}\b(like|of)\b.{0,12}"
+    r"\b(plastic|chemicals?|smoke|fish\w*|mou?ld|mildew|dust|dirt|soap|perfume|petrol|gasoline|paint"
+    r"|rubber|cardboard|garbage|trash|medicine|bleach|sweat|feet|mothballs?|detergent|metal|wet"
+    r"|rot\w*|sewage|vinegar|nothing)\b"
+    r"|\b(smells?|tastes?|something(?:'s| is)|seems?)\b.{0,4}\boff\b|\bweird (smell|taste)\b",
+    r"\b(bugs?|insects?|worms?|moths?|hairs?|dirt|debris)\b",
+    r"\b(crushed|smashed|broken|busted|cracked|dent|dents|dented|wrecked|ruined|damaged|torn|ripped"
+    r"|leak\w*|spilled|spilt|squashed|crumbled|shattered|punctured|soaked|soggy|mouldy|moldy)\b"
+    r"|\b(to|into|in) (dust|pieces|bits)\b|\bhalf[- ]empty\b|\b(arrived|came) (open|unsealed|empty)\b",
+    r"\b(sour|rotten|weird|strange|bad|funny|musty|fishy|chemical|burnt|smoky) (smell|taste|odou?r)\b"
+    r"|\b(poor|bad|low|terrible|awful) quality\b|\bquality is (bad|poor|terrible|awful|worse)\b"
+    r"|\bnothing like (the )?(photos?|pictures?|description|ad|listing)\b|\bnot normal\b"
+    r"|\b(full of|covered in) (specks|dust|bits|stems|hairs?|bugs)\b|\bjust (stems|dust|crumbs)\b",
+    r"\b(you|u|they|you guys|y'?all)\b.{0,6}\b(forgot|left out|missed out|didn'?t (include|send|pack))\b"
+    r"|\b(sent|gave|shipped) (me|us)\b.{0,30}\bnot\b",
+    r"\b(sent|got|received|delivered|gave)\b.{0,12}\bwrong\b"
+    r"|\bwrong (item|tea|product|thing|one|flavou?r|kind|type|variety|tin|box|pack)",
+    r"\b(sent|got|received|came|delivered)\b.{0,30}\binstead\b"
+    r"|\b(sent|got|received)\b.{0,40}\bbut\b.{0,10}\b(i|we)\b.{0,10}\b(ordered|bought|paid for|asked for)\b",
+    r"\bmissing\b|\b(was|were|is|are|wasn'?t|weren'?t) ?n[o']t in\b|\bonly (got|received|came)\b|\bonly (\d+|one|two) (of|out of)\b",
+    r"\b(fake|counterfeit|knock-?off)\b|\bnot (real|genuine|authentic)\b|\bout of date\b"
+    r"|\b(tea|tin|pack|batch|leaves|date|it)\b.{0,20}\bexpired\b|\bexpired (tea|tin|pack|stock|goods)\b"
+    r"|\bnot (as|what) (described|pictured|advertised|shown)\b|\bsecond-?hand\b|\btampered\b",
+)
+#: what should have happened did not (the parcel, the money, an answer), or the goods were
+#: tampered with: a report by itself, unless put as a "what if"; what it is about
+#: (:data:`_MONEY`, :data:`_SERVICE`, else the delivery) names the problem
+_LET_DOWN = _any(
+    r"没(收到|看到|见到|给我)|(货|快递|包裹|东西|茶|钱|款|退款)(还|都|也)?没到|没到(货|账)|丢(了|件)"
+    r"|(没|未)(更新|退|到账|回复|回我|理|处理|动静)|不(理|回复|回我|处理)|一直(不|没)(回|理|发|到|处理|更新)"
+    r"|没影|钱(被)?扣了|扣了(我)?钱|(付了|扣了)(钱|款).{0,12}(却|但|可是)|(却|但).{0,10}(扣了|扣款)"
+    r"|没有动静|动静(都|也)?没|签收.{0,6}(没|未)|没人(理|回|管|处理|接)|不理(我|人)|已读不回",
+    r"扣.{0,4}(两|2|二)次|多扣|重复扣|钱(呢|没|也没|还没)|(天|周|星期|礼拜|个月|小时|这么久|一直|都)了?还(没|不)(发|到|退|收到|回|更新|处理|动)",
+    r"卡在|\b(lost|stuck|held up)\b.{0,20}\b(parcel|package|order|delivery|in|at|for)\b"
+    r"|\b(parcel|package|order|delivery|tin|box)\b.{0,20}\b(lost|stuck|held up)\b",
+    r"\bnothing (here|at|in|arrived|came)\b|\b(says|shows|marked|status)\b.{0,12}\b(delivered|signed)\b",
+    r"\b(charged|paid|payment went through)\b.{0,25}\bbut\b|\b(with|got|getting|and) no "
+    r"(reply|replies|response|answer)\b",
+    r"\bnever (arrived|came|got|received|showed)|\bdid(n'?t| not) (arrive|come|get|receive|show)",
+    r"\bstill (waiting|nothing)\b|\bstill no (reply|answer|refund|update|news|sign|tracking|parcel"
+    r"|money|response)\b|\bstill (not|hasn'?t|haven'?t|isn'?t|hasnt|havent|isnt|didn'?t|not been)"
+    r" (here|arrived|received|shipped|come|got|gotten|back|refunded|answered|replied|updated|moved"
+    r"|been|in)\b|\bhas(n'?t| not) (even |yet )?(shipped|arrived|moved|updated|come)\b.{0,6}"
+    r"\b(after|for|in|since|yet)\b.{0,10}\b(days?|weeks?|a week|a month|months?|ages)\b",
+    r"\b(nobody|no one|no-one|noone)\b.{0,10}\b(answers?|repl(y|ies)|responds?|helps?|gets back|reads?)\b",
+    r"\bcharged (me )?(twice|double|two times|extra|again)\b|\bdouble[- ]charged\b"
+    r"|\bkept (my|the) money\b",
+)
+#: time gone by, and what was due still not there: "two weeks and it hasn't even shipped",
+#: "where is my refund??? it's been a month", "半个月了还没发货"
+_OVERDUE = _any(
+    r"(天|周|星期|礼拜|个月)了?.{0,8}(还|都|仍|依然|也)(没|不|未)|(天|周|星期|礼拜|个月)了?.{0,6}(呢|没影|没动静)",
+    r"\b(it'?s been|been|for|after|over|and|ago)\s+(a|an|one|two|three|four|five|six|\d+|several"
+    r"|few|many)\s+(days?|weeks?|wks?|months?)\b",
+    r"\b(a|an|one|two|three|four|five|six|\d+|several|few|many)\s+(days?|weeks?|wks?|months?)"
+    r"\s+(and|now|already|ago)\b",
+)
+#: ... with something still missing
+_STILL_DUE = _any(
+    r"没|不|未|呢",
+    r"\b(no|not|never|nothing|where|even)\b|n'?t\b|\bstill (no|not|nothing|waiting)\b",
+)
+#: a let-down about money: a refund, a charge
+_MONEY = _any(
+    r"退款|退钱|钱|到账|扣款|扣了|付款|支付",
+    r"\b(refund\w*|money|charged?|charges|paid|payment|billed)\b",
+)
+#: a let-down about being answered
+_SERVICE = _any(
+    r"客服|回复|回我|理我|没人|消息|已读",
+    r"\b(answer\w*|repl(y|ies|ied)|respond\w*|messages?|support|nobody|no one|no-one|noone)\b",
+)
+#: told as something that happened to the member: receipt, possession, a finding, a
+#: perfective or past form, a specific item ("this batch"), the goods held against their
+#: listing, or opened before they came
+_REPORT = _any(
+    r"(跟|和|与)(图|描述|宣传|说的)|(被|是)(人)?(撕|拆|打)开(过|的)|二手",
+    r"\bnot (as|what) (described|pictured|advertised|shown)\b|\bsecond-?hand\b|\btampered\b"
+    r"|\bnothing like (the )?(photos?|pictures?|description|ad|listing)\b|\b(poor|bad|low) quality\b"
+    r"|\b(the|my|this|half the|all the) (tea|teas|bag|tin|box|pack|pouch|leaves|cake|jar|lid|seal|parcel"
+    r"|package|order)\s+(is|are|was|were|has|have|looks?|smells?|tastes?)\b",
+    r"收到|到了|到手|寄来|送到|送来|打开|拆开|开盖|开封|泡出来|喝了|发现|我(的|买|这|家|们)|这(次|批|罐|盒|包|单|茶|个)|了",
+    r"(盒|袋|罐|包|箱|饼)子?(里|内)|(喝|闻|看)(着|起来)|(跟|和|与)(上次|以前|之前)",
+    r"\b(i|i'?ve|i'?m|i'?d|my|me|we|our|mine|us)\b|\bim\b",
+    r"\b(got|received|arrived|came|opened|ordered|paid|delivered|found|bought|showed up)\b"
+    r"|\b(tasted|smelled|smelt|looked|turned out)\b",
+    r"\bthere(?:'s| is| are| was| were)\b|\b(was|were|has been|have been|had|already)\b"
+    r"|\b(this|these)\b|\bin transit\b|\bon (arrival|delivery)\b|\beverywhere\b|\ball over\b",
 )
 #: a report, not a "what if" (a problem word in a hypothetical question is a policy ask)
-_REPORT = _any(
-    r"收到|到了|到手|我(的|买的|这)|这次|这批|拆开|打开|开了|了",
-    r"\b(i|i'?ve|i'?m|my|we|our|mine|this|these|it'?s|its)\b",
-    r"\b(got|received|arrived|came|opened|ordered|paid)\b",
-)
 _HYPOTHETICAL = _any(
-    r"如果|万一|要是|假如|假设",
-    r"\bwhat if\b|\bin case\b|\bwhat happens if\b|\bwhat do i do if\b|\bif (my|the|an?|it)\b",
+    r"如果|万一|要是|假如|假设|的话|怎么(知道|确认|辨别|分辨|鉴别|识别)|会不会|会(坏|破|压|碎|变质|发霉)|怎么(申请|办理)?售后|售后(怎么|流程)"
+    r"|(多久|几天|多长时间)(之内|以内|内)|(还没|没|未)发货.{0,6}(能|可以|可不可以|能不能|还能)",
+    r"\bwhat if\b|\bin case\b|\bwhat happens if\b|\bwhat (do|should|can) (i|we) do if\b"
+    r"|\bif (my|the|an?|it|something|anything|i)\b|\bhow (do|can|should|would) (i|we|you)\b.{0,12}"
+    r"\b(report|claim|return|apply|request|complain|tell)\b|\b(process|procedure|policy)\b"
+    r"|\bhow (many|long|much time)\b.{0,25}\b(to|before) (report|tell|claim)\b"
+    r"|\bhow (do|can|could|would) (i|we|you) (know|tell|check|verify|make sure|spot)\b"
+    r"|\b(not|hasn'?t|hasnt|n't) (yet )?(been )?shipped( yet)?\b.{0,15}\b(can|could|may)\b",
 )
-#: anger or a complaint said outright: no problem word needed
-_ANGER = _any(
-    r"投诉|差评|垃圾|破服务|什么破|太差|失望|气死|骗子|坑人|坑爹|无语|退钱|恶心|太过分",
-    r"\bcomplain(t|ts|ing)?\b|\bterrible\b|\bawful\b|\bworst\b|\bdisappoint(ed|ing)\b",
-    r"\bscam\b|\bridiculous\b|\bunacceptable\b|\bdisgusting\b|\bgross\b|\bfurious\b",
-    r"\bangry\b|\bpissed\b|\bwtf\b|\brefund me\b",
-    "[\U0001f620\U0001f621\U0001f92c\U0001f624]",
+#: upset said outright: anger, sarcasm, a threat to leave, asking again, a demand
+_UPSET = _any(
+    r"投诉|差评|垃圾|破(服务|店|玩意)|什么破|什么玩意|太差|失望|气死|生气|火大|骗子|骗人|坑人|坑爹|无语",
+    r"退钱|恶心|过分|离谱|搞什么|有没有搞错|凭什么|忽悠|黑店|呵呵(?<!哈呵呵)|再也不(买|来)",
+    # "绝了" and "醉了" praise a tea as often as they mock a service: only said of the shop
+    r"(服务|客服|你们|你家|物流|快递|发货)[^，,。！!？?]{0,6}(绝了|醉了)|服了(你们|你|这家)",
+    r"不会再(买|来)|拉黑|第[二三四五六七八九十几\d]+次(问|说|催|找|联系|来问)|(问|说|催|找)了?(多少|好几|几)次",
+    r"还要等多久|有没有人(管|理|回)|到底(什么时候|寄没寄|发没发|还要)|赶紧(给|处理|退|发|回)",
+    r"马上(给|处理|退)|必须给我|给个说法|别跟我扯|少废话|到底有没有人|(太|好|真)坑|坑(人|爹|钱)",
+    r"\bcomplain(t|ts|ing)?\b|\bworst\b(?! (case|part))|\bdisappoint(ed|ing)\b"
+    r"|\b(terrible|awful|horrible)\b(?! at\b)",
+    r"\bscam\w*|\bridiculous\b|\bunacceptable\b|\bdisgusting\b|\bfurious\b|\bpathetic\b"
+    r"|\bgross\b\s*[.!]|\b(so|that'?s|how) gross\b",
+    r"\bangry\b|\bpissed\b|\bwtf\b|\bfed up\b|\bsick of\b|\buseless\b|\brip-?off\b|\bripped off\b",
+    r"\brefund me\b|\b(give|want|need) (me )?(my|the) money back\b|\bnever again\b|\bdone with (you|u|ur|this)\b",
+    r"\bthanks for nothing\b|\bseriously\s*[?!]|\b(are|r|do|did) " + _YOU + r" (guys )?even\b",
+    r"\b(second|third|fourth|fifth|2nd|3rd|4th|5th|\d+th|umpteenth) time (i'?m |im |i'?ve |i have )?"
+    r"(asking|asked|writing|written|messaging|messaged|contacting|telling|chasing)\b"
+    r"|\bhow many times (do|must|should|have) i\b",
+    r"\boh great\b|\b(what|such) a joke\b|\b(this|that|it)(?:'s| is) a joke\b|\banother (day|week|month)\b",
+    r"\b(i'?m|im|i am|i feel|we'?re|we are|so|very|really|extremely) (unhappy|upset|annoyed|frustrated"
+    r"|livid|outraged)\b(?! (with|about|at|by) (my|myself)\b)|\bnot happy with (you|your|the|this) (service|order|purchase|tea|shop|delivery)\b"
+    r"|\b(messaged|asked|emailed|called|written|wrote|contacted)\b.{0,15}\b(\d+|several|many|multiple"
+    r"|few|three|four|five) times\b",
+    "[\U0001f620\U0001f621\U0001f92c\U0001f624\U0001f644\U0001f44e\U0001f4a2]",
+)
+#: the shop compared with another one (no KB entry speaks for a competitor)
+_COMPETITOR = _any(
+    r"(你们|你家|贵店)(家)?(的茶|的东西|店)?(和|跟|与|比)",
+    r"(和|跟|比).{0,10}(你们|你家)(比)?.{0,4}(哪个|谁|哪家)|哪家(好|更好|便宜|靠谱)",
+    r"\b(better|worse|cheaper|nicer)\b.{0,6}\bthan (you|u|you guys|y'?all)\b",
+    r"\b(you|u|you guys|y'?all|your (teas?|shop|store|stuff|prices?))\b"
+    r" (compare[sd]?|vs\.?|versus|better than|worse than|cheaper than)\b(?!.{0,12}\byour\b)",
+    r"\b(vs\.?|versus|compared? (to|with)) (you|u|you guys|y'?all|your (shop|store))\b",
+)
+#: chat with the bot about itself: who it is, a joke, its tastes
+_CHAT = _any(
+    r"你是(不是)?(机器人|ai|人工智能|真人|人还是)|你是人吗|讲个笑话|说个笑话|你(好|真|太)(笨|傻|蠢|可爱|聪明)",
+    r"你几岁|你叫什么|你喜欢什么",
+    r"\b(are|r) "
+    + _YOU
+    + r" (a |an )?(bot|robot|ai|human|machine)\b|\b(you'?re|ur|you are) (a |an )?"
+    r"(bot|robot|ai)\b|\b(tell|know) (me )?(a|any) jokes?\b|\b" + _YOU + r" favou?rite\b"
+    r"|\bhow old are " + _YOU + r"\b|\bwho (made|created|built) " + _YOU + r"\b",
 )
 
 
@@ -114,21 +356,45 @@ class Screen:
     """What a message is, before any retrieval."""
 
     complaint: bool = False
+    #: one of :data:`PROBLEMS` when the complaint names one, else None
+    problem: str | None = None
     #: one of :data:`RISKS`, or None
     risk: str | None = None
+    #: one of :data:`ASIDES`, or None (a complaint or a risk outranks it)
+    aside: str | None = None
 
 
 def screen(question: str) -> Screen:
     """Classify ``question``; risk wins over complaint (a threat to sue gets no KB text)."""
     # folded and lower-cased, but punctuation and emoji kept: "【系统通知】" and 😡 say something
     text = unicodedata.normalize("NFKC", question).lower()
+    problem = problem_of(text)
+    complaint = problem is not None or bool(_UPSET.search(text))
     for risk in RISKS:
         if _RISK_PATTERNS[risk].search(text):
-            return Screen(complaint=is_complaint(text), risk=risk)
-    return Screen(complaint=is_complaint(text))
+            return Screen(complaint=complaint, problem=problem, risk=risk)
+    if complaint:
+        return Screen(complaint=True, problem=problem)
+    return Screen(aside=aside_of(text))
 
 
-def is_complaint(text: str) -> bool:
-    if _ANGER.search(text):
-        return True
-    return bool(_PROBLEM.search(text) and _REPORT.search(text) and not _HYPOTHETICAL.search(text))
+def problem_of(text: str) -> str | None:
+    """The problem ``text`` reports (one of :data:`PROBLEMS`), or None for a "what if"."""
+    if _HYPOTHETICAL.search(text):
+        return None
+    if _DEFECT.search(text) and _REPORT.search(text):
+        return "goods"
+    if not _LET_DOWN.search(text) and not (_OVERDUE.search(text) and _STILL_DUE.search(text)):
+        return None
+    if _MONEY.search(text):
+        return "money"
+    return "service" if _SERVICE.search(text) else "delivery"
+
+
+def aside_of(text: str) -> str | None:
+    """``competitor`` or ``chat`` when the message is about another shop or the bot."""
+    if _COMPETITOR.search(text):
+        return "competitor"
+    if _CHAT.search(text):
+        return "chat"
+    return None
