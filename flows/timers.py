@@ -176,10 +176,15 @@ _DUE = (
     .limit(bindparam("limit"))
     .scalar_subquery()
 )
+#: "not fired" where a row is already picked (by id, by key): ``fired IS NOT true`` is
+#: ``fired IS false`` for this NOT NULL column, but SQLite cannot use the
+#: (fired, due_at) index for it, so it looks the picked rows up instead of walking
+#: every unfired timer (15.6 ms -> 61 us a claim with 60,000 future timers)
+_NOT_FIRED = _TABLE.c.fired.is_not(True)
 #: the earliest due timers, marked fired in the statement that picks them
 _CLAIM_DUE = (
     update(_TABLE)
-    .where(and_(_TABLE.c.id.in_(_DUE), _TABLE.c.fired.is_(False)))
+    .where(and_(_TABLE.c.id.in_(_DUE), _NOT_FIRED))
     .values(fired=True, fired_at=bindparam("now"))
     .returning(*_columns(_TABLE))
 )
@@ -187,7 +192,7 @@ _CLAIM_KEYS = (
     update(_TABLE)
     .where(
         _TABLE.c.key.in_(bindparam("keys", expanding=True)),
-        _TABLE.c.fired.is_(False),
+        _NOT_FIRED,
         _TABLE.c.due_at <= bindparam("now"),
     )
     .values(fired=True, fired_at=bindparam("now"))
