@@ -191,10 +191,14 @@ class Outbound:
         signer = self.signer
         if signer is None or not message.buttons:
             return message
+        chat = message.chat
         rows = tuple(
-            tuple(signer.button(message.chat, button) for button in row) for row in message.buttons
+            tuple([signer.button(chat, button) for button in row]) for row in message.buttons
         )
-        return replace(message, buttons=rows)
+        # built directly: every push passes here, and dataclasses.replace walks the fields
+        return OutgoingMessage(
+            chat, message.text, rows, message.reply_to, message.silent, message.disable_preview
+        )
 
     # -- the core contract -----------------------------------------------------
     async def start(self, sink: UpdateSink) -> None:

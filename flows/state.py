@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flows.config import TrustWeights
 from flows.trust import SIGNALS, Signals, days_between, trust_score
+from storage.bulk import Bulk
 from storage.database import Database
 from storage.flow_tables import Journey
 from storage.member_loop import ENGAGING, sync_member_loop
@@ -104,7 +105,7 @@ class JourneyStore:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._known: dict[int, JourneyState] | None = db.row_cache("journeys")
-        self._saves: dict[tuple[str, ...], Any] = {}
+        self._saves: dict[tuple[str, ...], Bulk] = {}
         self._open = (
             insert_for(db.dialect, Journey)
             .on_conflict_do_nothing(index_elements=[Journey.member_id])
@@ -233,23 +234,21 @@ class JourneyStore:
         await self._write(states, names)
 
     async def _write(self, states: Sequence[JourneyState], names: tuple[str, ...]) -> None:
-        params = [
-            {"b_id": state.member_id, **{f"b_{name}": getattr(state, name) for name in names}}
-            for state in states
-        ]
-        if not params:
+        if not states:
             return
-        stmt = self._saves.get(names)
-        if stmt is None:
-            stmt = self._saves[names] = (
+        write = self._saves.get(names)
+        if write is None:
+            stmt = (
                 update(_TABLE)
                 .where(_TABLE.c.member_id == bindparam("b_id"))
                 .values({name: bindparam(f"b_{name}") for name in names})
             )
+            write = self._saves[names] = Bulk(stmt, ["b_id", *(f"b_{name}" for name in names)])
+        values = attrgetter("member_id", *names)
         async with self._db.transaction() as conn:
-            await conn.execute(stmt, params)
+            await write.run(conn, [values(state) for state in states])
             if LOOP_FIELDS.intersection(names):
-                await sync_member_loop(conn, (p["b_id"] for p in params))
+                await sync_member_loop(conn, (state.member_id for state in states))
 
     def _write_later(self, changed: dict[int, set[str]]) -> bool:
         """Inside a unit of work, note the kept journeys' changed fields and write them

@@ -17,6 +17,7 @@ from sqlalchemy import Table, and_, bindparam, select, update
 
 from flows.definition import FlowDef
 from flows.lateness import PLANNED
+from storage.bulk import Bulk
 from storage.database import Database
 from storage.flow_tables import FlowTimer
 from storage.members import insert_for
@@ -58,8 +59,11 @@ class NewTimer:
 class TimerStore:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._schedule = insert_for(db.dialect, FlowTimer).on_conflict_do_nothing(
-            index_elements=[FlowTimer.key]
+        self._schedule = Bulk(
+            insert_for(db.dialect, FlowTimer).on_conflict_do_nothing(
+                index_elements=[FlowTimer.key]
+            ),
+            ("key", "member_id", "flow", "step", "due_at", "fired", "fired_at", "payload"),
         )
         self._claiming = _schedule_claiming(db.dialect)
 
@@ -72,6 +76,16 @@ class TimerStore:
         claimed ones, in the order given."""
         if not timers:
             return []
+        if claim_by is None:
+            async with self._db.transaction() as conn:
+                await self._schedule.run(
+                    conn,
+                    [
+                        (t.key, t.member_id, t.flow, t.step, t.due_at, False, None, t.payload)
+                        for t in timers
+                    ],
+                )
+            return []
         rows = [
             {
                 "key": t.key,
@@ -79,16 +93,12 @@ class TimerStore:
                 "flow": t.flow,
                 "step": t.step,
                 "due_at": t.due_at,
-                "fired": claim_by is not None and t.due_at <= claim_by,
-                "fired_at": claim_by if claim_by is not None and t.due_at <= claim_by else None,
+                "fired": t.due_at <= claim_by,
+                "fired_at": claim_by if t.due_at <= claim_by else None,
                 "payload": t.payload,
             }
             for t in timers
         ]
-        if claim_by is None:
-            async with self._db.transaction() as conn:
-                await conn.execute(self._schedule, rows)
-            return []
         async with self._db.transaction() as conn:
             found = (await conn.execute(self._claiming, rows)).all()
         claimed = {row.key: Timer(*tuple(row)[:-1]) for row in found if row.fired}
@@ -131,15 +141,11 @@ class TimerStore:
         if not retries:
             return
         rows = [
-            {
-                "b_id": timer.id,
-                "b_due": due,
-                "b_pl": {PLANNED: timer.due_at.isoformat(), **timer.payload},
-            }
+            (timer.id, due, {PLANNED: timer.due_at.isoformat(), **timer.payload})
             for timer, due in retries
         ]
         async with self._db.transaction() as conn:
-            await conn.execute(_RETRY, rows)
+            await _RETRY.run(conn, rows)
 
     async def pending(self, member_id: int) -> list[Timer]:
         table = FlowTimer.__table__
@@ -170,10 +176,15 @@ _DUE = (
     .limit(bindparam("limit"))
     .scalar_subquery()
 )
+#: "not fired" where a row is already picked (by id, by key): ``fired IS NOT true`` is
+#: ``fired IS false`` for this NOT NULL column, but SQLite cannot use the
+#: (fired, due_at) index for it, so it looks the picked rows up instead of walking
+#: every unfired timer (15.6 ms -> 61 us a claim with 60,000 future timers)
+_NOT_FIRED = _TABLE.c.fired.is_not(True)
 #: the earliest due timers, marked fired in the statement that picks them
 _CLAIM_DUE = (
     update(_TABLE)
-    .where(and_(_TABLE.c.id.in_(_DUE), _TABLE.c.fired.is_(False)))
+    .where(and_(_TABLE.c.id.in_(_DUE), _NOT_FIRED))
     .values(fired=True, fired_at=bindparam("now"))
     .returning(*_columns(_TABLE))
 )
@@ -181,7 +192,7 @@ _CLAIM_KEYS = (
     update(_TABLE)
     .where(
         _TABLE.c.key.in_(bindparam("keys", expanding=True)),
-        _TABLE.c.fired.is_(False),
+        _NOT_FIRED,
         _TABLE.c.due_at <= bindparam("now"),
     )
     .values(fired=True, fired_at=bindparam("now"))
@@ -194,10 +205,11 @@ _RELEASE = (
     .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
     .values(fired=False, fired_at=None)
 )
-_RETRY = (
+_RETRY = Bulk(
     update(_TABLE)
     .where(_TABLE.c.id == bindparam("b_id"))
-    .values(fired=False, fired_at=None, due_at=bindparam("b_due"), payload=bindparam("b_pl"))
+    .values(fired=False, fired_at=None, due_at=bindparam("b_due"), payload=bindparam("b_pl")),
+    ("b_id", "b_due", "b_pl"),
 )
 
 

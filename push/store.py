@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from bot.events import Button
+from storage.bulk import Bulk
 from storage.database import Database
 from storage.members import insert_for, to_record
 from storage.push_tables import PushCampaign, PushDecision, PushOutbox, PushPending
@@ -172,6 +173,14 @@ class PendingStore:
             )
 
 
+#: ``push_decisions``' columns, named and ordered as :class:`DecisionRow`'s fields
+_DECISION_FIELDS = tuple(f.name for f in fields(DecisionRow))
+_WRITE_DECISIONS = Bulk(insert(PushDecision), _DECISION_FIELDS)
+_RECENT = select(*(PushDecision.__table__.c[name] for name in _DECISION_FIELDS)).order_by(
+    PushDecision.id.desc()
+)
+
+
 class DecisionLog:
     """The ``push_decisions`` table: written in batches, read by /stats and the CLI."""
 
@@ -181,48 +190,33 @@ class DecisionLog:
     async def write(self, rows: Sequence[DecisionRow]) -> None:
         if not rows:
             return
-        # one executemany of plain rows: ORM objects would cost an INSERT (and a
+        # one executemany of plain tuples: ORM objects would cost an INSERT (and a
         # round trip) per decision, and nothing needs their ids back
-        params = [
-            {
-                "at": r.at,
-                "member_id": r.member_id,
-                "chat_key": r.chat_key,
-                "message_key": r.message_key[:160],
-                "campaign_id": r.campaign_id,
-                "category": r.category,
-                "priority": r.priority,
-                "outcome": r.outcome,
-                "reason": r.reason,
-                "until": r.until,
-                "text": r.text[:DECISION_TEXT] if r.text is not None else None,
-            }
+        values = [
+            (
+                r.at,
+                r.member_id,
+                r.chat_key,
+                r.message_key[:160],
+                r.campaign_id,
+                r.category,
+                r.priority,
+                r.outcome,
+                r.reason,
+                r.until,
+                r.text[:DECISION_TEXT] if r.text is not None else None,
+            )
             for r in rows
         ]
         async with self._db.transaction() as conn:
-            await conn.execute(insert(PushDecision), params)
+            await _WRITE_DECISIONS.run(conn, values)
 
     async def recent(self, limit: int = 20, member_id: int | None = None) -> list[DecisionRow]:
-        stmt = select(PushDecision).order_by(PushDecision.id.desc()).limit(limit)
+        stmt = _RECENT.limit(limit)
         if member_id is not None:
             stmt = stmt.where(PushDecision.member_id == member_id)
-        async with self._db.session() as session:
-            return [
-                DecisionRow(
-                    r.at,
-                    r.member_id,
-                    r.chat_key,
-                    r.message_key,
-                    r.campaign_id,
-                    r.category,
-                    r.priority,
-                    r.outcome,
-                    r.reason,
-                    r.until,
-                    r.text,
-                )
-                for r in (await session.execute(stmt)).scalars()
-            ]
+        async with self._db.reading() as conn:
+            return [DecisionRow(*row) for row in (await conn.execute(stmt)).all()]
 
     async def counts(self, since: datetime) -> Counter[tuple[str, str | None]]:
         """(outcome, reason) → number of decisions since ``since``."""

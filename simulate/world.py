@@ -21,9 +21,8 @@ import heapq
 import logging
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import insert
 
@@ -58,8 +57,10 @@ GROUP = ChatRef("local", "-1000", ChatKind.GROUP, "Simulated community")
 Progress = Callable[[int, int], None]
 
 
-@dataclass(frozen=True, slots=True)
-class Due:
+class Due(NamedTuple):
+    """Something a member does at ``hour``; a tuple ordered by (hour, seq), so the
+    queue holds it as it is (``seq`` is unique: ``kind`` and the rest are never compared)."""
+
     hour: int
     seq: int
     kind: str
@@ -92,8 +93,8 @@ class World:
         self.app = App(config, adapter=self.adapter, clock=self.clock, database=database)
         self.measure = Measure(flows_config(config), push_config(config))
         self.downtime = Downtime(START, outages)
-        #: (hour, seq, what is due): plain tuples compare faster than dataclasses
-        self.queue: list[tuple[int, int, Due]] = []
+        #: what is due, a heap by (hour, seq)
+        self.queue: list[Due] = []
         self._seq = 0
         self.phase = "tick"
         self.hour = 0
@@ -113,8 +114,7 @@ class World:
 
     def later(self, hours: int, kind: str, member: int, data: str = "") -> None:
         self._seq += 1
-        due = Due(self.hour + max(1, hours), self._seq, kind, member, data)
-        heapq.heappush(self.queue, (due.hour, due.seq, due))
+        heapq.heappush(self.queue, Due(self.hour + max(1, hours), self._seq, kind, member, data))
 
     def on_action(self, action: Action) -> None:
         if (
@@ -225,7 +225,7 @@ class World:
             arriving.append(joins.popleft())
         due: defaultdict[str, list[Due]] = defaultdict(list)
         while self.queue and self.queue[0][0] <= hour:
-            item = heapq.heappop(self.queue)[2]
+            item = heapq.heappop(self.queue)
             due[item.kind].append(item)
         arriving += [self._friend(item.member) for item in due["friend"]]
         if hour % 24 == 0:

@@ -113,3 +113,33 @@ async def test_forged_press_is_refused_end_to_end(sqlite_url: str) -> None:
         clock.advance(timedelta(days=40))
         await bot.press(alice, data)
         assert pressed == ["shop:buy:42"]
+
+
+async def test_outbound_signs_buttons_and_keeps_the_rest_of_the_message() -> None:
+    from dataclasses import replace
+
+    from bot.adapters.local import LocalAdapter
+    from bot.events import OutgoingMessage
+    from bot.outbound import Outbound
+    from bot.signals import Signals
+
+    adapter = LocalAdapter("warmline_bot")
+    out = Outbound(adapter, Signals())
+    out.signer = _signer()
+    link = Button("shop", url="https://example.org")
+    message = OutgoingMessage(
+        CHAT,
+        "hi",
+        ((Button("yes", "jy:a:b:yes:1"), link), (Button("no", "jy:a:b:no:1"),)),
+        reply_to="7",
+        silent=True,
+        disable_preview=False,
+    )
+    await out.send(message)
+    (sent,) = adapter.sent_to(CHAT.id)
+    assert sent == replace(message, buttons=sent.buttons)  # every other field as given
+    assert sent.buttons[0][1] == link  # a link button has nothing to sign
+    for row in sent.buttons:
+        for button in row:
+            if button.data is not None:
+                assert out.signer.verify(CHAT, button.data) is not None
