@@ -8,6 +8,11 @@ characters is corrected only towards the KB's own wording and only when it is
 evidently not a word: the KB never uses it, jieba's dictionary does not know
 it, and a pair the KB uses often sounds the same (tones ignored, as input
 methods ignore them) and shares a character with it in the same place.
+
+The other slip of a pinyin input method is no pick at all: "fapiao怎么开" leaves
+the word in pinyin, which neither BM25 nor the model meet with 发票. In a question
+with Chinese in it, a Latin word that spells (tones ignored) exactly a two-character
+word the KB uses often is read as that word.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from pypinyin import lazy_pinyin
 #: a KB pair must occur this often to count as its wording (not a chance neighbour)
 MIN_KB_COUNT = 2
 
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+#: a run of Latin letters long enough to be two syllables of pinyin
+_LATIN_WORD = re.compile(r"(?<![A-Za-z])[A-Za-z]{4,12}(?![A-Za-z])")
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]{2,}")
 #: every overlapping pair of neighbouring Chinese characters
 _HAN_PAIR = re.compile(r"(?=([\u3400-\u4dbf\u4e00-\u9fff]{2}))")
@@ -42,9 +50,14 @@ class HomophoneFixer:
         #: every pair of neighbouring Chinese characters in the KB, with its count
         self.pairs = pairs
         self._by_sound: dict[tuple[str, str], list[str]] = {}
+        #: "fapiao" → 发票: the KB's most frequent word spelt so (a word in jieba's dictionary)
+        self._by_spelling: dict[str, str] = {}
         for pair, count in pairs.most_common():
             if count >= MIN_KB_COUNT:
-                self._by_sound.setdefault((sound(pair[0]), sound(pair[1])), []).append(pair)
+                sounds = (sound(pair[0]), sound(pair[1]))
+                self._by_sound.setdefault(sounds, []).append(pair)
+                if _is_word(pair) and all(s.isascii() and s.isalpha() for s in sounds):
+                    self._by_spelling.setdefault("".join(sounds), pair)
 
     @classmethod
     def from_texts(cls, texts: Iterable[str]) -> HomophoneFixer:
@@ -57,6 +70,10 @@ class HomophoneFixer:
     def __call__(self, text: str) -> str:
         if not self._by_sound:
             return text
+        if self._by_spelling and _HAN.search(text):
+            text = _LATIN_WORD.sub(
+                lambda match: self._by_spelling.get(match.group().lower(), match.group()), text
+            )
         return _HAN_RUN.sub(lambda match: self._fixed_run(match.group()), text)
 
     def _fixed_run(self, run: str) -> str:

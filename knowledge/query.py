@@ -2,7 +2,8 @@
 
 Chat messages arrive with full-width letters, a greeting in front ("hi
 there, …", "亲，在吗？…"), Traditional characters for a Simplified KB (or
-the other way round), chat shorthand ("u", "pts": :mod:`knowledge.shorthand`) and
+the other way round), chat shorthand ("u", "pts": :mod:`knowledge.shorthand`), a product named
+without its family ("碧螺春": :mod:`knowledge.families`) and
 typos (English letters, Chinese homophones). None
 of that says what the question is about, and each of it pulls the embedding
 away from the KB's wording, so the retriever searches with a cleaned copy
@@ -22,6 +23,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 
+from knowledge.families import Families
 from knowledge.homophones import HomophoneFixer
 from knowledge.script import Script, dominant_script, to_simplified, to_traditional
 from knowledge.shorthand import Shorthand
@@ -45,12 +47,14 @@ class QueryNormaliser:
         script: Script = "simplified",
         homophones: HomophoneFixer | None = None,
         shorthand: Shorthand | None = None,
+        families: Families | None = None,
     ) -> None:
         self.vocabulary = vocabulary
         self.pieces = pieces
         self.script = script
         self.homophones = homophones
         self.shorthand = shorthand
+        self.families = families
 
     @classmethod
     def from_texts(cls, texts: Iterable[str], pieces: Pieces | None = None) -> QueryNormaliser:
@@ -65,6 +69,7 @@ class QueryNormaliser:
             dominant_script(texts),
             HomophoneFixer.from_texts(texts),
             Shorthand.for_texts(texts, vocabulary),
+            Families.from_texts(texts),
         )
 
     def __call__(self, text: str) -> str:
@@ -77,6 +82,8 @@ class QueryNormaliser:
             question = self.homophones(question)
         if self.shorthand is not None:
             question = self.shorthand(question)
+        if self.families is not None:
+            question = self.families(question)
         if self.pieces is None or not self.vocabulary:
             return question
         return _WORD.sub(lambda match: self._spelt(match.group(), match.start() == 0), question)

@@ -51,6 +51,11 @@ NOT_FOR_MARGIN = -0.02
 #: question is about the case that entry excludes, so the next one is a weaker guess
 #: (unless the example that ruled it out is the next one's own question: see ``_points_to``)
 NOT_FOR_PENALTY = 0.2
+#: taken off the confidence when the best match is *not* ruled out but the question is still
+#: nearer one of its ``not_for`` examples than its own questions (lead below 0, above the
+#: margin): "拆开喝了一泡不喜欢，能退吗" is closer to "打开喝过了可以退吗" than to the
+#: unopened-returns entry's own wording, so a flat answer to it is not safe
+NOT_FOR_DOUBT_PENALTY = 0.25
 #: candidates ranked beyond ``limit`` that may move up when one above is ruled out
 NOT_FOR_SPARE = 5
 
@@ -224,6 +229,8 @@ class Retriever:
                 if not self._points_to(ranked[0], kept[0], query):
                     penalty = NOT_FOR_PENALTY
             ranked = kept
+            if ranked and not penalty and self._doubted(ranked[0], query):
+                penalty = NOT_FOR_DOUBT_PENALTY
         ranked = ranked[:limit]
         confidence = max(0.0, self._confidence(ranked, searched, mode) - penalty)
         return Ranking(ranked, confidence, searched)
@@ -235,6 +242,11 @@ class Retriever:
         if rows is None:
             return False
         return self._not_for_lead(rows, query) < NOT_FOR_MARGIN
+
+    def _doubted(self, candidate: Candidate, query: QueryVectors) -> bool:
+        """Kept, but the question leans towards a case the entry excludes (lead below 0)."""
+        rows = self._not_for.get(candidate.source)
+        return rows is not None and self._not_for_lead(rows, query) < 0.0
 
     def _points_to(self, dropped: Candidate, winner: Candidate, query: QueryVectors) -> bool:
         """The ``not_for`` example of ``dropped`` nearest the question is one of

@@ -9,6 +9,8 @@ still sees what they wrote). Two kinds are known:
 
 - general English chat shorthand (:data:`GENERAL`): words of the language, about no
   shop in particular;
+- everyday Chinese shopping shorthand (:data:`GENERAL_ZH`): trade slang such as 拉新
+  ("bring in new customers") that a member types and a KB spells out;
 - shorthand a KB defines itself, a word followed by its short form in brackets
   ("Tieguanyin (TGY)"): the short form's letters must appear in that order in the
   word, starting with its first letter, so "invoice (fapiao)" is a translation and
@@ -37,6 +39,11 @@ GENERAL: Mapping[str, str] = {
     "secs": "seconds", "wk": "week", "wks": "weeks", "acct": "account", "qty": "quantity",
     "amt": "amount", "approx": "approximately", "asap": "as soon as possible",
     "pic": "picture", "pics": "pictures",
+}  # fmt: skip
+
+#: everyday Chinese shopping slang → the plain words a shop's KB writes (nothing shop-specific)
+GENERAL_ZH: Mapping[str, str] = {
+    "拉新": "邀请新朋友", "老带新": "邀请朋友", "拉人头": "邀请朋友",
 }  # fmt: skip
 
 #: "Tieguanyin (TGY)": a word, then 2-6 letters in brackets
@@ -84,7 +91,13 @@ class Shorthand:
         defined = defined_in(texts)
         used = set(kb_words)
         general = {short: word for short, word in GENERAL.items() if short not in used}
-        return cls({**general, **defined})
+        # a slang word the KB itself writes means what the KB means by it
+        general_zh = {
+            short: word
+            for short, word in GENERAL_ZH.items()
+            if not any(short in text for text in texts)
+        }
+        return cls({**general, **general_zh, **defined})
 
     def __call__(self, text: str) -> str:
         if self._pattern is None:

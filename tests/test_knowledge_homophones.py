@@ -58,3 +58,18 @@ def test_slips_still_find_their_answer(camellia: KnowledgeBase) -> None:
         answer = camellia.decide(slip)
         assert answer.source == source, slip
         assert abs(answer.confidence - camellia.decide(clean).confidence) < 1e-6
+
+
+def test_a_word_left_in_pinyin_is_read_as_the_kb_word_it_spells() -> None:
+    fix = HomophoneFixer.from_texts([*KB, "发票"])
+    assert fix("fapiao怎么开，要公司抬头") == "发票怎么开，要公司抬头"
+    assert fix("FaPiao怎么开") == "发票怎么开"
+    # only inside a Chinese question, only a whole Latin word, and only a KB word
+    assert fix("can I get a fapiao?") == "can I get a fapiao?"
+    assert fix("fapiaos怎么开") == "fapiaos怎么开"
+    assert fix("points怎么抵现") == "points怎么抵现"
+
+
+def test_an_invoice_asked_in_pinyin_finds_the_invoice_entry(example_kb: KnowledgeBase) -> None:
+    answer = example_kb.decide("fapiao怎么开，要公司抬头", "zh")
+    assert (answer.source, answer.handoff) == ("faq.yaml#invoice", False)

@@ -55,3 +55,16 @@ def test_shorthand_questions_are_answered_from_the_right_entry(
 def test_the_member_still_sees_their_own_words(example_kb: KnowledgeBase) -> None:
     answer = example_kb.decide("do purchases earn pts", "en")
     assert answer.question == "do purchases earn pts"
+
+
+def test_chinese_shopping_slang_is_spelt_out_unless_the_kb_writes_it() -> None:
+    spell = Shorthand.for_texts(["邀请朋友注册有奖励吗？"])
+    assert spell("拉新能拿什么奖励") == "邀请新朋友能拿什么奖励"
+    assert spell("老带新送积分吗") == "邀请朋友送积分吗"
+    # a KB that writes the slang itself means what it means by it
+    assert Shorthand.for_texts(["拉新活动：每月最多10位"])("拉新有奖励吗") == "拉新有奖励吗"
+
+
+def test_a_referral_in_slang_finds_the_referral_entry(example_kb: KnowledgeBase) -> None:
+    answer = example_kb.decide("拉新能拿什么奖励", "zh")
+    assert (answer.source, answer.handoff) == ("faq.yaml#referral-reward", False)
