@@ -127,7 +127,8 @@ async def _recompute_ids(conn: AsyncConnection, ids: list[int]) -> None:
 def _by_ids(dialect: str) -> list[Executable]:
     statements = _BY_IDS.get(dialect)
     if statements is None:  # built once: a bot recomputes a member or two per update
-        statements = _BY_IDS[dialect] = _sync_statements(dialect, _IDS)
+        which = _IDS_ARRAY if dialect == "postgresql" else _IDS
+        statements = _BY_IDS[dialect] = _sync_statements(dialect, which)
     return statements
 
 
@@ -178,6 +179,9 @@ def _insert(conn: AsyncConnection) -> Any:
 
 #: members named by id (the ``ids`` parameter), and the statements recomputing them
 _IDS = members.c.id.in_(bindparam("ids", expanding=True))
+#: the same on PostgreSQL as one array: the statement's text is not rewritten for each
+#: execution (an expanding IN is), and it is one prepared statement for any count
+_IDS_ARRAY = members.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(BigInteger)))
 _BY_IDS: dict[str, list[Executable]] = {}
 
 

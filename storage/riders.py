@@ -69,6 +69,18 @@ class _Footprint:
     #: column defaults computed in Python before execution: SQLAlchemy leaves them
     #: out of a statement that carries a DML CTE, so such a statement carries none
     prefetch: bool
+    #: columns SQLAlchemy would fill from an execution's parameters of the same name
+    #: (an INSERT … VALUES or UPDATE takes any such key as a value to write): a held
+    #: write never rides with parameters named like them
+    exposed: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Ride:
+    """The host statement with some held writes on it (by their place among them)."""
+
+    statement: Executable
+    riding: tuple[int, ...]
 
 
 class Riders:
@@ -93,16 +105,28 @@ class Riders:
         info.pop(HELD, None)
 
     def send(self, conn: Connection) -> None:
-        """Send the held writes on their own (one statement for all of them)."""
+        """Send the held writes on their own, in order: as few statements as their
+        parameter names allow (writes sharing a name, or naming another's column, go
+        in statements of their own)."""
         held: list[Held] | None = conn.info.pop(HELD, None)
-        if not held:
-            return
-        statement: Executable = held[0].statement
-        if len(held) > 1:
-            statement = self._carrier(tuple(h.statement for h in held))
+        batches: list[list[Held]] = []
+        names: set[str] = set()
+        exposed: set[str] = set()
+        for h in held or ():
+            mine = self._footprint(h.statement)
+            if not batches or mine.binds & (names | exposed) or mine.exposed & names:
+                batches.append([])
+                names, exposed = set(), set()
+            batches[-1].append(h)
+            names |= mine.binds
+            exposed |= mine.exposed
         conn.info[_SENDING] = True
         try:
-            conn.execute(statement, _merged({}, held))
+            for batch in batches:
+                statement: Executable = batch[0].statement
+                if len(batch) > 1:
+                    statement = self._carrier(tuple(h.statement for h in batch))
+                conn.execute(statement, _merged({}, batch))
         finally:
             conn.info.pop(_SENDING, None)
 
@@ -121,45 +145,58 @@ class Riders:
             return statement, multiparams, params
         keys = tuple(sorted(multiparams[0] if multiparams else params))
         verdict = self._verdict(statement, [h.statement for h in held], keys)
-        if verdict is Verdict.SEND or not all(params.keys().isdisjoint(h.params) for h in held):
+        if verdict is Verdict.SEND:
             self.send(conn)
-        elif verdict is not Verdict.WAIT and not multiparams:
-            conn.info.pop(HELD, None)
-            return verdict, [], _merged(params, held)
+        elif isinstance(verdict, _Ride) and not multiparams:
+            riding = [held[i] for i in verdict.riding]
+            if all(params.keys().isdisjoint(h.params) for h in riding):
+                conn.info[HELD] = [h for i, h in enumerate(held) if i not in verdict.riding]
+                return verdict.statement, [], _merged(params, riding)
         return statement, multiparams, params
 
     # -- which statement may carry which writes -------------------------------------
     def _verdict(
         self, host: Executable, riders: list[UpdateBase], keys: tuple[str, ...]
-    ) -> Executable | Verdict:
-        """The host with the riders on it, or what becomes of them."""
+    ) -> _Ride | Verdict:
+        """The host with (some of) the riders on it, or what becomes of them."""
         memo_key = (*map(id, (host, *riders)), keys)
         found = self._verdicts.get(memo_key)
         if found is None:
             found = ((host, *riders), self._judge(host, riders, keys))
             self._remember(self._verdicts, memo_key, found)
-        verdict: Executable | Verdict = found[1]
+        verdict: _Ride | Verdict = found[1]
         return verdict
 
     def _judge(
         self, host: Executable, riders: list[UpdateBase], keys: tuple[str, ...]
-    ) -> Executable | Verdict:
+    ) -> _Ride | Verdict:
         if not isinstance(host, Insert | Update | Delete | Select):
             return Verdict.SEND  # text, DDL, functions: who knows what they touch
         if host._propagate_attrs.get("compile_state_plugin") == "orm":
             return Verdict.SEND
         ground = _footprint_of(host, self._dialect, keys)
-        names: set[str] = set()
-        for rider in riders:
-            mine = self._footprint(rider)
+        prints = [self._footprint(rider) for rider in riders]
+        for mine in prints:
             if mine.writes & ground.touches or (mine.touches - mine.writes) & ground.writes:
                 return Verdict.SEND
-            if names & mine.binds:
-                return Verdict.SEND  # two riders share a name: one of them goes alone
-            names |= mine.binds
-        if ground.prefetch or names & ground.binds or host._independent_ctes:
+        if ground.prefetch or host._independent_ctes:
             return Verdict.WAIT
-        return host.add_cte(*_ctes(riders))
+        riding: list[int] = []
+        names = set(ground.binds) | set(keys)  # parameter names of the combined statement
+        exposed: set[str] = set()
+        for i, mine in enumerate(prints):
+            if not (mine.binds & (names | exposed) or mine.exposed & names):
+                riding.append(i)
+                names |= mine.binds
+                exposed |= mine.exposed
+        waiting = [i for i in range(len(riders)) if i not in riding]
+        for w in waiting:  # a write that waits must not be overtaken by one it meets
+            for r in riding:
+                if _meet(prints[w], prints[r]):
+                    return Verdict.WAIT
+        if not riding:
+            return Verdict.WAIT
+        return _Ride(host.add_cte(*_ctes([riders[i] for i in riding])), tuple(riding))
 
     def _carrier(self, riders: tuple[UpdateBase, ...]) -> Executable:
         memo_key = tuple(map(id, riders))
@@ -182,6 +219,10 @@ class Riders:
         if len(memo) >= _REMEMBERED:  # statements built per call would grow it forever
             memo.clear()
         memo[key] = value
+
+
+def _meet(one: _Footprint, other: _Footprint) -> bool:
+    return bool(one.writes & other.touches or other.writes & one.touches)
 
 
 def _ctes(riders: Sequence[UpdateBase]) -> list[Any]:
@@ -218,11 +259,18 @@ def _footprint_of(
                 tables.add(other)
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
     assert isinstance(compiled, SQLCompiler)
+    exposed: frozenset[str] = frozenset()
+    takes_values = isinstance(statement, Update) or (
+        isinstance(statement, Insert) and statement.select is None
+    )
+    if takes_values and isinstance(statement.table, Table):  # type: ignore[union-attr]
+        exposed = frozenset(statement.table.c.keys())  # type: ignore[union-attr]
     return _Footprint(
         frozenset(t.name for t in tables),
         frozenset(t.name for t in writes),
         frozenset(compiled.binds),
         bool(compiled.insert_prefetch or compiled.update_prefetch),
+        exposed,
     )
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import delete, event, func, select, text
+from sqlalchemy import Table, bindparam, delete, event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from bot.events import UserRef
@@ -23,6 +23,7 @@ from storage.members import SqlInteractionLog, SqlMemberRepository
 from storage.tables import Interaction, Member
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+MEMBERS = cast(Table, Member.__table__)
 
 
 @contextmanager
@@ -61,8 +62,9 @@ async def test_held_writes_commit_with_the_unit_in_fewer_statements(db: Database
     with statements(db) as sent:
         async with db.update_unit():
             member_id = await start_like(db, "7", inbox)
-    assert await count(db, Interaction) == 1
     async with db.reading() as conn:
+        logged = (await conn.execute(select(Interaction.__table__))).one()
+        assert (logged.member_id, logged.kind, logged.chat_id) == (member_id, "start", "7")
         loop = (
             await conn.execute(select(MemberLoop).where(MemberLoop.member_id == member_id))
         ).one()
@@ -70,12 +72,13 @@ async def test_held_writes_commit_with_the_unit_in_fewer_statements(db: Database
         calls = await conn.scalar(text("SELECT calls FROM update_inbox WHERE key = 'tg:7'"))
         assert calls == '{"0.0":["sendMessage","1",null]}'
     if db.dialect == "postgresql":
-        # the member; the journey carrying the interaction and the rollup claim; the
-        # rollup's recompute carrying the noted call: three round trips, not six
+        # the member; the journey carrying the rollup claim; the rollup's recompute
+        # carrying the interaction and the noted call: three round trips, not six
         assert len(sent) == 3, sent
-        assert sent[1].startswith("WITH warmline_held_0 AS (INSERT INTO interactions")
-        assert "INSERT INTO journeys" in sent[1] and "insight_member_loop" in sent[1]
-        assert sent[2].startswith("WITH warmline_held_0 AS (UPDATE update_inbox")
+        assert sent[1].startswith("WITH warmline_held_0 AS (INSERT INTO insight_member_loop")
+        assert "INSERT INTO journeys" in sent[1]
+        assert sent[2].startswith("WITH warmline_held_0 AS (INSERT INTO interactions")
+        assert "UPDATE update_inbox" in sent[2] and "INSERT INTO insight_member_loop" in sent[2]
 
 
 async def test_a_failed_unit_loses_its_held_writes_too(db: Database) -> None:
@@ -114,6 +117,27 @@ async def test_a_held_write_goes_before_a_change_to_what_it_refers_to(db: Databa
             await conn.execute(delete(Member).where(Member.id == member.id))
     assert await count(db, Interaction) == 0
     assert await count(db, Member) == 0
+
+
+async def test_a_statement_with_parameters_named_like_its_columns_carries_no_held_write(
+    db: Database,
+) -> None:
+    """SQLAlchemy fills an INSERT's or UPDATE's columns from any parameter of the same
+    name: a held UPDATE of the inbox must not ride on a statement given ``key``."""
+    inbox = SqlInbox(db)
+    await inbox.put([Stored("tg:12", "{}"), Stored("tg:13", "{}")], NOW, timedelta(seconds=30))
+    async with db.update_unit():
+        await inbox.note_calls("tg:12", "[]")
+        async with db.transaction() as conn:  # it touches no inbox row, but names ``key``
+            found = await conn.scalar(
+                select(MEMBERS.c.id).where(MEMBERS.c.user_id == bindparam("key")),
+                {"key": "tg:13"},
+            )
+    assert found is None
+    async with db.reading() as conn:
+        keys = set((await conn.execute(text("SELECT key FROM update_inbox"))).scalars())
+        calls = await conn.scalar(text("SELECT calls FROM update_inbox WHERE key = 'tg:12'"))
+    assert keys == {"tg:12", "tg:13"} and calls == "[]"
 
 
 async def test_outside_an_update_unit_a_write_is_made_at_once(db: Database) -> None:
