@@ -11,12 +11,16 @@ and to completion, in the same transaction, whether or not the statement reads i
 fails with it, and then the whole unit rolls back, as it would have anyway.
 
 What a held write may not do is be seen by the statement it rides on (both run on one
-snapshot). So it rides only on a plain Core statement that touches none of the tables
-it writes and writes none of the tables it reads (its foreign keys' targets included,
-both ways); before any other statement (text, ORM, executemany, one whose parameter
-names clash) the held writes are sent on their own first, in order. Held writes carry
-their values as named bind parameters (see :data:`Held`): the names must not be used by
-the statement they ride on, which is checked once per pairing.
+snapshot), nor meet another write in the same statement. So it rides only on a plain
+Core statement that touches none of the tables it writes and writes none of the tables
+it reads (foreign keys count both ways), next to writes whose tables it does not meet.
+Before a statement that might see it (or text, ORM, anything whose tables are unknown)
+the held writes are sent on their own first, in order. A statement that cannot carry it
+but does not meet it (Python-side column defaults, executemany, parameters that would
+clash) lets it wait for a later one. Held writes carry their values as bind parameters
+with names of their own (see :class:`Held`); since SQLAlchemy fills an INSERT's or
+UPDATE's columns from any execution parameter of the same name, a write never rides
+with parameters named like its columns. Every verdict is remembered per pairing.
 """
 
 from __future__ import annotations
@@ -112,12 +116,19 @@ class Riders:
         batches: list[list[Held]] = []
         names: set[str] = set()
         exposed: set[str] = set()
+        prints: list[_Footprint] = []
         for h in held or ():
             mine = self._footprint(h.statement)
-            if not batches or mine.binds & (names | exposed) or mine.exposed & names:
+            if (
+                not batches
+                or mine.binds & (names | exposed)
+                or mine.exposed & names
+                or any(_meet(mine, other) for other in prints)
+            ):
                 batches.append([])
-                names, exposed = set(), set()
+                names, exposed, prints = set(), set(), []
             batches[-1].append(h)
+            prints.append(mine)
             names |= mine.binds
             exposed |= mine.exposed
         conn.info[_SENDING] = True
@@ -185,7 +196,8 @@ class Riders:
         names = set(ground.binds) | set(keys)  # parameter names of the combined statement
         exposed: set[str] = set()
         for i, mine in enumerate(prints):
-            if not (mine.binds & (names | exposed) or mine.exposed & names):
+            clash = mine.binds & (names | exposed) or mine.exposed & names
+            if not clash and not any(_meet(mine, prints[r]) for r in riding):
                 riding.append(i)
                 names |= mine.binds
                 exposed |= mine.exposed
