@@ -21,7 +21,7 @@ from flows.trust import SIGNALS, Signals, days_between, trust_score
 from storage.bulk import Bulk
 from storage.database import Database
 from storage.flow_tables import Journey
-from storage.member_loop import ENGAGING, sync_member_loop
+from storage.member_loop import ENGAGING, hold_claim, sync_member_loop
 from storage.members import insert_for
 
 #: fields the engine writes back after a tick (counters are never overwritten)
@@ -106,9 +106,10 @@ class JourneyStore:
         self._db = db
         self._known: dict[int, JourneyState] | None = db.row_cache("journeys")
         self._saves: dict[tuple[str, ...], Bulk] = {}
-        self._open = (
-            insert_for(db.dialect, Journey)
-            .on_conflict_do_nothing(index_elements=[Journey.member_id])
+        self._open = (  # on the table, not the ORM class: a Core statement may carry
+            # an update's held writes (storage.riders)
+            insert_for(db.dialect, _TABLE)
+            .on_conflict_do_nothing(index_elements=[_TABLE.c.member_id])
             .returning(*(_TABLE.c[name] for name in _COLUMNS))
         )
         #: kept journeys' fields changed inside the open unit of work, not written yet
@@ -144,13 +145,16 @@ class JourneyStore:
             for member_id, at, first_value in starts
         ]
         opened: dict[int, JourneyState] = {}
+        # PostgreSQL update unit: the rollup rows are claimed by this very insert (a
+        # held write it carries), so the recompute at commit is one statement, not two
+        claimed = await hold_claim(self._db, [member_id for member_id, _, _ in starts])
         async with self._db.transaction() as conn:
             for row in (await conn.execute(self._open, rows)).all():
                 state = JourneyState(*row)
                 state.seen = list(state.seen or [])
                 opened[state.member_id] = state
             if opened:  # journeys there already are unchanged, and so is their rollup
-                await sync_member_loop(conn, opened)
+                await sync_member_loop(conn, opened, claimed=claimed)
         if self._known is not None:
             for member_id, state in opened.items():
                 self._known[member_id] = _copy(state)

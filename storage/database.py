@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -17,11 +19,13 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.sql.dml import UpdateBase
 
 from storage.inline_sqlite import inline_creator, is_inline
 from storage.revisions import MIGRATIONS as MIGRATIONS
 from storage.revisions import alembic_config as alembic_config
 from storage.revisions import upgrade
+from storage.riders import Held, Riders
 
 #: how long a short transaction waits for SQLite's write turn before trying anyway
 WRITE_LOCK_PATIENCE = 2.0
@@ -35,6 +39,12 @@ _FAILED = "warmline.unit_failed"
 Refresh = Callable[[AsyncConnection, list[int]], Awaitable[None]]
 #: arbitrary constant: serialises concurrent ``upgrade`` runs on PostgreSQL
 _MIGRATION_LOCK_ID = 0x5741524D
+#: a pooled PostgreSQL connection idle this long (seconds) is pinged before it is used;
+#: one given back more recently worked then (a restart since is met by the update's
+#: first statement: the pool is invalidated and the update tried again, as any outage)
+PING_AFTER_IDLE = 2.0
+#: ``connection_record.info`` key: when the connection was last given back (monotonic)
+_RETURNED = "warmline.returned_at"
 
 
 class UnitOfWorkFailed(RuntimeError):
@@ -81,7 +91,6 @@ class Database:
                 pool_size=pool_size,
                 max_overflow=max_overflow,
                 pool_timeout=pool_timeout,
-                pool_pre_ping=True,
             )
         sqlite_file = self.dialect == "sqlite" and parsed.database not in (None, "", ":memory:")
         if only_user and sqlite_file:
@@ -100,6 +109,15 @@ class Database:
             if self.dialect == "sqlite":
                 event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(engine.sync_engine, "handle_error", _note_failure)
+        #: PostgreSQL: writes held for the next statement of an update unit (:meth:`write`)
+        self._riders: Riders | None = None
+        if self.dialect == "postgresql":
+            self._riders = Riders(self.engine.dialect)
+            sync_engine = self.engine.sync_engine
+            event.listen(sync_engine, "before_execute", self._riders.board, retval=True)
+            event.listen(sync_engine, "connect", _note_returned)
+            event.listen(sync_engine, "checkin", _note_returned)
+            event.listen(sync_engine, "checkout", _ping_if_idle)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._unit: AsyncConnection | None = None
         #: per-update units (:meth:`update_unit`), each joined by its own task only
@@ -176,6 +194,31 @@ class Database:
             return
         async with engine.connect() as conn:
             yield conn
+
+    async def write(self, statement: UpdateBase, params: dict[str, Any]) -> None:
+        """A write nobody waits for the result of and nothing later in this update
+        reads back (an interaction logged, the calls noted for an update). Inside a
+        PostgreSQL update unit it is held and sent with the unit's next statement, or
+        before its commit (:mod:`storage.riders`): no round trip of its own. Anywhere
+        else it is executed now, as in :meth:`transaction` (so is a statement with
+        column defaults computed in Python). ``statement`` is built once, with bind
+        parameter names of its own (a prefix); ``params`` are their values."""
+        unit = self._holding_unit()
+        if unit is not None and self._riders is not None and self._riders.holds(statement):
+            self._riders.hold(unit.info, Held(statement, params))
+            return
+        async with self.transaction() as conn:
+            await conn.execute(statement, params)
+
+    def holds_writes(self) -> bool:
+        """Whether :meth:`write` would hold a write now (PostgreSQL, in an update unit)."""
+        return self._holding_unit() is not None
+
+    def _holding_unit(self) -> AsyncConnection | None:
+        if self._riders is None or not self._task_units:
+            return None
+        task = asyncio.current_task()
+        return self._task_units.get(task) if task is not None else None
 
     def at_commit(self, refresh: Refresh, ids: Iterable[int]) -> bool:
         """:func:`refresh_at_commit` on the open unit of work; False when none is open."""
@@ -298,11 +341,15 @@ class Database:
                 while deferred:
                     refresh = next(iter(deferred))
                     await refresh(conn, sorted(deferred.pop(refresh)))
+                if self._riders is not None:  # writes no statement carried
+                    await conn.run_sync(self._riders.send)
                 _check(conn)
                 await conn.commit()
             elif conn.in_transaction():
                 await conn.rollback()
         finally:
+            if self._riders is not None:
+                self._riders.drop(conn.info)
             conn.info.pop(_DEFERRED, None)
             conn.info.pop(_FAILED, None)
             await conn.close()
@@ -372,6 +419,21 @@ def _note_failure(context: ExceptionContext) -> None:
     conn = context.connection
     if conn is not None and _DEFERRED in conn.info:
         conn.info[_FAILED] = context.sqlalchemy_exception or context.original_exception or True
+
+
+def _note_returned(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_RETURNED] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """``pool_pre_ping`` for connections that sat idle: a burst's updates, each taking a
+    connection given back a moment ago, skip the ping's round trip."""
+    if time.monotonic() - record.info.get(_RETURNED, 0.0) < PING_AFTER_IDLE:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as exc:  # the pool drops this one and checks out another
+        raise DisconnectionError(f"pooled connection is gone: {exc}") from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -23,8 +23,11 @@ _INBOX: Table = InboxUpdate.__table__  # type: ignore[assignment]
 _PROCESSED: Table = ProcessedUpdate.__table__  # type: ignore[assignment]
 
 
+#: bind names of its own (``note_``): it may ride on another statement (storage.riders)
 _NOTE_CALLS = (
-    update(_INBOX).where(_INBOX.c.key == bindparam("row")).values(calls=bindparam("noted"))
+    update(_INBOX)
+    .where(_INBOX.c.key == bindparam("note_key"))
+    .values(calls=bindparam("note_calls"))
 )
 
 
@@ -140,9 +143,9 @@ class SqlInbox:
 
     async def note_calls(self, key: str, calls: str) -> None:
         """Record the platform calls started for ``key`` (before the newest goes out);
-        inside the update's unit of work it commits with the update's own writes."""
-        async with self._db.transaction() as conn:
-            await conn.execute(_NOTE_CALLS, {"row": key, "noted": calls})
+        inside the update's unit of work it commits with the update's own writes (on
+        PostgreSQL riding on the unit's last statement: no round trip of its own)."""
+        await self._db.write(_NOTE_CALLS, {"note_key": key, "note_calls": calls})
 
     async def release(self, keys: Iterable[str], now: datetime) -> None:
         """Give rows back at once (a clean shutdown): any worker may take them now."""

@@ -21,14 +21,27 @@ from collections.abc import Iterable
 from functools import reduce
 from typing import Any, cast
 
-from sqlalchemy import Executable, Table, and_, bindparam, exists, false, func, select, text
+from sqlalchemy import (
+    BigInteger,
+    Executable,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    exists,
+    false,
+    func,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause, Select
 
 from storage.amounts import counted_amount
-from storage.database import refresh_at_commit
+from storage.database import Database, refresh_at_commit
 from storage.flow_tables import Journey, Order
 from storage.insight_tables import MemberLoop
 from storage.rollup_marks import advance_mark, read_mark
@@ -62,16 +75,33 @@ def engaged(table: FromClause = journeys) -> ColumnElement[bool]:
 
 
 async def sync_member_loop(
-    conn: AsyncConnection, member_ids: Iterable[int], *, referrers: bool = False
+    conn: AsyncConnection,
+    member_ids: Iterable[int],
+    *,
+    referrers: bool = False,
+    claimed: bool = False,
 ) -> None:
     """Recompute these members' rows; ``referrers`` also recomputes the members whose
     referral code they joined with (whose friend counts change with a member's
     referrer or erasure). Inside a unit of work (the simulator) the recompute runs
-    once, for every member noted, just before the unit commits."""
-    refresh = _sync_with_referrers if referrers else _sync_ids
+    once, for every member noted, just before the unit commits. ``claimed``: their
+    rows were claimed in this transaction already (:func:`hold_claim`)."""
+    refresh = _sync_with_referrers if referrers else _recompute_ids if claimed else _sync_ids
     ids = sorted(set(member_ids))
     if not refresh_at_commit(conn, refresh, ids):
         await refresh(conn, ids)
+
+
+async def hold_claim(db: Database, member_ids: Iterable[int]) -> bool:
+    """Inside a PostgreSQL update unit, claim these members' rows (see
+    :func:`_sync_statements`) with the unit's next statement (a held write,
+    :meth:`Database.write`): the journeys' insert carries it, the recompute at commit
+    then needs no claim of its own. True when held; elsewhere nothing is done (False)
+    and :func:`sync_member_loop` claims as usual."""
+    if not db.holds_writes():
+        return False
+    await db.write(_HELD_CLAIM, {"loop_claim_ids": sorted(set(member_ids))})
+    return True
 
 
 async def _sync_with_referrers(conn: AsyncConnection, ids: list[int]) -> None:
@@ -81,13 +111,25 @@ async def _sync_with_referrers(conn: AsyncConnection, ids: list[int]) -> None:
 
 
 async def _sync_ids(conn: AsyncConnection, ids: list[int]) -> None:
-    dialect = conn.dialect.name
-    statements = _BY_IDS.get(dialect)
-    if statements is None:  # built once: a bot recomputes a member or two per update
-        statements = _BY_IDS[dialect] = _sync_statements(dialect, _IDS)
+    statements = _by_ids(conn.dialect.name)
     for start in range(0, len(ids), CHUNK):
         for statement in statements:
             await conn.execute(statement, {"ids": ids[start : start + CHUNK]})
+
+
+async def _recompute_ids(conn: AsyncConnection, ids: list[int]) -> None:
+    """As :func:`_sync_ids` for rows claimed earlier in the transaction."""
+    recompute = _by_ids(conn.dialect.name)[-1]
+    for start in range(0, len(ids), CHUNK):
+        await conn.execute(recompute, {"ids": ids[start : start + CHUNK]})
+
+
+def _by_ids(dialect: str) -> list[Executable]:
+    statements = _BY_IDS.get(dialect)
+    if statements is None:  # built once: a bot recomputes a member or two per update
+        which = _IDS_ARRAY if dialect == "postgresql" else _IDS
+        statements = _BY_IDS[dialect] = _sync_statements(dialect, which)
+    return statements
 
 
 async def catch_up_member_loop(conn: AsyncConnection) -> int:
@@ -137,6 +179,9 @@ def _insert(conn: AsyncConnection) -> Any:
 
 #: members named by id (the ``ids`` parameter), and the statements recomputing them
 _IDS = members.c.id.in_(bindparam("ids", expanding=True))
+#: the same on PostgreSQL as one array: the statement's text is not rewritten for each
+#: execution (an expanding IN is), and it is one prepared statement for any count
+_IDS_ARRAY = members.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(BigInteger)))
 _BY_IDS: dict[str, list[Executable]] = {}
 
 
@@ -152,15 +197,7 @@ def _sync_statements(dialect: str, which: ColumnElement[bool]) -> list[Executabl
         # first create missing rows and lock them all: a concurrent writer's recompute
         # then waits for this transaction to end, and its statement sees this change,
         # so no recompute overwrites a newer one (SQLite has one writer at a time)
-        claim = module.insert(loop).from_select(
-            ["member_id", "joined_at"],
-            select(members.c.id, members.c.joined_at).where(which).order_by(members.c.id),
-        )
-        statements.append(
-            claim.on_conflict_do_update(
-                index_elements=["member_id"], set_={"joined_at": claim.excluded.joined_at}
-            )
-        )
+        statements.append(_claim(which))
     fresh = module.insert(loop).from_select(COLUMNS, _facts(which))
     statements.append(
         fresh.on_conflict_do_update(
@@ -169,6 +206,32 @@ def _sync_statements(dialect: str, which: ColumnElement[bool]) -> list[Executabl
         )
     )
     return statements
+
+
+def _claim(which: ColumnElement[bool]) -> Any:
+    """PostgreSQL: create the rows of the members in ``which`` that have none, and lock
+    them all. The columns with defaults get them in the SELECT, not from SQLAlchemy
+    (a statement carrying held writes computes none: storage.riders)."""
+    defaults = [c for c in loop.columns if c.default is not None and c.name != "member_id"]
+    claim = postgresql.insert(loop).from_select(
+        ["member_id", "joined_at", *(c.name for c in defaults)],
+        select(
+            members.c.id,
+            members.c.joined_at,
+            *(literal(c.default.arg, c.type) for c in defaults),  # type: ignore[union-attr]
+        )
+        .where(which)
+        .order_by(members.c.id),
+    )
+    return claim.on_conflict_do_update(
+        index_elements=["member_id"], set_={"joined_at": claim.excluded.joined_at}
+    )
+
+
+#: :func:`hold_claim`'s statement: ids as one array, so its text is one for any number
+_HELD_CLAIM = _claim(
+    members.c.id == any_(bindparam("loop_claim_ids", type_=postgresql.ARRAY(BigInteger)))
+)
 
 
 def _facts(which: ColumnElement[bool]) -> Select[tuple[object, ...]]:

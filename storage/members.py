@@ -75,7 +75,14 @@ _SELECT_MANY = select(*(Member.__table__.c[name] for name in _RECORD_FIELDS)).wh
 _SELECT_ONE = select(*(Member.__table__.c[name] for name in _RECORD_FIELDS)).where(
     Member.__table__.c.id == bindparam("id")
 )
-_INSERT_INTERACTION = insert(cast(Table, Interaction.__table__))
+_INTERACTIONS = cast(Table, Interaction.__table__)
+#: bind names of its own (``ia_``): it may ride on another statement (storage.riders)
+_INSERT_INTERACTION = insert(_INTERACTIONS).values(
+    {
+        _INTERACTIONS.c[name]: bindparam(f"ia_{name}", type_=_INTERACTIONS.c[name].type)
+        for name in ("member_id", "kind", "at", "chat_id", "detail")
+    }
+)
 #: the upsert of :meth:`SqlMemberRepository.touch`, per dialect, built once
 _TOUCHES: dict[str, Any] = {}
 #: member columns the insight funnel copies (see storage.member_loop)
@@ -330,14 +337,15 @@ class SqlInteractionLog:
         member: MemberRecord | None = None,
     ) -> None:
         values = {
-            "member_id": member_id,
-            "kind": kind,
-            "at": at,
-            "chat_id": chat_id,
-            "detail": detail or {},
+            "ia_member_id": member_id,
+            "ia_kind": kind,
+            "ia_at": at,
+            "ia_chat_id": chat_id,
+            "ia_detail": detail or {},
         }
-        async with self._db.transaction() as conn:
-            await conn.execute(_INSERT_INTERACTION, values)
+        # nothing an update does after logging reads the log back: on PostgreSQL the
+        # insert rides on the update's next statement (Database.write)
+        await self._db.write(_INSERT_INTERACTION, values)
 
 
 def _language(code: str | None) -> str | None:
