@@ -10,6 +10,7 @@ content slots, admin views); those features read it here.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -137,12 +138,7 @@ class PushConfig(Section):
     @field_validator("lateness")
     @classmethod
     def _lateness_categories(cls, value: dict[str, timedelta]) -> dict[str, timedelta]:
-        unknown = sorted(set(value) - set(DEFAULT_LATENESS))
-        if unknown:
-            raise ValueError(
-                f"unknown categor{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
-                f"known: {', '.join(DEFAULT_LATENESS)}"
-            )
+        _only_known_categories(value, DEFAULT_LATENESS)
         return {**DEFAULT_LATENESS, **value}
 
     campaigns: CampaignsConfig = CampaignsConfig()
@@ -176,12 +172,7 @@ class PushConfig(Section):
     @field_validator("categories")
     @classmethod
     def _known_categories(cls, value: dict[str, CapConfig]) -> dict[str, CapConfig]:
-        unknown = sorted(set(value) - set(CATEGORY_NAMES))
-        if unknown:
-            raise ValueError(
-                f"unknown categor{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
-                f"known: {', '.join(CATEGORY_NAMES)}"
-            )
+        _only_known_categories(value, CATEGORY_NAMES)
         return value
 
     @model_validator(mode="after")
@@ -202,3 +193,14 @@ class PushConfig(Section):
 def push_config(config: WarmlineConfig) -> PushConfig:
     """The ``push:`` section of ``config`` (its defaults when push is not loaded)."""
     return config.section(SECTION, PushConfig)
+
+
+def _only_known_categories(given: Iterable[str], known: Iterable[str]) -> None:
+    """A per-category setting names only categories the gate has."""
+    names = list(known)
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise ValueError(
+            f"unknown categor{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
+            f"known: {', '.join(names)}"
+        )
