@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -11,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import ExceptionContext, make_url
-from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -21,7 +19,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.sql.dml import UpdateBase
 
-from storage.inline_sqlite import inline_creator, is_inline
+from storage.connections import ping_when_idle, sqlite_pragmas
+from storage.inline_sqlite import inline_creator
 from storage.revisions import MIGRATIONS as MIGRATIONS
 from storage.revisions import alembic_config as alembic_config
 from storage.revisions import upgrade
@@ -39,12 +38,6 @@ _FAILED = "warmline.unit_failed"
 Refresh = Callable[[AsyncConnection, list[int]], Awaitable[None]]
 #: arbitrary constant: serialises concurrent ``upgrade`` runs on PostgreSQL
 _MIGRATION_LOCK_ID = 0x5741524D
-#: a pooled PostgreSQL connection idle this long (seconds) is pinged before it is used;
-#: one given back more recently worked then (a restart since is met by the update's
-#: first statement: the pool is invalidated and the update tried again, as any outage)
-PING_AFTER_IDLE = 2.0
-#: ``connection_record.info`` key: when the connection was last given back (monotonic)
-_RETURNED = "warmline.returned_at"
 
 
 class UnitOfWorkFailed(RuntimeError):
@@ -107,7 +100,7 @@ class Database:
             )
         for engine in {self.engine, self._writer}:
             if self.dialect == "sqlite":
-                event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+                event.listen(engine.sync_engine, "connect", sqlite_pragmas)
             event.listen(engine.sync_engine, "handle_error", _note_failure)
         #: PostgreSQL: writes held for the next statement of an update unit (:meth:`write`)
         self._riders: Riders | None = None
@@ -115,9 +108,7 @@ class Database:
             self._riders = Riders(self.engine.dialect)
             sync_engine = self.engine.sync_engine
             event.listen(sync_engine, "before_execute", self._riders.board, retval=True)
-            event.listen(sync_engine, "connect", _note_returned)
-            event.listen(sync_engine, "checkin", _note_returned)
-            event.listen(sync_engine, "checkout", _ping_if_idle)
+            ping_when_idle(sync_engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._unit: AsyncConnection | None = None
         #: per-update units (:meth:`update_unit`), each joined by its own task only
@@ -419,28 +410,3 @@ def _note_failure(context: ExceptionContext) -> None:
     conn = context.connection
     if conn is not None and _DEFERRED in conn.info:
         conn.info[_FAILED] = context.sqlalchemy_exception or context.original_exception or True
-
-
-def _note_returned(_dbapi_connection: Any, record: Any) -> None:
-    record.info[_RETURNED] = time.monotonic()
-
-
-def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-    """``pool_pre_ping`` for connections that sat idle: a burst's updates, each taking a
-    connection given back a moment ago, skip the ping's round trip."""
-    if time.monotonic() - record.info.get(_RETURNED, 0.0) < PING_AFTER_IDLE:
-        return
-    try:
-        dbapi_connection.ping()
-    except Exception as exc:  # the pool drops this one and checks out another
-        raise DisconnectionError(f"pooled connection is gone: {exc}") from exc
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    if not is_inline(dbapi_connection):  # inline ones wait on the loop, not in SQLite
-        cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()

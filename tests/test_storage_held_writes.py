@@ -162,7 +162,7 @@ async def kill_pooled_connection(db: Database, pg_url: str) -> int:
 async def test_an_idle_pooled_connection_is_pinged_and_replaced_when_dead(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("storage.database.PING_AFTER_IDLE", 0.0)  # every one is idle
+    monkeypatch.setattr("storage.connections.PING_AFTER_IDLE", 0.0)  # every one is idle
     db = Database(pg_url, pool_size=1, max_overflow=0)
     try:
         pid = await kill_pooled_connection(db, pg_url)
