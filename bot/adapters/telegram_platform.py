@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from bot.adapters.registry import Platform
 from bot.config.checks import ListenAddress
 from bot.config.duration import Duration
 from bot.config.section import Section
 from bot.extras import missing
+from bot.platforms import Platform
 
 if TYPE_CHECKING:
     from bot.config.model import WarmlineConfig
