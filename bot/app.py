@@ -16,7 +16,6 @@ from bot.adapter import (
     StateKeeper,
     TagMirror,
 )
-from bot.adapters import build_adapter
 from bot.call_journal import CallJournal
 from bot.clock import Clock, SystemClock
 from bot.config.model import WarmlineConfig
@@ -29,6 +28,7 @@ from bot.i18n import Catalog
 from bot.intake import DurableIntake
 from bot.middlewares import default_middlewares
 from bot.outbound import Outbound
+from bot.platforms import build_adapter
 from bot.router import CommandIndex, Router
 from bot.schema import ensure_schema, with_feature_tables
 from bot.services import Services

@@ -1,7 +1,8 @@
 """Optional dependencies, installed as pip extras, and the one clear error when one is
 missing: ``pip install -e .`` gives the embedded default (local adapter, SQLite, the
-knowledge base); Telegram, PostgreSQL, Redis's fast parser and the insight charts are
-extras (``pip install -e '.[aiogram,postgres]'``)."""
+knowledge base); PostgreSQL, Redis's fast parser, the insight charts and the platforms'
+libraries are extras (``pip install -e '.[aiogram,postgres]'``; a platform names its own
+extra where it checks for its library)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from bot.errors import ConfigError
 
 #: importable module → the extra that installs it
 EXTRA_OF: dict[str, str] = {
-    "aiogram": "aiogram",
-    "telegram": "ptb",
     "asyncpg": "postgres",
     "psycopg": "postgres",
     "hiredis": "redis",
@@ -37,9 +36,9 @@ def missing(modules: str | tuple[str, ...], what: str, extra: str | None = None)
     return None
 
 
-def require(modules: str | tuple[str, ...], what: str) -> None:
+def require(modules: str | tuple[str, ...], what: str, extra: str | None = None) -> None:
     """Raise :class:`MissingExtra` naming the extra when a module is not installed."""
-    problem = missing(modules, what)
+    problem = missing(modules, what, extra)
     if problem is not None:
         raise MissingExtra(problem)
 

@@ -91,7 +91,7 @@ class KnowledgeAnswerer:
             return Answer(
                 question, text, None, ranking.confidence, True, lang,
                 candidates=self._suggestions(ranking), complaint=screened.complaint,
-                risk=screened.risk,
+                problem=screened.problem, risk=screened.risk,
             )  # fmt: skip
         if screened.complaint:
             return self._complaint(question, lang, ranking, script, screened.problem)
@@ -153,7 +153,7 @@ class KnowledgeAnswerer:
             source = entry.source
         return Answer(
             question, text, source, ranking.confidence, True, lang,
-            candidates=self._suggestions(ranking), complaint=True,
+            candidates=self._suggestions(ranking), complaint=True, problem=problem,
         )  # fmt: skip
 
     def _from_ranking(self, question: str, lang: str, ranking: Ranking, script: Script) -> Answer:

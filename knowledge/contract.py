@@ -33,6 +33,9 @@ class Answer:
     clarify: tuple[str, ...] = ()
     #: the member reports a problem: a person follows up (``handoff``), tagged needs-care
     complaint: bool = False
+    #: what the complaint says went wrong, when it names it (``goods``, ``money``,
+    #: ``delivery``, ``service``: knowledge.screening.PROBLEMS); None for plain upset
+    problem: str | None = None
     #: why the ask was refused without a KB answer (``medical``, ``legal``, ``financial``,
     #: ``admin_order``, ``injection``), else None
     risk: str | None = None

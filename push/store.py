@@ -93,11 +93,15 @@ def _pending(row: Any) -> PendingMessage:
     )
 
 
-_DUE_ALL = (
-    select(*PushPending.__table__.columns)
-    .where(PushPending.due_at <= bindparam("now"))
-    .order_by(PushPending.member_id, PushPending.priority.desc(), PushPending.seq)
-)
+#: every due message, unordered: an ORDER BY member_id steers SQLite to read the whole
+#: table in primary-key order instead of searching ``ix_push_pending_due_at``
+#: (:meth:`PendingStore.due_all` sorts what is due, usually a small part)
+DUE_ALL = select(*PushPending.__table__.columns).where(PushPending.due_at <= bindparam("now"))
+
+
+def _arbitration(message: PendingMessage) -> tuple[int, int, int]:
+    """By member, then priority (highest first), then first come."""
+    return message.member_id, -message.priority, message.seq
 
 
 class PendingStore:
@@ -144,7 +148,8 @@ class PendingStore:
     async def due_all(self, now: datetime) -> list[PendingMessage]:
         """Every member's due messages: by member, then in arbitration order."""
         async with self._db.reading() as conn:
-            return [_pending(row) for row in (await conn.execute(_DUE_ALL, {"now": now})).all()]
+            rows = (await conn.execute(DUE_ALL, {"now": now})).all()
+        return sorted(map(_pending, rows), key=_arbitration)
 
     async def remove(self, member_id: int, key: str) -> None:
         async with self._db.transaction() as conn:

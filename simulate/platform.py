@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from bot.adapter import Limits, MassLimit, MessageWindow
 from bot.adapters.local import LIMITS as LOCAL
 from bot.adapters.local import LocalAdapter
+from bot.adapters.local_platform import local_config
 from bot.adapters.wecom.config import WeComConfig, clock_time
 from bot.adapters.wecom.limits import LIMITS as WECOM
 from bot.config.model import WarmlineConfig
@@ -160,7 +161,7 @@ class MassStaffAdapter(LocalAdapter):
     (told to the measure by :meth:`SimPlatform.hour`, not as a kf message)."""
 
     def __init__(self, config: WarmlineConfig, limits: Limits, limit: MassLimit) -> None:
-        super().__init__(config.bot.local.bot_username, config.bot.admins, limits)
+        super().__init__(local_config(config).bot_username, config.bot.admins, limits)
         wecom = config.bot.platform_section("wecom", WeComConfig) or WeComConfig()
         self.mass_limit = limit
         self._at = clock_time(wecom.batch_at)
@@ -193,7 +194,7 @@ class SimPlatform:
         self.name = name
         self.mass: MassWatch | None = None
         self.staff: MassStaffAdapter | None = None
-        self.adapter = LocalAdapter(config.bot.local.bot_username, config.bot.admins, limits)
+        self.adapter = LocalAdapter(local_config(config).bot_username, config.bot.admins, limits)
         if batch_pushes:
             wecom = config.bot.platform_section("wecom", WeComConfig) or WeComConfig()
             limit = MassLimit(wecom.mass_send_limit.count, wecom.mass_send_limit.period)

@@ -8,10 +8,10 @@ from types import ModuleType
 
 import pytest
 
-import bot.adapters.registry
 import bot.features
-from bot.adapters.registry import ENTRY_POINTS
+import bot.platforms
 from bot.features import GROUP
+from bot.platforms import ENTRY_POINTS
 
 
 def install_feature(monkeypatch: pytest.MonkeyPatch, folder: Path, name: str) -> None:
@@ -23,7 +23,7 @@ def install_feature(monkeypatch: pytest.MonkeyPatch, folder: Path, name: str) ->
 def install_platform(monkeypatch: pytest.MonkeyPatch, folder: Path, name: str, module: str) -> None:
     """Make ``module`` in ``folder`` importable and its ``PLATFORM`` registered as ``name``."""
     entry = metadata.EntryPoint(name, f"{module}:PLATFORM", ENTRY_POINTS)
-    install_entry_point(monkeypatch, folder, entry, bot.adapters.registry)
+    install_entry_point(monkeypatch, folder, entry, bot.platforms)
 
 
 def install_entry_point(

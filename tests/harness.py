@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from bot.adapters.local import PLATFORM, LocalAdapter
+from bot.adapters.local_platform import local_config
 from bot.app import App
 from bot.config.model import WarmlineConfig
 from bot.events import ChatKind, ChatRef, Event, OutgoingMessage, UserRef
@@ -56,7 +57,7 @@ class LocalBot:
 
 @asynccontextmanager
 async def local_bot(config: WarmlineConfig, **app_kwargs: Any) -> AsyncIterator[LocalBot]:
-    adapter = LocalAdapter(config.bot.local.bot_username, admins=config.bot.admins)
+    adapter = LocalAdapter(local_config(config).bot_username, admins=config.bot.admins)
     app = App(config, adapter=adapter, **app_kwargs)
     if app.database.dialect != "sqlite":
         await app.database.migrate()

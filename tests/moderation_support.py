@@ -12,6 +12,7 @@ from sqlalchemy import String, Text, select
 
 import moderation
 from bot.adapters.local import Action, LocalAdapter
+from bot.adapters.local_platform import local_config
 from bot.app import App
 from bot.callbacks import install_callbacks
 from bot.clock import ManualClock
@@ -44,7 +45,7 @@ async def community_bot(
 ) -> AsyncIterator[LocalBot]:
     """A started App with only the core and the community feature installed,
     so these tests do not depend on other features being configured."""
-    adapter = LocalAdapter(config.bot.local.bot_username, admins=config.bot.admins)
+    adapter = LocalAdapter(local_config(config).bot_username, admins=config.bot.admins)
     app = App(
         config,
         adapter=adapter,

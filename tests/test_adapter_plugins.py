@@ -6,6 +6,8 @@ would register it under ``warmline.adapters``."""
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -14,12 +16,15 @@ from feature_support import write_config as write
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
+from bot.adapters.local_platform import LocalConfig, local_config
 from bot.adapters.registry import platform_names
 from bot.adapters.telegram_platform import telegram_config
 from bot.adapters.wecom.config import WeComConfig
 from bot.cli import command_line
-from bot.config import WarmlineConfig, load_config
+from bot.config import BotConfig, WarmlineConfig, load_config
 from bot.errors import ConfigError
+
+REPO = Path(__file__).resolve().parent.parent
 
 PLATFORM_MODULE = '''
 """Stall: a market-stall messenger, as a package would register it."""
@@ -170,3 +175,69 @@ def test_telegram_declares_its_section_token_and_summary(
     assert result.exit_code == 0, result.output
     assert "config OK: platform=telegram library=ptb mode=polling" in result.output
     assert telegram_config(load_config(write(tmp_path, "bot: {}\n"), env={})).library == "aiogram"
+
+
+def test_local_declares_its_section_and_chat(tmp_path: Path) -> None:
+    """``bot.local`` is the local platform's own section: the same keys, defaults and
+    errors as when the core's model held it, and read whatever ``bot.platform`` says."""
+    assert "local" not in BotConfig.model_fields
+    example = load_config(REPO / "config.example.yaml", env={})
+    assert local_config(example) == LocalConfig(
+        bot_username="warmline_bot", demo_group="Camellia Tea Club"
+    )
+    assert local_config(load_config(write(tmp_path, "bot: {}\n"), env={})) == LocalConfig()
+    path = write(tmp_path, "bot:\n  local:\n    bot_usernme: x\n")
+    assert load_error(path).startswith(f"{path}:3: bot.local.bot_usernme: unknown key")
+    # another platform chosen: the section is still checked, beside that platform's own
+    path = write(tmp_path, "bot:\n  platform: telegram\n  local:\n    demo_group: [x]\n")
+    assert load_error(path).splitlines() == [
+        f"{path}:4: bot.local.demo_group: Input should be a valid string",
+        f"{path}:1: bot.telegram.token: required when bot.platform is telegram; put the "
+        "token from @BotFather under bot.telegram.token or export TELEGRAM_BOT_TOKEN",
+    ]
+    config = load_config(
+        write(tmp_path, "bot:\n  platform: telegram\n  local:\n    bot_username: shop_bot\n"),
+        env={"TELEGRAM_BOT_TOKEN": "123:abc"},
+    )
+    assert local_config(config).bot_username == "shop_bot"
+    data = config.model_dump(by_alias=True)
+    assert data["bot"]["local"] == {"bot_username": "shop_bot", "demo_group": "Camellia Tea Club"}
+    assert WarmlineConfig.model_validate(data).model_dump(by_alias=True) == data
+    result = CliRunner().invoke(command_line(), ["chat", "-h"])
+    assert result.exit_code == 0 and "--files" in result.output
+
+
+def load_error(path: Path) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={})
+    return str(caught.value)
+
+
+def test_the_cores_config_and_command_line_name_no_platform() -> None:
+    """Which platforms exist is the registry's business (bot/platforms.py); the config
+    model, its loader and the core's commands name none in their code (their prose
+    may, as an example)."""
+    named = []
+    for folder in ("config", "cli"):
+        for path in sorted((REPO / "bot" / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text("utf-8"))
+            prose = {id(node) for node in docstrings(tree)}
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    word = "" if id(node) in prose else node.value
+                else:
+                    word = getattr(node, "id", None) or getattr(node, "attr", None) or ""
+                if re.search(r"(?i)\b(local|telegram|wecom)\b", str(word)):
+                    named.append(f"{path.relative_to(REPO)}:{node.lineno}: {word!r}")
+    assert named == []
+
+
+def docstrings(tree: ast.Module) -> list[ast.Constant]:
+    """The docstrings of a module, its classes and functions."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                found.append(first.value)
+    return found

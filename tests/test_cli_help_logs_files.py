@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from bot.adapters.local_chat import save_file
 from bot.cli import app
-from bot.cli.chat import save_file
 from bot.cli.logs import setup_logging
 
 runner = CliRunner()

@@ -39,7 +39,7 @@ def test_the_embedded_default_builds_without_any_extra(tmp_path: Path) -> None:
         config = load_config({str(REPO / "config.example.yaml")!r}, env={{}})
         config.storage.database_url = "sqlite+aiosqlite:///{tmp_path}/w.db"
         App(config)
-        import bot.cli.chat
+        import bot.adapters.local_chat
         print(json.dumps(sorted(n for n in {OPTIONAL!r} if sys.modules.get(n) is not None)))
         """,
         tmp_path,

@@ -1,9 +1,9 @@
-"""Features are plugins: the core imports none of them, each adds its own commands and
-file checks, and the ``features:`` config key picks which ones an App loads."""
+"""Features are plugins: the core imports none of them (tests/test_import_graph.py), each
+adds its own commands and file checks, and the ``features:`` config key picks which ones
+an App loads."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
@@ -18,114 +18,6 @@ from bot.errors import ConfigError
 from bot.features import GROUP, feature_names, features
 
 REPO = Path(__file__).resolve().parent.parent
-#: the packages features live in
-FEATURE_PACKAGES = ("flows", "knowledge", "handlers", "push", "moderation", "insight", "simulate")
-#: the first-party top-level packages, for the package-level import graph
-PACKAGES = (
-    "bot",
-    "flows",
-    "storage",
-    "handlers",
-    "knowledge",
-    "push",
-    "moderation",
-    "insight",
-    "simulate",
-)
-#: the platform libraries, which only an ``adapters`` folder may import
-ADAPTER_LIBRARIES = ("aiogram", "telegram", "wechatpy")
-
-
-def imported_modules(path: Path) -> list[tuple[int, str]]:
-    """Every absolute import in a file, at any depth (functions, TYPE_CHECKING blocks)."""
-    found: list[tuple[int, str]] = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found.extend((node.lineno, alias.name) for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.append((node.lineno, node.module))
-    return found
-
-
-def is_within(module: str, package: str) -> bool:
-    return module == package or module.startswith(package + ".")
-
-
-def test_the_core_imports_no_feature_package() -> None:
-    offences = []
-    for path in sorted((REPO / "bot").rglob("*.py")):
-        name = ".".join(path.relative_to(REPO).with_suffix("").parts)
-        for line, module in imported_modules(path):
-            for package in FEATURE_PACKAGES:
-                if is_within(module, package) and not is_within(name, package):
-                    offences.append(f"{path.relative_to(REPO)}:{line}: imports {module}")
-    assert offences == []
-
-
-def test_the_scan_sees_an_import_inside_a_function(tmp_path: Path) -> None:
-    """The check above would catch the imports the command line used to make."""
-    sample = tmp_path / "sample.py"
-    sample.write_text("def f():\n    from knowledge.service import KnowledgeBase\n")
-    assert imported_modules(sample) == [(2, "knowledge.service")]
-
-
-def package_graph() -> dict[str, set[str]]:
-    """Which first-party top-level packages each one imports (migration scripts aside:
-    alembic loads them, nothing imports them)."""
-    imports: dict[str, set[str]] = {package: set() for package in PACKAGES}
-    for package in PACKAGES:
-        for path in (REPO / package).rglob("*.py"):
-            if "migrations" in path.parts:
-                continue
-            for _, module in imported_modules(path):
-                top = module.split(".")[0]
-                if top in PACKAGES and top != package:
-                    imports[package].add(top)
-    return imports
-
-
-def circles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """Every import circle, of any length, each as the path that closes it."""
-    found: list[list[str]] = []
-    done: set[str] = set()
-
-    def visit(node: str, path: list[str]) -> None:
-        for target in sorted(graph.get(node, ())):
-            if target in path:
-                found.append([*path[path.index(target) :], target])
-            elif target not in done:
-                visit(target, [*path, target])
-        done.add(node)
-
-    for start in sorted(graph):
-        if start not in done:
-            visit(start, [start])
-    return found
-
-
-def test_the_circle_check_finds_a_long_circle() -> None:
-    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
-    assert circles({"a": {"b"}, "b": set()}) == []
-
-
-def test_no_import_circle_between_packages() -> None:
-    """The packages form layers: shared storage imports no other package, the core only
-    storage, and no chain of imports leads back to where it started."""
-    graph = package_graph()
-    assert circles(graph) == []
-    assert graph["storage"] == set()
-    assert graph["bot"] <= {"storage"}
-
-
-def test_flows_import_no_adapter() -> None:
-    """The journey talks to the platform through the core's neutral contract only."""
-    offences = [
-        f"{path.relative_to(REPO)}:{line}: imports {module}"
-        for path in sorted((REPO / "flows").rglob("*.py"))
-        for line, module in imported_modules(path)
-        if "adapters" in module.split(".") or module.split(".")[0] in ADAPTER_LIBRARIES
-    ]
-    assert offences == []
 
 
 def test_each_feature_adds_its_commands() -> None:

@@ -115,3 +115,44 @@ async def test_a_risky_ask_is_handed_off_without_kb_text(
         store = bot.app.services.require(KnowledgeStore)  # type: ignore[type-abstract]
         [handoff] = await store.open_handoffs()
         assert not handoff.complaint
+
+
+async def test_in_a_group_a_complaint_unasked_is_taken_up_only_when_it_names_a_problem(
+    sqlite_url: str, example_index_dir: Path, example_kb: KnowledgeBase
+) -> None:
+    """Addressed to the bot, any complaint is answered; unaddressed, one that says what
+    went wrong (the goods, a refund, a parcel) is, and a grumble that names nothing is
+    left to the group: no reply, no handoff, no tag. A DM is always answered."""
+    config = make_config(sqlite_url, knowledge=example_section(example_index_dir))
+    async with local_bot(config) as bot:
+        services = bot.app.services
+        store = services.require(KnowledgeStore)  # type: ignore[type-abstract]
+        tags = services.require(TagStore)
+        # (a different member each time, so the group's anti-flood rule stays out of the way)
+        grumbles = [
+            ("Dan", "en", "This group is a joke, I am so done with this shop 😡"),
+            ("阿强", "zh-hans", "太失望了，再也不买了"),
+        ]
+        for name, lang, text in grumbles:
+            assert await bot.say(bot.user(name, lang=lang), text, bot.group) == []
+            assert await tags.of(await _member_id(bot, name)) == []
+        assert await store.open_handoffs() == []
+
+        concrete = [
+            ("Eve", "en", "The box arrived smashed and the tin is broken"),
+            ("Fay", "en", "I paid two weeks ago and still no refund"),
+            ("小美", "zh-hans", "我的茶叶收到发霉了"),
+            ("Gus", "en", "@warmline_bot this group is a joke, I am so done with this shop"),
+        ]
+        for name, lang, text in concrete:
+            sent = await bot.say(bot.user(name, lang=lang), text, bot.group)
+            [to_group] = [m for m in sent if m.chat == bot.group]
+            assert to_group.text == services.catalog.t(lang[:2], "knowledge.group_handoff")
+            [to_admin] = _to(sent, "admin")
+            assert to_admin.text.startswith(services.catalog.t("en", "knowledge.admin.complaint"))
+            assert "needs-care" in await tags.of(await _member_id(bot, name))
+        assert [h.complaint for h in await store.open_handoffs()] == [True] * 4
+
+        # the same grumble in a DM: answered with empathy and a person, as before
+        [to_member] = _to(await bot.say(bot.user("Dan"), grumbles[0][2]), "dan")
+        assert to_member.text.startswith(services.catalog.t("en", "knowledge.complaint"))

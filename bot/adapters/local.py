@@ -247,6 +247,8 @@ class LocalAdapter:
 
 
 def build(config: WarmlineConfig, web: WebServer | None = None) -> LocalAdapter:
-    """``bot.platform: local`` (registered in :mod:`bot.adapters.registry`)."""
+    """``bot.platform: local`` (registered in :mod:`bot.platforms`)."""
     del web  # nothing to serve
-    return LocalAdapter(config.bot.local.bot_username, admins=config.bot.admins)
+    from bot.adapters.local_platform import local_config
+
+    return LocalAdapter(local_config(config).bot_username, admins=config.bot.admins)

@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from bot.adapter import Capabilities, Limits, Pacing, UpdateSink
 from bot.adapters.retry import OnRetry, RetryPolicy
 from bot.adapters.telegram_convert import PLATFORM, UpdateConverter
-from bot.adapters.telegram_platform import TelegramConfig, bot_id_of_token, telegram_config
+from bot.adapters.telegram_platform import (
+    TELEGRAM_LIBRARIES,
+    TelegramConfig,
+    bot_id_of_token,
+    telegram_config,
+)
 from bot.adapters.webhook import WebhookEndpoint
 from bot.config.model import WarmlineConfig
 from bot.errors import ConfigError, DeliveryError, RateLimited, TransientError
@@ -325,12 +330,11 @@ class TelegramAdapter(ABC):
 def build(config: WarmlineConfig, web: WebServer | None = None) -> TelegramAdapter:
     """``bot.platform: telegram``, through ``bot.telegram.library``."""
     section = telegram_config(config)
+    require(*TELEGRAM_LIBRARIES[section.library])
     if section.library == "aiogram":
-        require("aiogram", "Telegram through aiogram")
         from bot.adapters.aiogram_adapter import AiogramAdapter
 
         return AiogramAdapter(section, web)
-    require("telegram", "Telegram through python-telegram-bot")
     from bot.adapters.ptb_adapter import PtbAdapter
 
     return PtbAdapter(section, web)

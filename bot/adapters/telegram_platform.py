@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from bot.adapters.registry import Platform
 from bot.config.checks import ListenAddress
 from bot.config.duration import Duration
 from bot.config.section import Section
 from bot.extras import missing
+from bot.platforms import Platform
 
 if TYPE_CHECKING:
     from bot.config.model import WarmlineConfig
@@ -75,10 +75,11 @@ def telegram_config(config: WarmlineConfig) -> TelegramConfig:
     return config.bot.platform_section("telegram", TelegramConfig) or TelegramConfig()
 
 
-#: bot.telegram.library → the module it imports, and what it is called in an error
+#: bot.telegram.library → the module it imports, what it is called in an error, and the
+#: pip extra that installs it
 TELEGRAM_LIBRARIES = {
-    "aiogram": ("aiogram", "Telegram through aiogram"),
-    "ptb": ("telegram", "Telegram through python-telegram-bot"),
+    "aiogram": ("aiogram", "Telegram through aiogram", "aiogram"),
+    "ptb": ("telegram", "Telegram through python-telegram-bot", "ptb"),
 }
 
 
@@ -96,8 +97,8 @@ def start_problem(section: TelegramConfig | None) -> tuple[str, str] | None:
         bot_id_of_token(token)
     except ValueError as exc:
         return "telegram.token", str(exc)
-    module, what = TELEGRAM_LIBRARIES[section.library]
-    problem = missing(module, what)
+    module, what, extra = TELEGRAM_LIBRARIES[section.library]
+    problem = missing(module, what, extra)
     if problem is not None:
         return "telegram.library", problem
     if section.mode == "webhook" and not section.webhook.secret_token:

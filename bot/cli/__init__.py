@@ -6,24 +6,19 @@ installed feature."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Annotated
 
 import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 
-from bot.adapters.registry import platforms
-from bot.cli import logs
 from bot.cli.selection import chosen_features
 from bot.commandline import ConfigOption, err, load_or_exit, setup_logging
-from bot.config import resolve_config_path
 from bot.errors import ConfigError, WarmlineError
 from bot.features import features, load_features
+from bot.platforms import platforms
 
 #: ``-h`` as well as ``--help``, on every command (subcommands inherit it)
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
@@ -55,36 +50,6 @@ def run(config: ConfigOption = None) -> None:
     setup_logging(cfg)
     try:
         asyncio.run(App(cfg).run_forever())
-    except WarmlineError as exc:
-        err.print(f"[bold red]Cannot start:[/] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(1) from None
-
-
-@core.command()
-def chat(
-    config: ConfigOption = None,
-    files: Annotated[
-        Path,
-        typer.Option(
-            "--files", help="Folder for files the bot sends you, e.g. /mydata (default: here)."
-        ),
-    ] = Path(),
-) -> None:
-    """Talk to the bot in this terminal, as any member or as an admin (no token)."""
-    from bot.cli.chat import run_chat
-
-    cfg = load_or_exit(config)
-    if config is None and resolve_config_path(None) is None:
-        err.print(
-            "[yellow]No config.yaml or config.example.yaml in this folder: chatting with the "
-            "defaults, without a knowledge base (run from the repository, or pass -c FILE).[/]"
-        )
-    # the conversation is the output: Warmline's own INFO lines would bury it
-    logs.setup_logging(
-        logging.WARNING, cfg.logging.libraries, "%(levelname)s %(name)s: %(message)s"
-    )
-    try:
-        asyncio.run(run_chat(cfg, files))
     except WarmlineError as exc:
         err.print(f"[bold red]Cannot start:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
@@ -157,7 +122,7 @@ def add_feature_commands(cli: typer.Typer, chosen: Sequence[str] | None = None) 
 
 def command_line(chosen: Sequence[str] | None = None) -> typer.Typer:
     """``warmline``: the core's commands, the ``chosen`` features' (None: all) and the
-    platforms' (``Platform.commands``, bot.adapters.registry)."""
+    platforms' (``Platform.commands``, bot.platforms)."""
     cli = _root()
     cli.registered_commands = list(core.registered_commands)
     cli.registered_groups = list(core.registered_groups)

@@ -63,8 +63,8 @@ def resolve_folders(folders: list[str], config_dir: Path, key: str, what: str) -
 class KeyProblem(ValueError):
     """A problem with a key below the one being validated (``key`` is relative, dotted).
 
-    A model-level check raises this so the loader can name ``bot.telegram.token``
-    rather than just ``bot``. With ``from_top`` the key is the full dotted path instead:
+    A model-level check raises this so the loader can name ``http.listen`` rather
+    than just ``http``. With ``from_top`` the key is the full dotted path instead:
     a feature's section that needs a core key (``storage.redis_url``) names that key.
     """
 

@@ -1,9 +1,11 @@
-"""``http:`` — the one HTTP server the features share (Telegram webhooks, order hooks,
-the dashboard, metrics, health checks): where it listens and how it treats slow clients.
+"""``http:`` — the one HTTP server the features share (platforms' webhooks and callbacks,
+order hooks, the dashboard, metrics, health checks): where it listens and how it treats
+slow clients.
 
-It used to live under the Telegram settings (``bot.telegram.webhook.listen``) and the
-bot's (``bot.http.*``). Those keys are still read as aliases, with a deprecation
-warning; a key set in both places must have the same value in both.
+It used to live under a platform's settings (each declares its old keys,
+``Platform.http_aliases``) and the bot's (``bot.http.*``). Those keys are still read as
+aliases, with a deprecation warning; a key set in both places must have the same value
+in both.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Load YAML, apply environment overrides, validate, and explain mistakes.
 
 Errors name the dotted key and, when the key is in the file, its line:
-``config.yaml:7: bot.telegram.library: must be one of aiogram, ptb (got 'telegrm')``.
+``config.yaml:4: logging.level: must be one of DEBUG, INFO, WARNING, ERROR (got 'LOUD')``.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from bot.adapters.registry import platforms
 from bot.config.checks import CONFIG_DIR, KeyProblem
 from bot.config.model import WarmlineConfig
 from bot.config.safe_yaml import compose_and_load
 from bot.errors import ConfigError
+from bot.platforms import platforms
 
 DEFAULT_CANDIDATES = ("config.yaml", "config.example.yaml")
 
@@ -33,7 +33,7 @@ ENV_OVERRIDES: dict[str, str] = {
 
 def env_overrides() -> dict[str, str]:
     """The core's environment overrides and every registered platform's, below
-    ``bot.<platform>`` (``TELEGRAM_BOT_TOKEN`` → ``bot.telegram.token``)."""
+    ``bot.<platform>`` (``Platform.env``: variable → key below the section)."""
     found = dict(ENV_OVERRIDES)
     for platform in platforms().values():
         for variable, key in platform.env.items():

@@ -37,22 +37,18 @@ from bot.config.sections import (
     validate_sections,
 )
 from bot.config.shop import ShopConfig
+from bot.platforms import DEFAULT as DEFAULT_PLATFORM
+from bot.platforms import platform_names
 
 SectionT = TypeVar("SectionT", bound=BaseModel)
 
 
-class LocalConfig(Section):
-    bot_username: str = "warmline_bot"
-    demo_group: str = "Camellia Tea Club"
-
-
 class BotConfig(Section):
-    #: an adapter's name: local, telegram, or one a package registers (bot.adapters.registry)
-    platform: str = "local"
+    #: a registered platform's name (bot.platforms); each declares its section ``bot.<name>``
+    platform: str = DEFAULT_PLATFORM
     admins: list[str] = Field(default_factory=list)
     default_language: Literal["en", "zh"] = "en"
     callback_secret: CallbackSecret = None
-    local: LocalConfig = LocalConfig()
     max_concurrent_updates: int = Field(default=64, ge=1)
     #: deprecated: read as ``http.*``
     http: HttpLimitsConfig | None = None
@@ -79,8 +75,6 @@ class BotConfig(Section):
     @field_validator("platform")
     @classmethod
     def _known_platform(cls, value: str) -> str:
-        from bot.adapters.registry import platform_names
-
         known = platform_names()
         if value not in known:
             raise ValueError(f"no adapter {value!r} (known: {', '.join(known)})")

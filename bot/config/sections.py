@@ -9,7 +9,7 @@ feature that ``features:`` leaves out is kept out of the way and noted, not chec
 may switch a feature off without deleting its settings. Any other unknown top-level key
 stays an error.
 
-A platform (``bot.adapters.registry.Platform.config``) names a model for ``bot.<platform>``
+A platform (``bot.platforms.Platform.config``) names a model for ``bot.<platform>``
 the same way: the section of a registered platform is validated whenever it is there, the
 chosen platform's start check runs on it (absent or not), and errors name
 ``bot.<platform>.<key>``.
@@ -24,11 +24,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from bot.adapters.registry import platforms
 from bot.config.checks import KeyProblem
 from bot.config.http import HttpConfig, merge_alias
 from bot.errors import ConfigError
 from bot.features import feature_names, load_features
+from bot.platforms import DEFAULT, platforms
 
 
 def split_sections(data: Any, core: Collection[str]) -> tuple[Any, dict[str, Any]]:
@@ -83,7 +83,7 @@ def as_given(data: Any) -> tuple[str, list[str] | None]:
     platform = bot.get("platform") if isinstance(bot, Mapping) else None
     features = data.get("features") if isinstance(data, Mapping) else None
     chosen = [str(name) for name in features] if isinstance(features, list) else None
-    return (platform if isinstance(platform, str) else "local"), chosen
+    return (platform if isinstance(platform, str) else DEFAULT), chosen
 
 
 def split_platform_sections(data: Any, core: Collection[str]) -> tuple[Any, dict[str, Any]]:
@@ -105,11 +105,13 @@ def split_platform_sections(data: Any, core: Collection[str]) -> tuple[Any, dict
 def validate_platform_sections(
     raw: Mapping[str, Any], chosen: str, context: Any
 ) -> dict[str, BaseModel]:
-    """The platforms' sections, validated, once the chosen platform's start check passed.
-    Raises a ValidationError located from the top of the config file."""
+    """The platforms' sections, validated, and the chosen platform's start check (run
+    when its own section is valid). Raises a ValidationError located from the top of the
+    config file."""
     registered = platforms()
     sections: dict[str, BaseModel] = {}
     errors: list[InitErrorDetails] = []
+    invalid = set()
     for name, value in raw.items():
         model = registered[name].config
         if model is None:  # split_platform_sections takes declared sections only
@@ -117,9 +119,10 @@ def validate_platform_sections(
         try:
             sections[name] = model.model_validate(value, context=context)
         except ValidationError as exc:
+            invalid.add(name)
             errors.extend(_below(("bot", name), exc))
     platform = registered.get(chosen)
-    if not errors and platform is not None and platform.start_problem is not None:
+    if chosen not in invalid and platform is not None and platform.start_problem is not None:
         problem = platform.start_problem(sections.get(chosen))
         if problem is not None:
             errors.append(_error(("bot", *problem[0].split(".")), problem[1]))

@@ -3,10 +3,13 @@ side of handoffs.
 
 DMs: every plain-text message is a question. Groups: only when the bot is
 mentioned or replied to, or when the answer is very certain
-(``knowledge.group_min_confidence``), so the bot never floods a group; a
-complaint is always taken up. A complaint tags the member ``needs-care`` and
-its handoff holds their promotions (the push gate asks the store) until an
-admin closes it.
+(``knowledge.group_min_confidence``), so the bot never floods a group. A
+complaint nobody addressed to the bot is taken up when it says what went wrong
+(the goods, a payment or refund, a parcel, an unanswered message): a shop owner
+wants that met in front of the group, not left standing; a grumble that names
+nothing ("this group is a joke") is left to the people in it. A complaint tags
+the member ``needs-care`` and its handoff holds their promotions (the push gate
+asks the store) until an admin closes it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from bot.context import Context
 from bot.events import Button, ButtonPressed, OutgoingMessage, UserRef
 from bot.router import Router
 from flows.tags import TagStore
-from knowledge.config import knowledge_config
+from knowledge.config import KnowledgeConfig, knowledge_config
 from knowledge.contract import Answer, Answerer
 from knowledge.handlers import knowledge_base
 from knowledge.handlers.learning import offer_learning, refresh, teach
@@ -191,12 +194,19 @@ async def group_message(ctx: Context) -> None:
     if not question:
         return
     answer = await _answerer(ctx).answer(question, ctx.lang)
-    if not addressed and not answer.complaint:
-        threshold = knowledge_config(ctx.services.config).group_min_confidence
-        unsure = answer.handoff or bool(answer.clarify) or answer.confidence < threshold
-        if answer.small_talk or unsure:
-            return
-    await _respond(ctx, answer, quote=True)
+    if addressed or _speaks_unasked(answer, knowledge_config(ctx.services.config)):
+        await _respond(ctx, answer, quote=True)
+
+
+def _speaks_unasked(answer: Answer, config: KnowledgeConfig) -> bool:
+    """Whether a group message nobody addressed to the bot gets its answer: a complaint
+    that names its problem, or an answer sure enough for the whole group to see."""
+    if answer.complaint:
+        return answer.problem is not None
+    unsure = (
+        answer.handoff or bool(answer.clarify) or answer.confidence < config.group_min_confidence
+    )
+    return not answer.small_talk and not unsure
 
 
 async def _respond(ctx: Context, answer: Answer, *, quote: bool = False) -> None:

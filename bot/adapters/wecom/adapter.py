@@ -368,7 +368,7 @@ class _Delegate:
 
 
 def build(config: WarmlineConfig, web: WebServer | None = None) -> WeComAdapter:
-    """``bot.platform: wecom`` (registered in :mod:`bot.adapters.registry`)."""
+    """``bot.platform: wecom`` (registered in :mod:`bot.platforms`)."""
     wecom = config.bot.platform_section("wecom", WeComConfig)
     if web is None or wecom is None:
         raise ConfigError("bot.wecom: the WeCom adapter needs its section and the HTTP server")

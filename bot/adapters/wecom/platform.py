@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.adapters.registry import Platform
 from bot.adapters.wecom.config import WeComConfig
 from bot.extras import missing
+from bot.platforms import Platform
 
 if TYPE_CHECKING:
     import typer

@@ -1,4 +1,5 @@
-"""``warmline chat``: a terminal conversation with the bot over the local adapter.
+"""``warmline chat``: a terminal conversation with the bot over the local adapter (the
+local platform's command, :mod:`bot.adapters.local_platform`).
 
 Lines starting with ``:`` steer the session (who you are, where you speak);
 everything else is sent to the bot as a message.
@@ -7,17 +8,26 @@ everything else is sent to the bot as a message.
 from __future__ import annotations
 
 import asyncio
+import logging
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
+import typer
 from rich.console import Console
 from rich.markup import escape
 
 from bot.adapters.local import PLATFORM, Action, LocalAdapter
-from bot.app import App
+from bot.adapters.local_platform import local_config
+from bot.commandline import ConfigOption, err, load_or_exit
+from bot.config import resolve_config_path
 from bot.config.model import WarmlineConfig
+from bot.errors import WarmlineError
 from bot.events import ChatKind, ChatRef, OutgoingMessage, UserRef
 from bot.start_notes import StartNotes
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 HELP = """[bold]Speak as a member[/]: type text or /commands; [bold]:press N[/] presses button N of the last message.
 [bold]:as NAME[/]  become member NAME      [bold]:admin[/]  become the bot admin
@@ -40,7 +50,7 @@ class ChatSession:
         admins = app.config.bot.admins
         self.admin_id = admins[0] if admins else "admin"
         self.user = UserRef(PLATFORM, "guest", "Guest", language_code="en")
-        self.group = ChatRef(PLATFORM, "-100", ChatKind.GROUP, app.config.bot.local.demo_group)
+        self.group = ChatRef(PLATFORM, "-100", ChatKind.GROUP, local_config(app.config).demo_group)
         self.in_group = False
         self.last_buttons: list[str] = []
         adapter.listeners.append(self.show)
@@ -154,13 +164,44 @@ def save_file(folder: Path, filename: str, content: bytes) -> Path:
             target = folder / f"{stem}-{number}{suffix}"
 
 
-async def run_chat(config: WarmlineConfig, files: Path = Path()) -> None:
-    console = Console()
-    if config.bot.platform != "local":
-        config = config.model_copy(
-            update={"bot": config.bot.model_copy(update={"platform": "local"})}
+def chat(
+    config: ConfigOption = None,
+    files: Annotated[
+        Path,
+        typer.Option(
+            "--files", help="Folder for files the bot sends you, e.g. /mydata (default: here)."
+        ),
+    ] = Path(),
+) -> None:
+    """Talk to the bot in this terminal, as any member or as an admin (no token)."""
+    from bot.cli import logs
+
+    cfg = load_or_exit(config)
+    if config is None and resolve_config_path(None) is None:
+        err.print(
+            "[yellow]No config.yaml or config.example.yaml in this folder: chatting with the "
+            "defaults, without a knowledge base (run from the repository, or pass -c FILE).[/]"
         )
-    adapter = LocalAdapter(config.bot.local.bot_username, admins=config.bot.admins)
+    # the conversation is the output: Warmline's own INFO lines would bury it
+    logs.setup_logging(
+        logging.WARNING, cfg.logging.libraries, "%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        asyncio.run(run_chat(cfg, files))
+    except WarmlineError as exc:
+        err.print(f"[bold red]Cannot start:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+async def run_chat(config: WarmlineConfig, files: Path = Path()) -> None:
+    from bot.app import App
+
+    console = Console()
+    if config.bot.platform != PLATFORM:
+        config = config.model_copy(
+            update={"bot": config.bot.model_copy(update={"platform": PLATFORM})}
+        )
+    adapter = LocalAdapter(local_config(config).bot_username, admins=config.bot.admins)
     app = App(config, adapter=adapter)
     notes = app.services.find(StartNotes)
     for line in notes.lines if notes is not None else []:
