@@ -68,7 +68,11 @@ class FlowEngine:
         self.timers = TimerStore(db)
         self.orders = OrderBook(db)
         self.tags = TagStore(db, services.signals)
-        self.catch_up = shared_catch_up(services, push_config(services.config).catch_up)
+        #: the push section: its time zone places content slots (read once, like flows')
+        self._push = push_config(services.config)
+        self.catch_up = shared_catch_up(services, self._push.catch_up)
+        #: ``content.send_at`` as last parsed: (text, hour, minute)
+        self._send_at: tuple[str, int, int] | None = None
         #: steps and slots skipped as stale since start-up
         self.stale = 0
         self._occasions_done: date | None = None
@@ -382,9 +386,12 @@ class FlowEngine:
         send_at = self.config.content.send_at
         if send_at is None:
             return earliest
-        zone = member_zone(member.time_zone, push_config(self.services.config).timezone)
-        local = earliest.astimezone(zone)
-        hour, minute = (int(part) for part in send_at.split(":"))
+        parsed = self._send_at
+        if parsed is None or parsed[0] != send_at:
+            hour, minute = (int(part) for part in send_at.split(":"))
+            parsed = self._send_at = (send_at, hour, minute)
+        _, hour, minute = parsed
+        local = earliest.astimezone(member_zone(member.time_zone, self._push.timezone))
         slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
         if slot < local:
             slot += timedelta(days=1)
