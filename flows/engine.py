@@ -68,11 +68,9 @@ class FlowEngine:
         self.timers = TimerStore(db)
         self.orders = OrderBook(db)
         self.tags = TagStore(db, services.signals)
-        #: the push section: its time zone places content slots (read once, like flows')
-        self._push = push_config(services.config)
+        self._push = push_config(services.config)  # its time zone places content slots
         self.catch_up = shared_catch_up(services, self._push.catch_up)
-        #: ``content.send_at`` as last parsed: (text, hour, minute)
-        self._send_at: tuple[str, int, int] | None = None
+        self._send_at: tuple[str, int, int] | None = None  # content.send_at, parsed
         #: steps and slots skipped as stale since start-up
         self.stale = 0
         self._occasions_done: date | None = None
