@@ -30,12 +30,13 @@ class _Pass:
         self.firsts = [(flow, step, bound_of(engine.config, step)) for flow, step in firsts]
         self.now = now
         self.now_text = now.isoformat()
-        self._texts: dict[datetime, str] = {}
+        self._texts: dict[tuple[datetime, Any], str] = {}
 
     def text(self, at: datetime) -> str:
-        found = self._texts.get(at)
+        # by zone too: equal instants in other zones read differently
+        found = self._texts.get((at, at.tzinfo))
         if found is None:
-            found = self._texts[at] = at.isoformat()
+            found = self._texts[(at, at.tzinfo)] = at.isoformat()
         return found
 
 

@@ -71,7 +71,7 @@ class FlowEngine:
         self._push = push_config(services.config)  # its time zone places content slots
         self.catch_up = shared_catch_up(services, self._push.catch_up)
         self._send_at: tuple[str, int, int] | None = None  # content.send_at, parsed
-        self.keyboards: dict[tuple[int, str, str], tuple[StepDef, Keyboard]] = {}  # StepRun's
+        self.keyboards: dict[tuple[int, str, str, str], tuple[StepDef, Keyboard]] = {}
         self.stale = 0  # steps and slots skipped as stale since start-up
         self._occasions_done: date | None = None
         #: cadence flows, highest priority first (they compete for each content slot)

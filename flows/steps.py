@@ -111,8 +111,8 @@ class StepRun:
         every member with that language, so the engine keeps them (every value
         message has a row of them)."""
         step, lang = self.step, self.engine.lang_of(self.member)
-        kept = self.engine.keyboards
-        found = kept.get((id(step), lang, instance))
+        kept, key = self.engine.keyboards, (id(step), self.flow.name, lang, instance)
+        found = kept.get(key)
         if found is not None and found[0] is step:  # holding the step keeps its id its own
             return found[1]
         row = tuple(
@@ -125,7 +125,7 @@ class StepRun:
         keyboard = (row,) if row else ()
         if len(kept) >= KEPT_KEYBOARDS:
             kept.clear()
-        kept[(id(step), lang, instance)] = (step, keyboard)
+        kept[key] = (step, keyboard)
         return keyboard
 
     async def push(
