@@ -46,13 +46,14 @@ class MemoryBackend:
         if member is None:
             member = self._members[ask.member_id] = _Member()
         horizon = ask.now - max(self._key_ttl, WEEK)
-        if member.oldest <= horizon:
+        # expired sends are dropped a week late, in one sweep: a week's sends cost one
+        # look through them, not one each; what is past the horizon decides nothing
+        # (keys are checked against their TTL, caps look a week back)
+        if member.oldest <= horizon - WEEK:
             for key in [k for k, (at, _, _) in member.sends.items() if at <= horizon]:
                 del member.sends[key]
             member.oldest = min((at for at, _, _ in member.sends.values()), default=math.inf)
-            member.counted = sorted(
-                (at, cat) for at, cat, counts in member.sends.values() if counts
-            )
+            del member.counted[: bisect_right(member.counted, horizon, key=_time)]
         sent = member.sends.get(ask.key)
         counted = member.counted
         # caps and gaps look no further back than a week (rules.decide)
