@@ -4,8 +4,9 @@ flow whose message the gate deferred)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from flows.batch import StepBatch, save_changed, snapshot
 from flows.lateness import SLOT, STALE, bound_of, next_in_phase
@@ -155,6 +156,31 @@ async def _slot(
 
 
 _NO_BOUND = timedelta(0)
+
+
+class SendAt:
+    """``content.send_at`` member-local time, the first at or after a moment
+    (:meth:`FlowEngine.next_slot`): a pass asks for its members' next slots from one
+    moment, in a few zones, so the answers of the last moment are kept by zone."""
+
+    def __init__(self) -> None:
+        self._asked: tuple[str, datetime] | None = None
+        self._time = (0, 0)
+        self._by_zone: dict[ZoneInfo, datetime] = {}
+
+    def next(self, send_at: str, zone: ZoneInfo, earliest: datetime) -> datetime:
+        if self._asked is None or self._asked != (send_at, earliest):
+            hour, minute = (int(part) for part in send_at.split(":"))
+            self._asked, self._time, self._by_zone = (send_at, earliest), (hour, minute), {}
+        found = self._by_zone.get(zone)
+        if found is None:
+            hour, minute = self._time
+            local = earliest.astimezone(zone)
+            slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+            if slot < local:
+                slot += timedelta(days=1)
+            found = self._by_zone[zone] = slot.astimezone(UTC)
+        return found
 
 
 def _stale_for_all(shared: _Pass, slot_at: datetime, now: datetime) -> bool:

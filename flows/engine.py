@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.events import Button, ChatRef, OutgoingMessage, UserRef
@@ -22,7 +22,7 @@ from bot.zones import member_zone
 from flows.backlog import backlog_timers
 from flows.batch import StepBatch, save_changed, snapshot
 from flows.buttons import press_many
-from flows.cadence import run_slots
+from flows.cadence import SendAt, run_slots
 from flows.config import FlowsConfig, flows_config
 from flows.content import ContentLibrary
 from flows.definition import FlowDef, StepDef
@@ -70,7 +70,7 @@ class FlowEngine:
         self.tags = TagStore(db, services.signals)
         self._push = push_config(services.config)  # its time zone places content slots
         self.catch_up = shared_catch_up(services, self._push.catch_up)
-        self._send_at: tuple[str, int, int] | None = None  # content.send_at, parsed
+        self._send_at = SendAt()  # content.send_at's slots, worked out once per zone
         self.keyboards: dict[tuple[int, str, str, str], tuple[StepDef, Keyboard]] = {}
         self.stale = 0  # steps and slots skipped as stale since start-up
         self._occasions_done: date | None = None
@@ -384,16 +384,8 @@ class FlowEngine:
         send_at = self.config.content.send_at
         if send_at is None:
             return earliest
-        parsed = self._send_at
-        if parsed is None or parsed[0] != send_at:
-            hour, minute = (int(part) for part in send_at.split(":"))
-            parsed = self._send_at = (send_at, hour, minute)
-        _, hour, minute = parsed
-        local = earliest.astimezone(member_zone(member.time_zone, self._push.timezone))
-        slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-        if slot < local:
-            slot += timedelta(days=1)
-        return slot.astimezone(UTC)
+        zone = member_zone(member.time_zone, self._push.timezone)
+        return self._send_at.next(send_at, zone, earliest)
 
     async def members(self, ids: Sequence[int]) -> dict[int, MemberRecord]:
         return await self.services.members.get_many(ids)
