@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.zones import member_zone
@@ -63,8 +64,9 @@ class Limits:
     gap: float
 
 
-@dataclass(frozen=True, slots=True)
-class Ask:
+class Ask(NamedTuple):
+    """One message a backend is asked about (a tuple: one is made for every push)."""
+
     member_id: int
     key: str
     category: str

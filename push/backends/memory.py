@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right, insort
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from push.contract import Outcome
 from push.rules import DAY, WEEK, Ask, MemberState, Reason, Verdict, Waiting, decide
@@ -79,7 +79,7 @@ class MemoryBackend:
         return verdict
 
     async def plan(self, ask: Ask, member_ids: Sequence[int]) -> list[Verdict]:
-        asks = [replace(ask, member_id=member_id) for member_id in member_ids]
+        asks = [ask._replace(member_id=member_id) for member_id in member_ids]
         return [decide(self._state(one)[1], one, self._paused) for one in asks]
 
     async def release(self, member_id: int, key: str) -> None:
