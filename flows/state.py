@@ -228,16 +228,11 @@ class JourneyStore:
         names = tuple(names)
         if self._known is not None:
             kept: dict[int, set[str]] = {}
-            noted = set(names)  # only read by _write_later: one set for every journey
-            plain = [name for name in names if name not in _CONTAINERS]
-            containers = [name for name in names if name in _CONTAINERS]
             for state in states:
                 if (known := self._known.get(state.member_id)) is not None:
-                    for name in plain:
-                        setattr(known, name, getattr(state, name))
-                    for name in containers:
+                    for name in names:
                         setattr(known, name, _copy_value(getattr(state, name)))
-                    kept[state.member_id] = noted
+                    kept[state.member_id] = set(names)
             if self._write_later(kept):
                 states = [state for state in states if state.member_id not in kept]
         await self._write(states, names)
@@ -398,10 +393,6 @@ _BUMPS = {
     .values({signal: _TABLE.c[signal] + bindparam("b_n"), "updated_at": bindparam("b_at")})
     for signal in SIGNALS
 }
-
-
-#: the engine's fields that hold a list or a dict (copied into a kept journey)
-_CONTAINERS = frozenset({"seen", "pending"})
 
 
 def _copy_value(value: Any) -> Any:
