@@ -150,14 +150,22 @@ class Outbound:
             return await windowed()
         return await self.journal.sent(method, chat, windowed)
 
+    def _unwindowed(self, chat: ChatRef) -> bool:
+        """No message window governs sends to ``chat``."""
+        rule, windows, clock = self.limits.window, self.windows, self.clock
+        return (
+            rule is None or windows is None or clock is None or not in_window_rule(self.inner, chat)
+        )
+
     def _windowed(
         self, make: Callable[[], Awaitable[SentMessage]], chat: ChatRef
     ) -> Callable[[], Awaitable[SentMessage]]:
         """``make`` after taking one message of the member's window: nothing is
         attempted when it is closed or used up (:class:`WindowClosed`)."""
-        rule, windows, clock = self.limits.window, self.windows, self.clock
-        if rule is None or windows is None or clock is None or not in_window_rule(self.inner, chat):
+        if self._unwindowed(chat):
             return make
+        rule, windows, clock = self.limits.window, self.windows, self.clock
+        assert rule is not None and windows is not None and clock is not None
         window = Window.of(rule.after_member_message, rule.max_messages)
 
         async def within() -> SentMessage:
@@ -220,16 +228,17 @@ class Outbound:
     async def send_once(self, message: OutgoingMessage) -> SentMessage:
         """One try after the hold; a 429 sets the hold and is raised to the caller."""
         signed = self._signed(message)
+        if self.journal is None and self._unwindowed(signed.chat):  # every push: no layers
+            return await self._once(signed)
+        return await self._sent("send", signed.chat, lambda: self._once(signed))
 
-        async def once() -> SentMessage:
-            await self.hold.wait()
-            try:
-                return await self.inner.send(signed)
-            except RateLimited as exc:
-                self.rate_limited(exc, "send")
-                raise
-
-        return await self._sent("send", signed.chat, once)
+    async def _once(self, signed: OutgoingMessage) -> SentMessage:
+        await self.hold.wait()
+        try:
+            return await self.inner.send(signed)
+        except RateLimited as exc:
+            self.rate_limited(exc, "send")
+            raise
 
     async def me(self) -> UserRef:
         return await self.inner.me()

@@ -35,9 +35,13 @@ async def press_many(
             new.append((index, NewTimer(key, member.id, flow.name, goto, at, payload)))
     await engine.journeys.bump(bumps, at)
     if new:
-        await engine.timers.schedule([timer for _, timer in new])
-        claimed = await engine.timers.claim_keys([timer.key for _, timer in new], at)
+        # stored and claimed in one statement (one round trip, not two); a key pressed
+        # twice in the batch is stored once, run in the place of its last press, and
+        # its answers go to that press
         by_key = {timer.key: index for index, timer in new}
+        once = list({timer.key: timer for _, timer in new}.values())
+        claimed = await engine.timers.schedule(once, claim_by=at)
+        claimed.sort(key=lambda timer: by_key[timer.key])
         known = {member.id: member for member, _ in presses}
         replies = await engine.fire(claimed, at, reply=True, known=known)
         for timer in claimed:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.events import Button, ChatRef, OutgoingMessage, UserRef
@@ -22,7 +22,7 @@ from bot.zones import member_zone
 from flows.backlog import backlog_timers
 from flows.batch import StepBatch, save_changed, snapshot
 from flows.buttons import press_many
-from flows.cadence import run_slots
+from flows.cadence import SendAt, run_slots
 from flows.config import FlowsConfig, flows_config
 from flows.content import ContentLibrary
 from flows.definition import FlowDef, StepDef
@@ -68,9 +68,11 @@ class FlowEngine:
         self.timers = TimerStore(db)
         self.orders = OrderBook(db)
         self.tags = TagStore(db, services.signals)
-        self.catch_up = shared_catch_up(services, push_config(services.config).catch_up)
-        #: steps and slots skipped as stale since start-up
-        self.stale = 0
+        self._push = push_config(services.config)  # its time zone places content slots
+        self.catch_up = shared_catch_up(services, self._push.catch_up)
+        self._send_at = SendAt()  # content.send_at's slots, worked out once per zone
+        self.keyboards: dict[tuple[int, str, str, str], tuple[StepDef, Keyboard]] = {}
+        self.stale = 0  # steps and slots skipped as stale since start-up
         self._occasions_done: date | None = None
         #: cadence flows, highest priority first (they compete for each content slot)
         self.cadence = sorted(
@@ -382,13 +384,8 @@ class FlowEngine:
         send_at = self.config.content.send_at
         if send_at is None:
             return earliest
-        zone = member_zone(member.time_zone, push_config(self.services.config).timezone)
-        local = earliest.astimezone(zone)
-        hour, minute = (int(part) for part in send_at.split(":"))
-        slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-        if slot < local:
-            slot += timedelta(days=1)
-        return slot.astimezone(UTC)
+        zone = member_zone(member.time_zone, self._push.timezone)
+        return self._send_at.next(send_at, zone, earliest)
 
     async def members(self, ids: Sequence[int]) -> dict[int, MemberRecord]:
         return await self.services.members.get_many(ids)

@@ -17,7 +17,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flows.config import TrustWeights
-from flows.trust import SIGNALS, Signals, days_between, trust_score
+from flows.trust import SIGNALS, Signals, days_between, weighted_score
 from storage.bulk import Bulk
 from storage.database import Database
 from storage.flow_tables import Journey
@@ -78,7 +78,7 @@ class JourneyState:
         return Signals(days_between(self.started_at, now), *_SIGNAL_VALUES(self))
 
     def score(self, now: datetime, weights: TrustWeights) -> float:
-        return trust_score(self.signals(now), weights)
+        return weighted_score(weights, days_between(self.started_at, now), *_SIGNAL_VALUES(self))
 
 
 _COLUMNS = [f.name for f in fields(JourneyState)]

@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 DUPLICATE = "duplicate"
 #: a deferred step is offered again no sooner than this (never within the same tick)
 RETRY_FLOOR = timedelta(minutes=1)
+#: keyboards the engine keeps, by step, language and instance, before it starts over
+KEPT_KEYBOARDS = 4096
 
 
 class Status(StrEnum):
@@ -105,14 +107,26 @@ class StepRun:
         return self.engine.text(self.member, key, **values)
 
     def buttons(self, instance: str) -> tuple[tuple[Button, ...], ...]:
+        """The step's buttons for ``instance`` in the member's language: the same for
+        every member with that language, so the engine keeps them (every value
+        message has a row of them)."""
+        step, lang = self.step, self.engine.lang_of(self.member)
+        kept, key = self.engine.keyboards, (id(step), self.flow.name, lang, instance)
+        found = kept.get(key)
+        if found is not None and found[0] is step:  # holding the step keeps its id its own
+            return found[1]
         row = tuple(
             Button(
                 self.t(button.label),
-                data=choice_data(self.flow.name, self.step.id, button.choice, instance),
+                data=choice_data(self.flow.name, step.id, button.choice, instance),
             )
-            for button in self.step.buttons
+            for button in step.buttons
         )
-        return (row,) if row else ()
+        keyboard = (row,) if row else ()
+        if len(kept) >= KEPT_KEYBOARDS:
+            kept.clear()
+        kept[key] = (step, keyboard)
+        return keyboard
 
     async def push(
         self,

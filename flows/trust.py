@@ -45,15 +45,43 @@ def days_between(start: datetime, now: datetime) -> float:
 
 
 def trust_score(signals: Signals, weights: TrustWeights) -> float:
+    return weighted_score(
+        weights,
+        signals.days,
+        signals.messages,
+        signals.replies,
+        signals.questions,
+        signals.opened,
+        signals.buttons,
+        signals.purchases,
+        signals.declines,
+        signals.complaints,
+    )
+
+
+def weighted_score(
+    weights: TrustWeights,
+    days: float,
+    messages: int,
+    replies: int,
+    questions: int,
+    opened: int,
+    buttons: int,
+    purchases: int,
+    declines: int,
+    complaints: int,
+) -> float:
+    """:func:`trust_score` of the signals given one by one (every content slot asks:
+    no :class:`Signals` is built for it)."""
     score = (
-        min(signals.days, weights.max_days) * weights.per_day
-        + min(signals.messages, weights.max_messages) * weights.message
-        + signals.replies * weights.reply
-        + signals.questions * weights.question
-        + signals.opened * weights.opened
-        + signals.buttons * weights.button
-        + signals.purchases * weights.purchase
-        + signals.declines * weights.decline
-        + signals.complaints * weights.complaint
+        min(days, weights.max_days) * weights.per_day
+        + min(messages, weights.max_messages) * weights.message
+        + replies * weights.reply
+        + questions * weights.question
+        + opened * weights.opened
+        + buttons * weights.button
+        + purchases * weights.purchase
+        + declines * weights.decline
+        + complaints * weights.complaint
     )
     return round(max(0.0, min(100.0, score)), 2)

@@ -204,7 +204,9 @@ class Gate(WaitingLine):
         early = precheck(sub.member, sub.category, sub.expires_at, now)
         if early is not None:
             return early
-        closed = await window_verdict(self.services, sub.member, now) if sub.windowed else None
+        closed = None
+        if sub.windowed and self.services.adapter.limits.window is not None:
+            closed = await window_verdict(self.services, sub.member, now)
         if closed is not None:  # the platform would refuse it: no slot is taken
             assert closed.until is not None
             until = datetime.fromtimestamp(closed.until, now.tzinfo)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.zones import member_zone
@@ -63,8 +64,9 @@ class Limits:
     gap: float
 
 
-@dataclass(frozen=True, slots=True)
-class Ask:
+class Ask(NamedTuple):
+    """One message a backend is asked about (a tuple: one is made for every push)."""
+
     member_id: int
     key: str
     category: str
@@ -184,6 +186,15 @@ class Rules:
         self.config = config
         self.quiet = QuietHours.parse(config.quiet_hours)
         self._limits = {category: self._resolve(category) for category in Category}
+        #: what an ask repeats for a category: its value, whether it bypasses caps, limits
+        self._asks = {
+            category: (category.value, category.bypasses_caps, self._limits[category])
+            for category in Category
+        }
+        #: the quiet-hours ends of one moment by zone (a tick asks for every member at
+        #: the same moment, in a few zones)
+        self._quiet_at: datetime | None = None
+        self._quiet_ends: dict[ZoneInfo, datetime | None] = {}
 
     def _resolve(self, category: Category) -> Limits:
         per_category = self.config.categories.get(category.value)
@@ -204,7 +215,13 @@ class Rules:
     def quiet_until(self, moment: datetime, zone_name: str | None) -> datetime | None:
         if self.quiet is None:
             return None
-        return self.quiet.ends_at(moment, self.zone(zone_name))
+        zone = self.zone(zone_name)
+        if moment != self._quiet_at or moment.tzinfo is not self._quiet_at.tzinfo:
+            self._quiet_at, self._quiet_ends = moment, {}
+        ends = self._quiet_ends
+        if zone not in ends:
+            ends[zone] = self.quiet.ends_at(moment, zone)
+        return ends[zone]
 
     def deferred_until(
         self, verdict: Verdict, now: datetime, zone_name: str | None, promotional: bool
@@ -230,16 +247,9 @@ class Rules:
         seq: int,
     ) -> Ask:
         """What a backend is asked for one message (``seq`` 0: ordered by ``now``)."""
-        return Ask(
-            member_id=member.id,
-            key=key,
-            category=category.value,
-            priority=priority,
-            seq=seq or int(now.timestamp() * 1000),
-            now=now.timestamp(),
-            bypass=category.bypasses_caps,
-            limits=self.limits(category),
-        )
+        value, bypass, limits = self._asks[category]
+        at = now.timestamp()
+        return Ask(member.id, key, value, priority, seq or int(at * 1000), at, bypass, limits)
 
 
 def precheck(

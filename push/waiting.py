@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
+from typing import NamedTuple
 
 from bot.scheduling.catchup import CatchUp
 from bot.scheduling.interface import Scheduler
@@ -31,8 +31,9 @@ log = logging.getLogger("warmline.push")
 DRAIN_TARGET = "push.jobs:drain_member"
 
 
-@dataclass(frozen=True, slots=True)
-class Submission:
+class Submission(NamedTuple):
+    """One message on its way through the gate (a tuple: one is made for every push)."""
+
     member: MemberRecord
     message: PushMessage
     category: Category

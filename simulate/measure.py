@@ -49,10 +49,22 @@ class QuietWindow:
         if spec:
             first, second = spec.split("-")
             self.window = (time.fromisoformat(first), time.fromisoformat(second))
+        #: the answers for one moment by zone (a tick's deliveries share their moment)
+        self._at: datetime | None = None
+        self._by_zone: dict[ZoneInfo, bool] = {}
 
     def contains(self, moment: datetime, zone: ZoneInfo) -> bool:
         if self.window is None:
             return False
+        if moment != self._at:
+            self._at, self._by_zone = moment, {}
+        found = self._by_zone.get(zone)
+        if found is None:
+            found = self._by_zone[zone] = self._contains(moment, zone)
+        return found
+
+    def _contains(self, moment: datetime, zone: ZoneInfo) -> bool:
+        assert self.window is not None
         start, end = self.window
         clock = moment.astimezone(zone).time()
         if start < end:
@@ -118,12 +130,13 @@ class Measure:
             self.proactive += 1
             return
         self.proactive += 1
-        facts.sends.append(at.timestamp())
+        stamp = at.timestamp()
+        facts.sends.append(stamp)
         quiet = self.quiet.contains(at, facts.zone)
         after_optout = facts.opted_out_at is not None and at >= facts.opted_out_at
         self.quiet_hour_sends += quiet
         self.sends_after_optout += after_optout
-        self._last[user_id] = (at.timestamp(), quiet, after_optout)
+        self._last[user_id] = (stamp, quiet, after_optout)
         if data and data.startswith(VALUE_PREFIX):
             self.values += 1
             facts.values_since_offer += 1

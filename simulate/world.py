@@ -127,9 +127,9 @@ class World:
         buttons = [
             b.data.rsplit("|", 1)[0] for row in action.message.buttons for b in row if b.data
         ]
-        data = buttons[0] if buttons else None
-        self.measure.delivered(user_id, self.clock.now(), self.phase, data)
-        self.windows.delivered(user_id, self.clock.now())
+        data, now = (buttons[0] if buttons else None), self.clock.now()
+        self.measure.delivered(user_id, now, self.phase, data)
+        self.windows.delivered(user_id, now)
         index = self.index_of.get(user_id)
         if index is None or not data or index not in self.active:
             return

@@ -29,19 +29,28 @@ class UtcDateTime(TypeDecorator[datetime]):
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
 
+        #: the value last written and its text: a batch's rows share their time stamp
+        last: tuple[datetime | None, str] = (None, "")
+
         def process(value: datetime | None) -> str | None:
             # SQLite's DATETIME storage format, written in one C call instead of the
             # dialect's dict formatting: every timer, decision and journey passes here,
             # so process_bind_param's checks are inlined (a UTC value needs no conversion)
+            nonlocal last
             if value is None:
                 return None
-            zone = value.tzinfo
+            seen, text = last
+            if value is seen:  # the same (immutable) object: the same text
+                return text
+            given, zone = value, value.tzinfo
             if zone is not UTC:
                 if zone is None:
                     raise ValueError("naive datetime given to a UTC column")
                 value = value.astimezone(UTC)
             # "YYYY-MM-DD HH:MM:SS.ffffff" is always 26 characters; the zone's suffix is cut
-            return value.isoformat(" ", "microseconds")[:26]
+            text = value.isoformat(" ", "microseconds")[:26]
+            last = (given, text)
+            return text
 
         return process
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from datetime import timedelta
 from pathlib import Path
 
@@ -31,6 +34,19 @@ def test_sign_and_verify_round_trip() -> None:
     assert checked is not None and checked[0] == "shop:buy:42"
     # data containing the separator survives
     assert signer.verify(CHAT, signer.sign(CHAT, "a|b"))[0] == "a|b"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("secret", [b"s" * 32, b"k" * 16, b"long" * 40])
+def test_the_mac_is_hmac_sha256_of_chat_issue_time_and_data(secret: bytes) -> None:
+    """Signatures made before the signer kept its keyed hashes still verify: the MAC
+    is the standard HMAC-SHA256 (secrets longer than a block are hashed first)."""
+    signer = CallbackSigner(secret, ManualClock())
+    signed = signer.sign(CHAT, "shop:buy:42")
+    tail = signed.rpartition("|")[2]
+    issued, mac = tail[:-11], tail[-11:]
+    message = f"local\x1falice\x1f{issued}\x1fshop:buy:42".encode()
+    digest = hmac.new(secret, message, hashlib.sha256).digest()[:8]
+    assert mac == base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
 def test_forged_edited_foreign_and_expired_data_are_refused() -> None:

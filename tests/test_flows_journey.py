@@ -121,3 +121,24 @@ async def test_messages_and_answered_questions_raise_trust(journey_url: str) -> 
         assert state is not None and (state.messages, state.questions) == (1, 1)
         weights = j.engine.config.trust
         assert state.score(j.clock.now(), weights) == weights.message + weights.question
+
+
+async def test_a_button_pressed_twice_in_one_batch_runs_its_step_once(journey_url: str) -> None:
+    """A batch of presses (a busy webhook worker) with the same press twice: the step runs
+    once and its answers go to the last of the two."""
+    async with journey(
+        journey_url,
+        offer={"min_trust": 0, "min_days": 0, "value_per_offer": 1},
+        content={"cadence": "1d"},
+    ) as j:
+        cara = j.bot.user("Cara")
+        await j.bot.say(cara, "/start")
+        while not j.with_button("cara", OFFER):
+            await j.advance(timedelta(hours=12))
+        signed = j.button(j.with_button("cara", OFFER)[-1], "not_now")
+        data = signed.rsplit("|", 1)[0]
+        member = (await j.engine.members([1]))[1]
+        first, second = await j.engine.press_many([(member, data), (member, data)], j.clock.now())
+        assert first == [] and second and any("No problem" in text for text, _ in second)
+        state = await j.engine.journeys.get(1)
+        assert state is not None and state.declines == 1 and state.buttons == 2

@@ -180,3 +180,18 @@ async def test_group_cap_rolls_over_a_day(backend: GateBackend) -> None:
     assert capped.reason == Reason.GROUP_CAP and capped.until == pytest.approx(T0 + DAY)
     assert (await backend.admit_group("local:-2", "p3", T0 + 10, 3)).sent
     assert (await backend.admit_group("local:-1", "p3", T0 + DAY + 1, 3)).sent
+
+
+async def test_memory_counts_a_released_or_resent_key_once() -> None:
+    """The in-memory backend keeps its counting sends sorted beside the keys: a released
+    send stops counting, and a key sent again after its TTL counts once, not twice."""
+    backend = MemoryBackend(key_ttl=3600)
+    assert (await backend.admit(ask("a", T0))).sent
+    assert (await backend.admit(ask("b", T0 + 60))).sent
+    await backend.release(1, "b")
+    assert (await backend.admit(ask("c", T0 + 120))).sent
+    assert (await backend.admit(ask("k", T0, member=2))).sent
+    assert (await backend.admit(ask("k", T0 + 7200, member=2))).sent  # its TTL is over
+    assert (await backend.admit(ask("x", T0 + 3 * 3600, member=2))).sent
+    capped = await backend.admit(ask("y", T0 + 4 * 3600, member=2))
+    assert capped.reason == Reason.DAILY_CAP and capped.until == pytest.approx(T0 + 7200 + DAY)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -193,7 +192,7 @@ class SqlBackend:
             return verdict
 
     async def plan(self, ask: Ask, member_ids: Sequence[int]) -> list[Verdict]:
-        asks = [replace(ask, member_id=member_id) for member_id in member_ids]
+        asks = [ask._replace(member_id=member_id) for member_id in member_ids]
         verdicts: list[Verdict] = []
         for start in range(0, len(asks), 500):
             chunk = asks[start : start + 500]
