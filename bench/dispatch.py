@@ -16,6 +16,10 @@ The target is ratio ≥ 0.7 against the faster peer with the member middleware o
 Warmline as ``warmline run`` builds it against a durable aiogram + SQLAlchemy peer,
 both polling the fake Bot API, on SQLite and (``--pg-url``, default
 ``$WARMLINE_TEST_PG_URL``) PostgreSQL; the target there is ratio ≥ 0.7 on both.
+After the best-of table it prints, per database, each interleaved round's ratio and
+their median, and the median CPU per update of each side (the bench process, and the
+PostgreSQL backends when the server runs on this machine): ``--durable-rounds`` rounds,
+by default ``--rounds`` when given, else 5.
 """
 
 from __future__ import annotations
@@ -246,10 +250,15 @@ async def durable_main(pg_url: str | None, count: int, concurrency: int, rounds:
         f"{concurrency} at once, best of {rounds}"
     )
     print(f"{'database':<12}{'warmline/s':>12}{'peer/s':>10}  ratio (durable aiogram+SQLAlchemy)")
-    for name, warmline, peer in rows:
-        print(f"{name:<12}{warmline:>12,.0f}{peer:>10,.0f}  {warmline / peer:>5.2f}")
+    for row in rows:
+        warmline, peer = row.best
+        print(f"{row.database:<12}{warmline:>12,.0f}{peer:>10,.0f}  {warmline / peer:>5.2f}")
     if not pg_url:
         print(f"{'PostgreSQL':<12}{'not run':>12}: give --pg-url or set WARMLINE_TEST_PG_URL")
+    print(f"\n{rounds} interleaved rounds per database (the order swapped each round):")
+    for row in rows:
+        for line in row.summary():
+            print(line)
 
 
 if __name__ == "__main__":
@@ -258,6 +267,11 @@ if __name__ == "__main__":
     parser.add_argument("--sqlite-updates", type=int, default=1_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
+        "--durable-rounds",
+        type=int,
+        help="interleaved rounds of the /start comparison (default: --rounds if given, else 5)",
+    )
+    parser.add_argument(
         "--durable", action="store_true", help="end-to-end /start vs a durable peer"
     )
     parser.add_argument("--durable-only", action="store_true")
@@ -265,7 +279,11 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--pg-url", default=os.environ.get("WARMLINE_TEST_PG_URL"))
     args = parser.parse_args()
+    given_rounds = any(arg == "--rounds" or arg.startswith("--rounds=") for arg in sys.argv[1:])
+    durable_rounds = args.durable_rounds or (args.rounds if given_rounds else 5)
     if not args.durable_only:
         asyncio.run(main(args.updates, args.sqlite_updates, args.rounds))
     if args.durable or args.durable_only:
-        asyncio.run(durable_main(args.pg_url, args.durable_updates, args.concurrency, args.rounds))
+        asyncio.run(
+            durable_main(args.pg_url, args.durable_updates, args.concurrency, durable_rounds)
+        )

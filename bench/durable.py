@@ -10,9 +10,11 @@ for a burst of ``/start`` updates from distinct members and answer each one over
 * peer: a bare aiogram ``Dispatcher`` polling the same way, whose handler upserts the
   member and records the update id with SQLAlchemy (one transaction) and answers.
 
-Each runs on the same database (SQLite file, then PostgreSQL), one after the other
-in the same run; the rate is updates handled per second from the first push until
-every update is answered.
+Each runs on the same database (SQLite file, then PostgreSQL), in interleaved rounds
+of the same run (one burst of each per round, the order swapped every round so a drift
+in the machine's load favours neither); the rate is updates handled per second from the
+first push until every update is answered, and each burst's CPU is kept beside it
+(:mod:`bench.durable_stats`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from fake_bot_api import TOKEN, FakeBotAPI  # noqa: E402
 
+from bench.durable_stats import Burst, Rounds, local_database, measured  # noqa: E402
 from bot.app import App  # noqa: E402
 from bot.config.model import WarmlineConfig  # noqa: E402
 from storage.members import insert_for  # noqa: E402
@@ -95,7 +98,7 @@ async def answered(api: FakeBotAPI, chats: set[int], timeout: float = 600.0) -> 
         await asyncio.sleep(0.01)
 
 
-async def warmline_rate(database_url: str, count: int, concurrency: int) -> float:
+async def warmline_rate(database_url: str, count: int, concurrency: int) -> Burst:
     api = FakeBotAPI()
     await api.start()
     config = WarmlineConfig.model_validate(
@@ -121,13 +124,13 @@ async def warmline_rate(database_url: str, count: int, concurrency: int) -> floa
     await app.start()
     try:
         await _run_burst(api, count, 1_000_000, warm=True)
-        return await _run_burst(api, count, 2_000_000)
+        return await _run_burst(api, count, 2_000_000, database_url)
     finally:
         await app.stop()
         await api.close()
 
 
-async def peer_rate(database_url: str, count: int, concurrency: int) -> float:
+async def peer_rate(database_url: str, count: int, concurrency: int) -> Burst:
     from aiogram import Bot, Dispatcher
     from aiogram.client.session.aiohttp import AiohttpSession
     from aiogram.client.telegram import TelegramAPIServer
@@ -187,7 +190,7 @@ async def peer_rate(database_url: str, count: int, concurrency: int) -> float:
     )
     try:
         await _run_burst(api, count, 1_000_000, warm=True)
-        return await _run_burst(api, count, 2_000_000)
+        return await _run_burst(api, count, 2_000_000, database_url)
     finally:
         with contextlib.suppress(RuntimeError):
             await dispatcher.stop_polling()
@@ -206,13 +209,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-async def _run_burst(api: FakeBotAPI, count: int, first_user: int, warm: bool = False) -> float:
+async def _run_burst(
+    api: FakeBotAPI,
+    count: int,
+    first_user: int,
+    database_url: str | None = None,
+    warm: bool = False,
+) -> Burst:
     size = min(count, 200) if warm else count
     updates = starts(api, size, first_user)
-    started = time.perf_counter()
-    api.push(*updates)
-    await answered(api, {first_user + n for n in range(size)})
-    return size / (time.perf_counter() - started)
+    async with measured(local_database(database_url), size) as burst:
+        api.push(*updates)
+        await answered(api, {first_user + n for n in range(size)})
+    return burst[0]
 
 
 async def reset_postgres(url: str) -> None:
@@ -227,23 +236,23 @@ async def reset_postgres(url: str) -> None:
 
 async def compare(
     tmp: Path, pg_url: str | None, count: int, concurrency: int, rounds: int
-) -> list[tuple[str, float, float]]:
-    """(database, warmline/s, peer/s), best of ``rounds`` each, alternating."""
+) -> list[Rounds]:
+    """Every burst of both contenders per database, ``rounds`` interleaved rounds each:
+    warmline then peer, peer then warmline, and so on."""
     logging.disable(logging.WARNING)
     targets = [("SQLite", None)] + ([("PostgreSQL", pg_url)] if pg_url else [])
     out = []
     for name, url in targets:
-        best_w = best_p = 0.0
+        bursts: dict[str, list[Burst]] = {"warmline": [], "peer": []}
         for round_number in range(rounds):
-            for contender in ("warmline", "peer"):
+            order = ("warmline", "peer") if round_number % 2 == 0 else ("peer", "warmline")
+            for contender in order:
                 if url is None:
                     db = f"sqlite+aiosqlite:///{tmp / f'{contender}-{round_number}.db'}"
                 else:
                     await reset_postgres(url)
                     db = url
-                if contender == "warmline":
-                    best_w = max(best_w, await warmline_rate(db, count, concurrency))
-                else:
-                    best_p = max(best_p, await peer_rate(db, count, concurrency))
-        out.append((name, best_w, best_p))
+                rate = warmline_rate if contender == "warmline" else peer_rate
+                bursts[contender].append(await rate(db, count, concurrency))
+        out.append(Rounds(name, bursts["warmline"], bursts["peer"]))
     return out

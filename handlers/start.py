@@ -31,7 +31,7 @@ async def start(ctx: Context) -> None:
     source, referrer = parse_payload(ctx.message.command.args)
     first_time = not ctx.member.started_bot
     if first_time:
-        ctx.member = await services.members.update(ctx.member.id, started_bot=True)
+        ctx.member = await services.members.mark_started(ctx.member)
     if ctx.member.opted_out:  # /start also resumes promotional pushes (push gate opt-out)
         ctx.member = await services.members.update(ctx.member.id, opted_out=False)
     await services.members.set_source_once(ctx.member.id, source, referrer)

@@ -100,7 +100,11 @@ async def hold_claim(db: Database, member_ids: Iterable[int]) -> bool:
     and :func:`sync_member_loop` claims as usual."""
     if not db.holds_writes():
         return False
-    await db.write(_HELD_CLAIM, {"loop_claim_ids": sorted(set(member_ids))})
+    ids = sorted(set(member_ids))
+    if len(ids) == 1:  # one value, not an array: see _by_ids
+        await db.write(_HELD_CLAIM_ONE, {"loop_claim_id": ids[0]})
+    else:
+        await db.write(_HELD_CLAIM, {"loop_claim_ids": ids})
     return True
 
 
@@ -111,25 +115,31 @@ async def _sync_with_referrers(conn: AsyncConnection, ids: list[int]) -> None:
 
 
 async def _sync_ids(conn: AsyncConnection, ids: list[int]) -> None:
-    statements = _by_ids(conn.dialect.name)
     for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        statements, params = _by_ids(conn.dialect.name, chunk)
         for statement in statements:
-            await conn.execute(statement, {"ids": ids[start : start + CHUNK]})
+            await conn.execute(statement, params)
 
 
 async def _recompute_ids(conn: AsyncConnection, ids: list[int]) -> None:
     """As :func:`_sync_ids` for rows claimed earlier in the transaction."""
-    recompute = _by_ids(conn.dialect.name)[-1]
     for start in range(0, len(ids), CHUNK):
-        await conn.execute(recompute, {"ids": ids[start : start + CHUNK]})
+        statements, params = _by_ids(conn.dialect.name, ids[start : start + CHUNK])
+        await conn.execute(statements[-1], params)
 
 
-def _by_ids(dialect: str) -> list[Executable]:
-    statements = _BY_IDS.get(dialect)
+def _by_ids(dialect: str, ids: list[int]) -> tuple[list[Executable], dict[str, Any]]:
+    """The statements recomputing ``ids``, and their parameters. One member on
+    PostgreSQL is named as one value: a plan for ``id = ANY($1)`` guesses ten ids,
+    and on a table without planner statistics yet (a new bot's) it scans members
+    and journeys whole, for every update."""
+    key = f"{dialect}-one" if dialect == "postgresql" and len(ids) == 1 else dialect
+    statements = _BY_IDS.get(key)
     if statements is None:  # built once: a bot recomputes a member or two per update
-        which = _IDS_ARRAY if dialect == "postgresql" else _IDS
-        statements = _BY_IDS[dialect] = _sync_statements(dialect, which)
-    return statements
+        which = {"postgresql": _IDS_ARRAY, "postgresql-one": _ONE_ID}.get(key, _IDS)
+        statements = _BY_IDS[key] = _sync_statements(dialect, which)
+    return statements, {"ids": ids[0] if key == "postgresql-one" else ids}
 
 
 async def catch_up_member_loop(conn: AsyncConnection) -> int:
@@ -182,6 +192,8 @@ _IDS = members.c.id.in_(bindparam("ids", expanding=True))
 #: the same on PostgreSQL as one array: the statement's text is not rewritten for each
 #: execution (an expanding IN is), and it is one prepared statement for any count
 _IDS_ARRAY = members.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(BigInteger)))
+#: one member on PostgreSQL (see :func:`_by_ids`)
+_ONE_ID = members.c.id == bindparam("ids", type_=BigInteger)
 _BY_IDS: dict[str, list[Executable]] = {}
 
 
@@ -232,6 +244,7 @@ def _claim(which: ColumnElement[bool]) -> Any:
 _HELD_CLAIM = _claim(
     members.c.id == any_(bindparam("loop_claim_ids", type_=postgresql.ARRAY(BigInteger)))
 )
+_HELD_CLAIM_ONE = _claim(members.c.id == bindparam("loop_claim_id", type_=BigInteger))
 
 
 def _facts(which: ColumnElement[bool]) -> Select[tuple[object, ...]]:

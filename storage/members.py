@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import fields as dataclass_fields
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Select, Table, bindparam, func, insert, select, update
+from sqlalchemy import Select, Table, bindparam, func, insert, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.database import Database
@@ -33,6 +34,9 @@ class MemberRepository(Protocol):
 
     async def update(self, member_id: int, **fields: Any) -> MemberRecord:
         """Set columns (language, time_zone, opted_out, reachable, …)."""
+
+    async def mark_started(self, member: MemberRecord) -> MemberRecord:
+        """The member started the bot (``started_bot``); returns the record with it set."""
 
     async def set_source_once(
         self, member_id: int, source: str | None, referrer: str | None
@@ -112,6 +116,11 @@ def _touch(dialect: str) -> Any:
     return stmt
 
 
+_MEMBERS = cast(Table, Member.__table__)
+#: :meth:`SqlMemberRepository.mark_started`'s write, with a bind name of its own
+_MARK_STARTED = (
+    update(_MEMBERS).where(_MEMBERS.c.id == bindparam("started_member")).values(started_bot=true())
+)
 #: :meth:`SqlMemberRepository.update`'s statements, by the columns they set
 _UPDATES: dict[tuple[str, ...], Any] = {}
 
@@ -237,6 +246,15 @@ class SqlMemberRepository:
                 await sync_member_loop(conn, [member_id], referrers=True)
         if self._known is not None:
             self._known[member_id] = record
+        return record
+
+    async def mark_started(self, member: MemberRecord) -> MemberRecord:
+        # nothing later in the update reads it back from the table: inside an update
+        # unit it rides on the unit's next statement (storage.riders, a quiet write)
+        await self._db.write(_MARK_STARTED, {"started_member": member.id})
+        record = replace(member, started_bot=True)
+        if self._known is not None:
+            self._known[member.id] = record
         return record
 
     async def set_source_once(

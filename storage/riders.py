@@ -14,6 +14,10 @@ What a held write may not do is be seen by the statement it rides on (both run o
 snapshot), nor meet another write in the same statement. So it rides only on a plain
 Core statement that touches none of the tables it writes and writes none of the tables
 it reads (foreign keys count both ways), next to writes whose tables it does not meet.
+One kind of write is looked at by column: an UPDATE setting only columns no foreign key
+refers to (``started_bot``) changes nothing another statement on the same snapshot could
+tell, unless it uses those columns, writes or locks that table: a statement reading other
+columns of its rows, or referring to them by key, sees the same values either way.
 Before a statement that might see it (or text, ORM, anything whose tables are unknown)
 the held writes are sent on their own first, in order. A statement that cannot carry it
 but does not meet it (Python-side column defaults, executemany, parameters that would
@@ -30,9 +34,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Executable, Table, literal, select
+from sqlalchemy import Column, Executable, Table, literal, select
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.sql import Delete, Insert, Select, Update
+from sqlalchemy.sql import Delete, Insert, Select, Update, visitors
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.selectable import Alias
@@ -77,6 +81,11 @@ class _Footprint:
     #: (an INSERT … VALUES or UPDATE takes any such key as a value to write): a held
     #: write never rides with parameters named like them
     exposed: frozenset[str]
+    #: per table touched, the columns it uses (None: any of them, e.g. it locks rows)
+    columns: Mapping[str, frozenset[str] | None]
+    #: an UPDATE of one table setting only these columns, none referred to by a
+    #: foreign key: it meets others by column (None: by table, as every other write)
+    quiet: frozenset[str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +197,7 @@ class Riders:
         ground = _footprint_of(host, self._dialect, keys)
         prints = [self._footprint(rider) for rider in riders]
         for mine in prints:
-            if mine.writes & ground.touches or (mine.touches - mine.writes) & ground.writes:
+            if _sees(ground, mine) or (mine.touches - mine.writes) & ground.writes:
                 return Verdict.SEND
         if ground.prefetch or host._independent_ctes:
             return Verdict.WAIT
@@ -234,7 +243,16 @@ class Riders:
 
 
 def _meet(one: _Footprint, other: _Footprint) -> bool:
-    return bool(one.writes & other.touches or other.writes & one.touches)
+    return _sees(one, other) or _sees(other, one)
+
+
+def _sees(reader: _Footprint, writer: _Footprint) -> bool:
+    """Whether ``reader`` touches what ``writer`` writes (by column for a quiet write)."""
+    for table in writer.writes & reader.touches:
+        used = reader.columns.get(table)
+        if writer.quiet is None or table in reader.writes or used is None or used & writer.quiet:
+            return True
+    return False
 
 
 def _ctes(riders: Sequence[UpdateBase]) -> list[Any]:
@@ -262,13 +280,24 @@ def _footprint_of(
     if isinstance(statement, UpdateBase) and isinstance(statement.table, Table):
         writes.add(statement.table)
         tables.add(statement.table)
+    used, locks = _columns_used(statement)
+    quiet = _quiet(statement) if tables == writes else None  # no UPDATE … FROM
     # foreign keys are read (and cascade) both ways: count their other ends as touched
+    # (by key; a write that changes no key, the quiet one, reaches no other table)
     for table in list(tables):
-        tables.update(fk.column.table for fk in table.foreign_keys)
-    for table in writes:
+        for fk in table.foreign_keys:
+            tables.add(fk.column.table)
+            used.setdefault(fk.column.table.name, set()).add(fk.column.name)
+    unknown: set[str] = set()
+    for table in writes if quiet is None else ():
         for other in table.metadata.tables.values():
             if any(fk.column.table is table for fk in other.foreign_keys):
                 tables.add(other)
+                unknown.add(other.name)
+    columns = {
+        t.name: None if locks or t.name in unknown else frozenset(used.get(t.name, ()))
+        for t in tables
+    }
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
     assert isinstance(compiled, SQLCompiler)
     exposed: frozenset[str] = frozenset()
@@ -283,7 +312,49 @@ def _footprint_of(
         frozenset(compiled.binds),
         bool(compiled.insert_prefetch or compiled.update_prefetch),
         exposed,
+        columns,
+        quiet,
     )
+
+
+def _columns_used(statement: UpdateBase | Select[Any]) -> tuple[dict[str, set[str]], bool]:
+    """The columns ``statement`` names, per table (an alias's under its table), and
+    whether it locks rows (``FOR UPDATE`` and the like)."""
+    used: dict[str, set[str]] = {}
+    locks = False
+    for element in visitors.iterate(statement):
+        if isinstance(element, Select) and element._for_update_arg is not None:
+            locks = True
+        if isinstance(element, Column):
+            table: Any = element.table
+            if isinstance(table, Alias):
+                table = table.element
+            if isinstance(table, Table):
+                used.setdefault(table.name, set()).add(element.name)
+    return used, locks
+
+
+def _quiet(statement: UpdateBase | Select[Any]) -> frozenset[str] | None:
+    """The columns a quiet write sets (see :attr:`_Footprint.quiet`), or None."""
+    if not isinstance(statement, Update) or not isinstance(statement.table, Table):
+        return None
+    table = statement.table
+    if statement._returning or statement._independent_ctes:
+        return None
+    names = {
+        getattr(key, "name", None) if not isinstance(key, str) else key
+        for key in statement._values or ()
+    }
+    referred = {
+        fk.column.name
+        for other in table.metadata.tables.values()
+        for fk in other.foreign_keys
+        if fk.column.table is table
+    }
+    keys = {c.name for c in table.primary_key.columns}
+    if not names or None in names or names & (referred | keys):
+        return None
+    return frozenset(name for name in names if name is not None)
 
 
 def _merged(params: Mapping[str, Any], held: list[Held]) -> dict[str, Any]:

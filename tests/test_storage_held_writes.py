@@ -186,3 +186,42 @@ async def test_a_connection_given_back_just_now_is_not_pinged(pg_url: str) -> No
             assert await conn.scalar(text("SELECT pg_backend_pid()")) != pid
     finally:
         await db.close()
+
+
+async def test_marking_a_member_started_rides_on_what_refers_to_the_member(
+    db: Database,
+) -> None:
+    """``started_bot`` is set by a quiet write (a column no key refers to): it rides on
+    the journey's insert, which refers to the member only by key, and is committed."""
+    inbox = SqlInbox(db)
+    await inbox.put([Stored("tg:14", "{}")], NOW, timedelta(seconds=30))
+    members = SqlMemberRepository(db)
+    with statements(db) as sent:
+        async with db.update_unit():
+            member = await members.touch(UserRef("telegram", "14", "Ann"), NOW)
+            started = await members.mark_started(member)
+            await SqlInteractionLog(db).record(member.id, "start", NOW, chat_id="14")
+            await JourneyStore(db).open_many([(member.id, NOW, None)])
+    assert started.started_bot and started == await members.get_by_id(member.id)
+    if db.dialect == "postgresql":  # the member; the journey; the recompute
+        assert len(sent) == 3, sent
+        assert sent[1].startswith("WITH warmline_held_0 AS (UPDATE members SET started_bot")
+        assert "INSERT INTO journeys" in sent[1]
+
+
+async def test_a_statement_that_reads_the_started_column_sees_the_mark(db: Database) -> None:
+    """A statement naming ``started_bot`` (or every member column) sees the quiet write:
+    it is sent on its own first, as any held write a statement might see."""
+    members = SqlMemberRepository(db)
+    with statements(db) as sent:
+        async with db.update_unit():
+            member = await members.touch(UserRef("telegram", "15"), NOW)
+            await members.mark_started(member)
+            async with db.transaction() as conn:
+                seen = await conn.scalar(
+                    select(MEMBERS.c.started_bot).where(MEMBERS.c.id == member.id)
+                )
+            again = await members.get_by_id(member.id)
+    assert seen is True and again is not None and again.started_bot
+    if db.dialect == "postgresql":
+        assert sent[1].startswith("UPDATE members SET started_bot"), sent
