@@ -98,6 +98,9 @@ class _Pool:
     sparse: SparseMatrix | None
     #: position in ``rows`` of each chunk row (-1: not in this pool)
     position: np.ndarray
+    #: each source's number of rows, and ``-arange(rows.size)``: computed once, not per signal
+    sizes: np.ndarray
+    negative: np.ndarray
 
 
 class Retriever:
@@ -178,7 +181,9 @@ class Retriever:
             else None
         )
         sparse = self.index.sparse.take(rows) if self.index.sparse is not None else None
-        return _Pool(rows, starts, vectors, second_vectors, sparse, position)
+        sizes = np.diff(np.append(starts, rows.size))
+        negative = -np.arange(rows.size, dtype=np.int64)
+        return _Pool(rows, starts, vectors, second_vectors, sparse, position, sizes, negative)
 
     def search(self, question: str, lang: str, mode: Mode = "hybrid", limit: int = 5) -> Ranking:
         """Best sources for ``question``, searched among chunks in ``lang`` when the KB has any."""
@@ -276,12 +281,11 @@ class Retriever:
 
     def _per_source(self, pool: _Pool, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each source's best chunk score, and which chunk row reached it."""
+        if pool.starts.size == scores.size:  # one chunk per source: each is its own best
+            return scores, pool.rows
         best = np.maximum.reduceat(scores, pool.starts)
-        sizes = np.diff(np.append(pool.starts, scores.size))
-        reached = scores >= np.repeat(best, sizes)
-        first = np.maximum.reduceat(
-            np.where(reached, -np.arange(scores.size), -scores.size), pool.starts
-        )
+        reached = scores >= np.repeat(best, pool.sizes)
+        first = np.maximum.reduceat(np.where(reached, pool.negative, -scores.size), pool.starts)
         return best, pool.rows[-first]
 
     def _second_scores(self, query: QueryVectors, pool: _Pool) -> np.ndarray:
