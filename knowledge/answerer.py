@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from knowledge.contract import Answer, Suggestion
+from knowledge.offtopic import OffTopic
 from knowledge.retriever import Mode, Ranking, Retriever
 from knowledge.rewording import Rewriter
 from knowledge.screening import screen
@@ -43,6 +44,9 @@ COMPLAINT_ENTRY_FLOOR = 1.0
 CLARIFY_GAP = 0.15
 #: ... when the runner-up alone is this plausible (its calibrated similarity)
 CLARIFY_RUNNER_UP = 0.5
+#: a message about something other than the shop (:mod:`knowledge.offtopic`) is answered
+#: from the KB only at this confidence; below it, a person takes it
+OFF_TOPIC_CONFIDENCE = 0.9
 
 
 class KnowledgeAnswerer:
@@ -59,6 +63,12 @@ class KnowledgeAnswerer:
         self.min_confidence = min_confidence
         self.rewriter = rewriter
         self.default_lang = default_lang
+        #: the off-topic wordings this KB does not use itself
+        self.off_topic = OffTopic(
+            text
+            for chunk in retriever.index.chunks
+            for text in (chunk.text, *chunk.answers.values())
+        )
 
     async def answer(self, question: str, lang: str | None = None) -> Answer:
         decided = await asyncio.to_thread(self.decide, question, lang)
@@ -158,7 +168,10 @@ class KnowledgeAnswerer:
 
     def _from_ranking(self, question: str, lang: str, ranking: Ranking, script: Script) -> Answer:
         suggestions = self._suggestions(ranking)
-        if not ranking.candidates or ranking.confidence < self.min_confidence:
+        needed = self.min_confidence
+        if self.off_topic(question):
+            needed = max(needed, OFF_TOPIC_CONFIDENCE)
+        if not ranking.candidates or ranking.confidence < needed:
             return self._handoff(question, lang, ranking, script, suggestions)
         close = self._close_call(ranking)
         if close is not None:
