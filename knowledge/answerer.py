@@ -63,11 +63,14 @@ class KnowledgeAnswerer:
         self.min_confidence = min_confidence
         self.rewriter = rewriter
         self.default_lang = default_lang
-        #: the off-topic wordings this KB does not use itself
+        #: what is off-topic for this KB: wordings it never uses, terms it never has
         self.off_topic = OffTopic(
-            text
-            for chunk in retriever.index.chunks
-            for text in (chunk.text, *chunk.answers.values())
+            (
+                text
+                for chunk in retriever.index.chunks
+                for text in (chunk.text, *chunk.answers.values())
+            ),
+            {term for bm25, _ in retriever.index.bm25.values() for term in bm25.vocab_dict},
         )
 
     async def answer(self, question: str, lang: str | None = None) -> Answer:
@@ -168,10 +171,9 @@ class KnowledgeAnswerer:
 
     def _from_ranking(self, question: str, lang: str, ranking: Ranking, script: Script) -> Answer:
         suggestions = self._suggestions(ranking)
-        needed = self.min_confidence
-        if self.off_topic(question):
-            needed = max(needed, OFF_TOPIC_CONFIDENCE)
-        if not ranking.candidates or ranking.confidence < needed:
+        if not ranking.candidates or ranking.confidence < self.min_confidence:
+            return self._handoff(question, lang, ranking, script, suggestions)
+        if ranking.confidence < OFF_TOPIC_CONFIDENCE and self.off_topic(question):
             return self._handoff(question, lang, ranking, script, suggestions)
         close = self._close_call(ranking)
         if close is not None:

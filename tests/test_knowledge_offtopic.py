@@ -11,6 +11,7 @@ import pytest
 from knowledge.answerer import OFF_TOPIC_CONFIDENCE
 from knowledge.offtopic import OffTopic
 from knowledge.service import KnowledgeBase
+from knowledge.text import tokenize
 
 PLAIN = OffTopic(["Our teas ship from Hangzhou."])
 
@@ -57,6 +58,10 @@ def test_asks_about_other_things_are_off_topic(question: str) -> None:
         "积分是乘以会员倍率吗",
         "我的历史订单在哪看",
         "普洱茶饼怎么撬开",
+        "能发京东快递吗",
+        "100积分等于多少钱",
+        "电脑上能下单吗",
+        "can I buy 2x 50g tins",
     ],
 )
 def test_the_shops_own_asks_are_not(question: str) -> None:
@@ -69,6 +74,15 @@ def test_a_wording_the_kb_uses_itself_is_not_off_topic() -> None:
     assert not coffee_shop("do you sell coffee beans")
     assert not coffee_shop("你们卖咖啡豆吗")
     assert coffee_shop("do you sell wine")  # the other wordings still count
+
+
+def test_goods_or_words_the_kb_never_names_are_off_topic() -> None:
+    kb = ["We sell Longjing and oolong in gift boxes.", "龙井和乌龙茶都有礼盒装。"]
+    shop = OffTopic(kb, {term for text in kb for term in tokenize(text)})
+    assert shop("do you guys stock scented candles") and shop("有没有卖蜂蜜")
+    assert shop("你们卖月饼吗") and shop("quantum entanglement")
+    assert not shop("do you sell longjing in gift boxes") and not shop("你们卖乌龙茶吗")
+    assert not OffTopic(kb)("do you guys stock scented candles")  # no vocabulary: wording only
 
 
 def test_the_check_costs_well_under_a_millisecond() -> None:
