@@ -88,9 +88,9 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     ),
     # pets and idle chat
     "chat": (
-        r"cats?", r"dogs?", r"pupp(y|ies)", r"kittens?", r"pets?",
+        r"pupp(y|ies)", r"kittens?", r"pets?",
         r"(i'?m|im|i am|so) (bored|lonely)", r"talk to me", r"something funny",
-        "猫", "狗", "宠物", "无聊", "寂寞", "陪我", "段子",
+        "宠物", "猫咪", "小狗", "无聊", "寂寞", "陪我", "段子",
     ),
     # another marketplace, courier or service
     "elsewhere": (
