@@ -5,7 +5,9 @@ ever come verbatim from the KB (or a rewording checked against it), so no
 message can unlock a coupon or change a rule. Complaints, risky asks and asks
 about another shop (:mod:`knowledge.screening`) are handed to a person before
 any KB text is chosen, and chat about the bot itself gets the small-talk reply; when two entries are about equally likely, the member is asked which
-one they mean rather than given a guess.
+one they mean rather than given a guess. A message about other things
+(:mod:`knowledge.offtopic`) is answered only on a strong match: a look-alike of an entry
+goes to a person.
 """
 
 from __future__ import annotations
