@@ -5,7 +5,9 @@ ever come verbatim from the KB (or a rewording checked against it), so no
 message can unlock a coupon or change a rule. Complaints, risky asks and asks
 about another shop (:mod:`knowledge.screening`) are handed to a person before
 any KB text is chosen, and chat about the bot itself gets the small-talk reply; when two entries are about equally likely, the member is asked which
-one they mean rather than given a guess.
+one they mean rather than given a guess. A message about other things
+(:mod:`knowledge.offtopic`) is answered only on a strong match: a look-alike of an entry
+goes to a person.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from knowledge.contract import Answer, Suggestion
+from knowledge.offtopic import OffTopic
 from knowledge.retriever import Mode, Ranking, Retriever
 from knowledge.rewording import Rewriter
 from knowledge.screening import screen
@@ -43,6 +46,9 @@ COMPLAINT_ENTRY_FLOOR = 1.0
 CLARIFY_GAP = 0.15
 #: ... when the runner-up alone is this plausible (its calibrated similarity)
 CLARIFY_RUNNER_UP = 0.5
+#: a message about something other than the shop (:mod:`knowledge.offtopic`) is answered
+#: from the KB only at this confidence; below it, a person takes it
+OFF_TOPIC_CONFIDENCE = 0.9
 
 
 class KnowledgeAnswerer:
@@ -59,6 +65,15 @@ class KnowledgeAnswerer:
         self.min_confidence = min_confidence
         self.rewriter = rewriter
         self.default_lang = default_lang
+        #: what is off-topic for this KB: wordings it never uses, terms it never has
+        self.off_topic = OffTopic(
+            (
+                text
+                for chunk in retriever.index.chunks
+                for text in (chunk.text, *chunk.answers.values())
+            ),
+            {term for bm25, _ in retriever.index.bm25.values() for term in bm25.vocab_dict},
+        )
 
     async def answer(self, question: str, lang: str | None = None) -> Answer:
         decided = await asyncio.to_thread(self.decide, question, lang)
@@ -159,6 +174,8 @@ class KnowledgeAnswerer:
     def _from_ranking(self, question: str, lang: str, ranking: Ranking, script: Script) -> Answer:
         suggestions = self._suggestions(ranking)
         if not ranking.candidates or ranking.confidence < self.min_confidence:
+            return self._handoff(question, lang, ranking, script, suggestions)
+        if ranking.confidence < OFF_TOPIC_CONFIDENCE and self.off_topic(question):
             return self._handoff(question, lang, ranking, script, suggestions)
         close = self._close_call(ranking)
         if close is not None:
