@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable
-from functools import reduce
+from functools import cache, reduce
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -135,11 +135,13 @@ def _by_ids(dialect: str, ids: list[int]) -> tuple[list[Executable], dict[str, A
     and on a table without planner statistics yet (a new bot's) it scans members
     and journeys whole, for every update."""
     key = f"{dialect}-one" if dialect == "postgresql" and len(ids) == 1 else dialect
-    statements = _BY_IDS.get(key)
-    if statements is None:  # built once: a bot recomputes a member or two per update
-        which = {"postgresql": _IDS_ARRAY, "postgresql-one": _ONE_ID}.get(key, _IDS)
-        statements = _BY_IDS[key] = _sync_statements(dialect, which)
-    return statements, {"ids": ids[0] if key == "postgresql-one" else ids}
+    return _statements_for(key), {"ids": ids[0] if key == "postgresql-one" else ids}
+
+
+@cache  # built once: a bot recomputes a member or two per update
+def _statements_for(key: str) -> list[Executable]:
+    which = {"postgresql": _IDS_ARRAY, "postgresql-one": _ONE_ID}.get(key, _IDS)
+    return _sync_statements(key.removesuffix("-one"), which)
 
 
 async def catch_up_member_loop(conn: AsyncConnection) -> int:
@@ -194,7 +196,6 @@ _IDS = members.c.id.in_(bindparam("ids", expanding=True))
 _IDS_ARRAY = members.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(BigInteger)))
 #: one member on PostgreSQL (see :func:`_by_ids`)
 _ONE_ID = members.c.id == bindparam("ids", type_=BigInteger)
-_BY_IDS: dict[str, list[Executable]] = {}
 
 
 async def _sync(conn: AsyncConnection, which: ColumnElement[bool]) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import fields as dataclass_fields
 from dataclasses import replace
 from datetime import datetime
+from functools import cache
 from typing import Any, Protocol, cast
 
 from sqlalchemy import Select, Table, bindparam, func, insert, select, true, update
@@ -87,8 +88,6 @@ _INSERT_INTERACTION = insert(_INTERACTIONS).values(
         for name in ("member_id", "kind", "at", "chat_id", "detail")
     }
 )
-#: the upsert of :meth:`SqlMemberRepository.touch`, per dialect, built once
-_TOUCHES: dict[str, Any] = {}
 #: member columns the insight funnel copies (see storage.member_loop)
 LOOP_FIELDS = frozenset({"source", "referrer_code", "joined_at"})
 
@@ -99,21 +98,19 @@ def insert_for(dialect: str, table: Any) -> Any:
     return module.insert(table)
 
 
+@cache  # built once per dialect
 def _touch(dialect: str) -> Any:
     """Insert the member, or refresh the name and last-seen of the one there."""
-    stmt = _TOUCHES.get(dialect)
-    if stmt is None:
-        table = Member.__table__
-        upsert = insert_for(dialect, table)
-        stmt = _TOUCHES[dialect] = upsert.on_conflict_do_update(
-            index_elements=[table.c.platform, table.c.user_id],
-            set_={
-                "display_name": upsert.excluded.display_name,
-                "username": upsert.excluded.username,
-                "last_seen_at": upsert.excluded.last_seen_at,
-            },
-        ).returning(*(table.c[name] for name in _RECORD_FIELDS))
-    return stmt
+    table = Member.__table__
+    upsert = insert_for(dialect, table)
+    return upsert.on_conflict_do_update(
+        index_elements=[table.c.platform, table.c.user_id],
+        set_={
+            "display_name": upsert.excluded.display_name,
+            "username": upsert.excluded.username,
+            "last_seen_at": upsert.excluded.last_seen_at,
+        },
+    ).returning(*(table.c[name] for name in _RECORD_FIELDS))
 
 
 _MEMBERS = cast(Table, Member.__table__)
@@ -121,21 +118,18 @@ _MEMBERS = cast(Table, Member.__table__)
 _MARK_STARTED = (
     update(_MEMBERS).where(_MEMBERS.c.id == bindparam("started_member")).values(started_bot=true())
 )
-#: :meth:`SqlMemberRepository.update`'s statements, by the columns they set
-_UPDATES: dict[tuple[str, ...], Any] = {}
 
 
+@cache  # built once per set of columns
 def _update(names: tuple[str, ...]) -> Any:
-    stmt = _UPDATES.get(names)
-    if stmt is None:
-        table = cast(Table, Member.__table__)
-        stmt = _UPDATES[names] = (
-            update(table)
-            .where(table.c.id == bindparam("member"))
-            .values({table.c[name]: bindparam(f"new_{name}") for name in names})
-            .returning(*(table.c[name] for name in _RECORD_FIELDS))
-        )
-    return stmt
+    """:meth:`SqlMemberRepository.update`'s statement setting the columns ``names``."""
+    table = cast(Table, Member.__table__)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("member"))
+        .values({table.c[name]: bindparam(f"new_{name}") for name in names})
+        .returning(*(table.c[name] for name in _RECORD_FIELDS))
+    )
 
 
 def to_record(row: Member) -> MemberRecord:
