@@ -1,4 +1,4 @@
-"""One HTTP server for everything the bot serves: Telegram webhooks, shop
+"""One HTTP server for everything the bot serves: platform webhooks, shop
 order hooks, the dashboard and metrics. Features add routes before start.
 
 What it promises (README "Running several workers"): a request's head must
@@ -31,8 +31,9 @@ from bot.safe_json import BadJson, load_json
 
 log = logging.getLogger("warmline.web")
 
-#: headers that carry credentials: compared byte by byte, so they must be ASCII
-CREDENTIAL_HEADERS = ("X-Telegram-Bot-Api-Secret-Token", "X-Warmline-Signature", "X-CSRF-Token")
+#: words naming a header that carries a credential (a platform's webhook secret, an order
+#: hook's signature, the dashboard's CSRF token): compared byte by byte, so it must be ASCII
+CREDENTIAL_WORDS = ("token", "signature", "secret")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -107,9 +108,8 @@ class WebServer:
         if guard is not None:
             guard.busy()
         try:
-            for name in CREDENTIAL_HEADERS:
-                value = request.headers.get(name)
-                if value is not None and not (value.isascii() and value.isprintable()):
+            for name, value in request.headers.items():
+                if not (value.isascii() and value.isprintable()) and _is_credential(name):
                     return _bad(name, "must be printable ASCII")
             # (a multipart body is streamed by its handler, so it is not read here)
             if request.body_exists and not request.content_type.startswith("multipart/"):
@@ -131,6 +131,11 @@ class WebServer:
         finally:
             if guard is not None:
                 guard.idle()
+
+
+def _is_credential(header: str) -> bool:
+    lowered = header.lower()
+    return any(word in lowered for word in CREDENTIAL_WORDS)
 
 
 def _bad(field: str, problem: str) -> web.Response:
