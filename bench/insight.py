@@ -33,6 +33,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from bench.insight_data import Shape, describe, load  # noqa: E402
 from bot.config.model import WarmlineConfig  # noqa: E402
+from bot.schema import with_feature_tables  # noqa: E402
 from insight import pages  # noqa: E402
 from insight.queries.activity import refresh_activity  # noqa: E402
 from insight.queries.members import (  # noqa: E402
@@ -74,7 +75,7 @@ def config_for(url: str) -> WarmlineConfig:
 
 
 async def reset(url: str) -> None:
-    db = Database(url)
+    db = with_feature_tables(Database(url))
     try:
         if db.dialect == "postgresql":
             async with db.engine.begin() as conn:
@@ -89,7 +90,7 @@ async def time_pages(url: str, window: Window) -> dict[str, float]:
     """Milliseconds per page (median of 3 after a warm-up), as the dashboard runs them."""
     config = config_for(url)
     settings = pages.Settings.of(config)
-    db = Database(url)
+    db = with_feature_tables(Database(url))
     steps: dict[str, Callable[..., Awaitable[object]]] = {
         "overview": lambda c: pages.overview(c, window, settings, END),
         "sources": lambda c: pages.sources(c, window, settings, config),
@@ -164,7 +165,7 @@ async def bench(url: str, label: str, shape: Shape, reuse: bool = False) -> None
         print("reusing the history already loaded by a previous run")
     else:
         await reset(url)
-        db = Database(url)
+        db = with_feature_tables(Database(url))
         started = time.perf_counter()
         try:
             counts = await load(db.engine, shape)

@@ -18,14 +18,20 @@ A feature may bring its own config section and its own tables:
   features read it with ``app.config.section(name, Model)``. The section of an installed
   feature that ``features:`` leaves out is not checked, only noted
   (:mod:`bot.config.sections`).
-- ``migrations``: a folder of alembic revision scripts, a branch of its own: its first
-  revision has no ``down_revision``, the feature's name as ``branch_labels`` and the
-  core's heads (today ``("0005", "0017")``) as ``depends_on``, so it runs once they have.
-  ``warmline db upgrade`` and the App's schema check take the folders of every *installed*
-  feature, loaded or not, as the built-in features' tables are always there: a database
-  that once ran a feature never holds a revision alembic cannot find. Warmline's own
-  features keep their revisions in the core chain (``storage/migrations/versions``):
-  moving them would orphan the revisions existing databases already record.
+- ``migrations``: a folder of alembic revision scripts. A third-party feature's folder is a
+  branch of its own: its first revision has no ``down_revision``, the feature's name as
+  ``branch_labels`` and the core's head (today ``"0019"``) as ``depends_on``, so it runs
+  once the core's revisions have. Warmline's own features declare their folders the same
+  way, but theirs hold revisions *of the core chain* (push's ``0002``, moderation's
+  ``0005``, ...): the same ids, parents and files as when they all sat in
+  ``storage/migrations/versions``, which keeps what touches core tables or several
+  features (the foundation, merges, the update inbox, the member loop). Alembic finds a
+  revision by its id in any of the folders it is given, so a database that recorded them
+  before the move upgrades unchanged. ``warmline db upgrade``, the App's schema check and
+  every other caller of :func:`storage.revisions.alembic_config` take the folders of every
+  *installed* feature, loaded or not (:func:`migration_locations`): the core chain is
+  whole only with the built-in features' folders, and a database that once ran a feature
+  never holds a revision alembic cannot find.
 """
 
 from __future__ import annotations
@@ -63,7 +69,7 @@ class Feature:
     requires: tuple[str, ...] = ()
     #: the model of the feature's config section, the top-level key named like it
     config: type[BaseModel] | None = None
-    #: the folder of the feature's own alembic revision scripts
+    #: the folder of the feature's alembic revision scripts (see the module's docstring)
     migrations: Path | None = None
 
 

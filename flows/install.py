@@ -114,4 +114,5 @@ FEATURE = Feature(
     check=file_problems,
     requires=("push",),
     config=FlowsConfig,
+    migrations=Path(__file__).with_name("migrations"),
 )

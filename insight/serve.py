@@ -7,6 +7,7 @@ import logging
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.clock import SystemClock
@@ -155,4 +156,11 @@ async def serve_dashboard(config: WarmlineConfig) -> None:
         await db.close()
 
 
-FEATURE = Feature("insight", install_insight, order=90, commands=register, config=InsightConfig)
+FEATURE = Feature(
+    "insight",
+    install_insight,
+    order=90,
+    commands=register,
+    config=InsightConfig,
+    migrations=Path(__file__).with_name("migrations"),
+)

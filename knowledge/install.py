@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config.model import WarmlineConfig
@@ -87,4 +88,5 @@ FEATURE = Feature(
     commands=register,
     check=file_problems,
     config=KnowledgeConfig,
+    migrations=Path(__file__).with_name("migrations"),
 )

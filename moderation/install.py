@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.features import Feature
@@ -107,4 +108,10 @@ def _flood_hook(flood: MemoryFloodCounter) -> MemberDataHook:
     return MemberDataHook("anti_flood", export, erase)
 
 
-FEATURE = Feature("moderation", install_community, order=20, config=ModerationConfig)
+FEATURE = Feature(
+    "moderation",
+    install_community,
+    order=20,
+    config=ModerationConfig,
+    migrations=Path(__file__).with_name("migrations"),
+)

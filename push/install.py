@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.adapter import batches_pushes
@@ -145,4 +146,11 @@ def _window_batch(app: App, gate: Gate) -> WindowBatch | None:
     return batch
 
 
-FEATURE = Feature("push", install, order=30, commands=register, config=PushConfig)
+FEATURE = Feature(
+    "push",
+    install,
+    order=30,
+    commands=register,
+    config=PushConfig,
+    migrations=Path(__file__).with_name("migrations"),
+)

@@ -118,13 +118,14 @@ class Database:
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
         self._lock_owner: asyncio.Task[Any] | None = None
         self._row_caches: dict[str, dict[Any, Any]] = {}
-        #: folders of revision scripts beside the core chain (:meth:`add_migrations`)
+        #: features' folders of revision scripts, beside the core's (:meth:`add_migrations`)
         self.migrations: list[Path] = []
 
     def add_migrations(self, folders: Iterable[Path]) -> None:
         """Migrate (and check) these folders of alembic revision scripts too: features'
-        own tables, each folder a branch off the core chain. Storage takes them as
-        given; which features bring which folders is the core's business."""
+        tables, the built-in features' revisions of the core chain and third-party
+        branches off it. Storage takes them as given; which features bring which folders
+        is the core's business."""
         for folder in folders:
             if folder not in self.migrations:
                 self.migrations.append(folder)

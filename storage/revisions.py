@@ -1,10 +1,12 @@
-"""Where the revision scripts are: the core chain, plus features' own folders.
+"""Where the revision scripts are: the core folder, plus the folders features bring.
 
-The core chain (``storage/migrations/versions``) holds every built-in table, Warmline's
-own features' included. A feature package may bring a folder of its own revisions, a
-branch off the core chain (``bot.features.Feature.migrations``); storage takes the
-folders it is handed and knows nothing of features.
-"""
+``storage/migrations/versions`` holds the revisions that touch core tables or several
+features (the foundation, merges, the update inbox, the member loop). Each built-in
+feature keeps the revisions of its own tables in its package (``push/migrations``, ...):
+they are revisions of the same core chain, with the ids and parents they always had, so
+the chain is whole only with those folders. A third-party feature's folder is a branch off
+the chain. Storage takes the folders it is handed (``bot.features.Feature.migrations``)
+and knows nothing of features."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 def alembic_config(
     connection: Connection | None = None, migrations: Iterable[Path] = ()
 ) -> AlembicConfig:
-    """The core chain, plus the ``migrations`` folders of features' own revisions."""
+    """The core folder, plus the ``migrations`` folders of the installed features."""
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     folders = [MIGRATIONS / "versions", *migrations]

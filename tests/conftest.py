@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from services import PG_URL, fresh_redis, reset_postgres
 
+from bot.schema import with_feature_tables
 from storage.database import Database
 
 #: the Camellia index fixtures, built once per session (tests/knowledge_support.py)
@@ -44,7 +45,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
     """A migrated database on each backend (closed after the test)."""
-    database = Database(database_url)
+    database = with_feature_tables(Database(database_url))
     await database.migrate()
     try:
         yield database

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.schema import with_feature_tables
 from storage.database import Database
 
 
@@ -18,7 +19,7 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "warmline.db"
 
     async def migrate() -> None:
-        database = Database(f"sqlite+aiosqlite:///{path}")
+        database = with_feature_tables(Database(f"sqlite+aiosqlite:///{path}"))
         try:
             await database.migrate()
         finally:

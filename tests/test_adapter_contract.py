@@ -35,6 +35,7 @@ from bot.adapters.local import LocalAdapter
 from bot.adapters.telegram_platform import TelegramConfig
 from bot.errors import RateLimited
 from bot.events import Button, Event, IncomingMessage, OutgoingMessage, UserRef
+from bot.schema import with_feature_tables
 from bot.web import WebServer
 from storage.database import Database
 
@@ -96,7 +97,7 @@ async def _wecom(tmp_path: Path) -> AsyncIterator[Subject]:
 
     fake = FakeWeCom()
     await fake.start()
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'wecom.db'}")
+    db = with_feature_tables(Database(f"sqlite+aiosqlite:///{tmp_path / 'wecom.db'}"))
     await db.migrate()
     port = free_port()
     web = WebServer(f"127.0.0.1:{port}")

@@ -24,6 +24,7 @@ from fault_support import (
     worker_config,
 )
 
+from bot.schema import with_feature_tables
 from storage.database import Database
 
 fake_api = fake_bot_api.fake_api
@@ -86,7 +87,7 @@ async def test_postgresql_down_for_5s(
     postgres = OwnPostgres()
     await asyncio.to_thread(postgres.init)
     await postgres.start()
-    database = Database(postgres.url)
+    database = with_feature_tables(Database(postgres.url))
     await database.migrate()
     await database.close()
     port = free_port()

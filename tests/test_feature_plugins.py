@@ -21,6 +21,7 @@ from bot.app import App
 from bot.cli import app as cli
 from bot.config import load_config
 from bot.errors import ConfigError
+from bot.features import migration_locations
 from storage.database import alembic_config
 
 FEATURE_MODULE = '''
@@ -110,7 +111,9 @@ def stock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     package = tmp_path / "site"
     (package / "stock_migrations").mkdir(parents=True)
     (package / "stock_alerts.py").write_text(FEATURE_MODULE, "utf-8")
-    core_heads = tuple(ScriptDirectory.from_config(alembic_config()).get_heads())
+    core_heads = tuple(
+        ScriptDirectory.from_config(alembic_config(None, migration_locations())).get_heads()
+    )
     (package / "stock_migrations" / "stock_0001_table.py").write_text(
         REVISION.replace("{core_heads}", repr(core_heads)), "utf-8"
     )
@@ -199,7 +202,12 @@ async def test_on_postgresql_db_upgrade_brings_the_features_table(stock: Path, p
     with pytest.raises(ConfigError) as caught:  # the core's schema check sees the branch
         await before.start()
     await before.stop()
-    heads = sorted({*ScriptDirectory.from_config(alembic_config()).get_heads(), "stock_0001"})
+    heads = sorted(
+        {
+            *ScriptDirectory.from_config(alembic_config(None, migration_locations())).get_heads(),
+            "stock_0001",
+        }
+    )
     assert str(caught.value) == (
         f"storage.database_url: the database schema is not current (at nothing, need {heads}); "
         "run `warmline db upgrade -c FILE`"

@@ -14,6 +14,7 @@ from insight_history import END, ORDERS, WINDOW, build_history, day
 from sqlalchemy import insert
 
 from bot.config.model import WarmlineConfig
+from bot.schema import with_feature_tables
 from insight import charts, figure_tables, pages
 from insight.report import write_report
 from storage.database import Database
@@ -49,7 +50,7 @@ async def figures(db: Database) -> tuple[str, str]:
 async def test_stored_absurd_amounts_are_left_out_with_a_warning(
     database_url: str, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
-    db = Database(database_url)
+    db = with_feature_tables(Database(database_url))
     try:
         await db.migrate()
         await build_history(db.engine)

@@ -15,6 +15,7 @@ from insight_history import END, WINDOW, build_history
 
 from bot.clock import ManualClock
 from bot.config.model import WarmlineConfig
+from bot.schema import with_feature_tables
 from bot.web import WebServer
 from insight.dashboard.app import mount
 from insight.passwords import hash_password
@@ -57,7 +58,7 @@ async def serve(database_url: str, admin_hash: str) -> AsyncIterator[str]:
             },
         }
     )
-    db = Database(database_url)
+    db = with_feature_tables(Database(database_url))
     await db.migrate()
     await build_history(db.engine)
     server = WebServer("127.0.0.1:0")
@@ -217,7 +218,7 @@ async def test_sessions_and_login_links_expire(sqlite_url: str) -> None:
 
     from insight.dashboard.sessions import SessionStore
 
-    db = Database(sqlite_url)
+    db = with_feature_tables(Database(sqlite_url))
     await db.migrate()
     clock = ManualClock(END)
     store = SessionStore(db.engine, clock, timedelta(hours=8), timedelta(minutes=10))

@@ -10,6 +10,7 @@ import pytest
 from insight_history import START, WINDOW, build_history
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.schema import with_feature_tables
 from insight.config import InsightConfig
 from insight.costs import cost_models
 from insight.definitions import FIGURES, FUNNEL_STEPS, markdown_table
@@ -37,7 +38,7 @@ COSTS = InsightConfig.model_validate(
 
 @pytest.fixture
 async def conn(database_url: str) -> AsyncIterator[AsyncConnection]:
-    db = Database(database_url)
+    db = with_feature_tables(Database(database_url))
     await db.migrate()
     await build_history(db.engine)
     async with db.engine.begin() as connection:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app as cli
 from bot.config.model import WarmlineConfig
+from bot.schema import with_feature_tables
 from insight.config import insight_config
 from insight.passwords import verify_password
 from insight.report import write_report
@@ -33,7 +34,7 @@ def _config(url: str) -> WarmlineConfig:
 
 
 async def _history(url: str) -> None:
-    db = Database(url)
+    db = with_feature_tables(Database(url))
     try:
         await db.migrate()
         await build_history(db.engine)

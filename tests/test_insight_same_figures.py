@@ -22,6 +22,7 @@ from insight_history import END, START, WINDOW, build_history
 
 from bot.clock import ManualClock
 from bot.config.model import WarmlineConfig
+from bot.schema import with_feature_tables
 from bot.web import WebServer
 from insight.dashboard.app import mount
 from insight.definitions import FUNNEL_STEPS
@@ -56,7 +57,7 @@ def _config(url: str) -> WarmlineConfig:
 
 @pytest.fixture
 async def history(sqlite_url: str) -> AsyncIterator[str]:
-    db = Database(sqlite_url)
+    db = with_feature_tables(Database(sqlite_url))
     try:
         await db.migrate()
         await build_history(db.engine)

@@ -12,6 +12,7 @@ from knowledge_support import knowledge_section
 from sqlalchemy import select
 
 from bot.events import ChatRef, OutgoingMessage, ReplyRef, UserRef
+from bot.schema import with_feature_tables
 from knowledge.contract import Answerer
 from knowledge.service import KnowledgeBase
 from storage.database import Database
@@ -168,7 +169,7 @@ async def test_groups_are_answered_only_when_addressed_or_certain(
 
 
 async def test_handoff_store_contract(database_url: str) -> None:
-    db = Database(database_url)
+    db = with_feature_tables(Database(database_url))
     await db.migrate()
     try:
         store = SqlKnowledgeStore(db)

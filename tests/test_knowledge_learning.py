@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from bot.cli import app as cli
 from bot.events import OutgoingMessage, UserRef
 from bot.i18n import Catalog
+from bot.schema import with_feature_tables
 from knowledge.config import KnowledgeConfig
 from knowledge.documents import discover, load_file
 from knowledge.learning import Learned, Paraphrase, TaughtEntry
@@ -186,7 +187,7 @@ def test_lessons_merge_like_file_content_and_never_twice(tmp_path: Path, camelli
 
 
 async def test_lesson_store_contract(database_url: str) -> None:
-    db = Database(database_url)
+    db = with_feature_tables(Database(database_url))
     await db.migrate()
     try:
         store = SqlLearnedStore(db)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from services import PG_URL, fresh_redis, reset_postgres
 
+from bot.schema import with_feature_tables
 from push.backends import GateBackend, MemoryBackend, RedisBackend, SqlBackend
 from push.contract import Outcome
 from push.rules import DAY, WEEK, Ask, Limits, Reason, Waiting
@@ -37,7 +38,7 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     else:
         await reset_postgres(PG_URL)
         url = PG_URL
-    db = Database(url)
+    db = with_feature_tables(Database(url))
     await db.migrate()
     try:
         yield SqlBackend(db)

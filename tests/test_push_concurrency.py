@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from services import PG_URL, fresh_redis, reset_postgres
 
+from bot.schema import with_feature_tables
 from push.backends import GateBackend, RedisBackend, SqlBackend
 from push.rules import Ask, Limits
 from storage.database import Database
@@ -71,7 +72,7 @@ async def test_eight_tasks_zero_over_cap_on_sql(kind: str, tmp_path: Path) -> No
     else:
         await reset_postgres(PG_URL)
         url = PG_URL
-    db = Database(url)
+    db = with_feature_tables(Database(url))
     await db.migrate()
     try:
         members = 25

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.dialects import sqlite
 
+from bot.schema import with_feature_tables
 from push.store import DUE_ALL, PendingMessage, PendingStore
 from storage.database import Database
 
@@ -22,7 +23,7 @@ def message(member: int, key: str, priority: int, seq: int, due: timedelta) -> P
 async def test_due_messages_come_by_member_then_priority_then_first_come(
     database_url: str,
 ) -> None:
-    db = Database(database_url)
+    db = with_feature_tables(Database(database_url))
     await db.migrate()
     store = PendingStore(db)
     try:
@@ -54,7 +55,7 @@ async def test_sqlite_searches_the_due_at_index(tmp_path: Path) -> None:
     """Not a scan of the whole table in primary-key order (what an ORDER BY member_id
     made SQLite choose): the line can hold many members' deferred messages."""
     path = tmp_path / "w.db"
-    db = Database(f"sqlite+aiosqlite:///{path}")
+    db = with_feature_tables(Database(f"sqlite+aiosqlite:///{path}"))
     await db.migrate()
     await db.close()
     sql = str(DUE_ALL.compile(dialect=sqlite.dialect()))

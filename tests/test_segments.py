@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
+from bot.schema import with_feature_tables
 from storage.database import Database
 from storage.flow_tables import Journey, MemberTag
 from storage.segment_filter import MAX_TERMS, SegmentError, SegmentFilter, Term, condition, parse
@@ -194,7 +195,7 @@ async def test_saved_segments_counts_and_audience(db: Database, people: dict[str
 
 
 async def test_saved_segments_are_bounded(sqlite_url: str) -> None:
-    db = Database(sqlite_url)
+    db = with_feature_tables(Database(sqlite_url))
     await db.migrate()
     try:
         store = SegmentStore(db)

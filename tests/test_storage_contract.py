@@ -10,6 +10,7 @@ import pytest
 from services import fresh_redis
 
 from bot.events import ChatKind, ChatRef, UserRef
+from bot.schema import with_feature_tables
 from storage.database import Database
 from storage.dedupe import MemoryLedger, RedisLedger, SqlLedger, UpdateLedger
 from storage.members import SqlChatRepository, SqlInteractionLog, SqlMemberRepository
@@ -102,7 +103,7 @@ async def ledger(request: pytest.FixtureRequest, database_url: str) -> AsyncIter
             pytest.skip("the memory ledger has no database; tested once")
         yield MemoryLedger()
     elif request.param == "sql":
-        database = Database(database_url)
+        database = with_feature_tables(Database(database_url))
         await database.migrate()
         yield SqlLedger(database)
         await database.close()

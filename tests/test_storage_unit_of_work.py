@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.schema import with_feature_tables
 from flows.state import JourneyStore
 from storage.database import Database, UnitOfWorkFailed, refresh_at_commit
 from storage.flow_tables import Journey
@@ -101,7 +102,7 @@ async def test_refreshes_run_once_before_the_commit_with_every_id(db: Database) 
 
 
 async def test_only_user_sqlite_runs_inline_and_keeps_journeys(tmp_path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}", only_user=True)
+    db = with_feature_tables(Database(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}", only_user=True))
     await db.migrate()
     try:
         ids = await add_members(db, 2)

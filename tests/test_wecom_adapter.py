@@ -18,6 +18,7 @@ from bot.clock import SystemClock
 from bot.errors import DeliveryError, WindowClosed
 from bot.events import Button, Event, IncomingMessage, OutgoingMessage
 from bot.outbound import Outbound
+from bot.schema import with_feature_tables
 from bot.signals import Signals
 from bot.web import WebServer
 from storage.database import Database
@@ -60,7 +61,7 @@ def wecom_config(api_base: str) -> WeComConfig:
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     fake = FakeWeCom()
     await fake.start()
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
+    db = with_feature_tables(Database(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}"))
     await db.migrate()
     port = free_port()
     web = WebServer(f"127.0.0.1:{port}")

@@ -21,6 +21,7 @@ from sqlalchemy import insert
 from bot.clock import ManualClock
 from bot.config.model import WarmlineConfig
 from bot.i18n import LOCALES, Catalog
+from bot.schema import with_feature_tables
 from bot.web import WebServer
 from flows.config import FlowsConfig, flows_config
 from insight.dashboard.app import mount
@@ -244,7 +245,7 @@ def _insight_config(url: str, currency: str, **insight: object) -> WarmlineConfi
 
 
 async def test_report_and_dashboard_show_the_currency(sqlite_url: str, tmp_path: Path) -> None:
-    db = Database(sqlite_url)
+    db = with_feature_tables(Database(sqlite_url))
     await db.migrate()
     await build_history(db.engine)
     waits = {

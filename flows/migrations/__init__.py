@@ -1,0 +1,1 @@
+"""The flows feature's revisions of the core chain: alembic loads them by path."""

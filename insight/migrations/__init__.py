@@ -1,0 +1,1 @@
+"""The insight feature's revisions of the core chain: alembic loads them by path."""
