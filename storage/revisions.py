@@ -40,5 +40,18 @@ def alembic_config(
 
 
 def upgrade(connection: Connection, migrations: Iterable[Path] = ()) -> None:
-    """Every branch to its newest revision, on a connection in a transaction."""
-    command.upgrade(alembic_config(connection, migrations), "heads")
+    """Every branch to its newest revision, on a connection in a transaction.
+
+    The core chain runs through the built-in features' folders, so a caller that leaves
+    one out gets alembic's bare ``KeyError('0002')``: say instead which folders were read.
+    """
+    migrations = list(migrations)
+    config = alembic_config(connection, migrations)
+    try:
+        command.upgrade(config, "heads")
+    except KeyError as missing:
+        folders = ", ".join(str(f) for f in [MIGRATIONS / "versions", *migrations])
+        raise LookupError(
+            f"migration revision {missing} is not in the folders read ({folders}); "
+            "pass the migrations folder of every installed feature"
+        ) from missing

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
@@ -175,3 +176,21 @@ async def test_a_database_of_the_old_layout_upgrades_unchanged(
         assert fresh == before
     finally:
         await db.close()
+
+
+def test_migrating_without_the_features_folders_names_what_is_missing(tmp_path: Path) -> None:
+    """The core folder alone is not a whole chain: the error says which revision and
+    which folders were read, not alembic's bare ``KeyError``."""
+
+    async def run() -> None:
+        database = Database(f"sqlite+aiosqlite:///{tmp_path / 'core-only.db'}")
+        try:
+            await database.migrate()
+        finally:
+            await database.close()
+
+    with pytest.warns(UserWarning), pytest.raises(LookupError) as caught:
+        asyncio.run(run())
+    message = str(caught.value)
+    assert "'0002'" in message and str(MIGRATIONS / "versions") in message
+    assert "migrations folder of every installed feature" in message
