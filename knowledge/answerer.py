@@ -175,7 +175,7 @@ class KnowledgeAnswerer:
         suggestions = self._suggestions(ranking)
         if not ranking.candidates or ranking.confidence < self.min_confidence:
             return self._handoff(question, lang, ranking, script, suggestions)
-        if ranking.confidence < OFF_TOPIC_CONFIDENCE and self.off_topic(question):
+        if ranking.confidence < OFF_TOPIC_CONFIDENCE and self.off_topic(self._spelt(question)):
             return self._handoff(question, lang, ranking, script, suggestions)
         close = self._close_call(ranking)
         if close is not None:
@@ -192,6 +192,13 @@ class KnowledgeAnswerer:
             question, text, best.source, ranking.confidence, False, answer_lang,
             candidates=suggestions,
         )  # fmt: skip
+
+    def _spelt(self, question: str) -> str:
+        """``question`` with chat shorthand and the shop's glossary spelt out ("tgy steep
+        time?" names the KB's Tieguanyin), its typos left as typed (a typo fix towards a
+        KB word would hide an off-topic one: "coffee beans" is not "coffee means")."""
+        shorthand = self.retriever.normalise.shorthand
+        return shorthand(question) if shorthand is not None else question
 
     def _close_call(self, ranking: Ranking) -> tuple[str, str] | None:
         """The two best sources when the runner-up is nearly as likely as the winner."""
