@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from knowledge.answerer import KnowledgeAnswerer
+from knowledge.config import KnowledgeConfig
 from knowledge.documents import discover
 from knowledge.glossary import load_glossaries, parse_glossary, read_glossary
 from knowledge.query import QueryNormaliser
+from knowledge.retriever import Retriever
 from knowledge.service import KnowledgeBase
 from knowledge.shorthand import Shorthand
 
@@ -83,6 +86,22 @@ def test_the_normaliser_uses_the_glossary() -> None:
     assert clean("shou puer rinse") == "ripe puer rinse"
 
 
+#: a shop's glossary as a merchant might write it (examples/camellia/glossary.example.yaml)
+SLANG = {"shou": "ripe", "puer": "pu-erh", "puerh": "pu-erh", "dhp": "Da Hong Pao Wuyi rock tea",
+         "amex": "card", "大红袍": "大红袍岩茶"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def with_slang(example_kb: KnowledgeBase) -> KnowledgeAnswerer:
+    """The demo KB's index answered with :data:`SLANG` (no re-embedding)."""
+    config, opinion = example_kb.config, example_kb.config.second_opinion
+    retriever = Retriever(
+        example_kb.require().retriever.index, example_kb.encoder, config.bm25_weight,
+        config.sparse_weight, opinion.weight, opinion.confidence_share, glossary=SLANG,
+    )  # fmt: skip
+    return KnowledgeAnswerer(retriever, example_kb.phrase, config.min_confidence)
+
+
 @pytest.mark.parametrize(
     ("question", "expect"),
     [
@@ -92,15 +111,29 @@ def test_the_normaliser_uses_the_glossary() -> None:
         ("大红袍怎么泡", "faq.yaml#brew-oolong"),
     ],
 )
-def test_the_demo_shops_slang_is_answered_from_the_right_entry(
-    example_kb: KnowledgeBase, question: str, expect: str
+def test_a_shops_slang_is_answered_from_the_right_entry(
+    example_kb: KnowledgeBase, with_slang: KnowledgeAnswerer, question: str, expect: str
 ) -> None:
-    answer = example_kb.decide(question, None)
+    assert example_kb.decide(question, None).source is None  # not without the glossary
+    answer = with_slang.decide(question, None)
     assert (answer.source, answer.handoff) == (expect, False)
     assert answer.question == question  # the member still sees their own words
 
 
-def test_the_off_topic_check_reads_the_spelt_out_words(example_kb: KnowledgeBase) -> None:
+def test_the_off_topic_check_reads_the_spelt_out_words(with_slang: KnowledgeAnswerer) -> None:
     # "puerh?" alone shares no word with the KB as typed; spelt out it is pu-erh
-    answer = example_kb.decide("puerh?", "en")
+    answer = with_slang.decide("puerh?", "en")
     assert (answer.source, answer.handoff) == ("faq.yaml#brew-pu-erh", False)
+
+
+def test_the_knowledge_base_reads_the_glossary_of_its_sources(
+    tmp_path: Path, example_kb: KnowledgeBase
+) -> None:
+    (tmp_path / "glossary.yaml").write_text("dhp: Da Hong Pao\n", encoding="utf-8")
+    config = KnowledgeConfig(sources=[str(tmp_path)], index_dir=str(tmp_path / "index"))
+    kb = KnowledgeBase(config, example_kb.phrase, embeddings=example_kb.embeddings,
+                       second=example_kb.second)  # fmt: skip
+    index = example_kb.index
+    assert index is not None
+    shorthand = kb.answerer_for(index).retriever.normalise.shorthand
+    assert shorthand is not None and shorthand("dhp?") == "Da Hong Pao?"
