@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from knowledge.contract import Answer, Suggestion
 from knowledge.offtopic import OffTopic
-from knowledge.retriever import Mode, Ranking, Retriever
+from knowledge.retriever import Candidate, Mode, Ranking, Retriever
 from knowledge.rewording import Rewriter
 from knowledge.screening import screen
 from knowledge.script import Script, dominant_script, to_script
@@ -175,7 +175,7 @@ class KnowledgeAnswerer:
         suggestions = self._suggestions(ranking)
         if not ranking.candidates or ranking.confidence < self.min_confidence:
             return self._handoff(question, lang, ranking, script, suggestions)
-        if ranking.confidence < OFF_TOPIC_CONFIDENCE and self.off_topic(question):
+        if ranking.confidence < OFF_TOPIC_CONFIDENCE and self.off_topic(self._spelt(question)):
             return self._handoff(question, lang, ranking, script, suggestions)
         close = self._close_call(ranking)
         if close is not None:
@@ -193,6 +193,13 @@ class KnowledgeAnswerer:
             candidates=suggestions,
         )  # fmt: skip
 
+    def _spelt(self, question: str) -> str:
+        """``question`` with chat shorthand and the shop's glossary spelt out ("tgy steep
+        time?" names the KB's Tieguanyin), its typos left as typed (a typo fix towards a
+        KB word would hide an off-topic one: "coffee beans" is not "coffee means")."""
+        shorthand = self.retriever.normalise.shorthand
+        return shorthand(question) if shorthand is not None else question
+
     def _close_call(self, ranking: Ranking) -> tuple[str, str] | None:
         """The two best sources when the runner-up is nearly as likely as the winner."""
         if len(ranking.candidates) < 2:
@@ -202,7 +209,18 @@ class KnowledgeAnswerer:
             return None
         if self.retriever.candidate_confidence(second, ranking.lang) < CLARIFY_RUNNER_UP:
             return None
+        if self._corroborated(first, second):
+            return None
         return (first.source, second.source)
+
+    def _corroborated(self, first: Candidate, second: Candidate) -> bool:
+        """The winner of a close call also leads on the two signals trained on other things
+        than e5's (BM25's words and the second model): a tie is then e5's alone."""
+        return (
+            self.retriever.has_second
+            and first.lexical > second.lexical
+            and first.second > second.second
+        )
 
     def _handoff(
         self,

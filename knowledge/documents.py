@@ -18,6 +18,7 @@ import yaml
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 
 from bot.config.safe_yaml import safe_load
+from knowledge.glossary import is_glossary
 from knowledge.learning import LEARNED_FILE, Learned
 from knowledge.source_files import (
     FAQ_SUFFIXES,
@@ -108,8 +109,11 @@ def discover(paths: Iterable[Path]) -> list[Path]:
                     if child.is_file()
                     and child.suffix.lower() in SUPPORTED_SUFFIXES
                     and not _is_question_set(child)
+                    and not is_glossary(child)
                 )
             )
+        elif is_glossary(path):
+            continue  # the shop's glossary (knowledge/glossary.py), not knowledge
         else:
             problem = source_problem(path)
             if problem is not None:

@@ -2,7 +2,8 @@
 
 Chat messages arrive with full-width letters, a greeting in front ("hi
 there, …", "亲，在吗？…"), Traditional characters for a Simplified KB (or
-the other way round), chat shorthand ("u", "pts": :mod:`knowledge.shorthand`), a product named
+the other way round), chat shorthand ("u", "pts": :mod:`knowledge.shorthand`) or the shop's own slang
+("tgy": :mod:`knowledge.glossary`), a product named
 without its family ("碧螺春": :mod:`knowledge.families`) and
 typos (English letters, Chinese homophones). None
 of that says what the question is about, and each of it pulls the embedding
@@ -21,7 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from knowledge.families import Families
 from knowledge.homophones import HomophoneFixer
@@ -57,8 +58,14 @@ class QueryNormaliser:
         self.families = families
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str], pieces: Pieces | None = None) -> QueryNormaliser:
-        """Vocabulary = the (lower-cased) English words of the KB; script = its Chinese script."""
+    def from_texts(
+        cls,
+        texts: Iterable[str],
+        pieces: Pieces | None = None,
+        glossary: Mapping[str, str] | None = None,
+    ) -> QueryNormaliser:
+        """Vocabulary = the (lower-cased) English words of the KB; script = its Chinese
+        script; ``glossary``: the shop's words for its members' (:mod:`knowledge.glossary`)."""
         texts = list(texts)
         vocabulary: Counter[str] = Counter()
         for text in texts:
@@ -68,7 +75,7 @@ class QueryNormaliser:
             pieces,
             dominant_script(texts),
             HomophoneFixer.from_texts(texts),
-            Shorthand.for_texts(texts, vocabulary),
+            Shorthand.for_texts(texts, vocabulary, glossary),
             Families.from_texts(texts),
         )
 

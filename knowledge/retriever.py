@@ -14,6 +14,7 @@ winner stands out from the other candidates (its weighted mean z-score).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Literal
@@ -114,6 +115,7 @@ class Retriever:
         second_weight: float = 0.0,
         second_share: float = 0.0,
         bm25_z_cap: float | None = BM25_Z_CAP,
+        glossary: Mapping[str, str] | None = None,
     ) -> None:
         self.index = index
         self.encoder = encoder
@@ -126,7 +128,7 @@ class Retriever:
         #: None: uncapped (``bench/kb_halves.py`` measures against it)
         self.bm25_z_cap = bm25_z_cap
         self.normalise = QueryNormaliser.from_texts(
-            (chunk.text for chunk in index.chunks), encoder.pieces
+            (chunk.text for chunk in index.chunks), encoder.pieces, glossary
         )
         self._pools = {lang: self._pool(lang) for lang in index.languages}
         #: (source, language) → its question or heading in that language (for buttons)

@@ -14,6 +14,7 @@ from knowledge.answerer import KnowledgeAnswerer, Phrasebook
 from knowledge.config import KnowledgeConfig
 from knowledge.contract import Answer
 from knowledge.embeddings import QUERY_CACHE_SIZE, QueryEncoder, build_embeddings, embed_query
+from knowledge.glossary import load_glossaries
 from knowledge.index import BuildReport, KnowledgeIndex, Progress, build_index
 from knowledge.learning import Learned
 from knowledge.retriever import Retriever
@@ -109,6 +110,7 @@ class KnowledgeBase:
             self.config.sparse_weight,
             opinion.weight,
             opinion.confidence_share,
+            glossary=load_glossaries(self.config.source_paths()).terms,
         )
         return KnowledgeAnswerer(
             retriever, self.phrase, self.config.min_confidence, self.rewriter, self.default_lang

@@ -11,6 +11,8 @@ still sees what they wrote). Two kinds are known:
   shop in particular;
 - everyday Chinese shopping shorthand (:data:`GENERAL_ZH`): trade slang such as 拉新
   ("bring in new customers") that a member types and a KB spells out;
+- the shop's own glossary (:mod:`knowledge.glossary`): its merchant's list of its
+  members' words, which wins over the rest;
 - shorthand a KB defines itself, a word followed by its short form in brackets
   ("Tieguanyin (TGY)"): the short form's letters must appear in that order in the
   word, starting with its first letter, so "invoice (fapiao)" is a translation and
@@ -84,9 +86,15 @@ class Shorthand:
         )
 
     @classmethod
-    def for_texts(cls, texts: Iterable[str], kb_words: Iterable[str] = ()) -> Shorthand:
-        """The general shorthand plus what the KB defines; a general short form the KB
-        itself writes as a word (``kb_words``, lower case) means what the KB means by it."""
+    def for_texts(
+        cls,
+        texts: Iterable[str],
+        kb_words: Iterable[str] = (),
+        glossary: Mapping[str, str] | None = None,
+    ) -> Shorthand:
+        """The general shorthand plus what the KB defines and the shop's ``glossary``; a
+        general short form the KB itself writes as a word (``kb_words``, lower case) means
+        what the KB means by it."""
         texts = list(texts)
         defined = defined_in(texts)
         used = set(kb_words)
@@ -97,9 +105,21 @@ class Shorthand:
             for short, word in GENERAL_ZH.items()
             if not any(short in text for text in texts)
         }
-        return cls({**general, **general_zh, **defined})
+        return cls({**general, **general_zh, **defined, **(glossary or {})})
 
     def __call__(self, text: str) -> str:
         if self._pattern is None:
             return text
-        return self._pattern.sub(lambda match: self.forms[match.group().lower()], text)
+        return self._pattern.sub(lambda match: self._word(match, text), text)
+
+    def _word(self, match: re.Match[str], text: str) -> str:
+        """The short form's word, unless the text already reads as that word around it
+        (a Chinese term is matched inside words: "熟普" → "熟普洱" leaves "熟普洱" as it is)."""
+        short = match.group()
+        word = self.forms[short.lower()]
+        inside = word.lower().find(short.lower())
+        if inside >= 0:
+            start = match.start() - inside
+            if start >= 0 and text[start : start + len(word)].lower() == word.lower():
+                return short
+        return word
