@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from knowledge.contract import Answer, Suggestion
 from knowledge.offtopic import OffTopic
-from knowledge.retriever import Candidate, Mode, Ranking, Retriever
+from knowledge.retriever import Mode, Ranking, Retriever
 from knowledge.rewording import Rewriter
 from knowledge.screening import screen
 from knowledge.script import Script, dominant_script, to_script
@@ -209,18 +209,7 @@ class KnowledgeAnswerer:
             return None
         if self.retriever.candidate_confidence(second, ranking.lang) < CLARIFY_RUNNER_UP:
             return None
-        if self._corroborated(first, second):
-            return None
         return (first.source, second.source)
-
-    def _corroborated(self, first: Candidate, second: Candidate) -> bool:
-        """The winner of a close call also leads on the two signals trained on other things
-        than e5's (BM25's words and the second model): a tie is then e5's alone."""
-        return (
-            self.retriever.has_second
-            and first.lexical > second.lexical
-            and first.second > second.second
-        )
 
     def _handoff(
         self,

@@ -160,18 +160,6 @@ def test_alternates_answer_abbreviations(
     assert example_kb.decide(question).source == expect
 
 
-def test_a_close_call_the_other_signals_side_with_is_answered(
-    example_kb: KnowledgeBase,
-) -> None:
-    # e5 puts the two storage entries within a hair, but BM25 and the second model both
-    # side with the after-opening section: no question back
-    answer = example_kb.decide("冰箱里的茶能直接打开吗", "zh")
-    assert (answer.source, answer.clarify) == ("guide_zh.md#开封后怎么保存", ())
-    # where they split, the member is still asked
-    split = example_kb.decide("how long is a refund after cancelling before it ships", "en")
-    assert split.clarify == ("faq.yaml#cancel-order", "faq.yaml#refund-timing")
-
-
 def test_kb_ask_json_prints_the_clarify_candidates(
     tmp_path: Path, example_index_dir: Path, example_kb: KnowledgeBase
 ) -> None:
