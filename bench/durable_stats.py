@@ -88,7 +88,8 @@ class BackendCpu:
 
     Backends are recognised by their process title (``postgres: … user database
     host(port) state``); each look keeps every backend's latest figure, so one that
-    exits during the burst still counts what it used up to the look before."""
+    exits during the burst still counts what it used up to the look before (one
+    that lived less than a look is missed)."""
 
     def __init__(self, database: str) -> None:
         self.needle = f" {database} ".encode()
@@ -106,7 +107,13 @@ class BackendCpu:
                     title = Path(f"/proc/{pid}/cmdline").read_bytes()
                 except OSError:
                     continue
-                ours = self.ours[pid] = title.startswith(b"postgres: ") and self.needle in title
+                titled = title.startswith(b"postgres: ")
+                ours = titled and self.needle in title
+                # a backend forked a moment ago still shows the postmaster's command
+                # line: decide at a later look, or a pool that reconnects often has
+                # most of its backends counted as not ours
+                if titled or b"postgres" not in title:
+                    self.ours[pid] = ours
             if ours:
                 with contextlib.suppress(OSError):
                     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

@@ -21,6 +21,7 @@ from sqlalchemy.sql.dml import UpdateBase
 
 from storage.connections import ping_when_idle, sqlite_pragmas
 from storage.inline_sqlite import inline_creator
+from storage.pool import OVERFLOW_IDLE, KeepingPool
 from storage.revisions import MIGRATIONS as MIGRATIONS
 from storage.revisions import alembic_config as alembic_config
 from storage.revisions import upgrade
@@ -63,11 +64,14 @@ class Database:
         pool_size: int = 5,
         max_overflow: int = 5,
         pool_timeout: float = 30.0,
+        overflow_idle: float = OVERFLOW_IDLE,
     ) -> None:
         """``pool_size``/``max_overflow``: PostgreSQL connections kept open / opened
         beyond them at peaks (the most this process ever holds is their sum); a query
         finding none free waits up to ``pool_timeout`` seconds instead of failing, so
-        bursts queue here rather than exhausting the server's ``max_connections``.
+        bursts queue here rather than exhausting the server's ``max_connections``. The
+        ones beyond ``pool_size`` stay open until the pool has not needed them for
+        ``overflow_idle`` seconds (:mod:`storage.pool`), so a burst does not reconnect.
 
         ``only_user``: this process is the database's only user, waits for every
         statement and writes members and journeys only through their repositories
@@ -81,9 +85,14 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         if self.dialect == "postgresql":
             kwargs.update(
+                poolclass=KeepingPool,
                 pool_size=pool_size,
                 max_overflow=max_overflow,
                 pool_timeout=pool_timeout,
+                overflow_idle=overflow_idle,
+                # the most recently used connection first: fewer of them see traffic
+                # when it is light, and those skip the ping for idle ones
+                pool_use_lifo=True,
             )
         sqlite_file = self.dialect == "sqlite" and parsed.database not in (None, "", ":memory:")
         if only_user and sqlite_file:

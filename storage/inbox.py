@@ -12,7 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import String, Table, Text, bindparam, delete, exists, func, literal, select, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql.expression import Executable
 
 from storage.database import Database
 from storage.inbox_tables import InboxUpdate
@@ -29,6 +31,53 @@ _NOTE_CALLS = (
     .where(_INBOX.c.key == bindparam("note_key"))
     .values(calls=bindparam("note_calls"))
 )
+
+
+def _pg_put() -> Executable:
+    """PostgreSQL's ``put``: the batch as two arrays, one statement whatever its size
+    (so one prepared statement on each connection, and no round trip for the check)."""
+    given = (
+        func.unnest(
+            bindparam("keys", type_=postgresql.ARRAY(String)),
+            bindparam("raws", type_=postgresql.ARRAY(Text)),
+        )
+        .table_valued("key", "raw")
+        .render_derived(name="given")
+    )
+    rows = select(
+        given.c.key,
+        given.c.raw,
+        bindparam("now", type_=_INBOX.c.received_at.type),
+        bindparam("until", type_=_INBOX.c.lease_until.type),
+        literal(0),
+    ).where(~exists().where(_PROCESSED.c.key == given.c.key))
+    columns = ["key", "raw", "received_at", "lease_until", "attempts"]
+    return (
+        postgresql.insert(_INBOX)
+        .from_select(columns, rows)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(_INBOX.c.key)
+    )
+
+
+def _pg_finish() -> Executable:
+    """PostgreSQL's ``finish``: the keys as one array, deleted from the inbox and
+    recorded as handled by one statement (a data-modifying CTE)."""
+    keys = bindparam("keys", type_=postgresql.ARRAY(String))
+    gone = delete(_INBOX).where(_INBOX.c.key == func.any(keys)).returning(_INBOX.c.key).cte("gone")
+    done = func.unnest(keys).table_valued("key").render_derived(name="done")
+    return (
+        postgresql.insert(_PROCESSED)
+        .from_select(
+            ["key", "at"], select(done.c.key, bindparam("now", type_=_PROCESSED.c.at.type))
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+        .add_cte(gone)
+    )
+
+
+_PG_PUT = _pg_put()
+_PG_FINISH = _pg_finish()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +102,14 @@ class SqlInbox:
         """
         if not rows:
             return set()
+        if self._db.dialect == "postgresql":
+            given: dict[str, str] = {}
+            for row in rows:
+                given.setdefault(row.key, row.raw)
+            params = {"keys": list(given), "raws": list(given.values())}
+            async with self._db.transaction() as conn:
+                result = await conn.execute(_PG_PUT, {**params, "now": now, "until": now + lease})
+                return set(result.scalars())
         keys = [row.key for row in rows]
         async with self._db.transaction() as conn:
             done = set(
@@ -92,6 +149,9 @@ class SqlInbox:
         if not wanted:
             return
         async with self._db.transaction() as conn:
+            if self._db.dialect == "postgresql":
+                await conn.execute(_PG_FINISH, {"keys": wanted, "now": now})
+                return
             await conn.execute(
                 insert_for(self._db.dialect, _PROCESSED)
                 .values([{"key": key, "at": now} for key in wanted])

@@ -11,7 +11,7 @@ import aiohttp
 import fake_bot_api
 import pytest
 from fake_bot_api import TOKEN, FakeBotAPI
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.adapter import DurableSource
 from bot.app import App
@@ -56,6 +56,37 @@ async def test_put_take_finish_and_prune(db: Database) -> None:
     async with db.reading() as conn:
         left = (await conn.execute(select(ProcessedUpdate.key))).scalars().all()
     assert left == ["a"]
+
+
+async def test_put_and_finish_are_one_statement_each_on_postgresql(pg_url: str) -> None:
+    """A batch of any size is one statement (arrays, not a row list or an IN list of its
+    size), so every batch reuses one prepared statement per connection."""
+    db = Database(pg_url)
+    await db.migrate()
+    sent: list[str] = []
+    event.listen(
+        db.engine.sync_engine,
+        "before_cursor_execute",
+        lambda _conn, _cursor, statement, *_: sent.append(statement),
+    )
+    inbox = SqlInbox(db)
+    now = datetime.now(UTC)
+    try:
+        assert await inbox.put(rows("a", "b", "b"), now, LEASE) == {"a", "b"}
+        await inbox.finish(["a"], now)
+        assert await inbox.put(rows("a", "b", "c", "d"), now, LEASE) == {"c", "d"}
+        await inbox.finish(["b", "c", "d", "e"], now)
+        assert len(sent) == 4
+        assert await inbox.waiting() == 0
+        async with db.reading() as conn:
+            handled = set((await conn.execute(select(ProcessedUpdate.key))).scalars())
+        assert handled == {"a", "b", "c", "d", "e"}
+    finally:
+        await db.close()
+    puts, finishes = sent[0:4:2], sent[1:4:2]
+    assert len(set(puts)) == 1 and len(set(finishes)) == 1  # the same text for 2 and 4 keys
+    assert all("update_inbox" in put for put in puts)
+    assert all("processed_updates" in finish for finish in finishes)
 
 
 async def test_two_workers_never_take_the_same_row(db: Database) -> None:

@@ -89,7 +89,7 @@ class StorageConfig(Section):
     inbox_lease: Duration = Field(default=timedelta(seconds=30), gt=timedelta(0))
     echo_sql: bool = False
     #: PostgreSQL connections each worker keeps open, and may open beyond them at
-    #: peaks; workers x (pool_size + max_overflow + 4 for the scheduler) must stay
+    #: peaks (kept until a minute passes without such a peak); workers x (pool_size + max_overflow + 4 for the scheduler) must stay
     #: below the server's max_connections (README "Running several workers")
     pool_size: int = Field(default=5, ge=1, le=500)
     max_overflow: int = Field(default=5, ge=0, le=500)
