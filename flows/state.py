@@ -107,8 +107,8 @@ class JourneyStore:
         self._db = db
         self._known: dict[int, JourneyState] | None = db.row_cache("journeys")
         self._saves: dict[tuple[str, ...], Bulk] = {}
-        self._open = (  # on the table, not the ORM class: a Core statement may carry
-            # an update's held writes (storage.riders)
+        self._open = Prepared(  # on the table, not the ORM class: a Core statement
+            # may carry an update's held writes (storage.riders)
             insert_for(db.dialect, _TABLE)
             .on_conflict_do_nothing(index_elements=[_TABLE.c.member_id])
             .returning(*(_TABLE.c[name] for name in _COLUMNS))
@@ -150,7 +150,7 @@ class JourneyStore:
         # held write it carries), so the recompute at commit is one statement, not two
         claimed = await hold_claim(self._db, [member_id for member_id, _, _ in starts])
         async with self._db.transaction() as conn:
-            for row in (await conn.execute(self._open, rows)).all():
+            for row in await self._open.each(conn, rows):
                 state = JourneyState(*row)
                 state.seen = list(state.seen or [])
                 opened[state.member_id] = state
