@@ -19,6 +19,7 @@ from storage.database import Database
 from storage.flow_tables import Order, PointsEntry
 from storage.member_loop import sync_member_loop
 from storage.members import insert_for
+from storage.prepared import Prepared
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +89,7 @@ _RFM = (
 class OrderBook:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._insert = (
+        self._insert = Prepared(
             insert_for(db.dialect, Order)
             .on_conflict_do_nothing(index_elements=[Order.external_id])
             .returning(Order.id)
@@ -127,15 +128,15 @@ class OrderBook:
                     "source": order.source,
                     "external_id": order.external_id,
                 }
-                order_id = (await conn.execute(self._insert, values)).scalar_one_or_none()
-                if order_id is None:
+                inserted = await self._insert.scalars(conn, values)
+                if not inserted:
                     out.append(None)
                     continue
                 before = previous.get(order.member_id, 0)
                 previous[order.member_id] = before + 1
                 out.append(
                     OrderRecord(
-                        int(order_id),
+                        int(inserted[0]),
                         order.member_id,
                         order.sku,
                         order.amount,

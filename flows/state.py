@@ -23,6 +23,7 @@ from storage.database import Database
 from storage.flow_tables import Journey
 from storage.member_loop import ENGAGING, hold_claim, sync_member_loop
 from storage.members import insert_for
+from storage.prepared import Prepared
 
 #: fields the engine writes back after a tick (counters are never overwritten)
 ENGINE_FIELDS = (
@@ -106,8 +107,8 @@ class JourneyStore:
         self._db = db
         self._known: dict[int, JourneyState] | None = db.row_cache("journeys")
         self._saves: dict[tuple[str, ...], Bulk] = {}
-        self._open = (  # on the table, not the ORM class: a Core statement may carry
-            # an update's held writes (storage.riders)
+        self._open = Prepared(  # on the table, not the ORM class: a Core statement
+            # may carry an update's held writes (storage.riders)
             insert_for(db.dialect, _TABLE)
             .on_conflict_do_nothing(index_elements=[_TABLE.c.member_id])
             .returning(*(_TABLE.c[name] for name in _COLUMNS))
@@ -149,7 +150,7 @@ class JourneyStore:
         # held write it carries), so the recompute at commit is one statement, not two
         claimed = await hold_claim(self._db, [member_id for member_id, _, _ in starts])
         async with self._db.transaction() as conn:
-            for row in (await conn.execute(self._open, rows)).all():
+            for row in await self._open.each(conn, rows):
                 state = JourneyState(*row)
                 state.seen = list(state.seen or [])
                 opened[state.member_id] = state
@@ -297,8 +298,7 @@ class JourneyStore:
         async with self._db.transaction() as conn:
             await self._flush_slots(conn)
             params = {"now": now, "until": now + lease, "limit": limit, "after": after or _EARLIEST}
-            found = await conn.execute(_CLAIM_CADENCE, params)
-            claimed = sorted(found.scalars())
+            claimed = sorted(await _CLAIM_CADENCE.scalars(conn, params))
         self._leased(claimed, now + lease)
         return claimed
 
@@ -309,7 +309,7 @@ class JourneyStore:
         with the time it was due: how late it is decides whether it still runs."""
         async with self._db.transaction() as conn:
             await self._flush_slots(conn)
-            rows = (await conn.execute(_LATE_SLOTS, {"cutoff": cutoff, "limit": limit})).all()
+            rows = await _LATE_SLOTS.all(conn, {"cutoff": cutoff, "limit": limit})
             if not rows:
                 return []
             due = {member_id: at for member_id, at in rows}
@@ -360,7 +360,7 @@ _DUE_SLOTS = (
     .scalar_subquery()
 )
 #: the earliest due content slots, leased until ``until`` in the statement that picks them
-_CLAIM_CADENCE = (
+_CLAIM_CADENCE = Prepared(
     update(_TABLE)
     .where(
         _TABLE.c.member_id.in_(_DUE_SLOTS),
@@ -370,7 +370,7 @@ _CLAIM_CADENCE = (
     .values(next_value_at=bindparam("until"))
     .returning(_TABLE.c.member_id)
 )
-_LATE_SLOTS = (
+_LATE_SLOTS = Prepared(
     select(_TABLE.c.member_id, _TABLE.c.next_value_at)
     .where(_TABLE.c.next_value_at <= bindparam("cutoff"))
     .order_by(_TABLE.c.next_value_at, _TABLE.c.member_id)

@@ -21,6 +21,7 @@ from storage.bulk import Bulk
 from storage.database import Database
 from storage.flow_tables import FlowTimer
 from storage.members import insert_for
+from storage.prepared import Prepared
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ class TimerStore:
             ),
             ("key", "member_id", "flow", "step", "due_at", "fired", "fired_at", "payload"),
         )
-        self._claiming = _schedule_claiming(db.dialect)
+        self._claiming = Prepared(_schedule_claiming(db.dialect))
 
     async def schedule(
         self, timers: Sequence[NewTimer], claim_by: datetime | None = None
@@ -100,8 +101,9 @@ class TimerStore:
             for t in timers
         ]
         async with self._db.transaction() as conn:
-            found = (await conn.execute(self._claiming, rows)).all()
-        claimed = {row.key: Timer(*tuple(row)[:-1]) for row in found if row.fired}
+            found = await self._claiming.each(conn, rows)
+        # rows as RETURNING gives them: the timer's columns, then ``fired``
+        claimed = {row[1]: Timer(*tuple(row)[:-1]) for row in found if row[-1]}
         return [claimed[t.key] for t in timers if t.key in claimed]
 
     async def claim_due(
@@ -114,8 +116,7 @@ class TimerStore:
         """The earliest timers due in ``(after, upto]`` (default: all due by ``now``)."""
         params = {"now": now, "limit": limit, "after": after or EARLIEST, "upto": upto or now}
         async with self._db.transaction() as conn:
-            rows = await conn.execute(_CLAIM_DUE, params)
-            timers = [Timer(*row) for row in rows.all()]
+            timers = [Timer(*row) for row in await _CLAIM_DUE.all(conn, params)]
         return sorted(timers, key=lambda t: (t.due_at, t.id))
 
     async def release(self, ids: Sequence[int]) -> None:
@@ -182,7 +183,7 @@ _DUE = (
 #: every unfired timer (15.6 ms -> 61 us a claim with 60,000 future timers)
 _NOT_FIRED = _TABLE.c.fired.is_not(True)
 #: the earliest due timers, marked fired in the statement that picks them
-_CLAIM_DUE = (
+_CLAIM_DUE = Prepared(
     update(_TABLE)
     .where(and_(_TABLE.c.id.in_(_DUE), _NOT_FIRED))
     .values(fired=True, fired_at=bindparam("now"))

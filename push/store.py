@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -14,6 +14,7 @@ from bot.events import Button
 from storage.bulk import Bulk
 from storage.database import Database
 from storage.members import insert_for, to_record
+from storage.prepared import Prepared
 from storage.push_tables import PushCampaign, PushDecision, PushOutbox, PushPending
 from storage.records import MemberRecord
 from storage.tables import Member
@@ -97,6 +98,9 @@ def _pending(row: Any) -> PendingMessage:
 #: table in primary-key order instead of searching ``ix_push_pending_due_at``
 #: (:meth:`PendingStore.due_all` sorts what is due, usually a small part)
 DUE_ALL = select(*PushPending.__table__.columns).where(PushPending.due_at <= bindparam("now"))
+_DUE_ALL = Prepared(DUE_ALL)
+#: a row of ``DUE_ALL`` by column name, whichever path read it
+_DueRow = namedtuple("_DueRow", [column.key for column in DUE_ALL.selected_columns])  # type: ignore[misc]
 
 
 def _arbitration(message: PendingMessage) -> tuple[int, int, int]:
@@ -148,8 +152,8 @@ class PendingStore:
     async def due_all(self, now: datetime) -> list[PendingMessage]:
         """Every member's due messages: by member, then in arbitration order."""
         async with self._db.reading() as conn:
-            rows = (await conn.execute(DUE_ALL, {"now": now})).all()
-        return sorted(map(_pending, rows), key=_arbitration)
+            rows = await _DUE_ALL.all(conn, {"now": now})
+        return sorted((_pending(_DueRow(*row)) for row in rows), key=_arbitration)
 
     async def remove(self, member_id: int, key: str) -> None:
         async with self._db.transaction() as conn:

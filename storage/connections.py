@@ -40,6 +40,11 @@ def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         raise DisconnectionError(f"pooled connection is gone: {exc}") from exc
 
 
+#: SQLite's page cache in a unit of work (KiB): its thousands of small writes keep
+#: revisiting the same table and index pages (the default keeps 2 MiB)
+UNIT_CACHE_PRAGMA = "PRAGMA cache_size=-32768"
+
+
 def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

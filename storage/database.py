@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.sql.dml import UpdateBase
 
-from storage.connections import ping_when_idle, sqlite_pragmas
+from storage.connections import UNIT_CACHE_PRAGMA, ping_when_idle, sqlite_pragmas
 from storage.inline_sqlite import inline_creator
 from storage.pool import OVERFLOW_IDLE, KeepingPool
 from storage.revisions import MIGRATIONS as MIGRATIONS
@@ -248,6 +248,8 @@ class Database:
             return
         async with self.engine.connect() as conn:
             await conn.begin()
+            if self.dialect == "sqlite":
+                await conn.exec_driver_sql(UNIT_CACHE_PRAGMA)
             deferred: dict[Refresh, set[int]] = {}
             conn.info[_DEFERRED] = deferred
             self._unit = conn

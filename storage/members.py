@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.database import Database
 from storage.member_loop import sync_member_loop
+from storage.prepared import Prepared
 from storage.records import MemberRecord
 from storage.refs import ChatRef, UserRef
 from storage.tables import Chat, ChatMembership, Interaction, Member
@@ -121,10 +122,10 @@ _MARK_STARTED = (
 
 
 @cache  # built once per set of columns
-def _update(names: tuple[str, ...]) -> Any:
+def _update(names: tuple[str, ...]) -> Prepared:
     """:meth:`SqlMemberRepository.update`'s statement setting the columns ``names``."""
     table = cast(Table, Member.__table__)
-    return (
+    return Prepared(
         update(table)
         .where(table.c.id == bindparam("member"))
         .values({table.c[name]: bindparam(f"new_{name}") for name in names})
@@ -235,7 +236,7 @@ class SqlMemberRepository:
         params = {f"new_{name}": value for name, value in fields.items()}
         params["member"] = member_id
         async with self._db.transaction() as conn:
-            record = MemberRecord(*(await conn.execute(stmt, params)).one())
+            record = MemberRecord(*(await stmt.one(conn, params)))
             if LOOP_FIELDS.intersection(fields):
                 await sync_member_loop(conn, [member_id], referrers=True)
         if self._known is not None:

@@ -57,7 +57,10 @@ def test_claims_look_up_the_picked_rows(tmp_path: Path) -> None:
         " fired_at DATETIME, payload JSON)"
     )
     con.execute("CREATE INDEX ix_flow_timers_pending ON flow_timers (fired, due_at)")
-    for statement, expect in ((_CLAIM_DUE, "INTEGER PRIMARY KEY"), (_CLAIM_KEYS, "(key=?)")):
+    for statement, expect in (
+        (_CLAIM_DUE.statement, "INTEGER PRIMARY KEY"),
+        (_CLAIM_KEYS, "(key=?)"),
+    ):
         sql = str(statement.compile(dialect=sqlite.dialect()))
         sql = sql.replace("(__[POSTCOMPILE_keys])", "(?)")  # one key for the plan
         plan = con.execute("EXPLAIN QUERY PLAN " + sql, [None] * sql.count("?")).fetchall()

@@ -1,0 +1,211 @@
+"""Hot statements run on SQLite's own connection (storage.prepared) read and write what
+SQLAlchemy's path does, and SQLAlchemy's path is taken wherever the fast one is not
+the same thing: PostgreSQL, aiosqlite's threaded connections, refused statements,
+statements that fail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, event, insert, select
+from sqlalchemy.exc import IntegrityError, NoResultFound
+
+from bot.events import UserRef
+from flows.orders import NewOrder, OrderBook
+from flows.timers import NewTimer, TimerStore
+from storage.database import Database, UnitOfWorkFailed
+from storage.flow_tables import FlowTimer, Order
+from storage.members import SqlMemberRepository
+from storage.prepared import Prepared, sqlite_driver
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+_TIMER_COLUMNS = [FlowTimer.id, FlowTimer.key, FlowTimer.due_at, FlowTimer.payload]
+
+
+async def _open(url: str) -> Database:
+    db = Database(url, only_user=True)  # SQLite: units of work on the inline connection
+    await db.migrate()
+    return db
+
+
+async def _season(db: Database) -> list[tuple[Any, ...]]:
+    """Members, timers scheduled (some claimed at once), claimed, orders: through the
+    stores' prepared statements; then every stored row, read by SQLAlchemy."""
+    members = SqlMemberRepository(db)
+    timers = TimerStore(db)
+    async with db.unit_of_work():
+        ids = [(await members.touch(UserRef("telegram", str(n), "Ann"), NOW)).id for n in range(3)]
+        await members.update(ids[0], opted_out=True)
+        claimed_now = []
+        for m in ids:  # a few rows: one by one on the fast path
+            new = [
+                NewTimer(f"f.v1:{m}:1:{step}", m, "f", step, NOW + timedelta(hours=h), {"h": h})
+                for step, h in (("a", 0), ("b", 2))
+            ]
+            claimed_now += await timers.schedule(new, claim_by=NOW)
+        claimed_later = await timers.claim_due(NOW + timedelta(hours=3), limit=2)
+        orders = await OrderBook(db).record_many(
+            [NewOrder(ids[1], "tea", 12.5, NOW, "shop", "o-1")] * 2
+        )
+    async with db.reading() as conn:
+        stored_timers = (
+            await conn.execute(select(FlowTimer.__table__).order_by(FlowTimer.id))
+        ).all()
+        stored_orders = (await conn.execute(select(Order.__table__))).all()
+        opted = await members.get("telegram", "0")
+    assert opted is not None and opted.opted_out
+    return [
+        tuple((t.key, t.due_at, t.payload) for t in claimed_now),
+        tuple((t.key, t.due_at, t.payload) for t in claimed_later),
+        tuple(o is None for o in orders),
+        *map(tuple, stored_timers),
+        *map(tuple, stored_orders),
+    ]
+
+
+def _direct_runs(monkeypatch: pytest.MonkeyPatch, *, fast: bool) -> list[int]:
+    """Count the fast path's runs; with ``fast`` False it is never taken."""
+    runs: list[int] = []
+    real = Prepared._direct
+
+    def counted(self: Prepared, conn: Any, params: Any) -> Any:
+        done = real(self, conn, params) if fast else None
+        runs.append(done is not None)
+        return done
+
+    monkeypatch.setattr(Prepared, "_direct", counted)
+    return runs
+
+
+async def test_the_fast_path_stores_and_reads_what_sqlalchemy_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seasons = []
+    for fast in (True, False):
+        runs = _direct_runs(monkeypatch, fast=fast)
+        db = await _open(f"sqlite+aiosqlite:///{tmp_path / f'{fast}.db'}")
+        try:
+            seasons.append(await _season(db))
+        finally:
+            await db.close()
+        # 1 update, 6 timers (an executemany per member on SQLAlchemy's path), 1 claim,
+        # 2 orders
+        assert any(runs) is fast and len(runs) == (10 if fast else 7)
+    fast_rows, slow_rows = seasons
+    assert fast_rows == slow_rows
+    claimed_now, claimed_later, duplicate = fast_rows[:3]
+    assert len(claimed_now) == 3 and len(claimed_later) == 2  # the "a" steps, then two "b"
+    assert duplicate == (False, True)  # the same external order id is stored once
+
+
+async def test_postgresql_takes_sqlalchemys_path(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = _direct_runs(monkeypatch, fast=True)
+    db = await _open(pg_url)
+    try:
+        rows = await _season(db)
+        async with db.transaction() as conn:
+            assert sqlite_driver(conn) is None
+    finally:
+        await db.close()
+    assert runs and not any(runs)
+    assert len(rows[0]) == 3 and len(rows[1]) == 2 and rows[2] == (False, True)
+
+
+async def test_aiosqlite_connections_and_listened_engines_take_sqlalchemys_path(
+    sqlite_url: str,
+) -> None:
+    db = Database(sqlite_url)  # reads go through aiosqlite's thread
+    await db.migrate()
+    try:
+        async with db.reading() as conn:
+            await conn.begin()
+            assert sqlite_driver(conn) is None
+        async with db.transaction() as conn:  # writes: on the loop's thread
+            assert sqlite_driver(conn) is not None
+            seen: list[str] = []
+
+            def note(*args: Any) -> None:
+                seen.append(args[2])
+
+            engine = conn.sync_engine
+            event.listen(engine, "before_cursor_execute", note)
+            try:
+                assert sqlite_driver(conn) is None  # the listener would miss the statement
+                count = Prepared(select(FlowTimer.id).where(FlowTimer.id > bindparam("n")))
+                assert list(await count.all(conn, {"n": 0})) == []
+            finally:
+                event.remove(engine, "before_cursor_execute", note)
+            assert len(seen) == 1
+    finally:
+        await db.close()
+
+
+async def test_a_refused_statement_runs_through_sqlalchemy(sqlite_url: str) -> None:
+    db = await _open(sqlite_url)
+    timers = TimerStore(db)
+    try:
+        async with db.unit_of_work():
+            (member,) = [
+                (await SqlMemberRepository(db).touch(UserRef("telegram", "1", "A"), NOW)).id
+            ]
+            await timers.schedule([NewTimer("k1", member, "f", "s", NOW, {})])
+            async with db.transaction() as conn:
+                listed = Prepared(
+                    select(*_TIMER_COLUMNS).where(
+                        FlowTimer.key.in_(bindparam("keys", expanding=True))
+                    )
+                )
+                rows = await listed.all(conn, {"keys": ["k1", "k2"]})
+                assert [tuple(row)[1:] for row in rows] == [("k1", NOW, {})]
+                assert listed._plans == {("keys",): None}  # refused: SQLAlchemy rendered it
+                # a bind the caller does not give: SQLAlchemy's own error
+                keyed = Prepared(select(FlowTimer.id).where(FlowTimer.key == bindparam("key")))
+                with pytest.raises(Exception, match="key"):
+                    await keyed.all(conn, {})
+                assert keyed._plans == {(): None}
+                with pytest.raises(NoResultFound):
+                    await keyed.one(conn, {"key": "none"})
+                raise _Rollback
+    except _Rollback:
+        pass
+    finally:
+        await db.close()
+
+
+class _Rollback(Exception):
+    pass
+
+
+async def test_a_failing_statement_raises_as_sqlalchemy_and_fails_the_unit(
+    sqlite_url: str,
+) -> None:
+    db = await _open(sqlite_url)
+    try:
+        member = (await SqlMemberRepository(db).touch(UserRef("telegram", "1", "A"), NOW)).id
+        add = Prepared(insert(FlowTimer).returning(FlowTimer.id))
+        row = {
+            "key": "same",
+            "member_id": member,
+            "flow": "f",
+            "step": "s",
+            "due_at": NOW,
+            "fired": False,
+            "fired_at": None,
+            "payload": {},
+        }
+        with pytest.raises(UnitOfWorkFailed):
+            async with db.unit_of_work(), db.transaction() as conn:
+                (first,) = await add.scalars(conn, row)
+                with pytest.raises(IntegrityError):  # the unique key, raised by SQLAlchemy
+                    await add.scalars(conn, row)
+                assert add._plans[tuple(row)] is not None  # planned; SQLite refused the row
+        async with db.reading() as conn:  # the unit was rolled back as a whole
+            assert (await conn.execute(select(FlowTimer.id))).all() == []
+        assert first == 1
+    finally:
+        await db.close()
