@@ -19,8 +19,9 @@ from bot.schema import with_feature_tables
 from storage.database import Database
 
 #: the Camellia index fixtures, built once per session (tests/knowledge_support.py); the
-#: migrated SQLite template behind ``sqlite_url`` (tests/sqlite_template.py)
-pytest_plugins = ["knowledge_support", "wecom_support", "sqlite_template"]
+#: migrated SQLite template behind ``sqlite_url`` (tests/sqlite_template.py); model
+#: weights read once per process (tests/shared_models.py)
+pytest_plugins = ["knowledge_support", "wecom_support", "sqlite_template", "shared_models"]
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_KB = REPO.parent / "shared" / "kb" / "camellia"
