@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import shutil
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,20 +12,20 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from services import PG_URL, fresh_redis, reset_postgres
+from xdist.remote import Producer
+from xdist_groups import ModuleGroupScheduling, group_of
 
 from bot.schema import with_feature_tables
 from storage.database import Database
 
-#: the Camellia index fixtures, built once per session (tests/knowledge_support.py)
-pytest_plugins = ["knowledge_support", "wecom_support"]
+#: the Camellia index fixtures, built once per session (tests/knowledge_support.py); the
+#: migrated SQLite template behind ``sqlite_url`` (tests/sqlite_template.py); model
+#: weights read once per process (tests/shared_models.py)
+pytest_plugins = ["knowledge_support", "wecom_support", "sqlite_template", "shared_models"]
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_KB = REPO.parent / "shared" / "kb" / "camellia"
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'warmline.db'}"
+SQLITE = "sqlite+aiosqlite:///"
 
 
 @pytest.fixture
@@ -37,14 +38,17 @@ async def pg_url() -> str:
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Each storage contract test runs on SQLite and on the real PostgreSQL."""
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'warmline.db'}"
+        return f"{SQLITE}{tmp_path / 'warmline.db'}"
     await reset_postgres(PG_URL)
     return PG_URL
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    """A migrated database on each backend (closed after the test)."""
+async def db(database_url: str, migrated_template: Path) -> AsyncIterator[Database]:
+    """A migrated database on each backend (closed after the test): SQLite's file starts as
+    a copy of the session's migrated template (``database_url`` alone starts empty)."""
+    if database_url.startswith("sqlite"):
+        shutil.copyfile(migrated_template, database_url.removeprefix(SQLITE))
     database = with_feature_tables(Database(database_url))
     await database.migrate()
     try:
@@ -82,19 +86,6 @@ SERVICE_WORDS = {
 }
 #: a test allowed five minutes or more is slow
 SLOW_TIMEOUT = 300
-#: tests that run whole processes or time themselves: with pytest-xdist they share one
-#: worker (``--dist loadgroup``), one after another, while the rest run beside them
-TIMED_MODULES = frozenset(
-    {
-        "test_dashboard_login_limit.py",
-        "test_downtime_telegram.py",
-        "test_fault_redis_loss.py",
-        "test_push_concurrency.py",
-        "test_wecom_process.py",
-        "test_wecom_batch_process.py",
-        "test_cli.py",
-    }
-)
 
 
 def _source(function: object, cache: dict[object, str]) -> str:
@@ -135,12 +126,27 @@ def _services(item: pytest.Item, cache: dict[object, str]) -> set[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark tests by the services they use (fixtures, parameters, code) and by their timeout."""
+    """Mark tests by the services they use (fixtures, parameters, code) and by their timeout;
+    mark the group a test shares a worker with (tests/xdist_groups.py). A slow test runs
+    processes: its module must be in a group."""
     del config
     cache: dict[object, str] = {}
     for item in items:
         found = _services(item, cache)
         for marker in sorted(found):
             item.add_marker(marker)
-        if "slow" in found or item.path.name in TIMED_MODULES:
-            item.add_marker(pytest.mark.xdist_group("processes"))
+        group = group_of(item.nodeid)
+        if "slow" in found and group is None:
+            raise pytest.UsageError(f"{item.nodeid} is slow: add its module to xdist_groups.GROUPS")
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(
+    config: pytest.Config, log: Producer
+) -> ModuleGroupScheduling | None:
+    """``--dist loadgroup`` that keeps the groups (tests/xdist_groups.py)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    return ModuleGroupScheduling(config, log)
