@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, event, insert, select
 from sqlalchemy.exc import IntegrityError, NoResultFound
 
 from bot.events import UserRef
+from bot.schema import with_feature_tables
 from flows.orders import NewOrder, OrderBook
 from flows.timers import NewTimer, TimerStore
 from storage.database import Database, UnitOfWorkFailed
@@ -26,7 +27,9 @@ _TIMER_COLUMNS = [FlowTimer.id, FlowTimer.key, FlowTimer.due_at, FlowTimer.paylo
 
 
 async def _open(url: str) -> Database:
-    db = Database(url, only_user=True)  # SQLite: units of work on the inline connection
+    db = with_feature_tables(
+        Database(url, only_user=True)
+    )  # SQLite: units of work on the inline connection
     await db.migrate()
     return db
 
@@ -119,7 +122,7 @@ async def test_postgresql_takes_sqlalchemys_path(
 async def test_aiosqlite_connections_and_listened_engines_take_sqlalchemys_path(
     sqlite_url: str,
 ) -> None:
-    db = Database(sqlite_url)  # reads go through aiosqlite's thread
+    db = with_feature_tables(Database(sqlite_url))  # reads go through aiosqlite's thread
     await db.migrate()
     try:
         async with db.reading() as conn:

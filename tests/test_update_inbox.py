@@ -18,6 +18,7 @@ from bot.app import App
 from bot.config.model import WarmlineConfig
 from bot.context import Context
 from bot.router import Router
+from bot.schema import with_feature_tables
 from storage.database import Database
 from storage.inbox import SqlInbox, Stored
 from storage.tables import ProcessedUpdate
@@ -61,7 +62,7 @@ async def test_put_take_finish_and_prune(db: Database) -> None:
 async def test_put_and_finish_are_one_statement_each_on_postgresql(pg_url: str) -> None:
     """A batch of any size is one statement (arrays, not a row list or an IN list of its
     size), so every batch reuses one prepared statement per connection."""
-    db = Database(pg_url)
+    db = with_feature_tables(Database(pg_url))
     await db.migrate()
     sent: list[str] = []
     event.listen(
