@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,14 @@ from push.config import push_config
 from storage.admin_stats import AdminReader, Stats
 
 router = Router("admin")
+
+
+@dataclass(frozen=True, slots=True)
+class StatsPage:
+    """Where a feature shows the same figures as ``/stats`` on a page (insight's
+    dashboard provides one); shared handlers name the slot, the feature fills it."""
+
+    url: str
 
 
 @router.command("stats", scope="private", admin_only=True, summary_key="commands.stats")
@@ -31,13 +40,9 @@ async def stats(ctx: Context) -> None:
 
 
 def _dashboard_page(ctx: Context) -> str | None:
-    """The insight dashboard's overview, when that feature serves one."""
-    try:
-        from insight.commands import DashboardLinks
-    except ImportError:
-        return None
-    links = ctx.services.find(DashboardLinks)
-    return links.page() if links is not None else None
+    """The overview page of a feature that serves one (the insight dashboard), if any."""
+    page = ctx.services.find(StatsPage)
+    return page.url if page is not None else None
 
 
 def render_stats(ctx: Context, figures: Stats, now: datetime) -> str:

@@ -47,6 +47,7 @@ def install_insight(app: App) -> None:
     # the HTTP server and the metrics library load with the bot, not for `warmline -h`
     from bot.middlewares import WATCHERS
     from bot.web import WebServer
+    from handlers.admin import StatsPage
     from insight import commands
     from insight.commands import DashboardLinks
     from insight.hooks import attach
@@ -87,7 +88,8 @@ def install_insight(app: App) -> None:
     engine, clock = app.database.engine, app.services.clock
     if insight.dashboard.enabled:
         site = mount(server.app, engine, app.config, clock)
-        app.services.provide(DashboardLinks.of(app.config, site[STORE_KEY]))
+        links = app.services.provide(DashboardLinks.of(app.config, site[STORE_KEY]))
+        app.services.provide(StatsPage(links.page()))
     if insight.metrics.enabled:
         server.add_route("GET", "/metrics", metrics_view(metrics, engine, clock))
 

@@ -88,6 +88,23 @@ async def test_dashboard_command_when_the_dashboard_is_off(sqlite_url: str) -> N
     async with local_bot(make_config(sqlite_url)) as bot:
         replies = await bot.say(bot.user("admin"), "/dashboard")
         assert "not enabled" in replies[0].text
+        [stats] = await bot.say(bot.user("admin"), "/stats")
+        assert "/dashboard/" not in stats.text
+
+
+async def test_stats_points_at_the_dashboard_when_it_is_on(sqlite_url: str) -> None:
+    """The shared /stats handler learns the page from the feature, never imports it."""
+    config = make_config(
+        sqlite_url,
+        insight=_insight(
+            enabled=True,
+            public_url="https://shop.example",
+            admins=[{"username": "mei", "password_hash": hash_password("x")}],
+        ),
+    )
+    async with local_bot(config) as bot:
+        [stats] = await bot.say(bot.user("admin"), "/stats")
+        assert stats.text.endswith("Charts and details: https://shop.example/dashboard/")
 
 
 def test_grafana_sample_charts_only_metrics_that_exist() -> None:
