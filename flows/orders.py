@@ -69,12 +69,12 @@ def tier_for(rfm: Rfm, now: datetime, tiers: TiersConfig) -> str:
 
 
 _ORDERS = Order.__table__.c
-_COUNTS = (
+_COUNTS = Prepared(
     select(_ORDERS.member_id, func.count(_ORDERS.id))
     .where(_ORDERS.member_id.in_(bindparam("ids", expanding=True)))
     .group_by(_ORDERS.member_id)
 )
-_RFM = (
+_RFM = Prepared(
     select(
         _ORDERS.member_id,
         func.count(_ORDERS.id),
@@ -117,8 +117,8 @@ class OrderBook:
         member_ids = sorted({order.member_id for order in orders})
         out: list[OrderRecord | None] = []
         async with self._db.transaction() as conn:
-            found = await conn.execute(_COUNTS, {"ids": member_ids})
-            previous: dict[int, int] = {int(m): int(n) for m, n in found.all()}
+            found = await _COUNTS.all(conn, {"ids": member_ids})
+            previous: dict[int, int] = {int(m): int(n) for m, n in found}
             for order in orders:
                 values = {
                     "member_id": order.member_id,
@@ -160,7 +160,7 @@ class OrderBook:
         if not ids:
             return out
         async with self._db.reading() as conn:
-            rows = (await conn.execute(_RFM, {"ids": ids})).all()
+            rows = await _RFM.all(conn, {"ids": ids})
         for member_id, count, spent, last in rows:
             if isinstance(last, str):  # SQLite returns aggregates untyped
                 last = datetime.fromisoformat(last)

@@ -183,7 +183,7 @@ class JourneyStore:
             return out
         async with (self._db.lookup if len(missing) <= _FEW else self._db.reading)() as conn:
             for chunk in _chunks(missing, 500):
-                for row in (await conn.execute(_SELECT_MANY, {"ids": chunk})).all():
+                for row in await _SELECT_MANY.all(conn, {"ids": chunk}):
                     state = JourneyState(*row)
                     state.seen = list(state.seen or [])
                     out[state.member_id] = state
@@ -313,10 +313,8 @@ class JourneyStore:
             if not rows:
                 return []
             due = {member_id: at for member_id, at in rows}
-            found = await conn.execute(
-                _LEASE_LATE, {"ids": list(due), "cutoff": cutoff, "until": now + lease}
-            )
-            claimed = sorted(found.scalars())
+            params = {"ids": list(due), "cutoff": cutoff, "until": now + lease}
+            claimed = sorted(await _LEASE_LATE.scalars(conn, params))
         self._leased(claimed, now + lease)
         return sorted(((mid, due[mid]) for mid in claimed), key=lambda pair: (pair[1], pair[0]))
 
@@ -348,8 +346,10 @@ class JourneyStore:
 _TABLE = cast(Table, Journey.__table__)
 #: up to this many journeys (an update's own member) are read by key on the loop's thread
 _FEW = 20
-_SELECT_MANY = select(*(_TABLE.c[name] for name in _COLUMNS)).where(
-    _TABLE.c.member_id.in_(bindparam("ids", expanding=True))
+_SELECT_MANY = Prepared(
+    select(*(_TABLE.c[name] for name in _COLUMNS)).where(
+        _TABLE.c.member_id.in_(bindparam("ids", expanding=True))
+    )
 )
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _DUE_SLOTS = (
@@ -377,7 +377,7 @@ _LATE_SLOTS = Prepared(
     .limit(bindparam("limit"))
 )
 #: leased only if still due: a worker that leased it meanwhile moved it past ``cutoff``
-_LEASE_LATE = (
+_LEASE_LATE = Prepared(
     update(_TABLE)
     .where(
         _TABLE.c.member_id.in_(bindparam("ids", expanding=True)),

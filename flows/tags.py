@@ -12,10 +12,13 @@ from bot.signals import Signals, TagChange
 from storage.database import Database
 from storage.flow_tables import MemberTag
 from storage.members import insert_for
+from storage.prepared import Prepared
 
 TAG = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,47}$")
-_OF_MANY = select(MemberTag.member_id, MemberTag.tag).where(
-    MemberTag.member_id.in_(bindparam("ids", expanding=True))
+_OF_MANY = Prepared(
+    select(MemberTag.member_id, MemberTag.tag).where(
+        MemberTag.member_id.in_(bindparam("ids", expanding=True))
+    )
 )
 
 
@@ -77,6 +80,6 @@ class TagStore:
         async with self._db.reading() as conn:
             for start in range(0, len(member_ids), 500):
                 chunk = member_ids[start : start + 500]
-                for member_id, tag in (await conn.execute(_OF_MANY, {"ids": chunk})).all():
+                for member_id, tag in await _OF_MANY.all(conn, {"ids": chunk}):
                     out.setdefault(member_id, set()).add(tag)
         return out

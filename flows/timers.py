@@ -124,15 +124,15 @@ class TimerStore:
         if not ids:
             return
         async with self._db.transaction() as conn:
-            await conn.execute(_RELEASE, {"ids": list(ids)})
+            await _RELEASE.run(conn, {"ids": list(ids)})
 
     async def claim_keys(self, keys: Sequence[str], now: datetime) -> list[Timer]:
         """Claim specific due timers (steps that run at once when a flow starts)."""
         if not keys:
             return []
         async with self._db.transaction() as conn:
-            rows = await conn.execute(_CLAIM_KEYS, {"keys": list(keys), "now": now})
-            timers = [Timer(*row) for row in rows.all()]
+            rows = await _CLAIM_KEYS.all(conn, {"keys": list(keys), "now": now})
+            timers = [Timer(*row) for row in rows]
         order = {key: index for index, key in enumerate(keys)}
         return sorted(timers, key=lambda t: order[t.key])
 
@@ -189,7 +189,7 @@ _CLAIM_DUE = Prepared(
     .values(fired=True, fired_at=bindparam("now"))
     .returning(*_columns(_TABLE))
 )
-_CLAIM_KEYS = (
+_CLAIM_KEYS = Prepared(
     update(_TABLE)
     .where(
         _TABLE.c.key.in_(bindparam("keys", expanding=True)),
@@ -201,7 +201,7 @@ _CLAIM_KEYS = (
 )
 
 #: statements built once: building one per call cost more than running it
-_RELEASE = (
+_RELEASE = Prepared(
     update(_TABLE)
     .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
     .values(fired=False, fired_at=None)

@@ -75,8 +75,10 @@ class InteractionLog(Protocol):
 
 
 _RECORD_FIELDS = [field.name for field in dataclass_fields(MemberRecord)]
-_SELECT_MANY = select(*(Member.__table__.c[name] for name in _RECORD_FIELDS)).where(
-    Member.__table__.c.id.in_(bindparam("ids", expanding=True))
+_SELECT_MANY = Prepared(
+    select(*(Member.__table__.c[name] for name in _RECORD_FIELDS)).where(
+        Member.__table__.c.id.in_(bindparam("ids", expanding=True))
+    )
 )
 _SELECT_ONE = select(*(Member.__table__.c[name] for name in _RECORD_FIELDS)).where(
     Member.__table__.c.id == bindparam("id")
@@ -224,7 +226,7 @@ class SqlMemberRepository:
         async with self._db.reading() as conn:
             for start in range(0, len(missing), 500):
                 chunk = missing[start : start + 500]
-                for row in (await conn.execute(_SELECT_MANY, {"ids": chunk})).all():
+                for row in await _SELECT_MANY.all(conn, {"ids": chunk}):
                     record = MemberRecord(*row)
                     out[record.id] = record
                     if known is not None:

@@ -59,7 +59,7 @@ def test_claims_look_up_the_picked_rows(tmp_path: Path) -> None:
     con.execute("CREATE INDEX ix_flow_timers_pending ON flow_timers (fired, due_at)")
     for statement, expect in (
         (_CLAIM_DUE.statement, "INTEGER PRIMARY KEY"),
-        (_CLAIM_KEYS, "(key=?)"),
+        (_CLAIM_KEYS.statement, "(key=?)"),
     ):
         sql = str(statement.compile(dialect=sqlite.dialect()))
         sql = sql.replace("(__[POSTCOMPILE_keys])", "(?)")  # one key for the plan

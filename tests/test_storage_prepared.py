@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, event, insert, select
+from sqlalchemy import bindparam, event, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError, NoResultFound
 
 from bot.events import UserRef
@@ -95,8 +95,8 @@ async def test_the_fast_path_stores_and_reads_what_sqlalchemy_does(
         finally:
             await db.close()
         # 1 update, 6 timers (an executemany per member on SQLAlchemy's path), 1 claim,
-        # 2 orders
-        assert any(runs) is fast and len(runs) == (10 if fast else 7)
+        # the orders' counts, 2 orders
+        assert any(runs) is fast and len(runs) == (11 if fast else 8)
     fast_rows, slow_rows = seasons
     assert fast_rows == slow_rows
     claimed_now, claimed_later, duplicate = fast_rows[:3]
@@ -158,14 +158,16 @@ async def test_a_refused_statement_runs_through_sqlalchemy(sqlite_url: str) -> N
             ]
             await timers.schedule([NewTimer("k1", member, "f", "s", NOW, {})])
             async with db.transaction() as conn:
-                listed = Prepared(
+                listed = Prepared(  # a tuple IN list
                     select(*_TIMER_COLUMNS).where(
-                        FlowTimer.key.in_(bindparam("keys", expanding=True))
+                        tuple_(FlowTimer.key, FlowTimer.step).in_(
+                            bindparam("pairs", expanding=True)
+                        )
                     )
                 )
-                rows = await listed.all(conn, {"keys": ["k1", "k2"]})
+                rows = await listed.all(conn, {"pairs": [("k1", "s"), ("k2", "s")]})
                 assert [tuple(row)[1:] for row in rows] == [("k1", NOW, {})]
-                assert listed._plans == {("keys",): None}  # refused: SQLAlchemy rendered it
+                assert listed._plans == {("pairs",): None}  # refused: SQLAlchemy rendered it
                 # a bind the caller does not give: SQLAlchemy's own error
                 keyed = Prepared(select(FlowTimer.id).where(FlowTimer.key == bindparam("key")))
                 with pytest.raises(Exception, match="key"):
@@ -182,6 +184,54 @@ async def test_a_refused_statement_runs_through_sqlalchemy(sqlite_url: str) -> N
 
 class _Rollback(Exception):
     pass
+
+
+async def test_in_lists_run_on_the_fast_path_as_sqlalchemy_renders_them(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An IN list is planned once per length (empty included) and reads what SQLAlchemy
+    reads; its values go through the column's type (aware datetimes here)."""
+    db = await _open(sqlite_url)
+    timers = TimerStore(db)
+    listed = Prepared(
+        select(*_TIMER_COLUMNS)
+        .where(
+            FlowTimer.due_at.in_(bindparam("at", expanding=True)),
+            FlowTimer.key != bindparam("not_key"),
+        )
+        .order_by(FlowTimer.id)
+    )
+    try:
+        async with db.unit_of_work():
+            member = (await SqlMemberRepository(db).touch(UserRef("telegram", "1", "A"), NOW)).id
+            times = [NOW + timedelta(hours=h) for h in range(4)]
+            await timers.schedule(
+                [NewTimer(f"k{n}", member, "f", "s", at, {"n": n}) for n, at in enumerate(times)]
+            )
+            asked = [[], times[:1], times[1:3], [times[3], times[0]], times[2:3]]
+            async with db.transaction() as conn:
+                fast = [list(await listed.all(conn, {"at": at, "not_key": "k0"})) for at in asked]
+                assert listed.direct == len(asked)
+                slow = [
+                    list(await conn.execute(listed.statement, {"at": at, "not_key": "k0"}))
+                    for at in asked
+                ]
+                assert fast == [[tuple(row) for row in rows] for rows in slow]
+                assert [len(rows) for rows in fast] == [0, 0, 2, 1, 1]
+                (expanding,) = listed._plans.values()
+                assert sorted(expanding.plans) == [(0,), (1,), (2,)]  # type: ignore[union-attr]
+                # a set is not a list: SQLAlchemy's path, the same rows
+                again = await listed.all(conn, {"at": set(times[1:3]), "not_key": "k0"})
+                assert listed.direct == len(asked) and len(again) == 2
+                # past EXPANSIONS_MOST lengths, SQLAlchemy renders the others
+                monkeypatch.setattr("storage.prepared.EXPANSIONS_MOST", 3)
+                assert len(await listed.all(conn, {"at": times, "not_key": "k0"})) == 3
+                assert listed.direct == len(asked)
+            raise _Rollback
+    except _Rollback:
+        pass
+    finally:
+        await db.close()
 
 
 async def test_a_failing_statement_raises_as_sqlalchemy_and_fails_the_unit(
