@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, select
 
 from bot.signals import Signals, TagChange
+from storage.bulk import Bulk
 from storage.database import Database
 from storage.flow_tables import MemberTag
 from storage.members import insert_for
@@ -34,8 +35,11 @@ class TagStore:
         #: told of every change, for platforms that mirror tags (``tags_changed``)
         self._signals = signals
         #: built once per store: building it on every call cost more than running it
-        self._add = insert_for(db.dialect, MemberTag).on_conflict_do_nothing(
-            index_elements=[MemberTag.member_id, MemberTag.tag]
+        self._add = Bulk(
+            insert_for(db.dialect, MemberTag).on_conflict_do_nothing(
+                index_elements=[MemberTag.member_id, MemberTag.tag]
+            ),
+            ("member_id", "tag", "at"),
         )
 
     async def add(self, member_id: int, tags: Iterable[str], at: datetime) -> None:
@@ -43,15 +47,11 @@ class TagStore:
 
     async def add_many(self, tags: Mapping[int, Iterable[str]], at: datetime) -> None:
         """Tags per member in one INSERT; tags a member already has stay as they were."""
-        rows = [
-            {"member_id": member_id, "tag": tag, "at": at}
-            for member_id, names in tags.items()
-            for tag in names
-        ]
+        rows = [(member_id, tag, at) for member_id, names in tags.items() for tag in names]
         if not rows:
             return
         async with self._db.transaction() as conn:
-            await conn.execute(self._add, rows)
+            await self._add.run(conn, rows)
         if self._signals is not None and self._signals.tags_changed.heard:
             for member_id, names in tags.items():
                 added = tuple(names)

@@ -45,6 +45,7 @@ from simulate.outage import Downtime
 from simulate.platform import LateTransactional, SimPlatform, members_wrote
 from simulate.population import SIM_EPOCH, SimMember, make_member, member_row, population
 from storage.database import Database
+from storage.prepared import Prepared
 from storage.records import MemberRecord
 from storage.tables import Member
 
@@ -52,7 +53,7 @@ START = SIM_EPOCH
 #: simulated hours per unit of work (one transaction)
 UNIT_HOURS = 7 * 24
 #: arriving members in one statement, with the ids they were given
-_NEW_MEMBERS = insert(Member).returning(Member.user_id, Member.id)
+_NEW_MEMBERS = Prepared(insert(Member).returning(Member.user_id, Member.id))
 GROUP = ChatRef("local", "-1000", ChatKind.GROUP, "Simulated community")
 Progress = Callable[[int, int], None]
 
@@ -283,8 +284,8 @@ class World:
             source, referrer = parse_payload(self._link(person)) if starts else (None, None)
             rows.append(member_row(person, now, starts, source, referrer))
         async with self.app.database.transaction() as conn:
-            found = await conn.execute(_NEW_MEMBERS, rows)
-            by_user: dict[str, int] = {user_id: member_id for user_id, member_id in found.all()}
+            found = await _NEW_MEMBERS.each(conn, rows)
+            by_user: dict[str, int] = {user_id: member_id for user_id, member_id in found}
         for person in people:
             self.ids[person.index] = by_user[person.user_id]
             self.user_of[by_user[person.user_id]] = person.user_id

@@ -224,7 +224,7 @@ async def test_in_lists_run_on_the_fast_path_as_sqlalchemy_renders_them(
                 again = await listed.all(conn, {"at": set(times[1:3]), "not_key": "k0"})
                 assert listed.direct == len(asked) and len(again) == 2
                 # past EXPANSIONS_MOST lengths, SQLAlchemy renders the others
-                monkeypatch.setattr("storage.prepared.EXPANSIONS_MOST", 3)
+                monkeypatch.setattr("storage.plans.EXPANSIONS_MOST", 3)
                 assert len(await listed.all(conn, {"at": times, "not_key": "k0"})) == 3
                 assert listed.direct == len(asked)
             raise _Rollback
@@ -260,5 +260,59 @@ async def test_a_failing_statement_raises_as_sqlalchemy_and_fails_the_unit(
         async with db.reading() as conn:  # the unit was rolled back as a whole
             assert (await conn.execute(select(FlowTimer.id))).all() == []
         assert first == 1
+    finally:
+        await db.close()
+
+
+async def _many_timers(db: Database) -> tuple[list[tuple[Any, ...]], int]:
+    """Seven timers at once (two stored already, one of them due: it is claimed by the
+    upsert), then every stored timer."""
+    timers = TimerStore(db)
+    async with db.unit_of_work():
+        member = (await SqlMemberRepository(db).touch(UserRef("telegram", "1", "A"), NOW)).id
+        new = [
+            NewTimer(f"k{n}", member, "f", f"s{n}", NOW + timedelta(hours=n - 3), {"n": n})
+            for n in range(7)
+        ]
+        await timers.schedule([new[1], new[5]])
+        claimed = await timers.schedule(new, claim_by=NOW)
+    async with db.reading() as conn:
+        stored = (await conn.execute(select(FlowTimer.__table__).order_by(FlowTimer.id))).all()
+    rows = [tuple((t.key, t.due_at, t.payload) for t in claimed), *map(tuple, stored)]
+    return rows, timers._claiming.direct
+
+
+async def test_many_rows_of_an_insert_run_as_one_statement_as_sqlalchemy_renders_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seasons = []
+    for fast in (True, False):
+        if not fast:
+            monkeypatch.setattr(Prepared, "_direct_many", lambda *_: None)
+        db = await _open(f"sqlite+aiosqlite:///{tmp_path / f'many-{fast}.db'}")
+        try:
+            seasons.append(await _many_timers(db))
+        finally:
+            await db.close()
+    (fast_rows, fast_runs), (slow_rows, slow_runs) = seasons
+    assert fast_rows == slow_rows
+    assert (fast_runs, slow_runs) == (1, 0)  # the seven rows: one statement on the fast path
+    claimed = fast_rows[0]
+    assert [key for key, _, _ in claimed] == ["k0", "k1", "k2", "k3"]  # due by NOW
+
+
+async def test_more_rows_than_a_page_take_sqlalchemys_path(sqlite_url: str) -> None:
+    db = await _open(sqlite_url)
+    timers = TimerStore(db)
+    try:
+        async with db.unit_of_work():
+            member = (await SqlMemberRepository(db).touch(UserRef("telegram", "1", "A"), NOW)).id
+            rows = [NewTimer(f"k{n}", member, "f", "s", NOW, {}) for n in range(6)]
+            await timers.schedule(rows[:5], claim_by=NOW)
+            (many,) = timers._claiming._many.values()
+            assert many is not None and timers._claiming.direct == 1
+            many.most = 5  # a page of five rows: six are SQLAlchemy's to batch
+            claimed = await timers.schedule(rows, claim_by=NOW)
+            assert [t.key for t in claimed] == ["k5"] and timers._claiming.direct == 1
     finally:
         await db.close()
