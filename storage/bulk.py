@@ -10,17 +10,27 @@ straight from the caller's values. Same SQL, same transaction, same conversions.
 A statement whose compiled form needs a value the caller does not give (a Python
 side column default, say) is refused when it is first compiled: the driver would
 otherwise be handed an incomplete row.
+
+Where :mod:`storage.prepared` may run a statement straight on SQLite's own connection
+(:func:`~storage.prepared.sqlite_driver`), the rows go there, past SQLAlchemy's
+execute path (its context, a greenlet hop, each row copied twice). A failure that
+changed nothing (a lock another connection holds, say) runs again through
+SQLAlchemy, which waits or raises as it always does; one after some rows were
+written is raised as SQLAlchemy raises it, its error handlers told.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Dialect
+from sqlalchemy import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
+
+from storage.prepared import sqlite_driver
 
 #: builds the driver's parameters (a tuple, or a dict for a named paramstyle) of one row
 _Row = Callable[[Sequence[Any]], Any]
@@ -41,7 +51,18 @@ class Bulk:
         if plan is None:
             plan = self._plans[conn.dialect.name] = self._plan(conn.dialect)
         sql, build = plan
-        await conn.exec_driver_sql(sql, [build(row) for row in rows])
+        params = [build(row) for row in rows]
+        driver = sqlite_driver(conn)
+        if driver is not None:
+            changes = driver.total_changes
+            try:
+                driver.executemany(sql, params).close()
+                return
+            except sqlite3.Error as exc:
+                if driver.total_changes != changes:
+                    await _raise(conn, exc, sql, params)
+                # nothing written: SQLAlchemy's path runs it again (and waits or raises)
+        await conn.exec_driver_sql(sql, params)
 
     def _plan(self, dialect: Dialect) -> tuple[str, _Row]:
         compiled = self._statement.compile(
@@ -92,3 +113,13 @@ class Bulk:
                 return dict(zip(keys, values(row), strict=True))
 
         return compiled.string, build
+
+
+async def _raise(conn: AsyncConnection, exc: sqlite3.Error, sql: str, params: list[Any]) -> None:
+    """``exc`` raised as SQLAlchemy's execute raises it (wrapped, its ``handle_error``
+    listeners told: a unit of work then refuses to commit), on its greenlet."""
+
+    def handle(sync: Connection) -> None:
+        sync._handle_dbapi_exception(exc, sql, params, None, None)
+
+    await conn.run_sync(handle)

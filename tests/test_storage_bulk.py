@@ -6,16 +6,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from bot.events import UserRef
+from bot.schema import with_feature_tables
 from flows.state import ENGINE_FIELDS, JourneyStore
 from flows.timers import NewTimer, TimerStore
 from push.store import DecisionLog, DecisionRow
 from storage.bulk import Bulk
-from storage.database import Database
-from storage.flow_tables import FlowTimer
+from storage.database import Database, UnitOfWorkFailed
+from storage.flow_tables import FlowTimer, MemberTag
 from storage.members import SqlMemberRepository
+from storage.prepared import sqlite_driver
 from storage.push_tables import PushDecision
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -98,3 +101,31 @@ async def test_a_statement_needing_a_value_the_rows_lack_is_refused(db: Database
         with pytest.raises(ValueError, match=r"binds \['priority'\]"):
             await missing.run(conn, [(NOW, None, "k")])
         await fixed.run(conn, [(1,)])  # a value the statement holds itself is fine
+
+
+@pytest.mark.parametrize("stored_first", [False, True])
+async def test_a_failing_row_raises_as_sqlalchemy_and_fails_the_unit(
+    sqlite_url: str, stored_first: bool
+) -> None:
+    """On SQLite's own connection: a duplicate after a written row (some rows written)
+    and one in the first row (nothing written: SQLAlchemy runs it again) both raise
+    SQLAlchemy's error, and the unit of work does not commit."""
+    db = with_feature_tables(Database(sqlite_url, only_user=True))
+    await db.migrate()
+    add = Bulk(insert(MemberTag), ("member_id", "tag", "at"))
+    try:
+        member = await _member(db, "1")
+        if stored_first:
+            async with db.transaction() as conn:
+                await add.run(conn, [(member, "a", NOW)])
+        rows = [(member, "a", NOW)] if stored_first else [(member, "b", NOW), (member, "b", NOW)]
+        with pytest.raises(UnitOfWorkFailed):
+            async with db.unit_of_work(), db.transaction() as conn:
+                assert sqlite_driver(conn) is not None
+                with pytest.raises(IntegrityError):
+                    await add.run(conn, rows)
+        async with db.reading() as conn:
+            stored = (await conn.execute(select(MemberTag.tag))).scalars().all()
+        assert stored == (["a"] if stored_first else [])
+    finally:
+        await db.close()
