@@ -27,6 +27,7 @@ from bot.dispatcher import Next
 from bot.events import ButtonPressed, IncomingMessage
 from bot.periodic import PeriodicFlush
 from insight.queries.activity import MAX_WEEK, activity
+from storage.bulk import Bulk
 from storage.database import Database
 from storage.members import insert_for
 from storage.privacy import MemberDataHook
@@ -141,13 +142,24 @@ async def _write(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
                 select(members.c.id).where(members.c.id.in_(ids[start : start + CHUNK]))
             )
         )
-    kept = [row for row in rows if row["member_id"] in existing]
+    kept = [(row["member_id"], row["weeks"]) for row in rows if row["member_id"] in existing]
     if not kept:
         return 0
-    insert = insert_for(conn.dialect.name, activity)
-    statement = insert.on_conflict_do_update(
-        index_elements=["member_id"],
-        set_={"weeks": activity.c.weeks.op("|")(insert.excluded.weeks)},
-    )
-    await conn.execute(statement, kept)
+    await _upsert(conn.dialect.name).run(conn, kept)
     return len(kept)
+
+
+#: the rollup's upsert per dialect, built once (a week's flush writes thousands of rows)
+_UPSERTS: dict[str, Bulk] = {}
+
+
+def _upsert(dialect: str) -> Bulk:
+    found = _UPSERTS.get(dialect)
+    if found is None:
+        insert = insert_for(dialect, activity)
+        statement = insert.on_conflict_do_update(
+            index_elements=["member_id"],
+            set_={"weeks": activity.c.weeks.op("|")(insert.excluded.weeks)},
+        )
+        found = _UPSERTS[dialect] = Bulk(statement, ("member_id", "weeks"))
+    return found
