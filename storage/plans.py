@@ -22,10 +22,11 @@ EXPANSIONS_MOST = 512
 
 class Plan:
     """One compiled form: the SQL, how to build the driver tuple, how to read rows.
-    ``expanded``: the statement rendered for lists of given lengths; ``picks`` then
-    holds, per driver parameter, the index into its list (-1: not a list)."""
+    ``expanded``: the statement rendered for lists of given lengths; ``runs`` then
+    holds, per bind in the SQL's order, whether its whole list goes there (its values
+    in order, as SQLAlchemy renders them) or its one value."""
 
-    __slots__ = ("fixed", "names", "picks", "processors", "results", "returns_rows", "sql")
+    __slots__ = ("fixed", "names", "processors", "results", "returns_rows", "runs", "sql")
 
     def __init__(
         self,
@@ -45,24 +46,14 @@ class Plan:
             raise Refused(f"binds {missing} not given")
         #: a bind the caller does not give holds the statement's own value (``fired=True``)
         self.fixed: dict[str, Any] = {name: compiled.binds[name].effective_value for name in order}
-        self.picks: list[int] | None = None
-        if expanded is None:
-            self.sql: str = compiled.string
-            self.names = order
-        else:
-            source = {
-                new: (name, index)
-                for name, news in expanded.parameter_expansion.items()
-                for index, new in enumerate(news)
-            }
-            picked = [source.get(name, (name, -1)) for name in expanded.positiontup or ()]
-            self.sql = expanded.statement
-            self.names = [name for name, _ in picked]
-            self.picks = [index for _, index in picked]
+        self.runs: list[tuple[str, bool, Callable[[Any], Any] | None]] | None = None
         # an IN list's values are processed as its elements' type (the bind's type)
-        processor = {
-            name: compiled.binds[name].type.bind_processor(dialect) for name in set(self.names)
-        }
+        processor = {name: compiled.binds[name].type.bind_processor(dialect) for name in order}
+        self.sql: str = compiled.string
+        self.names = order
+        if expanded is not None:
+            self.sql = expanded.statement
+            self.runs = _runs(expanded, processor)
         self.processors = [processor[name] for name in self.names]
         self.returns_rows = bool(compiled._result_columns)
         self.results: list[Callable[[Any], Any] | None] = [
@@ -71,17 +62,20 @@ class Plan:
 
     def params(self, given: Mapping[str, Any]) -> tuple[Any, ...]:
         fixed = self.fixed
-        out = []
-        if self.picks is None:
+        out: list[Any] = []
+        if self.runs is None:
             for name, process in zip(self.names, self.processors, strict=True):
                 value = given[name] if name in given else fixed[name]
                 out.append(value if process is None else process(value))
             return tuple(out)
-        for name, index, process in zip(self.names, self.picks, self.processors, strict=True):
+        for name, whole, each in self.runs:
             value = given[name] if name in given else fixed[name]
-            if index >= 0:
-                value = value[index]
-            out.append(value if process is None else process(value))
+            if not whole:
+                out.append(value if each is None else each(value))
+            elif each is None:
+                out.extend(value)
+            else:
+                out.extend([each(item) for item in value])
         return tuple(out)
 
     def rows(self, raw: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -92,6 +86,32 @@ class Plan:
             tuple(v if p is None else p(v) for v, p in zip(row, results, strict=True))
             for row in raw
         ]
+
+
+def _runs(
+    expanded: ExpandedState, processor: Mapping[str, Callable[[Any], Any] | None]
+) -> list[tuple[str, bool, Callable[[Any], Any] | None]]:
+    """The expanded SQL's parameters as runs: a bind's one value, or a whole list."""
+    source = {
+        new: (name, index)
+        for name, news in expanded.parameter_expansion.items()
+        for index, new in enumerate(news)
+    }
+    runs: list[tuple[str, bool, Callable[[Any], Any] | None]] = []
+    at = 0
+    order = list(expanded.positiontup or ())
+    while at < len(order):
+        name, index = source.get(order[at], (order[at], -1))
+        if index < 0:
+            runs.append((name, False, processor[name]))
+            at += 1
+            continue
+        news = expanded.parameter_expansion[name]
+        if order[at : at + len(news)] != news:
+            raise Refused(f"the values of list {name!r} are not rendered in order")
+        runs.append((name, True, processor[name]))
+        at += len(news)
+    return runs
 
 
 class Expanding:

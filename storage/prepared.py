@@ -40,8 +40,6 @@ from storage.plans import Expanding, ManyValues, Plan, plan_many, plan_one
 
 #: :meth:`Prepared.each` runs at most this many rows one by one on the fast path
 EACH_MOST = 4
-#: engine events a statement run past SQLAlchemy would skip: their engine never gets it
-_EXECUTE_EVENTS = ("before_execute", "after_execute", "before_cursor_execute")
 
 
 class Prepared:
@@ -167,7 +165,8 @@ def sqlite_driver(conn: AsyncConnection) -> sqlite3.Connection | None:
     if sync is None or sync.closed or sync.invalidated or sync._echo:
         return None
     dispatch = sync.dispatch
-    if any(getattr(dispatch, name) for name in _EXECUTE_EVENTS):
+    # engine events a statement run past SQLAlchemy would skip: their engine never gets it
+    if dispatch.before_execute or dispatch.after_execute or dispatch.before_cursor_execute:
         return None
     inline = getattr(sync.connection.dbapi_connection, "_connection", None)
     if not isinstance(inline, InlineConnection):
