@@ -26,7 +26,16 @@ class Plan:
     holds, per bind in the SQL's order, whether its whole list goes there (its values
     in order, as SQLAlchemy renders them) or its one value."""
 
-    __slots__ = ("fixed", "names", "processors", "results", "returns_rows", "runs", "sql")
+    __slots__ = (
+        "converted",
+        "fixed",
+        "names",
+        "processors",
+        "results",
+        "returns_rows",
+        "runs",
+        "sql",
+    )
 
     def __init__(
         self,
@@ -59,6 +68,8 @@ class Plan:
         self.results: list[Callable[[Any], Any] | None] = [
             entry.type._cached_result_processor(dialect, None) for entry in compiled._result_columns
         ]
+        #: the result columns a processor converts, by position (most pass as read)
+        self.converted = [(n, p) for n, p in enumerate(self.results) if p is not None]
 
     def params(self, given: Mapping[str, Any]) -> tuple[Any, ...]:
         fixed = self.fixed
@@ -79,13 +90,16 @@ class Plan:
         return tuple(out)
 
     def rows(self, raw: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        results = self.results
-        if not any(results):
+        converted = self.converted
+        if not converted:
             return raw
-        return [
-            tuple(v if p is None else p(v) for v, p in zip(row, results, strict=True))
-            for row in raw
-        ]
+        out = []
+        for row in raw:
+            values = list(row)
+            for n, process in converted:
+                values[n] = process(values[n])
+            out.append(tuple(values))
+        return out
 
 
 def _runs(
