@@ -13,6 +13,7 @@ answers it from the KB:
 - goods and food that are not tea (phones, wine, coffee beans, eggs, bread);
 - pets and idle chat ("I'm bored");
 - another marketplace, courier or service (Amazon, Taobao, DHL, a video plan);
+- stock and restocking (what is on the shelf today is not something a KB knows);
 - tea lore a shop's FAQ does not cover (its history, how a tea is made, growing it).
 
 Each is a family of wordings in Chinese and English, checked only after the
@@ -100,6 +101,11 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "淘宝", "天猫", "京东(?!快递|物流)", "拼多多", "美团", "饿了么", "亚马逊", "山姆", "开市客",
         "星巴克",
         "瑞幸", "密码", "视频会员", "爱奇艺", "优酷", "腾讯视频", "自动续费",
+    ),
+    # stock and restocking: what is on the shelf today is not in a KB
+    "stock": (
+        r"re-?stock\w*", r"back in stock", r"(out of|in) stock", r"sold out",
+        "补货", "到货通知", "缺货", "断货", "卖完了", "售罄", "卖光",
     ),
     # tea lore a shop's FAQ does not cover
     "lore": (

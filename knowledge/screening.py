@@ -318,7 +318,9 @@ _CHAT = _any(
     r"\b(are|r) "
     + _YOU
     + r" (a |an )?(bot|robot|ai|human|machine)\b|\b(you'?re|ur|you are) (a |an )?"
-    r"(bot|robot|ai)\b|\b(tell|know) (me )?(a|any) jokes?\b|\b" + _YOU + r" favou?rite\b"
+    r"(bot|robot|ai)\b|\b(tell|know) (me )?(a|any) jokes?\b|\b"
+    + _YOU
+    + r" (own |personal |all[- ]time )?(favou?rite|fave?)\b"
     r"|\bhow old are " + _YOU + r"\b|\bwho (made|created|built) " + _YOU + r"\b",
 )
 

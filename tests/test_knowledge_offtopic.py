@@ -42,6 +42,8 @@ PLAIN = OffTopic(["Our teas ship from Hangzhou."])
         "I can't remember my email password",
         "微信密码忘了怎么找回",
         "where's my JD order, it was due monday",
+        "when will the keemun be back in stock",
+        "金骏眉什么时候补货",
     ],
 )
 def test_asks_about_other_things_are_off_topic(question: str) -> None:

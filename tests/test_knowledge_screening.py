@@ -228,6 +228,7 @@ def test_risky_asks_are_recognised_by_what_they_do(question: str, risk: str) -> 
         ("你们家跟八马比怎么样", "competitor"),
         ("are you a robot?", "chat"),
         ("你是真人还是机器人", "chat"),
+        ("what's ur personal fave tea", "chat"),
     ],
 )
 def test_another_shop_or_the_bot_itself_is_an_aside(question: str, aside: str) -> None:
