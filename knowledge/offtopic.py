@@ -97,10 +97,12 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "elsewhere": (
         r"amazon", r"ebay", r"aliexpress", r"taobao", r"tmall", r"jd\.com", r"pinduoduo", r"temu",
         r"jd (order|app|account|store|shop)", r"passwords?",
+        r"(physical|brick[- ]and[- ]mortar|offline|walk-in) (store|shop)s?",
+        r"visit (your|the|ur) (store|shop|tea ?house)",
         r"shein", r"walmart", r"costco", r"starbucks", r"uber", r"airbnb",
         "淘宝", "天猫", "京东(?!快递|物流)", "拼多多", "美团", "饿了么", "亚马逊", "山姆", "开市客",
         "星巴克",
-        "瑞幸", "密码", "视频会员", "爱奇艺", "优酷", "腾讯视频", "自动续费",
+        "瑞幸", "密码", "线下店", "实体店", "门店", "视频会员", "爱奇艺", "优酷", "腾讯视频", "自动续费",
     ),
     # stock and restocking: what is on the shelf today is not in a KB
     "stock": (
@@ -110,7 +112,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     # tea lore a shop's FAQ does not cover
     "lore": (
         r"history of", r"invented", r"discovered",
-        r"how (is|are) \w+( \w+)? (made|produced|processed)", r"grow(ing)? (my own |a |some )?tea",
+        r"how (is|are) \w+( \w+){0,2} (made|produced|processed)", r"grow(ing)? (my own |a |some )?tea",
         r"tea (plants?|bush(es)?|trees?)", r"matcha",
         "历史(?!订单|记录)", "起源", "由来", "怎么做出来", "怎么制作", "制作工艺", "茶树", "抹茶",
     ),

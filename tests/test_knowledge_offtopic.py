@@ -44,6 +44,9 @@ PLAIN = OffTopic(["Our teas ship from Hangzhou."])
         "where's my JD order, it was due monday",
         "when will the keemun be back in stock",
         "金骏眉什么时候补货",
+        "do you have a physical store in shanghai",
+        "你们有实体店吗 想去看看",
+        "how is white tea really made",
     ],
 )
 def test_asks_about_other_things_are_off_topic(question: str) -> None:
