@@ -152,7 +152,8 @@ _RISK_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|number|value)\b.{0,30}\b(fapiao|invoice|receipt|bill)s?\b|\b(fapiao|invoice|receipt)s?\b"
         r".{0,40}\b(higher|inflated|bigger amount|larger amount|more than (i|we) (paid|spent)"
         r"|instead of)\b|\b(fake|forged?|falsif\w*|backdat\w*|doctored)\b.{0,15}\b(fapiao"
-        r"|invoice|receipt)s?\b|\bclaim (back )?more\b",
+        r"|invoice|receipt)s?\b|\bclaim (back )?more\b.{0,20}\b(work|company|boss|employer|office"
+        r"|expenses?|reimburse\w*)\b",
     ),
     "financial": _any(
         r"投资|升值|保值|增值(?!税)|理财|股票|基金|炒茶|回报率|收益|赚钱|翻倍|抵.{0,2}税|个税|报税|避税|贷款",

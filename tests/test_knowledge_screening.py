@@ -175,6 +175,7 @@ def test_upset_said_outright_is_a_complaint_without_a_named_problem(question: st
         "优惠码在哪里输入",
         "is the receipt in the parcel",
         "how many points can I claim for a review",
+        "can I claim more points if I add photos to my review",
     ],
 )
 def test_plain_asks_that_share_the_words_are_left_alone(question: str) -> None:
@@ -207,6 +208,7 @@ def test_plain_asks_that_share_the_words_are_left_alone(question: str) -> None:
         ("could the invoice say 800 instead of 300? my boss pays it", "legal"),
         ("write a bigger total on the receipt please", "legal"),
         ("can you backdate the fapiao to last month", "legal"),
+        ("make the receipt out so I can claim more from my company", "legal"),
         ("收据上金额帮我写高一点", "legal"),
         ("300的单子能开成3000吗", "legal"),
         ("能给我开张假发票吗", "legal"),
