@@ -157,7 +157,7 @@ _RISK_PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     "financial": _any(
         r"投资|升值|保值|增值(?!税)|理财|股票|基金|炒茶|回报率|收益|赚钱|翻倍|抵.{0,2}税|个税|报税|避税|贷款",
-        r"\b(invest|investment|investing|savings|retirement|portfolio|stocks?|shares|crypto"
+        r"\b(invest|investment|investing|savings|retirement|portfolio|stocks|stock (market|price|tips?)|shares|crypto"
         r"|bitcoin|profit|make money|roi)\b",
         r"\b(appreciate|double|triple|grow|rise|go up)\b.{0,6}\bin (value|price)\b"
         r"|\bworth more\b|\bresale value\b|\breturn on\b",
@@ -281,6 +281,10 @@ _HYPOTHETICAL = _any(
 _UPSET = _any(
     r"投诉|差评|垃圾|破(服务|店|玩意)|什么破|什么玩意|太差|失望|气死|生气|火大|骗子|骗人|坑人|坑爹|无语",
     r"退钱|恶心|过分|离谱|搞什么|有没有搞错|凭什么|忽悠|黑店|呵呵(?<!哈呵呵)|再也不(买|来)",
+    # an accusation of cheating: passing off, swapping for worse
+    r"冒充|以次充好|掉包|调包|偷工减料|挂羊头",
+    r"\b(you|u|you guys|y'?all)\b.{0,20}\bpass(ing|ed)? (\w+ ){0,2}off\b|\bbait[- ]and[- ]switch\b"
+    r"|\bswapped (it |them )?(for|with) (a )?(cheaper|worse|older)\b|\bcheating (me|us|customers|people)\b",
     # "绝了" and "醉了" praise a tea as often as they mock a service: only said of the shop
     r"(服务|客服|你们|你家|物流|快递|发货)[^，,。！!？?]{0,6}(绝了|醉了)|服了(你们|你|这家)",
     r"不会再(买|来)|拉黑|第[二三四五六七八九十几\d]+次(问|说|催|找|联系|来问)|(问|说|催|找)了?(多少|好几|几)次",

@@ -96,6 +96,8 @@ def test_risky_asks_in_other_words_are_risky(question: str) -> None:
         "im so fed up with this shop",
         "物流慢得我服了你们",
         "再也不来你们家买了",
+        "你们是不是拿去年的茶冒充今年的",
+        "are you passing off old stock as this year's harvest?",
     ],
 )
 def test_upset_said_outright_is_a_complaint_without_a_named_problem(question: str) -> None:
@@ -176,6 +178,8 @@ def test_upset_said_outright_is_a_complaint_without_a_named_problem(question: st
         "is the receipt in the parcel",
         "how many points can I claim for a review",
         "can I claim more points if I add photos to my review",
+        "is the keemun in stock",
+        "how do I know a tea is not passed off as longjing",
     ],
 )
 def test_plain_asks_that_share_the_words_are_left_alone(question: str) -> None:
