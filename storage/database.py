@@ -21,7 +21,9 @@ from sqlalchemy.sql.dml import UpdateBase
 
 from storage.connections import UNIT_CACHE_PRAGMA, ping_when_idle, sqlite_pragmas
 from storage.inline_sqlite import inline_creator
+from storage.kept_writer import KeptWriter
 from storage.pool import OVERFLOW_IDLE, KeepingPool
+from storage.prepared import Prepared
 from storage.revisions import MIGRATIONS as MIGRATIONS
 from storage.revisions import alembic_config as alembic_config
 from storage.revisions import upgrade
@@ -107,6 +109,8 @@ class Database:
             self._writer = create_async_engine(
                 url, echo=echo, async_creator=inline_creator(str(parsed.database))
             )
+        #: SQLite file: the write turn's transactions run on one connection kept open
+        self._kept = KeptWriter(self._writer) if sqlite_file else None
         for engine in {self.engine, self._writer}:
             if self.dialect == "sqlite":
                 event.listen(engine.sync_engine, "connect", sqlite_pragmas)
@@ -127,6 +131,8 @@ class Database:
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
         self._lock_owner: asyncio.Task[Any] | None = None
         self._row_caches: dict[str, dict[Any, Any]] = {}
+        #: :meth:`write`'s statements, each built once by its caller, by ``id``
+        self._writes: dict[int, Prepared] = {}
         #: features' folders of revision scripts, beside the core's (:meth:`add_migrations`)
         self.migrations: list[Path] = []
 
@@ -170,7 +176,8 @@ class Database:
             return
         locked = await self._lock_writes(timeout=WRITE_LOCK_PATIENCE)
         try:
-            async with (self._writer if locked else self.engine).begin() as conn:
+            kept = self._kept if locked else None
+            async with kept.begin() if kept is not None else self.engine.begin() as conn:
                 yield conn
         finally:
             if locked:
@@ -208,8 +215,11 @@ class Database:
         if unit is not None and self._riders is not None and self._riders.holds(statement):
             self._riders.hold(unit.info, Held(statement, params))
             return
-        async with self.transaction() as conn:
-            await conn.execute(statement, params)
+        prepared = self._writes.get(id(statement))
+        if prepared is None or prepared.statement is not statement:
+            prepared = self._writes[id(statement)] = Prepared(statement)
+        async with self.transaction() as conn:  # SQLite: straight on the driver
+            await prepared.run(conn, params)
 
     def holds_writes(self) -> bool:
         """Whether :meth:`write` would hold a write now (PostgreSQL, in an update unit)."""
@@ -391,6 +401,8 @@ class Database:
             await conn.run_sync(upgrade, self.migrations)
 
     async def close(self) -> None:
+        if self._kept is not None:
+            await self._kept.close()
         if self._writer is not self.engine:
             await self._writer.dispose()
         await self.engine.dispose()
