@@ -20,8 +20,10 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.sql.dml import UpdateBase
 
 from storage.connections import UNIT_CACHE_PRAGMA, ping_when_idle, sqlite_pragmas
+from storage.held_sqlite import HeldWrites, run_held
 from storage.inline_sqlite import inline_creator
 from storage.pool import OVERFLOW_IDLE, KeepingPool
+from storage.prepared import Prepared
 from storage.revisions import MIGRATIONS as MIGRATIONS
 from storage.revisions import alembic_config as alembic_config
 from storage.revisions import upgrade
@@ -127,6 +129,10 @@ class Database:
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
         self._lock_owner: asyncio.Task[Any] | None = None
         self._row_caches: dict[str, dict[Any, Any]] = {}
+        #: SQLite: what :meth:`write` holds inside an update (:mod:`storage.held_sqlite`)
+        self._held = HeldWrites()
+        #: :meth:`write`'s statements, each built once by its caller, by ``id``
+        self._writes: dict[int, Prepared] = {}
         #: features' folders of revision scripts, beside the core's (:meth:`add_migrations`)
         self.migrations: list[Path] = []
 
@@ -168,13 +174,25 @@ class Database:
         if unit is not None:
             yield unit
             return
+        taken = self._held.take()  # SQLite: this update's held writes go first
         locked = await self._lock_writes(timeout=WRITE_LOCK_PATIENCE)
         try:
             async with (self._writer if locked else self.engine).begin() as conn:
+                if taken:
+                    await run_held(conn, taken)
                 yield conn
+        except BaseException:
+            self._held.give_back(taken)  # rolled back with the rest: held again
+            raise
         finally:
             if locked:
                 self._unlock_writes()
+
+    async def _flush_held(self) -> None:
+        """Commit what this task's update holds (SQLite), if anything."""
+        if self._held.pending():
+            async with self.transaction():
+                pass
 
     def reading(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A connection to read with: the unit of work's when one is open."""
@@ -193,6 +211,7 @@ class Database:
         if unit is not None:
             yield unit
             return
+        await self._flush_held()  # the task reads what it wrote
         async with engine.connect() as conn:
             yield conn
 
@@ -200,16 +219,23 @@ class Database:
         """A write nobody waits for the result of and nothing later in this update
         reads back (an interaction logged, the calls noted for an update). Inside a
         PostgreSQL update unit it is held and sent with the unit's next statement, or
-        before its commit (:mod:`storage.riders`): no round trip of its own. Anywhere
-        else it is executed now, as in :meth:`transaction` (so is a statement with
-        column defaults computed in Python). ``statement`` is built once, with bind
+        before its commit (:mod:`storage.riders`): no round trip of its own. Inside a
+        SQLite update it runs first in the task's next transaction, read or platform
+        call (:mod:`storage.held_sqlite`): no commit of its own. Anywhere else it is
+        executed now, as in :meth:`transaction` (so is a statement with column
+        defaults computed in Python, on PostgreSQL). ``statement`` is built once, with bind
         parameter names of its own (a prefix); ``params`` are their values."""
         unit = self._holding_unit()
         if unit is not None and self._riders is not None and self._riders.holds(statement):
             self._riders.hold(unit.info, Held(statement, params))
             return
-        async with self.transaction() as conn:
-            await conn.execute(statement, params)
+        prepared = self._writes.get(id(statement))
+        if prepared is None or prepared.statement is not statement:
+            prepared = self._writes[id(statement)] = Prepared(statement)
+        if self._current() is None and self._held.hold(prepared, params):
+            return  # SQLite, in an update: run first in its next transaction
+        async with self.transaction() as conn:  # SQLite: straight on the driver
+            await prepared.run(conn, params)
 
     def holds_writes(self) -> bool:
         """Whether :meth:`write` would hold a write now (PostgreSQL, in an update unit)."""
@@ -283,6 +309,7 @@ class Database:
         if task is None or self._current() is not None:
             yield
             return
+        await self._flush_held()  # before the block: it may read them
         locked = await self._lock_writes(timeout=None)  # SQLite: one writer at a time
         try:
             conn = await (self._writer if locked else self.engine).connect()
@@ -310,13 +337,22 @@ class Database:
         :meth:`end_update_unit` (called before the first platform call), is one
         transaction: one commit per update instead of one per statement. Only the
         task that opened it joins it (tasks it starts keep their own transactions).
-        PostgreSQL only: SQLite has a single writer (see below)."""
+
+        SQLite has a single writer: a unit would hold the write lock for as long as
+        the handler runs (a slow one would stall every other update and the inbox: the
+        webhook would answer 503), so each transaction stays short there; what
+        :meth:`write` is given is held and runs first in the task's next one, or when
+        the unit ends (:mod:`storage.held_sqlite`)."""
         if self._write_lock is not None:
-            # SQLite: a unit would hold the one write lock for as long as the handler
-            # runs (a slow one would stall every other update and the inbox: the
-            # webhook would answer 503), so each statement keeps its own short
-            # transaction there, written on the loop's thread (see ``_writer``)
-            yield
+            task = asyncio.current_task()
+            if task is None or not self._held.open(task):
+                yield
+                return
+            try:
+                yield
+                await self._flush_held()
+            finally:
+                self._held.close(task)
             return
         async with self.atomic():
             yield
@@ -325,6 +361,7 @@ class Database:
         """Commit this task's update unit now (before a platform call, so nothing is
         sent for writes that are not committed, and no lock is held over the network);
         what the task writes afterwards gets short transactions of its own."""
+        await self._flush_held()
         task = asyncio.current_task()
         if task is not None and task in self._task_units:
             try:
