@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -28,23 +28,15 @@ from storage.revisions import MIGRATIONS as MIGRATIONS
 from storage.revisions import alembic_config as alembic_config
 from storage.revisions import upgrade
 from storage.riders import Held, Riders
+from storage.unit_state import DEFERRED, Refresh, check, forget, note_failure, run_deferred
+from storage.unit_state import UnitOfWorkFailed as UnitOfWorkFailed
+from storage.unit_state import refresh_at_commit as refresh_at_commit
+from storage.write_turn import WriteTurn
 
 #: how long a short transaction waits for SQLite's write turn before trying anyway
 WRITE_LOCK_PATIENCE = 2.0
-#: ``connection.info`` key of a unit of work's deferred refreshes (see :func:`refresh_at_commit`)
-_DEFERRED = "warmline.deferred_refreshes"
-
-#: ``connection.info`` key set when a statement fails inside a unit of work
-_FAILED = "warmline.unit_failed"
-
-#: recomputes derived rows for some ids, on a connection in a transaction
-Refresh = Callable[[AsyncConnection, list[int]], Awaitable[None]]
 #: arbitrary constant: serialises concurrent ``upgrade`` runs on PostgreSQL
 _MIGRATION_LOCK_ID = 0x5741524D
-
-
-class UnitOfWorkFailed(RuntimeError):
-    """A statement inside a unit of work failed and rolled the whole unit back."""
 
 
 class Database:
@@ -112,7 +104,7 @@ class Database:
         for engine in {self.engine, self._writer}:
             if self.dialect == "sqlite":
                 event.listen(engine.sync_engine, "connect", sqlite_pragmas)
-            event.listen(engine.sync_engine, "handle_error", _note_failure)
+            event.listen(engine.sync_engine, "handle_error", note_failure)
         #: PostgreSQL: writes held for the next statement of an update unit (:meth:`write`)
         self._riders: Riders | None = None
         if self.dialect == "postgresql":
@@ -124,10 +116,8 @@ class Database:
         self._unit: AsyncConnection | None = None
         #: per-update units (:meth:`update_unit`), each joined by its own task only
         self._task_units: dict[asyncio.Task[Any], AsyncConnection] = {}
-        #: SQLite has one writer: the process's writers queue here instead of sleeping
-        #: in SQLite's busy handler (which backs off up to 100 ms a try)
-        self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
-        self._lock_owner: asyncio.Task[Any] | None = None
+        #: SQLite has one writer: the process's writers queue for its turn
+        self._turn = WriteTurn() if self.dialect == "sqlite" else None
         self._row_caches: dict[str, dict[Any, Any]] = {}
         #: SQLite: what :meth:`write` holds inside an update (:mod:`storage.held_sqlite`)
         self._held = HeldWrites()
@@ -276,16 +266,13 @@ class Database:
             await conn.begin()
             if self.dialect == "sqlite":
                 await conn.exec_driver_sql(UNIT_CACHE_PRAGMA)
-            deferred: dict[Refresh, set[int]] = {}
-            conn.info[_DEFERRED] = deferred
+            conn.info[DEFERRED] = {}
             self._unit = conn
             try:
                 yield
-                _check(conn)
-                while deferred:  # first noted, first run (a refresh may note more)
-                    refresh = next(iter(deferred))
-                    await refresh(conn, sorted(deferred.pop(refresh)))
-                _check(conn)
+                check(conn)
+                await run_deferred(conn)
+                check(conn)
             except BaseException:
                 self._row_caches.clear()  # they may hold what the rollback undoes
                 if conn.in_transaction():
@@ -293,8 +280,7 @@ class Database:
                 raise
             finally:
                 self._unit = None
-                conn.info.pop(_DEFERRED, None)
-                conn.info.pop(_FAILED, None)
+                forget(conn)
             await conn.commit()
 
     @asynccontextmanager
@@ -318,7 +304,7 @@ class Database:
             except BaseException:
                 await conn.close()
                 raise
-            conn.info[_DEFERRED] = {}
+            conn.info[DEFERRED] = {}
             self._task_units[task] = conn
             try:
                 yield
@@ -327,8 +313,8 @@ class Database:
                 raise
             await self._end_task_unit(task, commit=True)
         finally:
-            if locked and self._lock_owner is task:
-                self._unlock_writes()
+            if locked and self._turn is not None and self._turn.held_by(task):
+                self._turn.release()
 
     # -- one transaction per update ----------------------------------------------------
     @asynccontextmanager
@@ -343,7 +329,7 @@ class Database:
         webhook would answer 503), so each transaction stays short there; what
         :meth:`write` is given is held and runs first in the task's next one, or when
         the unit ends (:mod:`storage.held_sqlite`)."""
-        if self._write_lock is not None:
+        if self._turn is not None:
             task = asyncio.current_task()
             if task is None or not self._held.open(task):
                 yield
@@ -367,56 +353,36 @@ class Database:
             try:
                 await self._end_task_unit(task, commit=True)
             finally:
-                if self._lock_owner is task:
-                    self._unlock_writes()
+                if self._turn is not None and self._turn.held_by(task):
+                    self._turn.release()
 
     async def _end_task_unit(self, task: asyncio.Task[Any], commit: bool) -> None:
         conn = self._task_units.pop(task, None)
         if conn is None:
             return
-        deferred: dict[Refresh, set[int]] = conn.info.get(_DEFERRED) or {}
         try:
             if commit:
-                _check(conn)
-                while deferred:
-                    refresh = next(iter(deferred))
-                    await refresh(conn, sorted(deferred.pop(refresh)))
+                check(conn)
+                await run_deferred(conn)
                 if self._riders is not None:  # writes no statement carried
                     await conn.run_sync(self._riders.send)
-                _check(conn)
+                check(conn)
                 await conn.commit()
             elif conn.in_transaction():
                 await conn.rollback()
         finally:
             if self._riders is not None:
                 self._riders.drop(conn.info)
-            conn.info.pop(_DEFERRED, None)
-            conn.info.pop(_FAILED, None)
+            forget(conn)
             await conn.close()
 
     async def _lock_writes(self, timeout: float | None) -> bool:
-        """Take the SQLite write turn (no-op elsewhere); False when not taken (another
-        database, this task holds it already, or ``timeout`` passed: then SQLite's own
-        busy handler decides)."""
-        lock = self._write_lock
-        task = asyncio.current_task()
-        if lock is None or task is None or self._lock_owner is task:
-            return False
-        try:
-            if timeout is None:
-                await lock.acquire()
-            else:  # asyncio.timeout, not wait_for: wait_for can swallow a cancellation
-                async with asyncio.timeout(timeout):
-                    await lock.acquire()
-        except TimeoutError:
-            return False
-        self._lock_owner = task
-        return True
+        """Take the SQLite write turn (no-op elsewhere): :meth:`WriteTurn.take`."""
+        return self._turn is not None and await self._turn.take(timeout)
 
     def _unlock_writes(self) -> None:
-        if self._write_lock is not None and self._write_lock.locked():
-            self._lock_owner = None
-            self._write_lock.release()
+        if self._turn is not None:
+            self._turn.release()
 
     async def migrate(self) -> None:
         """Bring the schema to the newest revision of every feature branch."""
@@ -431,31 +397,3 @@ class Database:
         if self._writer is not self.engine:
             await self._writer.dispose()
         await self.engine.dispose()
-
-
-def refresh_at_commit(conn: AsyncConnection, refresh: Refresh, ids: Iterable[int]) -> bool:
-    """Inside a unit of work, note ``ids`` for ``refresh`` to run once before the unit
-    commits (in its transaction, after every change) and return True; outside one,
-    return False: the caller refreshes now. Rollups recomputed from their source
-    tables use it so that a thousand small writes cost one recompute, not a thousand."""
-    deferred: dict[Refresh, set[int]] | None = conn.info.get(_DEFERRED)
-    if deferred is None:
-        return False
-    deferred.setdefault(refresh, set()).update(ids)
-    return True
-
-
-def _check(unit: AsyncConnection) -> None:
-    failed = unit.info.get(_FAILED)
-    if failed or not unit.in_transaction():
-        # a statement failed and its caller went on: part of the unit is lost (or, on
-        # PostgreSQL, all of it), so it must not pass for committed
-        cause = failed if isinstance(failed, BaseException) else None
-        raise UnitOfWorkFailed("a statement failed inside the unit of work") from cause
-
-
-def _note_failure(context: ExceptionContext) -> None:
-    """A statement failed: if it ran in a unit of work, the unit must not commit."""
-    conn = context.connection
-    if conn is not None and _DEFERRED in conn.info:
-        conn.info[_FAILED] = context.sqlalchemy_exception or context.original_exception or True
