@@ -23,6 +23,7 @@ from bot.context import Context
 from bot.dispatcher import Dispatcher, Middleware, Placed
 from bot.events import Event
 from bot.features import features
+from bot.frozen_heap import FrozenHeap
 from bot.health import Health
 from bot.i18n import Catalog
 from bot.intake import DurableIntake
@@ -135,6 +136,8 @@ class App:
         self._startup: list[Hook] = []
         self._shutdown: list[Hook] = []
         self._started = False
+        #: start-up's objects, out of the collector's full passes while running
+        self._heap = FrozenHeap()
         for feature in features(config.features) if install_features else ():
             if feature.install is not None:
                 feature.install(self)
@@ -190,6 +193,7 @@ class App:
         except BaseException:
             await self.stop()
             raise
+        self._heap.freeze()
         log.info("Warmline started on %s", self.adapter.platform)
 
     async def _handle(self, event: Event) -> Context:
@@ -213,6 +217,7 @@ class App:
 
     async def stop(self) -> None:
         """Stop receiving, finish in-flight updates, then release resources."""
+        self._heap.thaw()
         if self._started:
             self.health.started = False
             await self.adapter.stop()

@@ -13,6 +13,7 @@ answers it from the KB:
 - goods and food that are not tea (phones, wine, coffee beans, eggs, bread);
 - pets and idle chat ("I'm bored");
 - another marketplace, courier or service (Amazon, Taobao, DHL, a video plan);
+- stock and restocking (what is on the shelf today is not something a KB knows);
 - tea lore a shop's FAQ does not cover (its history, how a tea is made, growing it).
 
 Each is a family of wordings in Chinese and English, checked only after the
@@ -51,7 +52,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "world": (
         r"weather", r"forecast", r"rain(s|ing|y)?", r"snow(s|ing|y)?", r"typhoon", r"sunny",
         r"hotels?", r"hostels?", r"restaurants?", r"airports?", r"flights?", r"airlines?",
-        r"train station", r"subway", r"metro", r"taxi", r"sightseeing", r"tourist",
+        r"train station", r"(high-speed |bullet )?trains?", r"bus(es)?", r"subway", r"metro", r"taxi", r"sightseeing", r"tourist",
         r"itinerar(y|ies)", r"how (do|can|should) (i|we) get (to|from)",
         r"movies?", r"films?", r"tv shows?", r"netflix", r"spotify", r"youtube", r"tiktok",
         r"music", r"songs?", r"sing", r"singer", r"celebrit(y|ies)", r"football", r"soccer",
@@ -59,7 +60,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         r"president",
         "天气", "下雨", "下雪", "台风", "晴天", "阴天", "带伞", "预报",
         "酒店", "宾馆", "民宿", "餐厅", "饭店", "好吃的", "美食", "景点", "旅游", "攻略", "机场",
-        "航班", "机票", "高铁", "火车站", "地铁", "打车", "怎么走",
+        "航班", "机票", "高铁", "火车", "动车", "车票", "公交", "地铁", "打车", "怎么走",
         r"novels?", r"podcasts?", r"politics", r"political",
         r"exchange rate", r"mortgage", r"real estate", r"meaning of life",
         r"learn(ing)? (english|chinese|mandarin|french|japanese|a language|to code)",
@@ -95,15 +96,23 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     # another marketplace, courier or service
     "elsewhere": (
         r"amazon", r"ebay", r"aliexpress", r"taobao", r"tmall", r"jd\.com", r"pinduoduo", r"temu",
+        r"jd (order|app|account|store|shop)", r"passwords?",
+        r"(physical|brick[- ]and[- ]mortar|offline|walk-in) (store|shop)s?",
+        r"visit (your|the|ur) (store|shop|tea ?house)",
         r"shein", r"walmart", r"costco", r"starbucks", r"uber", r"airbnb",
         "淘宝", "天猫", "京东(?!快递|物流)", "拼多多", "美团", "饿了么", "亚马逊", "山姆", "开市客",
         "星巴克",
-        "瑞幸", "视频会员", "爱奇艺", "优酷", "腾讯视频", "自动续费",
+        "瑞幸", "密码", "线下店", "实体店", "门店", "视频会员", "爱奇艺", "优酷", "腾讯视频", "自动续费",
+    ),
+    # stock and restocking: what is on the shelf today is not in a KB
+    "stock": (
+        r"re-?stock\w*", r"back in stock", r"(out of|in) stock", r"sold out",
+        "补货", "到货通知", "缺货", "断货", "卖完了", "售罄", "卖光",
     ),
     # tea lore a shop's FAQ does not cover
     "lore": (
         r"history of", r"invented", r"discovered",
-        r"how (is|are) \w+( \w+)? (made|produced|processed)", r"grow(ing)? (my own |a |some )?tea",
+        r"how (is|are) \w+( \w+){0,2} (made|produced|processed)", r"grow(ing)? (my own |a |some )?tea",
         r"tea (plants?|bush(es)?|trees?)", r"matcha",
         "历史(?!订单|记录)", "起源", "由来", "怎么做出来", "怎么制作", "制作工艺", "茶树", "抹茶",
     ),

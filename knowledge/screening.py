@@ -27,6 +27,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from knowledge.patterns import any_of as _any
+
 #: risk kinds, in the order they are checked (the first that matches names the refusal)
 RISKS = ("injection", "admin_order", "medical", "legal", "financial")
 #: what a complaint reports: the goods themselves, money, a delivery, no answer (an upset
@@ -34,49 +36,6 @@ RISKS = ("injection", "admin_order", "medical", "legal", "financial")
 PROBLEMS = ("goods", "money", "delivery", "service")
 #: asks about something else: another shop ("competitor"), or the bot itself ("chat")
 ASIDES = ("competitor", "chat")
-
-
-def _any(*patterns: str) -> re.Pattern[str]:
-    """One pattern matching any of ``patterns`` (matched against lower-cased text).
-
-    The alternatives that start at a word boundary share one ``\\b``: tried at every
-    position, forty separate boundary checks cost a 1,000-character message
-    milliseconds, one costs microseconds."""
-    at_word, other = [], []
-    for pattern in patterns:
-        for alternative in _alternatives(pattern):
-            if alternative.startswith(r"\b"):
-                at_word.append(alternative[2:])
-            else:
-                other.append(alternative)
-    parts = [f"(?:{a})" for a in other]
-    if at_word:
-        parts.append(r"\b(?:" + "|".join(f"(?:{a})" for a in at_word) + ")")
-    return re.compile("|".join(parts))
-
-
-def _alternatives(pattern: str) -> list[str]:
-    """``pattern`` split at its top-level ``|`` (outside groups and character sets)."""
-    parts, depth, in_set, start, i = [], 0, False, 0, 0
-    while i < len(pattern):
-        char = pattern[i]
-        if char == "\\":
-            i += 2
-            continue
-        if in_set:
-            in_set = char != "]"
-        elif char == "[":
-            in_set = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and depth == 0:
-            parts.append(pattern[start:i])
-            start = i + 1
-        i += 1
-    parts.append(pattern[start:])
-    return parts
 
 
 #: "you", said to the bot or the shop
@@ -96,7 +55,8 @@ _RISK_PATTERNS: dict[str, re.Pattern[str]] = {
         r"(输出|打印|列出|发我|告诉我|给我看).{0,6}(全部|所有).{0,6}(优惠码|券码|密码|指令|设定)",
         r"(输出|打印|列出|发我|告诉我|给我看).{0,4}你的.{0,6}(规则|指令|设定|提示)",
         r"把你的.{0,6}(规则|设定|指令|提示)",
-        r"^\s*(system|assistant|developer|root|系统)\s*[:：]",
+        r"^\s*(system|assistant|developer|root|系统|后台|平台|官方)\s*(消息|通知|公告|message|notice)?\s*[:：]",
+        r"(请|就|你)?直接回复.{0,2}[“\"'「‘]?(已|同意|确认|好的|可以)",
         r"\b(ignore|disregard|forget|override|bypass)\b.{0,25}"
         r"\b(instructions?|rules?|prompts?|above|previous|prior|earlier|everything|guidelines)\b",
         r"\bsystem prompt\b|\b(hidden|secret|internal|original|initial) (rules|instructions|prompt)",
@@ -121,7 +81,10 @@ _RISK_PATTERNS: dict[str, re.Pattern[str]] = {
         r"(老板|店长|经理|员工|客服|管理员|主管)的?(朋友|亲戚|家人|老婆|老公|同学|熟人)|工号",
         r"(管理员|客服|老板|店长|经理|主管|同事|官方|平台)(已|已经|之前|上次|刚才)?.{0,3}"
         r"(说了|说过|说可以|答应|同意|批准|授权|承诺|确认过)",
-        r"(已|已经)(授权|批准)|(不用|无需|不需要|别)(核实|核对|审核|验证)",
+        r"(已|已经)(授权|批准)|(不用|无需|不需要|别)(核实|核对|审核|验证)|(后台|系统|平台)(已|已经)(确认|批准|通过|同意)",
+        r"(隐藏|内部|秘密|专属|神秘)的?(优惠码|优惠券|券码|折扣码|兑换码|口令|福利码|券)",
+        r"\b(secret|hidden|internal|insider)\b.{0,10}\b(codes?|coupons?|discounts?|promo\w*"
+        r"|vouchers?)\b",
         r"(给我|送我|给个|给张|给点|送点|送个|再送|多送|给俺|发我|来个|来张)"
         r"[^。？?！!，,讲说解介查看问]{0,8}(券|code|码|折|优惠|红包|积分|免单|便宜|包邮|赠品|返现|返钱|返\d)",
         r"送我(一|两|几|\d)(罐|盒|包|袋|饼|份|个|斤)",
@@ -181,10 +144,20 @@ _RISK_PATTERNS: dict[str, re.Pattern[str]] = {
         r"\b(sue|suing|sued|lawsuit|lawyer|attorney|court|small claims|legal\w*|illegal\w*"
         r"|lawful|unlawful|consumer (protection|rights|council)|chargeback|police|regulators?"
         r"|liable|liability|trademark|copyright)\b|\breport (you|u|your shop)\b",
+        # a document made to say what did not happen: an inflated invoice, a fake receipt
+        r"(发票|收据|小票|账单).{0,12}(多开|多写|开多|开高|写高|开大|虚开|(改|写|开)(高|大|多)(点|些)?金额"
+        r"|金额(写|开|改)(高|大|多))|(多开|多写|虚开|开高|写高|开大)(点|些|一点|一些)?.{0,8}(发票|金额|收据)"
+        r"|\d+[^，,。？?]{0,6}开成\s*\d+|假(发票|收据|合同)",
+        r"\b(higher|bigger|larger|inflated|extra|fake|false|different) (amount|total|price|figure|sum"
+        r"|number|value)\b.{0,30}\b(fapiao|invoice|receipt|bill)s?\b|\b(fapiao|invoice|receipt)s?\b"
+        r".{0,40}\b(higher|inflated|bigger amount|larger amount|more than (i|we) (paid|spent)"
+        r"|instead of)\b|\b(fake|forged?|falsif\w*|backdat\w*|doctored)\b.{0,15}\b(fapiao"
+        r"|invoice|receipt)s?\b|\bclaim (back )?more\b.{0,20}\b(work|company|boss|employer|office"
+        r"|expenses?|reimburse\w*)\b",
     ),
     "financial": _any(
-        r"投资|升值|保值|增值|理财|股票|基金|炒茶|回报率|收益|赚钱|翻倍|抵.{0,2}税|个税|报税|避税|贷款",
-        r"\b(invest|investment|investing|savings|retirement|portfolio|stocks?|shares|crypto"
+        r"投资|升值|保值|增值(?!税)|理财|股票|基金|炒茶|回报率|收益|赚钱|翻倍|抵.{0,2}税|个税|报税|避税|贷款",
+        r"\b(invest|investment|investing|savings|retirement|portfolio|stocks|stock (market|price|tips?)|shares|crypto"
         r"|bitcoin|profit|make money|roi)\b",
         r"\b(appreciate|double|triple|grow|rise|go up)\b.{0,6}\bin (value|price)\b"
         r"|\bworth more\b|\bresale value\b|\breturn on\b",
@@ -308,6 +281,10 @@ _HYPOTHETICAL = _any(
 _UPSET = _any(
     r"投诉|差评|垃圾|破(服务|店|玩意)|什么破|什么玩意|太差|失望|气死|生气|火大|骗子|骗人|坑人|坑爹|无语",
     r"退钱|恶心|过分|离谱|搞什么|有没有搞错|凭什么|忽悠|黑店|呵呵(?<!哈呵呵)|再也不(买|来)",
+    # an accusation of cheating: passing off, swapping for worse
+    r"冒充|以次充好|掉包|调包|偷工减料|挂羊头",
+    r"\b(you|u|you guys|y'?all)\b.{0,20}\bpass(ing|ed)? (\w+ ){0,2}off\b|\bbait[- ]and[- ]switch\b"
+    r"|\bswapped (it |them )?(for|with) (a )?(cheaper|worse|older)\b|\bcheating (me|us|customers|people)\b",
     # "绝了" and "醉了" praise a tea as often as they mock a service: only said of the shop
     r"(服务|客服|你们|你家|物流|快递|发货)[^，,。！!？?]{0,6}(绝了|醉了)|服了(你们|你|这家)",
     r"不会再(买|来)|拉黑|第[二三四五六七八九十几\d]+次(问|说|催|找|联系|来问)|(问|说|催|找)了?(多少|好几|几)次",
@@ -346,7 +323,9 @@ _CHAT = _any(
     r"\b(are|r) "
     + _YOU
     + r" (a |an )?(bot|robot|ai|human|machine)\b|\b(you'?re|ur|you are) (a |an )?"
-    r"(bot|robot|ai)\b|\b(tell|know) (me )?(a|any) jokes?\b|\b" + _YOU + r" favou?rite\b"
+    r"(bot|robot|ai)\b|\b(tell|know) (me )?(a|any) jokes?\b|\b"
+    + _YOU
+    + r" (own |personal |all[- ]time )?(favou?rite|fave?)\b"
     r"|\bhow old are " + _YOU + r"\b|\bwho (made|created|built) " + _YOU + r"\b",
 )
 

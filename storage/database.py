@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -20,29 +20,23 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.sql.dml import UpdateBase
 
 from storage.connections import UNIT_CACHE_PRAGMA, ping_when_idle, sqlite_pragmas
+from storage.held_sqlite import HeldWrites, run_held
 from storage.inline_sqlite import inline_creator
 from storage.pool import OVERFLOW_IDLE, KeepingPool
+from storage.prepared import Prepared
 from storage.revisions import MIGRATIONS as MIGRATIONS
 from storage.revisions import alembic_config as alembic_config
 from storage.revisions import upgrade
 from storage.riders import Held, Riders
+from storage.unit_state import DEFERRED, Refresh, check, forget, note_failure, run_deferred
+from storage.unit_state import UnitOfWorkFailed as UnitOfWorkFailed
+from storage.unit_state import refresh_at_commit as refresh_at_commit
+from storage.write_turn import WriteTurn
 
 #: how long a short transaction waits for SQLite's write turn before trying anyway
 WRITE_LOCK_PATIENCE = 2.0
-#: ``connection.info`` key of a unit of work's deferred refreshes (see :func:`refresh_at_commit`)
-_DEFERRED = "warmline.deferred_refreshes"
-
-#: ``connection.info`` key set when a statement fails inside a unit of work
-_FAILED = "warmline.unit_failed"
-
-#: recomputes derived rows for some ids, on a connection in a transaction
-Refresh = Callable[[AsyncConnection, list[int]], Awaitable[None]]
 #: arbitrary constant: serialises concurrent ``upgrade`` runs on PostgreSQL
 _MIGRATION_LOCK_ID = 0x5741524D
-
-
-class UnitOfWorkFailed(RuntimeError):
-    """A statement inside a unit of work failed and rolled the whole unit back."""
 
 
 class Database:
@@ -110,7 +104,7 @@ class Database:
         for engine in {self.engine, self._writer}:
             if self.dialect == "sqlite":
                 event.listen(engine.sync_engine, "connect", sqlite_pragmas)
-            event.listen(engine.sync_engine, "handle_error", _note_failure)
+            event.listen(engine.sync_engine, "handle_error", note_failure)
         #: PostgreSQL: writes held for the next statement of an update unit (:meth:`write`)
         self._riders: Riders | None = None
         if self.dialect == "postgresql":
@@ -122,11 +116,13 @@ class Database:
         self._unit: AsyncConnection | None = None
         #: per-update units (:meth:`update_unit`), each joined by its own task only
         self._task_units: dict[asyncio.Task[Any], AsyncConnection] = {}
-        #: SQLite has one writer: the process's writers queue here instead of sleeping
-        #: in SQLite's busy handler (which backs off up to 100 ms a try)
-        self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
-        self._lock_owner: asyncio.Task[Any] | None = None
+        #: SQLite has one writer: the process's writers queue for its turn
+        self._turn = WriteTurn() if self.dialect == "sqlite" else None
         self._row_caches: dict[str, dict[Any, Any]] = {}
+        #: SQLite: what :meth:`write` holds inside an update (:mod:`storage.held_sqlite`)
+        self._held = HeldWrites()
+        #: :meth:`write`'s statements, each built once by its caller, by ``id``
+        self._writes: dict[int, Prepared] = {}
         #: features' folders of revision scripts, beside the core's (:meth:`add_migrations`)
         self.migrations: list[Path] = []
 
@@ -168,13 +164,25 @@ class Database:
         if unit is not None:
             yield unit
             return
+        taken = self._held.take()  # SQLite: this update's held writes go first
         locked = await self._lock_writes(timeout=WRITE_LOCK_PATIENCE)
         try:
             async with (self._writer if locked else self.engine).begin() as conn:
+                if taken:
+                    await run_held(conn, taken)
                 yield conn
+        except BaseException:
+            self._held.give_back(taken)  # rolled back with the rest: held again
+            raise
         finally:
             if locked:
                 self._unlock_writes()
+
+    async def _flush_held(self) -> None:
+        """Commit what this task's update holds (SQLite), if anything."""
+        if self._held.pending():
+            async with self.transaction():
+                pass
 
     def reading(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A connection to read with: the unit of work's when one is open."""
@@ -193,6 +201,7 @@ class Database:
         if unit is not None:
             yield unit
             return
+        await self._flush_held()  # the task reads what it wrote
         async with engine.connect() as conn:
             yield conn
 
@@ -200,16 +209,23 @@ class Database:
         """A write nobody waits for the result of and nothing later in this update
         reads back (an interaction logged, the calls noted for an update). Inside a
         PostgreSQL update unit it is held and sent with the unit's next statement, or
-        before its commit (:mod:`storage.riders`): no round trip of its own. Anywhere
-        else it is executed now, as in :meth:`transaction` (so is a statement with
-        column defaults computed in Python). ``statement`` is built once, with bind
+        before its commit (:mod:`storage.riders`): no round trip of its own. Inside a
+        SQLite update it runs first in the task's next transaction, read or platform
+        call (:mod:`storage.held_sqlite`): no commit of its own. Anywhere else it is
+        executed now, as in :meth:`transaction` (so is a statement with column
+        defaults computed in Python, on PostgreSQL). ``statement`` is built once, with bind
         parameter names of its own (a prefix); ``params`` are their values."""
         unit = self._holding_unit()
         if unit is not None and self._riders is not None and self._riders.holds(statement):
             self._riders.hold(unit.info, Held(statement, params))
             return
-        async with self.transaction() as conn:
-            await conn.execute(statement, params)
+        prepared = self._writes.get(id(statement))
+        if prepared is None or prepared.statement is not statement:
+            prepared = self._writes[id(statement)] = Prepared(statement)
+        if self._current() is None and self._held.hold(prepared, params):
+            return  # SQLite, in an update: run first in its next transaction
+        async with self.transaction() as conn:  # SQLite: straight on the driver
+            await prepared.run(conn, params)
 
     def holds_writes(self) -> bool:
         """Whether :meth:`write` would hold a write now (PostgreSQL, in an update unit)."""
@@ -250,16 +266,13 @@ class Database:
             await conn.begin()
             if self.dialect == "sqlite":
                 await conn.exec_driver_sql(UNIT_CACHE_PRAGMA)
-            deferred: dict[Refresh, set[int]] = {}
-            conn.info[_DEFERRED] = deferred
+            conn.info[DEFERRED] = {}
             self._unit = conn
             try:
                 yield
-                _check(conn)
-                while deferred:  # first noted, first run (a refresh may note more)
-                    refresh = next(iter(deferred))
-                    await refresh(conn, sorted(deferred.pop(refresh)))
-                _check(conn)
+                check(conn)
+                await run_deferred(conn)
+                check(conn)
             except BaseException:
                 self._row_caches.clear()  # they may hold what the rollback undoes
                 if conn.in_transaction():
@@ -267,8 +280,7 @@ class Database:
                 raise
             finally:
                 self._unit = None
-                conn.info.pop(_DEFERRED, None)
-                conn.info.pop(_FAILED, None)
+                forget(conn)
             await conn.commit()
 
     @asynccontextmanager
@@ -283,6 +295,7 @@ class Database:
         if task is None or self._current() is not None:
             yield
             return
+        await self._flush_held()  # before the block: it may read them
         locked = await self._lock_writes(timeout=None)  # SQLite: one writer at a time
         try:
             conn = await (self._writer if locked else self.engine).connect()
@@ -291,7 +304,7 @@ class Database:
             except BaseException:
                 await conn.close()
                 raise
-            conn.info[_DEFERRED] = {}
+            conn.info[DEFERRED] = {}
             self._task_units[task] = conn
             try:
                 yield
@@ -300,8 +313,8 @@ class Database:
                 raise
             await self._end_task_unit(task, commit=True)
         finally:
-            if locked and self._lock_owner is task:
-                self._unlock_writes()
+            if locked and self._turn is not None and self._turn.held_by(task):
+                self._turn.release()
 
     # -- one transaction per update ----------------------------------------------------
     @asynccontextmanager
@@ -310,13 +323,22 @@ class Database:
         :meth:`end_update_unit` (called before the first platform call), is one
         transaction: one commit per update instead of one per statement. Only the
         task that opened it joins it (tasks it starts keep their own transactions).
-        PostgreSQL only: SQLite has a single writer (see below)."""
-        if self._write_lock is not None:
-            # SQLite: a unit would hold the one write lock for as long as the handler
-            # runs (a slow one would stall every other update and the inbox: the
-            # webhook would answer 503), so each statement keeps its own short
-            # transaction there, written on the loop's thread (see ``_writer``)
-            yield
+
+        SQLite has a single writer: a unit would hold the write lock for as long as
+        the handler runs (a slow one would stall every other update and the inbox: the
+        webhook would answer 503), so each transaction stays short there; what
+        :meth:`write` is given is held and runs first in the task's next one, or when
+        the unit ends (:mod:`storage.held_sqlite`)."""
+        if self._turn is not None:
+            task = asyncio.current_task()
+            if task is None or not self._held.open(task):
+                yield
+                return
+            try:
+                yield
+                await self._flush_held()
+            finally:
+                self._held.close(task)
             return
         async with self.atomic():
             yield
@@ -325,61 +347,42 @@ class Database:
         """Commit this task's update unit now (before a platform call, so nothing is
         sent for writes that are not committed, and no lock is held over the network);
         what the task writes afterwards gets short transactions of its own."""
+        await self._flush_held()
         task = asyncio.current_task()
         if task is not None and task in self._task_units:
             try:
                 await self._end_task_unit(task, commit=True)
             finally:
-                if self._lock_owner is task:
-                    self._unlock_writes()
+                if self._turn is not None and self._turn.held_by(task):
+                    self._turn.release()
 
     async def _end_task_unit(self, task: asyncio.Task[Any], commit: bool) -> None:
         conn = self._task_units.pop(task, None)
         if conn is None:
             return
-        deferred: dict[Refresh, set[int]] = conn.info.get(_DEFERRED) or {}
         try:
             if commit:
-                _check(conn)
-                while deferred:
-                    refresh = next(iter(deferred))
-                    await refresh(conn, sorted(deferred.pop(refresh)))
+                check(conn)
+                await run_deferred(conn)
                 if self._riders is not None:  # writes no statement carried
                     await conn.run_sync(self._riders.send)
-                _check(conn)
+                check(conn)
                 await conn.commit()
             elif conn.in_transaction():
                 await conn.rollback()
         finally:
             if self._riders is not None:
                 self._riders.drop(conn.info)
-            conn.info.pop(_DEFERRED, None)
-            conn.info.pop(_FAILED, None)
+            forget(conn)
             await conn.close()
 
     async def _lock_writes(self, timeout: float | None) -> bool:
-        """Take the SQLite write turn (no-op elsewhere); False when not taken (another
-        database, this task holds it already, or ``timeout`` passed: then SQLite's own
-        busy handler decides)."""
-        lock = self._write_lock
-        task = asyncio.current_task()
-        if lock is None or task is None or self._lock_owner is task:
-            return False
-        try:
-            if timeout is None:
-                await lock.acquire()
-            else:  # asyncio.timeout, not wait_for: wait_for can swallow a cancellation
-                async with asyncio.timeout(timeout):
-                    await lock.acquire()
-        except TimeoutError:
-            return False
-        self._lock_owner = task
-        return True
+        """Take the SQLite write turn (no-op elsewhere): :meth:`WriteTurn.take`."""
+        return self._turn is not None and await self._turn.take(timeout)
 
     def _unlock_writes(self) -> None:
-        if self._write_lock is not None and self._write_lock.locked():
-            self._lock_owner = None
-            self._write_lock.release()
+        if self._turn is not None:
+            self._turn.release()
 
     async def migrate(self) -> None:
         """Bring the schema to the newest revision of every feature branch."""
@@ -394,31 +397,3 @@ class Database:
         if self._writer is not self.engine:
             await self._writer.dispose()
         await self.engine.dispose()
-
-
-def refresh_at_commit(conn: AsyncConnection, refresh: Refresh, ids: Iterable[int]) -> bool:
-    """Inside a unit of work, note ``ids`` for ``refresh`` to run once before the unit
-    commits (in its transaction, after every change) and return True; outside one,
-    return False: the caller refreshes now. Rollups recomputed from their source
-    tables use it so that a thousand small writes cost one recompute, not a thousand."""
-    deferred: dict[Refresh, set[int]] | None = conn.info.get(_DEFERRED)
-    if deferred is None:
-        return False
-    deferred.setdefault(refresh, set()).update(ids)
-    return True
-
-
-def _check(unit: AsyncConnection) -> None:
-    failed = unit.info.get(_FAILED)
-    if failed or not unit.in_transaction():
-        # a statement failed and its caller went on: part of the unit is lost (or, on
-        # PostgreSQL, all of it), so it must not pass for committed
-        cause = failed if isinstance(failed, BaseException) else None
-        raise UnitOfWorkFailed("a statement failed inside the unit of work") from cause
-
-
-def _note_failure(context: ExceptionContext) -> None:
-    """A statement failed: if it ran in a unit of work, the unit must not commit."""
-    conn = context.connection
-    if conn is not None and _DEFERRED in conn.info:
-        conn.info[_FAILED] = context.sqlalchemy_exception or context.original_exception or True

@@ -44,6 +44,7 @@ from storage.amounts import counted_amount
 from storage.database import Database, refresh_at_commit
 from storage.flow_tables import Journey, Order
 from storage.insight_tables import MemberLoop
+from storage.prepared import Prepared
 from storage.rollup_marks import advance_mark, read_mark
 from storage.tables import Member
 
@@ -119,29 +120,31 @@ async def _sync_ids(conn: AsyncConnection, ids: list[int]) -> None:
         chunk = ids[start : start + CHUNK]
         statements, params = _by_ids(conn.dialect.name, chunk)
         for statement in statements:
-            await conn.execute(statement, params)
+            await statement.run(conn, params)
 
 
 async def _recompute_ids(conn: AsyncConnection, ids: list[int]) -> None:
     """As :func:`_sync_ids` for rows claimed earlier in the transaction."""
     for start in range(0, len(ids), CHUNK):
         statements, params = _by_ids(conn.dialect.name, ids[start : start + CHUNK])
-        await conn.execute(statements[-1], params)
+        await statements[-1].run(conn, params)
 
 
-def _by_ids(dialect: str, ids: list[int]) -> tuple[list[Executable], dict[str, Any]]:
-    """The statements recomputing ``ids``, and their parameters. One member on
-    PostgreSQL is named as one value: a plan for ``id = ANY($1)`` guesses ten ids,
-    and on a table without planner statistics yet (a new bot's) it scans members
-    and journeys whole, for every update."""
-    key = f"{dialect}-one" if dialect == "postgresql" and len(ids) == 1 else dialect
-    return _statements_for(key), {"ids": ids[0] if key == "postgresql-one" else ids}
+def _by_ids(dialect: str, ids: list[int]) -> tuple[list[Prepared], dict[str, Any]]:
+    """The statements recomputing ``ids``, and their parameters. One member is named
+    as one value: on PostgreSQL a plan for ``id = ANY($1)`` guesses ten ids, and on a
+    table without planner statistics yet (a new bot's) it scans members and journeys
+    whole, for every update; on SQLite an expanding ``IN`` is rendered again for each
+    execution, where one value runs on the prepared path (a /start recomputes one)."""
+    key = f"{dialect}-one" if len(ids) == 1 else dialect
+    return _statements_for(key), {"ids": ids[0] if key.endswith("-one") else ids}
 
 
 @cache  # built once: a bot recomputes a member or two per update
-def _statements_for(key: str) -> list[Executable]:
-    which = {"postgresql": _IDS_ARRAY, "postgresql-one": _ONE_ID}.get(key, _IDS)
-    return _sync_statements(key.removesuffix("-one"), which)
+def _statements_for(key: str) -> list[Prepared]:
+    dialect, _, one = key.partition("-")
+    which = _ONE_ID if one else _IDS_ARRAY if dialect == "postgresql" else _IDS
+    return [Prepared(statement) for statement in _sync_statements(dialect, which)]
 
 
 async def catch_up_member_loop(conn: AsyncConnection) -> int:
@@ -194,7 +197,7 @@ _IDS = members.c.id.in_(bindparam("ids", expanding=True))
 #: the same on PostgreSQL as one array: the statement's text is not rewritten for each
 #: execution (an expanding IN is), and it is one prepared statement for any count
 _IDS_ARRAY = members.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(BigInteger)))
-#: one member on PostgreSQL (see :func:`_by_ids`)
+#: one member (see :func:`_by_ids`)
 _ONE_ID = members.c.id == bindparam("ids", type_=BigInteger)
 
 

@@ -102,18 +102,20 @@ def insert_for(dialect: str, table: Any) -> Any:
 
 
 @cache  # built once per dialect
-def _touch(dialect: str) -> Any:
+def _touch(dialect: str) -> Prepared:
     """Insert the member, or refresh the name and last-seen of the one there."""
     table = Member.__table__
     upsert = insert_for(dialect, table)
-    return upsert.on_conflict_do_update(
-        index_elements=[table.c.platform, table.c.user_id],
-        set_={
-            "display_name": upsert.excluded.display_name,
-            "username": upsert.excluded.username,
-            "last_seen_at": upsert.excluded.last_seen_at,
-        },
-    ).returning(*(table.c[name] for name in _RECORD_FIELDS))
+    return Prepared(
+        upsert.on_conflict_do_update(
+            index_elements=[table.c.platform, table.c.user_id],
+            set_={
+                "display_name": upsert.excluded.display_name,
+                "username": upsert.excluded.username,
+                "last_seen_at": upsert.excluded.last_seen_at,
+            },
+        ).returning(*(table.c[name] for name in _RECORD_FIELDS))
+    )
 
 
 _MEMBERS = cast(Table, Member.__table__)
@@ -176,7 +178,7 @@ class SqlMemberRepository:
             "reachable": True,
         }
         async with self._db.transaction() as conn:
-            row = (await conn.execute(_touch(self._db.dialect), values)).one()
+            row = await _touch(self._db.dialect).one(conn, values)
         record = MemberRecord(*row)
         if self._known is not None:
             self._known[record.id] = record

@@ -36,6 +36,17 @@ PLAIN = OffTopic(["Our teas ship from Hangzhou."])
         "番茄炒鸡蛋怎么做",
         "拼多多的订单怎么退",
         "茶树一般种在哪里",
+        "is there a bus from the airport to the west lake",
+        "which train gets to suzhou fastest",
+        "明天的动车票还有吗",
+        "I can't remember my email password",
+        "微信密码忘了怎么找回",
+        "where's my JD order, it was due monday",
+        "when will the keemun be back in stock",
+        "金骏眉什么时候补货",
+        "do you have a physical store in shanghai",
+        "你们有实体店吗 想去看看",
+        "how is white tea really made",
     ],
 )
 def test_asks_about_other_things_are_off_topic(question: str) -> None:

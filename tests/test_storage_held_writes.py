@@ -225,3 +225,46 @@ async def test_a_statement_that_reads_the_started_column_sees_the_mark(db: Datab
     assert seen is True and again is not None and again.started_bot
     if db.dialect == "postgresql":
         assert sent[1].startswith("UPDATE members SET started_bot"), sent
+
+
+async def test_sqlite_holds_a_write_until_the_updates_next_transaction(db: Database) -> None:
+    """SQLite has no update unit: what ``Database.write`` is given inside an update
+    waits for the task's next transaction (no commit of its own), and is committed
+    before a platform call goes out (``end_update_unit``) or when the update ends."""
+    if db.dialect != "sqlite":
+        pytest.skip("PostgreSQL's update unit commits everything together")
+    inbox = SqlInbox(db)
+    await inbox.put([Stored("tg:14", "{}")], NOW, timedelta(seconds=30))
+    async with db.update_unit():
+        member = await SqlMemberRepository(db).touch(UserRef("telegram", "14"), NOW)
+        assert await count(db, Member) == 1  # a transaction of its own, as before
+        await SqlInteractionLog(db).record(member.id, "start", NOW)
+        await inbox.note_calls("tg:14", "[]")
+        assert await count(db, Interaction) == 0  # held
+        await db.end_update_unit()  # a platform call is about to go out
+        assert await count(db, Interaction) == 1
+        await SqlInteractionLog(db).record(member.id, "help", NOW)
+    assert await count(db, Interaction) == 2  # the update's end commits the rest
+    async with db.reading() as conn:
+        assert await conn.scalar(text("SELECT calls FROM update_inbox")) == "[]"
+
+
+async def test_sqlite_drops_what_a_failed_update_holds(db: Database) -> None:
+    if db.dialect != "sqlite":
+        pytest.skip("PostgreSQL: test_a_failed_unit_loses_its_held_writes_too")
+    inbox = SqlInbox(db)
+    await inbox.put([Stored("tg:15", "{}")], NOW, timedelta(seconds=30))
+    with pytest.raises(RuntimeError):
+        async with db.update_unit():
+            member = await SqlMemberRepository(db).touch(UserRef("telegram", "15"), NOW)
+            await SqlInteractionLog(db).record(member.id, "start", NOW)
+            await inbox.note_calls("tg:15", "[]")
+            raise RuntimeError("the handler failed")
+    assert await count(db, Member) == 1  # committed on its own before the failure
+    assert await count(db, Interaction) == 0
+    async with db.reading() as conn:
+        assert await conn.scalar(text("SELECT calls FROM update_inbox")) is None
+    async with db.update_unit():  # the task holds nothing any more: writes run at once
+        pass
+    await SqlInteractionLog(db).record(member.id, "start", NOW)
+    assert await count(db, Interaction) == 1
