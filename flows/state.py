@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from operator import attrgetter
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from flows import journey_sql
 from flows.config import TrustWeights
 from flows.trust import SIGNALS, Signals, days_between, weighted_score
 from storage.bulk import Bulk
 from storage.database import Database
-from storage.flow_tables import Journey
 from storage.member_loop import ENGAGING, hold_claim, sync_member_loop
 from storage.members import insert_for
 from storage.prepared import Prepared
@@ -217,7 +217,7 @@ class JourneyStore:
             return
         async with self._db.transaction() as conn:
             for signal, params in by_signal.items():
-                await conn.execute(_BUMPS[signal], params)
+                await conn.execute(journey_sql.BUMPS[signal], params)
             engaging = (member_id for member_id, signal in counts if signal in ENGAGING)
             await sync_member_loop(conn, engaging)
 
@@ -297,8 +297,13 @@ class JourneyStore:
         so other workers skip them."""
         async with self._db.transaction() as conn:
             await self._flush_slots(conn)
-            params = {"now": now, "until": now + lease, "limit": limit, "after": after or _EARLIEST}
-            claimed = sorted(await _CLAIM_CADENCE.scalars(conn, params))
+            params = {
+                "now": now,
+                "until": now + lease,
+                "limit": limit,
+                "after": after or journey_sql.EARLIEST,
+            }
+            claimed = sorted(await journey_sql.CLAIM_CADENCE.scalars(conn, params))
         self._leased(claimed, now + lease)
         return claimed
 
@@ -309,12 +314,12 @@ class JourneyStore:
         with the time it was due: how late it is decides whether it still runs."""
         async with self._db.transaction() as conn:
             await self._flush_slots(conn)
-            rows = await _LATE_SLOTS.all(conn, {"cutoff": cutoff, "limit": limit})
+            rows = await journey_sql.LATE_SLOTS.all(conn, {"cutoff": cutoff, "limit": limit})
             if not rows:
                 return []
             due = {member_id: at for member_id, at in rows}
             params = {"ids": list(due), "cutoff": cutoff, "until": now + lease}
-            claimed = sorted(await _LEASE_LATE.scalars(conn, params))
+            claimed = sorted(await journey_sql.LEASE_LATE.scalars(conn, params))
         self._leased(claimed, now + lease)
         return sorted(((mid, due[mid]) for mid in claimed), key=lambda pair: (pair[1], pair[0]))
 
@@ -343,7 +348,7 @@ class JourneyStore:
             state.birthday = month_day
 
 
-_TABLE = cast(Table, Journey.__table__)
+_TABLE = journey_sql.TABLE
 #: up to this many journeys (an update's own member) are read by key on the loop's thread
 _FEW = 20
 _SELECT_MANY = Prepared(
@@ -351,48 +356,6 @@ _SELECT_MANY = Prepared(
         _TABLE.c.member_id.in_(bindparam("ids", expanding=True))
     )
 )
-_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-_DUE_SLOTS = (
-    select(_TABLE.c.member_id)
-    .where(_TABLE.c.next_value_at <= bindparam("now"), _TABLE.c.next_value_at > bindparam("after"))
-    .order_by(_TABLE.c.next_value_at, _TABLE.c.member_id)
-    .limit(bindparam("limit"))
-    .scalar_subquery()
-)
-#: the earliest due content slots, leased until ``until`` in the statement that picks them
-_CLAIM_CADENCE = Prepared(
-    update(_TABLE)
-    .where(
-        _TABLE.c.member_id.in_(_DUE_SLOTS),
-        _TABLE.c.next_value_at <= bindparam("now"),
-        _TABLE.c.next_value_at > bindparam("after"),
-    )
-    .values(next_value_at=bindparam("until"))
-    .returning(_TABLE.c.member_id)
-)
-_LATE_SLOTS = Prepared(
-    select(_TABLE.c.member_id, _TABLE.c.next_value_at)
-    .where(_TABLE.c.next_value_at <= bindparam("cutoff"))
-    .order_by(_TABLE.c.next_value_at, _TABLE.c.member_id)
-    .limit(bindparam("limit"))
-)
-#: leased only if still due: a worker that leased it meanwhile moved it past ``cutoff``
-_LEASE_LATE = Prepared(
-    update(_TABLE)
-    .where(
-        _TABLE.c.member_id.in_(bindparam("ids", expanding=True)),
-        _TABLE.c.next_value_at <= bindparam("cutoff"),
-    )
-    .values(next_value_at=bindparam("until"))
-    .returning(_TABLE.c.member_id)
-)
-#: ``signal = signal + n`` per member, one statement per signal
-_BUMPS = {
-    signal: update(_TABLE)
-    .where(_TABLE.c.member_id == bindparam("b_id"))
-    .values({signal: _TABLE.c[signal] + bindparam("b_n"), "updated_at": bindparam("b_at")})
-    for signal in SIGNALS
-}
 
 
 def _copy_value(value: Any) -> Any:
