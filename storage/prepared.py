@@ -115,14 +115,9 @@ class Prepared:
         plan = found.plan(params) if isinstance(found, Expanding) else found
         if plan is None:
             return None
-        try:
-            cursor = driver.execute(plan.sql, plan.params(params))
-            try:
-                raw = cursor.fetchall() if plan.returns_rows else []
-            finally:
-                cursor.close()
-        except sqlite3.Error:
-            return None  # run again by SQLAlchemy, which raises (see the module doc)
+        raw = _fetch(driver, plan.sql, plan.params(params), plan.returns_rows)
+        if raw is None:
+            return None
         self.direct += 1
         return plan.rows(raw)
 
@@ -143,16 +138,26 @@ class Prepared:
             many = self._many[key] = plan_many(self.statement, conn.dialect, key)
         if many is None or len(rows) > many.most:
             return None
-        try:
-            cursor = driver.execute(many.sql(len(rows)), many.params(rows))
-            try:
-                raw = cursor.fetchall()
-            finally:
-                cursor.close()
-        except sqlite3.Error:
-            return None  # one statement: SQLite rolled it back; run again by SQLAlchemy
+        raw = _fetch(driver, many.sql(len(rows)), many.params(rows), True)
+        if raw is None:
+            return None
         self.direct += 1
         return many.plan.rows(raw)
+
+
+def _fetch(
+    driver: sqlite3.Connection, sql: str, params: tuple[Any, ...], returns_rows: bool
+) -> list[tuple[Any, ...]] | None:
+    """One statement run on the driver, its rows; None when SQLite refused it (it rolled
+    the statement back: SQLAlchemy's path runs it again and raises, see the module doc)."""
+    try:
+        cursor = driver.execute(sql, params)
+        try:
+            return cursor.fetchall() if returns_rows else []
+        finally:
+            cursor.close()
+    except sqlite3.Error:
+        return None
 
 
 def sqlite_driver(conn: AsyncConnection) -> sqlite3.Connection | None:
