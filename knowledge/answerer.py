@@ -18,9 +18,10 @@ from dataclasses import replace
 
 from knowledge.contract import Answer, Suggestion
 from knowledge.offtopic import OffTopic
+from knowledge.prototypes import PrototypeScreen
 from knowledge.retriever import Mode, Ranking, Retriever
 from knowledge.rewording import Rewriter
-from knowledge.screening import screen
+from knowledge.screening import Screen, screen
 from knowledge.script import Script, dominant_script, to_script
 from knowledge.text import detect_language, is_small_talk, normalise
 
@@ -66,8 +67,11 @@ class KnowledgeAnswerer:
         min_confidence: float,
         rewriter: Rewriter | None = None,
         default_lang: str = "en",
+        prototypes: PrototypeScreen | None = None,
     ) -> None:
         self.retriever = retriever
+        #: flags complaints and risky asks the patterns miss, by the question's dense vector
+        self.prototypes = prototypes
         self.phrase = phrase
         self.min_confidence = min_confidence
         self.rewriter = rewriter
@@ -109,14 +113,18 @@ class KnowledgeAnswerer:
         if screened.aside is not None:  # another shop: no entry of ours speaks for it
             return self._handoff(question, lang, ranking, script, self._suggestions(ranking))
         if screened.risk is not None:
-            text = _in_script(self.phrase(lang, "knowledge.risky"), script, LOCALE_SCRIPT)
-            return Answer(
-                question, text, None, ranking.confidence, True, lang,
-                candidates=self._suggestions(ranking), complaint=screened.complaint,
-                problem=screened.problem, risk=screened.risk,
-            )  # fmt: skip
+            return self._risky(question, lang, ranking, script, screened.risk, screened)
         if screened.complaint:
             return self._complaint(question, lang, ranking, script, screened.problem)
+        if self.prototypes is not None:
+            # the patterns saw nothing: the prototypes the question's vector sits nearest
+            verdict = self.prototypes(ranking.query)
+            if verdict.risk is not None:
+                return self._risky(question, lang, ranking, script, verdict.risk)
+            if verdict.complaint:
+                return self._complaint(
+                    question, lang, ranking, script, verdict.problem, near_only=True
+                )
         return self._from_ranking(question, lang, ranking, script)
 
     def answer_source(self, question: str, source: str, lang: str) -> Answer | None:
@@ -149,19 +157,46 @@ class KnowledgeAnswerer:
             for i, c in enumerate(ranking.candidates[:3])
         )
 
+    def _risky(
+        self,
+        question: str,
+        lang: str,
+        ranking: Ranking,
+        script: Script,
+        risk: str,
+        screened: Screen | None = None,
+    ) -> Answer:
+        """The polite refusal: no KB text, a person takes it."""
+        text = _in_script(self.phrase(lang, "knowledge.risky"), script, LOCALE_SCRIPT)
+        return Answer(
+            question, text, None, ranking.confidence, True, lang,
+            candidates=self._suggestions(ranking),
+            complaint=screened is not None and screened.complaint,
+            problem=screened.problem if screened is not None else None, risk=risk,
+        )  # fmt: skip
+
     def _complaint(
-        self, question: str, lang: str, ranking: Ranking, script: Script, problem: str | None
+        self,
+        question: str,
+        lang: str,
+        ranking: Ranking,
+        script: Script,
+        problem: str | None,
+        near_only: bool = False,
     ) -> Answer:
         """Empathy, the after-sales entry that fits (if one does), and a person.
 
         Only a problem with the goods or the money has an after-sales entry: a parcel
-        that never came, an unanswered message or plain anger get a person alone."""
+        that never came, an unanswered message or plain anger get a person alone.
+        ``near_only``: the complaint was told by its prototypes, not its words (a guess
+        that may be an ordinary question), so an entry is shown only among the best
+        candidates, as for money: never one from far down."""
         text = _in_script(self.phrase(lang, "knowledge.complaint"), script, LOCALE_SCRIPT)
         after_sales = [c for c in ranking.candidates if AFTER_SALES_TAG in c.chunk.tags]
         entry = None
-        if problem == "goods" and after_sales:
+        if problem == "goods" and after_sales and not near_only:
             entry = after_sales[0]
-        elif problem == "money":
+        elif problem in ("goods", "money"):
             near = ranking.candidates[:COMPLAINT_ENTRY_RANK]
             entry = next(
                 (c for c in near if c in after_sales and c.fused >= COMPLAINT_ENTRY_FLOOR), None

