@@ -17,15 +17,12 @@ patterns stay the first word, and this only adds handoffs they miss. What went w
 prototype of the winning class.
 
 The bank is embedded once, with the question clean-up the retriever applies, and
-cached beside the index (keyed by the texts and the model), so a restart does not
-embed it again.
+cached beside the index (each text's vector, for one model), so a restart does not
+embed it again and an edited KB question costs one model pass.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +31,6 @@ import numpy as np
 import yaml
 
 from knowledge.documents import Chunk
-
-log = logging.getLogger("warmline.knowledge")
 
 BANK = Path(__file__).resolve().parent / "screen_bank.yaml"
 #: the cache file, in the index folder
@@ -152,22 +147,24 @@ def bank_vectors(
     model: str,
     cache_dir: Path | None,
 ) -> np.ndarray:
-    """The texts' question vectors, from ``cache_dir`` when it holds them for the same
-    texts and ``model``, else embedded one by one (and stored there)."""
-    digest = _digest(texts, model)
+    """The texts' question vectors: those ``cache_dir`` holds for ``model`` are reused,
+    the others embedded one by one (an edited KB question costs one pass, not the bank),
+    and the cache rewritten when anything changed."""
     cache = cache_dir / CACHE if cache_dir is not None else None
+    known: dict[str, np.ndarray] = {}
     if cache is not None and cache.is_file():
         try:
             with np.load(cache) as stored:
-                if str(stored["digest"]) == digest:
-                    vectors: np.ndarray = stored["vectors"]
-                    return vectors
+                if str(stored["model"]) == model:
+                    known = dict(zip(map(str, stored["texts"]), stored["vectors"], strict=True))
         except (OSError, ValueError, KeyError):
             pass  # unreadable: embedded again and overwritten
-    vectors = np.stack([embed(text) for text in texts]).astype(np.float32)
-    if cache is not None and cache.parent.is_dir():
+    vectors = np.stack([known[text] if text in known else embed(text) for text in texts]).astype(
+        np.float32
+    )
+    if cache is not None and cache.parent.is_dir() and set(texts) != set(known):
         staging = cache.with_suffix(".tmp.npz")
-        np.savez(staging, digest=np.array(digest), vectors=vectors)
+        np.savez(staging, model=np.array(model), texts=np.array(texts), vectors=vectors)
         staging.replace(cache)
     return vectors
 
@@ -199,7 +196,3 @@ def questions_of(chunks: Iterable[Chunk]) -> list[str]:
         elif chunk.role == "answer" and chunk.title.rstrip().endswith(("?", "？")):
             questions[chunk.title.strip()] = None
     return list(questions)
-
-
-def _digest(texts: list[str], model: str) -> str:
-    return hashlib.sha256(json.dumps([model, texts], ensure_ascii=False).encode()).hexdigest()

@@ -111,8 +111,10 @@ def test_the_bank_is_embedded_once_and_cached_beside_the_index(tmp_path: Path) -
     again = bank_vectors(["a", "bb"], embed, "model", tmp_path)
     assert calls == ["a", "bb"] and (tmp_path / CACHE).is_file()
     np.testing.assert_array_equal(first, again)
-    bank_vectors(["a", "bb"], embed, "another model", tmp_path)  # another model: embedded anew
-    assert calls == ["a", "bb", "a", "bb"]
+    bank_vectors(["a", "ccc"], embed, "model", tmp_path)  # one text changed: one pass
+    assert calls == ["a", "bb", "ccc"]
+    bank_vectors(["a", "ccc"], embed, "another model", tmp_path)  # another model: all anew
+    assert calls == ["a", "bb", "ccc", "a", "ccc"]
 
 
 def test_the_shipped_bank_has_every_class_in_both_languages() -> None:
