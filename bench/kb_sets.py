@@ -11,7 +11,7 @@ from the clarifying questions. Columns, per set and language:
 - handed off: must-hand-off asks (off-topic, complaint, risky) handed off;
 - wrong: answers with another source, over every question (as ``kb eval``).
 
-Run: ``python bench/kb_sets.py [-c CONFIG] [--misses] [--half 1|2] SET.yaml ...``
+Run: ``python bench/kb_sets.py [-c CONFIG] [--misses] [--why-wrong] [--half 1|2] SET.yaml ...``
 (default: the tuning set, the two old blind sets and the fourth set). ``--half`` keeps one
 half of each set, split by the crc32 of the question text (stable, independent of order):
 settings chosen on half 1 are reported on half 2, the halves check of a tuning set.
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 import zlib
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -64,11 +65,25 @@ def describe(answer: Answer) -> str:
     return f"{got} ({answer.confidence:.2f}{', handoff' if answer.handoff else ''})"
 
 
+def wrong_kind(question: Question, answer: Answer) -> str:
+    """What a wrong answer was: another entry for a KB question, or a must-hand-off ask
+    answered, or handed off beside an entry the set did not expect."""
+    if not question.must_hand_off:
+        return "in-domain, another entry"
+    kind = question.kind or "offtopic"
+    if handed_off(answer):
+        return f"{kind} handed off beside another entry"
+    return f"{kind} answered"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("sets", nargs="*", type=Path, default=list(DEFAULT_SETS))
     parser.add_argument("-c", "--config", type=Path, default=REPO / "bench/kb_config.yaml")
     parser.add_argument("--misses", action="store_true", help="list every miss")
+    parser.add_argument(
+        "--why-wrong", action="store_true", help="count the wrong answers by what went wrong"
+    )
     parser.add_argument("--half", type=int, choices=(1, 2), help="keep one half of each set")
     args = parser.parse_args()
     answerer = open_knowledge(load_config(args.config)).require()
@@ -76,6 +91,7 @@ def main() -> None:
         tallies: dict[str, Tally] = {}
         abstained: dict[str, int] = {}
         misses: list[tuple[Question, Answer]] = []
+        why_wrong: Counter[tuple[str, str]] = Counter()
         for question in load_questions(path):
             if not in_half(question, args.half):
                 continue
@@ -83,11 +99,14 @@ def main() -> None:
             lang = question.lang or "?"
             tally = tallies.setdefault(lang, Tally())
             before = (tally.correct, tally.abstained_ood)
+            wrong_before = tally.wrong
             tally.add(question, answer)
             in_domain_quiet = not question.must_hand_off and handed_off(answer)
             abstained[lang] = abstained.get(lang, 0) + in_domain_quiet
             if (tally.correct, tally.abstained_ood) == before:
                 misses.append((question, answer))
+            if tally.wrong > wrong_before:
+                why_wrong[lang, wrong_kind(question, answer)] += 1
         for lang in sorted(tallies):
             name = path.name if args.half is None else f"{path.name} (half {args.half})"
             print(row(name, lang, tallies[lang], abstained[lang]))
@@ -96,6 +115,9 @@ def main() -> None:
                 for kind, (done, asked) in sorted(tallies[lang].kinds.items())
             )
             print(f"{'':32} handed off by kind: {kinds}")
+        if args.why_wrong:
+            for (lang, kind), count in sorted(why_wrong.items()):
+                print(f"{'':32} wrong [{lang}] {kind}: {count}")
         if args.misses:
             for question, answer in misses:
                 print(f"  miss [{question.lang}] {question.text!r} "
