@@ -115,9 +115,9 @@ class PrototypeScreen:
         }
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def scores(self, dense: np.ndarray) -> dict[str, float]:
-        """Each class's mean similarity to its :attr:`nearest` closest prototypes."""
-        similarity = self.vectors @ dense.astype(np.float32, copy=False)
+    def scores(self, similarity: np.ndarray) -> dict[str, float]:
+        """Each class's mean ``similarity`` (of the question to every prototype) to its
+        :attr:`nearest` closest prototypes."""
         scores = {}
         for kind, rows in self._rows.items():
             if not rows.size:
@@ -131,7 +131,7 @@ class PrototypeScreen:
         if dense is None:
             return Verdict(None, None, 0.0)
         similarity = self.vectors @ dense.astype(np.float32, copy=False)
-        scores = self.scores(dense)
+        scores = self.scores(similarity)
         neutral = max(scores[kind] for kind in NEUTRAL)
         best = max(FLAGGED, key=lambda kind: scores[kind])
         lead = scores[best] - neutral
