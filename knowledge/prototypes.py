@@ -42,8 +42,6 @@ NEUTRAL = ("ordinary", "aside")
 UPSET = "upset"
 #: prototypes per class a question's score is the mean similarity to
 NEAREST = 3
-#: how far (mean cosine similarity) a flagged class must lead the neutral ones by default
-MARGIN = 0.019
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +100,7 @@ class PrototypeScreen:
         self,
         bank: list[Prototype],
         vectors: np.ndarray,
-        margin: float = MARGIN,
+        margin: float,
         nearest: int = NEAREST,
     ) -> None:
         self.bank = bank
@@ -174,7 +172,7 @@ def build_screen(
     embed: Callable[[str], np.ndarray],
     model: str,
     cache_dir: Path | None,
-    margin: float = MARGIN,
+    margin: float,
     bank: Iterable[Prototype] | None = None,
     kb_questions: Iterable[str] = (),
 ) -> PrototypeScreen:
