@@ -267,17 +267,15 @@ _REPORT = _any(
     r"|\b(this|these)\b|\bin transit\b|\bon (arrival|delivery)\b|\beverywhere\b|\ball over\b",
 )
 #: a report, not a "what if" (a problem word in a hypothetical question is a policy ask), nor
-#: an ask how to tell, how to do it or what comes next ("怎么证明不是冒充", "the right way to
-#: pry a cake, i keep crumbling it", "一个人都没来参加 会怎么样"), nor a change of mind
+#: an ask how to tell or how to do it ("怎么证明不是冒充", "the right way to pry a cake")
 _HYPOTHETICAL = _any(
     r"如果|万一|要是|假如|假设|的话|怎么(知道|确认|辨别|分辨|鉴别|识别|证明|判断|区分|看出)|怎么(查|看)(是不是|真假|正品|真的)|会不会|会(坏|破|压|碎|变质|发霉)|怎么(申请|办理)?售后|售后(怎么|流程)"
     r"|(多久|几天|多长时间)(之内|以内|内)|(还没|没|未)发货.{0,6}(能|可以|可不可以|能不能|还能)",
-    r"会怎么?样",
     r"\bwhat if\b|\bin case\b|\bwhat happens if\b|\bwhat (do|should|can) (i|we) do if\b"
     r"|\bif (my|the|an?|it|something|anything|i)\b"
     r"|\bhow long (before|b4|till|until)\b"
     r"|\b(the )?(right|best|proper|correct) way to\b|\bshould i be \w+ing\b"
-    r"|\bchanged? my mind\b|\bhow (do|can|should|would) (i|we|you)\b.{0,12}"
+    r"|\bhow (do|can|should|would) (i|we|you)\b.{0,12}"
     r"\b(report|claim|return|apply|request|complain|tell)\b|\b(process|procedure|policy)\b"
     r"|\bhow (many|long|much time)\b.{0,25}\b(to|before) (report|tell|claim)\b"
     r"|\bhow (do|can|could|would) (i|we|you) (know|tell|check|verify|make sure|spot)\b"
@@ -289,17 +287,29 @@ _HYPOTHETICAL = _any(
 #: problem of the shop's making, so a defect or a wait is not looked for in it
 _OWN_DOING = _any(
     r"(还|都|也)?(没|未)(舍得)?(拆|拆封|开封|打开|喝|泡)(过)?",
-    r"(我自己|不小心)[^，,。？?！!]{0,6}(碎|坏|破|烂|裂|断|散|洒|撒|瘪|扁|凹)",
-    r"我(拿|用)[^，,。？?！!发看]{0,8}(碎|坏|破|烂|裂|断|散|洒|撒|瘪|扁|凹)",
-    r"\bi (accidentally |just |kinda |sort of )?(ripped|tore|broke|dropped|cracked|dented|crushed"
-    r"|smashed|spilled|spilt|stabbed|snapped|knocked|cut)\b[^,.;!?]*|\bi keep \w+ing\b[^,.;!?]*"
-    r"|\b(still )?(sealed|unopened|unused|not (yet )?opened|have(n'?t| not) opened)\b",
+    # the member's hand (the subject dropped or 我), up to the damage; not a finding on
+    # opening ("我剪开全碎了") nor a courier's carelessness ("快递不小心摔碎了")
+    r"(我自己|我(自己)?不小心|(^|[，,。\s])不小心|我(拿|用))[^，,。？?！!\s发看开现到]{0,8}"
+    r"(碎|坏|破|烂|裂|断|散|洒|撒|瘪|扁|凹)",
+    # ... and in English, the verb and its object, up to the next clause
+    r"\b(i (accidentally |just |kinda |sort of )?(ripped|tore|broke|dropped|cracked|dented|crushed"
+    r"|smashed|spilled|spilt|stabbed|snapped|knocked)|i keep (?!getting|receiving)\w+ing)\b"
+    r"(?: (?!(?:and|but|then|so|only|found|saw|there|which)\b|it'?s\b)[\w']+){0,5}",
+    r"\b(still )?(sealed|unopened|unused|not (yet )?opened|have(n'?t| not) opened)\b",
 )
-#: whether a wait is normal, when something should come, a wait only hours old: the
-#: member asks what to expect (a policy ask), unless the wait is already weeks long
+#: whether a wait is normal, when something should come, what happens next, a wait only
+#: hours old, a change of mind: the member asks what to expect (a policy ask), unless the
+#: wait is already long or something went wrong outright (:data:`_GONE_WRONG`)
 _ASKS_NORM = _any(
-    r"(正常|正常的)(吗|不|么)|才[^，,。？?]{0,6}(小时|分钟)",
-    r"\b(is|was) (that|this|it) normal\b|\bwhen should\b",
+    r"会怎么?样|(正常|正常的)(吗|不|么)|才[^，,。？?]{0,6}(小时|分钟)",
+    r"\b(is|was) (that|this|it) normal\b|\bwhen should\b|\bchanged? my mind\b",
+)
+#: lost, not received though marked delivered, charged twice: not a wait however asked
+_GONE_WRONG = _any(
+    r"没收到|签收.{0,6}(没|未)|丢(了|件)|扣.{0,4}(两|2|二)次|多扣|重复扣",
+    r"\bnever (arrived|came|got|received)|\bdid(n'?t| not) (arrive|get|receive)|\blost\b"
+    r"|\b(says|shows|marked|status)\b.{0,12}\b(delivered|signed)\b"
+    r"|\bcharged (me )?(twice|double|two times|extra|again)\b|\bdouble[- ]charged\b",
 )
 #: a wait of weeks or of ten days and more
 _LONG_WAIT = _any(
@@ -396,11 +406,11 @@ def problem_of(text: str) -> str | None:
     """The problem ``text`` reports (one of :data:`PROBLEMS`), or None for a "what if"."""
     if _HYPOTHETICAL.search(text):
         return None
-    if _ASKS_NORM.search(text) and not _LONG_WAIT.search(text):
-        return None
     text = _OWN_DOING.sub(" ", text)
     if _DEFECT.search(text) and _REPORT.search(text):
         return "goods"
+    if _ASKS_NORM.search(text) and not (_LONG_WAIT.search(text) or _GONE_WRONG.search(text)):
+        return None  # what to expect of a wait (a defect in hand is reported all the same)
     if not _LET_DOWN.search(text) and not (_OVERDUE.search(text) and _STILL_DUE.search(text)):
         return None
     if _MONEY.search(text):

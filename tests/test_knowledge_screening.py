@@ -228,6 +228,14 @@ def test_own_doing_how_to_and_what_to_expect_are_not_complaints(question: str) -
         # the shop's damage still counts beside the member's own
         ("the tin came dented and I tore the bag getting it out", "goods"),
         ("快递把罐子压瘪了 我用手掰都掰不开", "goods"),
+        ("快递不小心把罐子摔瘪了", "goods"),
+        ("我用剪刀拆开全碎了", "goods"),
+        ("i keep getting crushed tins from you", "goods"),
+        ("i cracked the seal and found mould inside", "goods"),
+        ("茶叶发霉了 喝了会怎么样", "goods"),  # what comes next, of a defect in hand
+        # something gone wrong outright is no wait, however asked
+        ("my parcel says delivered but i never got it, is that normal?", "delivery"),
+        ("i changed my mind, but you already charged me twice", "money"),
         ("还没拆就闻到一股霉味了", "goods"),
         # a wait of weeks is overdue whatever the member calls it
         ("退款申请两周了还没到账 正常吗", "money"),
