@@ -79,6 +79,10 @@ class KnowledgeConfig(Section):
     #: how far a complaint's or risky ask's prototypes must lead the ordinary ones
     #: (mean cosine similarity of the nearest three); higher flags fewer
     screen_margin: float = Field(default=0.019, ge=0, le=1)
+    #: the lead a risky ask's prototypes need: wider, since the risky bank sits next to
+    #: ordinary money asks (a price, a top-up bonus, a member perk) and a risky verdict
+    #: gives no KB text at all, while the patterns already catch most risky asks
+    screen_risky_margin: float = Field(default=0.023, ge=0, le=1)
     embeddings: EmbeddingsConfig = EmbeddingsConfig()
     second_opinion: SecondOpinionConfig = SecondOpinionConfig()
     llm: LlmConfig = LlmConfig()

@@ -11,7 +11,7 @@ asks, ordinary questions about the shop, and asides.
 A class's score is the mean similarity of the question to its :data:`NEAREST` nearest
 prototypes. A question counts as a complaint or a risky ask only when that class scores
 highest, holds the single nearest prototype, and leads the best of the ordinary
-questions and asides by ``margin``: the
+questions and asides by ``margin`` (``risky_margin`` for a risky ask): the
 patterns stay the first word, and this only adds handoffs they miss. What went wrong
 (``problem``) or why the ask is refused (``risk``) is the label of the nearest
 prototype of the winning class.
@@ -102,9 +102,11 @@ class PrototypeScreen:
         vectors: np.ndarray,
         margin: float,
         nearest: int = NEAREST,
+        risky_margin: float | None = None,
     ) -> None:
         self.bank = bank
         self.margin = margin
+        self.risky_margin = margin if risky_margin is None else risky_margin
         self.nearest = nearest
         #: each class's rows in ``vectors``
         self._rows = {
@@ -134,7 +136,8 @@ class PrototypeScreen:
         best = max(FLAGGED, key=lambda kind: scores[kind])
         lead = scores[best] - neutral
         nearest = int(np.argmax(similarity))
-        if lead < self.margin or self.bank[nearest].kind != best:
+        margin = self.risky_margin if best == "risky" else self.margin
+        if lead < margin or self.bank[nearest].kind != best:
             return Verdict(None, None, lead)
         return Verdict(best, self.bank[nearest].label, lead)
 
@@ -175,6 +178,7 @@ def build_screen(
     margin: float,
     bank: Iterable[Prototype] | None = None,
     kb_questions: Iterable[str] = (),
+    risky_margin: float | None = None,
 ) -> PrototypeScreen:
     """The screen for this KB: the bank, and the KB's own questions (``kb_questions``,
     ordinary ones by definition), cleaned up as questions are (``normalise``), embedded
@@ -182,7 +186,8 @@ def build_screen(
     prototypes = list(bank) if bank is not None else load_bank()
     prototypes += [Prototype(text, "ordinary", None) for text in kb_questions]
     texts = [normalise(p.text) for p in prototypes]
-    return PrototypeScreen(prototypes, bank_vectors(texts, embed, model, cache_dir), margin)
+    vectors = bank_vectors(texts, embed, model, cache_dir)
+    return PrototypeScreen(prototypes, vectors, margin, risky_margin=risky_margin)
 
 
 def questions_of(chunks: Iterable[Chunk]) -> list[str]:

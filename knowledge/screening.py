@@ -156,7 +156,7 @@ _RISK_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|expenses?|reimburse\w*)\b",
     ),
     "financial": _any(
-        r"投资|升值|保值|增值(?!税)|理财|股票|基金|炒茶|回报率|收益|赚钱|翻倍|抵.{0,2}税|个税|报税|避税|贷款",
+        r"投资|升值|保值(?!期)|增值(?!税)|理财|股票|基金|炒茶|回报率|收益|赚钱|翻倍|抵.{0,2}税|个税|报税|避税|贷款",
         r"\b(invest|investment|investing|savings|retirement|portfolio|stocks|stock (market|price|tips?)|shares|crypto"
         r"|bitcoin|profit|make money|roi)\b",
         r"\b(appreciate|double|triple|grow|rise|go up)\b.{0,6}\bin (value|price)\b"
@@ -266,25 +266,61 @@ _REPORT = _any(
     r"\bthere(?:'s| is| are| was| were)\b|\b(was|were|has been|have been|had|already)\b"
     r"|\b(this|these)\b|\bin transit\b|\bon (arrival|delivery)\b|\beverywhere\b|\ball over\b",
 )
-#: a report, not a "what if" (a problem word in a hypothetical question is a policy ask)
+#: a report, not a "what if" (a problem word in a hypothetical question is a policy ask), nor
+#: an ask how to tell or how to do it ("怎么证明不是冒充", "the right way to pry a cake")
 _HYPOTHETICAL = _any(
-    r"如果|万一|要是|假如|假设|的话|怎么(知道|确认|辨别|分辨|鉴别|识别)|会不会|会(坏|破|压|碎|变质|发霉)|怎么(申请|办理)?售后|售后(怎么|流程)"
+    r"如果|万一|要是|假如|假设|的话|怎么(知道|确认|辨别|分辨|鉴别|识别|证明|判断|区分|看出)|怎么(查|看)(是不是|真假|正品|真的)|会不会|会(坏|破|压|碎|变质|发霉)|怎么(申请|办理)?售后|售后(怎么|流程)"
     r"|(多久|几天|多长时间)(之内|以内|内)|(还没|没|未)发货.{0,6}(能|可以|可不可以|能不能|还能)",
     r"\bwhat if\b|\bin case\b|\bwhat happens if\b|\bwhat (do|should|can) (i|we) do if\b"
-    r"|\bif (my|the|an?|it|something|anything|i)\b|\bhow (do|can|should|would) (i|we|you)\b.{0,12}"
+    r"|\bif (my|the|an?|it|something|anything|i)\b"
+    r"|\bhow long (before|b4|till|until)\b"
+    r"|\b(the )?(right|best|proper|correct) way to\b|\bshould i be \w+ing\b"
+    r"|\bhow (do|can|should|would) (i|we|you)\b.{0,12}"
     r"\b(report|claim|return|apply|request|complain|tell)\b|\b(process|procedure|policy)\b"
     r"|\bhow (many|long|much time)\b.{0,25}\b(to|before) (report|tell|claim)\b"
     r"|\bhow (do|can|could|would) (i|we|you) (know|tell|check|verify|make sure|spot)\b"
-    r"|\b(not|hasn'?t|hasnt|n't) (yet )?(been )?shipped( yet)?\b.{0,15}\b(can|could|may)\b",
+    r"|\b(not|hasn'?t|hasnt|n't) (yet )?(been )?shipped( yet)?\b.{0,15}\b(can|could|may"
+    r"|wann?a cancel|want to cancel)\b",
+)
+#: what the member did or left undone themselves: damage they caused ("i ripped the
+#: carton opening it", "我拿刀撬全碎了"), goods they have not opened ("还没拆"): not a
+#: problem of the shop's making, so a defect or a wait is not looked for in it
+_OWN_DOING = _any(
+    r"(还|都|也)?(没|未)(舍得)?(拆|拆封|开封|打开|喝|泡)(过)?",
+    # the member's hand (the subject dropped or 我), up to the damage; not a finding on
+    # opening ("我剪开全碎了") nor a courier's carelessness ("快递不小心摔碎了")
+    r"(我自己|我(自己)?不小心|(^|[，,。\s])不小心|我(拿|用))[^，,。？?！!\s发看开现到]{0,8}"
+    r"(碎|坏|破|烂|裂|断|散|洒|撒|瘪|扁|凹)",
+    # ... and in English, the verb and its object, up to the next clause
+    r"\b(i (accidentally |just |kinda |sort of )?(ripped|tore|broke|dropped|cracked|dented|crushed"
+    r"|smashed|spilled|spilt|stabbed|snapped|knocked)|i keep (?!getting|receiving)\w+ing)\b"
+    r"(?: (?!(?:and|but|then|so|only|found|saw|there|which)\b|it'?s\b)[\w']+){0,5}",
+    r"\b(still )?(sealed|unopened|unused|not (yet )?opened|have(n'?t| not) opened)\b",
+)
+#: whether a wait is normal, when something should come, what happens next, a wait only
+#: hours old, a change of mind: the member asks what to expect (a policy ask), unless the
+#: wait is already long or something went wrong outright (:data:`_GONE_WRONG`)
+_ASKS_NORM = _any(
+    r"会怎么?样|(正常|正常的)(吗|不|么)|才[^，,。？?]{0,6}(小时|分钟)",
+    r"\b(is|was) (that|this|it) normal\b|\bwhen should\b|\bchanged? my mind\b",
+)
+#: lost, not received though marked delivered, charged twice: not a wait however asked
+_GONE_WRONG = _any(
+    r"没收到|签收.{0,6}(没|未)|丢(了|件)|扣.{0,4}(两|2|二)次|多扣|重复扣",
+    r"\bnever (arrived|came|got|received)|\bdid(n'?t| not) (arrive|get|receive)|\blost\b"
+    r"|\b(says|shows|marked|status)\b.{0,12}\b(delivered|signed)\b"
+    r"|\bcharged (me )?(twice|double|two times|extra|again)\b|\bdouble[- ]charged\b",
+)
+#: a wait of weeks or of ten days and more
+_LONG_WAIT = _any(
+    r"[十一二两三四五六七八九几半\d]+个?(周|星期|礼拜|月)|十几天|[一二两三四五六七八九]?十[一二三四五六七八九]?天|\d{2,}天",
+    r"\b(weeks?|months?|\d{2,} days)\b",
 )
 #: upset said outright: anger, sarcasm, a threat to leave, asking again, a demand
 _UPSET = _any(
     r"投诉|差评|垃圾|破(服务|店|玩意)|什么破|什么玩意|太差|失望|气死|生气|火大|骗子|骗人|坑人|坑爹|无语",
-    r"退钱|恶心|过分|离谱|搞什么|有没有搞错|凭什么|忽悠|黑店|呵呵(?<!哈呵呵)|再也不(买|来)",
-    # an accusation of cheating: passing off, swapping for worse
-    r"冒充|以次充好|掉包|调包|偷工减料|挂羊头",
-    r"\b(you|u|you guys|y'?all)\b.{0,20}\bpass(ing|ed)? (\w+ ){0,2}off\b|\bbait[- ]and[- ]switch\b"
-    r"|\bswapped (it |them )?(for|with) (a )?(cheaper|worse|older)\b|\bcheating (me|us|customers|people)\b",
+    # a refund demanded ("退钱!"), not asked about ("是检查完才退钱吗")
+    r"(?<![才再会能就])退钱(?![^，,。！!]{0,4}[吗么嘛])|恶心|过分|离谱|搞什么|有没有搞错|凭什么|忽悠|黑店|呵呵(?<!哈呵呵)|再也不(买|来)",
     # "绝了" and "醉了" praise a tea as often as they mock a service: only said of the shop
     r"(服务|客服|你们|你家|物流|快递|发货)[^，,。！!？?]{0,6}(绝了|醉了)|服了(你们|你|这家)",
     r"不会再(买|来)|拉黑|第[二三四五六七八九十几\d]+次(问|说|催|找|联系|来问)|(问|说|催|找)了?(多少|好几|几)次",
@@ -306,6 +342,13 @@ _UPSET = _any(
     r"|\b(messaged|asked|emailed|called|written|wrote|contacted)\b.{0,15}\b(\d+|several|many|multiple"
     r"|few|three|four|five) times\b",
     "[\U0001f620\U0001f621\U0001f92c\U0001f624\U0001f644\U0001f44e\U0001f4a2]",
+)
+#: an accusation of cheating (passing off, swapping for worse): upset, unless asked as how
+#: to tell ("岩茶怎么证明不是外山茶冒充")
+_ACCUSE = _any(
+    r"冒充|以次充好|掉包|调包|偷工减料|挂羊头",
+    r"\b(you|u|you guys|y'?all)\b.{0,20}\bpass(ing|ed)? (\w+ ){0,2}off\b|\bbait[- ]and[- ]switch\b"
+    r"|\bswapped (it |them )?(for|with) (a )?(cheaper|worse|older)\b|\bcheating (me|us|customers|people)\b",
 )
 #: the shop compared with another one (no KB entry speaks for a competitor)
 _COMPETITOR = _any(
@@ -348,7 +391,9 @@ def screen(question: str) -> Screen:
     # folded and lower-cased, but punctuation and emoji kept: "【系统通知】" and 😡 say something
     text = unicodedata.normalize("NFKC", question).lower()
     problem = problem_of(text)
-    complaint = problem is not None or bool(_UPSET.search(text))
+    hypothetical = bool(_HYPOTHETICAL.search(text))
+    accused = not hypothetical and bool(_ACCUSE.search(text))
+    complaint = problem is not None or accused or bool(_UPSET.search(text))
     for risk in RISKS:
         if _RISK_PATTERNS[risk].search(text):
             return Screen(complaint=complaint, problem=problem, risk=risk)
@@ -361,8 +406,11 @@ def problem_of(text: str) -> str | None:
     """The problem ``text`` reports (one of :data:`PROBLEMS`), or None for a "what if"."""
     if _HYPOTHETICAL.search(text):
         return None
+    text = _OWN_DOING.sub(" ", text)
     if _DEFECT.search(text) and _REPORT.search(text):
         return "goods"
+    if _ASKS_NORM.search(text) and not (_LONG_WAIT.search(text) or _GONE_WRONG.search(text)):
+        return None  # what to expect of a wait (a defect in hand is reported all the same)
     if not _LET_DOWN.search(text) and not (_OVERDUE.search(text) and _STILL_DUE.search(text)):
         return None
     if _MONEY.search(text):

@@ -142,6 +142,7 @@ class KnowledgeBase:
             self.config.index_path(),
             self.config.screen_margin,
             kb_questions=questions_of(retriever.index.chunks),
+            risky_margin=self.config.screen_risky_margin,
         )
 
     async def reload(self, learned: Learned | None = None) -> ReloadResult:

@@ -70,7 +70,7 @@ def _unit(*values: float) -> np.ndarray:
     return vector / np.linalg.norm(vector)
 
 
-def _screen(margin: float) -> PrototypeScreen:
+def _screen(margin: float, risky_margin: float | None = None) -> PrototypeScreen:
     bank = [
         Prototype("mouldy", "complaint", "goods"),
         Prototype("late", "complaint", "delivery"),
@@ -87,7 +87,7 @@ def _screen(margin: float) -> PrototypeScreen:
             _unit(0, 0, 0, 1),
         ]
     )
-    return PrototypeScreen(bank, vectors, margin, nearest=1)
+    return PrototypeScreen(bank, vectors, margin, nearest=1, risky_margin=risky_margin)
 
 
 def test_a_flag_needs_the_lead_and_the_nearest_prototype() -> None:
@@ -98,6 +98,14 @@ def test_a_flag_needs_the_lead_and_the_nearest_prototype() -> None:
     halfway = _unit(1, 0, 0.9, 0)  # a complaint by a hair: below the margin
     assert _screen(0.1)(halfway).kind is None and _screen(0.0)(halfway).complaint
     assert _screen(0.0)(None).kind is None
+
+
+def test_a_risky_verdict_needs_its_own_wider_lead() -> None:
+    near_pills = _unit(0, 1, 0.5, 0)  # leads the ordinary prototype by about 0.45
+    assert _screen(0.1)(near_pills).risk == "medical"
+    assert _screen(0.1, risky_margin=0.5)(near_pills).kind is None
+    # a complaint keeps the narrower margin
+    assert _screen(0.1, risky_margin=0.5)(_unit(1, 0, 0.2, 0)).complaint
 
 
 def test_the_bank_is_embedded_once_and_cached_beside_the_index(tmp_path: Path) -> None:
