@@ -326,6 +326,10 @@ _UPSET = _any(
     r"不会再(买|来)|拉黑|第[二三四五六七八九十几\d]+次(问|说|催|找|联系|来问)|(问|说|催|找)了?(多少|好几|几)次",
     r"还要等多久|有没有人(管|理|回)|到底(什么时候|寄没寄|发没发|还要)|赶紧(给|处理|退|发|回)",
     r"马上(给|处理|退)|必须给我|给个说法|别跟我扯|少废话|到底有没有人|(太|好|真)坑|坑(人|爹|钱)",
+    # the shop's manner, a rigged sale, giving up on the shop, a promise broken
+    r"什么态度|这(是)?什么服务|黑幕|猫腻|暗箱|内定|不想(卖|做|干)了|还(做|想)不(做|想)生意"
+    r"|以后(再)?不(买|来)了|说好的[^，,。？?！!]{0,10}(怎么|咋|却|结果|居然)",
+    r"\bwhat kind of (service|attitude|shop)\b|\brigged\b|\byou (promised|said)\b.{0,40}\bbut\b",
     r"\bcomplain(t|ts|ing)?\b|\bworst\b(?! (case|part))|\bdisappoint(ed|ing)\b"
     r"|\b(terrible|awful|horrible)\b(?! at\b)",
     r"\bscam\w*|\bridiculous\b|\bunacceptable\b|\bdisgusting\b|\bfurious\b|\bpathetic\b"

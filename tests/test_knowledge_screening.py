@@ -98,6 +98,15 @@ def test_risky_asks_in_other_words_are_risky(question: str) -> None:
         "再也不来你们家买了",
         "你们是不是拿去年的茶冒充今年的",
         "are you passing off old stock as this year's harvest?",
+        # the shop's manner, a rigged sale, giving up on the shop, a promise broken
+        "问两句就不耐烦 这什么态度啊",
+        "抢购名额怕不是内定的吧",
+        "拖这么久 你们是不是不想做了",
+        "以后再不来了 说到做到",
+        "下单时说好的送茶杯 结果盒子里啥也没有",
+        "what kind of service is this, honestly",
+        "the lucky draw is rigged, nobody i know ever wins",
+        "you promised it would ship monday but it's thursday now",
     ],
 )
 def test_upset_said_outright_is_a_complaint_without_a_named_problem(question: str) -> None:
