@@ -37,7 +37,7 @@ class Answer:
     #: ``delivery``, ``service``: knowledge.screening.PROBLEMS); None for plain upset
     problem: str | None = None
     #: why the ask was refused without a KB answer (``medical``, ``legal``, ``financial``,
-    #: ``admin_order``, ``injection``), else None
+    #: ``admin_order``, ``injection``, ``privacy``), else None
     risk: str | None = None
 
     def as_json(self) -> dict[str, object]:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from knowledge.patterns import any_of as _any
 
 #: risk kinds, in the order they are checked (the first that matches names the refusal)
-RISKS = ("injection", "admin_order", "medical", "legal", "financial")
+RISKS = ("injection", "admin_order", "privacy", "medical", "legal", "financial")
 #: what a complaint reports: the goods themselves, money, a delivery, no answer (an upset
 #: message may name none); only a problem with the goods or the money has an after-sales entry
 PROBLEMS = ("goods", "money", "delivery", "service")
@@ -112,6 +112,19 @@ _RISK_PATTERNS: dict[str, re.Pattern[str]] = {
         r" here\b|\b(reset|set|change|top up|raise)\b.{0,15}\b(points|pts|balance|credit)\b.{0,10}\d{3,}",
     ),
     # a health condition, a drug, or a cure: whatever the tea, this is a doctor's question
+    # someone else's personal data or account: the bot never looks up another member
+    "privacy": _any(
+        r"(他|她|别人|其他人|朋友|前任|前男友|前女友|老公|老婆|男朋友|女朋友|同事|邻居|某人|这个人|这位|那个人|ta)"
+        r"(的|在你们(这|家)?的?)(收货)?(地址|住址|电话|手机号?|号码|订单|账号|账户|密码|购买记录|消费记录|收货信息|个人信息)"
+        r"[^，,。]{0,8}(是(多少|什么|哪)|在哪|多少|发(我|给我)|告诉我|给我(看|查)|查(一下|下)?|能(看|查))"
+        r"|(查|告诉我|发我|给我)(一下|下)?(我|我的)?(他|她|别人|其他人|朋友|前任|前男友|前女友|同事|某人|这个人|ta)的?"
+        r"(收货)?(地址|住址|电话|手机号?|订单|账号|购买记录|消费记录|收货信息|个人信息)",
+        r"\b(what|which|tell me|give me|send me|look up|find|check|share)\b.{0,30}"
+        r"\b(her|his|their|someone(?: else)?'?s|somebody'?s|my (ex|ex-\w+|neighbou?r|friend|colleague|boss)'?s?)\b"
+        r".{0,25}\b(address|phone|number|email|orders?|order history|account|password|details|purchases)\b"
+        r"|\b(what|which) (address|phone|number|email)\b.{0,15}\b(does|did) (my|her|his|their) (ex|friend|"
+        r"neighbou?r|colleague|boss|wife|husband|girlfriend|boyfriend)\b",
+    ),
     "medical": _any(
         r"血压|血糖|血脂|胆固醇|尿酸|痛风|糖尿病|三高|心脏|冠心病|肝|肾|胃|反流|拉肚子|腹泻|便秘",
         r"发烧|发热|退烧|感冒|咳嗽|嗓子|喉咙|头疼|头痛|怀孕|孕|哺乳|喂奶|月经|痛经|经期|贫血",
