@@ -21,7 +21,7 @@ from knowledge.offtopic import OffTopic
 from knowledge.prototypes import PrototypeScreen
 from knowledge.retriever import Mode, Ranking, Retriever
 from knowledge.rewording import Rewriter
-from knowledge.screening import Screen, screen
+from knowledge.screening import Screen, about_money, screen
 from knowledge.script import Script, dominant_script, to_script
 from knowledge.text import detect_language, is_small_talk, normalise
 
@@ -197,6 +197,8 @@ class KnowledgeAnswerer:
         if problem == "goods" and after_sales and not near_only:
             entry = after_sales[0]
         elif problem in ("goods", "money"):
+            if problem == "money":  # a double charge is not helped by the damaged-goods entry
+                after_sales = [c for c in after_sales if self._about_money(c.source)]
             near = ranking.candidates[:COMPLAINT_ENTRY_RANK]
             entry = next(
                 (c for c in near if c in after_sales and c.fused >= COMPLAINT_ENTRY_FLOOR), None
@@ -212,6 +214,14 @@ class KnowledgeAnswerer:
             question, text, source, ranking.confidence, True, lang,
             candidates=self._suggestions(ranking), complaint=True, problem=problem,
         )  # fmt: skip
+
+    def _about_money(self, source: str) -> bool:
+        """The entry's own question, in any language, is about refunds or payment."""
+        return any(
+            about_money(title)
+            for (titled, _), title in self.retriever.titles.items()
+            if titled == source
+        )
 
     def _from_ranking(self, question: str, lang: str, ranking: Ranking, script: Script) -> Answer:
         suggestions = self._suggestions(ranking)

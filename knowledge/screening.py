@@ -222,7 +222,7 @@ _LET_DOWN = _any(
     r"|(没|未)(更新|退|到账|回复|回我|理|处理|动静)|不(理|回复|回我|处理)|一直(不|没)(回|理|发|到|处理|更新)"
     r"|没影|钱(被)?扣了|扣了(我)?钱|(付了|扣了)(钱|款).{0,12}(却|但|可是)|(却|但).{0,10}(扣了|扣款)"
     r"|没有动静|动静(都|也)?没|签收.{0,6}(没|未)|没人(理|回|管|处理|接)|不理(我|人)|已读不回",
-    r"扣.{0,4}(两|2|二)次|多扣|重复扣|钱(呢|没|也没|还没)|(天|周|星期|礼拜|个月|小时|这么久|一直|都)了?还(没|不)(发|到|退|收到|回|更新|处理|动)",
+    r"扣.{0,4}(两|2|二)(次|笔|遍)|多扣|重复扣|钱(呢|没|也没|还没)|钱[^，,。？?]{0,6}(都|还|也)没(回来|到|退|见|影)|(天|周|星期|礼拜|个月|小时|这么久|一直|都)了?还(没|不)(发|到|退|收到|回|更新|处理|动)",
     r"卡在|\b(lost|stuck|held up)\b.{0,20}\b(parcel|package|order|delivery|in|at|for)\b"
     r"|\b(parcel|package|order|delivery|tin|box)\b.{0,20}\b(lost|stuck|held up)\b",
     r"\bnothing (here|at|in|arrived|came)\b|\b(says|shows|marked|status)\b.{0,12}\b(delivered|signed)\b",
@@ -236,6 +236,7 @@ _LET_DOWN = _any(
     r"\b(after|for|in|since|yet)\b.{0,10}\b(days?|weeks?|a week|a month|months?|ages)\b",
     r"\b(nobody|no one|no-one|noone)\b.{0,10}\b(answers?|repl(y|ies)|responds?|helps?|gets back|reads?)\b",
     r"\bcharged (me )?(twice|double|two times|extra|again)\b|\bdouble[- ]charged\b"
+    r"|\b(two|2|double|duplicate|identical) (debits|charges|payments)\b"
     r"|\bkept (my|the) money\b",
 )
 #: time gone by, and what was due still not there: "two weeks and it hasn't even shipped",
@@ -417,6 +418,12 @@ def screen(question: str) -> Screen:
     if complaint:
         return Screen(complaint=True, problem=problem)
     return Screen(aside=aside_of(text))
+
+
+def about_money(text: str) -> bool:
+    """Whether ``text`` (an entry's question) is about money: refunds, charges, payment.
+    A money complaint is shown only such an after-sales entry, never the damaged-goods one."""
+    return bool(_MONEY.search(unicodedata.normalize("NFKC", text).lower()))
 
 
 def problem_of(text: str) -> str | None:

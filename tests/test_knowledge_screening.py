@@ -354,6 +354,23 @@ def test_a_complaint_about_the_goods_shows_the_after_sales_entry_however_far_dow
 
 @pytest.mark.parametrize(
     ("question", "lang"),
+    [
+        ("the parcel i sent back was signed for a week ago and still no money", "en"),
+        ("two identical charges for one order, fix it", "en"),
+        ("退的货你们早签收了 钱到现在都没回来", "zh"),
+        ("一个订单被扣了两笔钱 赶紧处理", "zh"),
+    ],
+)
+def test_a_money_complaint_is_shown_only_an_entry_about_money(
+    example_kb: KnowledgeBase, question: str, lang: str
+) -> None:
+    answer = example_kb.decide(question, lang)
+    assert answer.complaint and answer.handoff and answer.problem == "money"
+    assert answer.source in (None, "faq.yaml#refund-timing")
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
     [("no one replies to my messages here", "en"), ("这都第四次问了，到底什么时候发货", "zh")],
 )
 def test_a_complaint_without_a_goods_or_money_problem_gets_a_person_alone(
