@@ -171,7 +171,7 @@ _RISK_PATTERNS: dict[str, re.Pattern[str]] = {
     "financial": _any(
         r"投资|升值|保值(?!期)|增值(?!税)|理财|股票|基金|炒茶|回报率|收益|赚钱|翻倍|抵.{0,2}税|个税|报税|避税|贷款",
         r"\b(invest|investment|investing|savings|retirement|portfolio|stocks|stock (market|price|tips?)|shares|crypto"
-        r"|bitcoin|profit|make money|roi)\b",
+        r"|bitcoin|profit|make money|roi|loans?|borrow(ing)? money|mortgage)\b",
         r"\b(appreciate|double|triple|grow|rise|go up)\b.{0,6}\bin (value|price)\b"
         r"|\bworth more\b|\bresale value\b|\breturn on\b",
         r"\b(write[- ]?off|tax (deduct\w*|break|write))\b|\bdeduct\w* .{0,20}tax(es)?\b"

@@ -287,6 +287,7 @@ def test_value_keeping_is_still_a_financial_ask() -> None:
         ("你们这样做是违法的吧", "legal"),
         ("will this white tea appreciate in value", "financial"),
         ("这饼茶放十年能升值多少", "financial"),
+        ("worth taking out a loan to buy a stack of aged pu-erh?", "financial"),
         # a document made to say what did not happen
         ("could the invoice say 800 instead of 300? my boss pays it", "legal"),
         ("write a bigger total on the receipt please", "legal"),
