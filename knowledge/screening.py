@@ -223,7 +223,7 @@ _LET_DOWN = _any(
     r"|没影|钱(被)?扣了|扣了(我)?钱|(付了|扣了)(钱|款).{0,12}(却|但|可是)|(却|但).{0,10}(扣了|扣款)"
     r"|没有动静|动静(都|也)?没|签收.{0,6}(没|未)|没人(理|回|管|处理|接)|不理(我|人)|已读不回",
     r"扣.{0,4}(两|2|二)(次|笔|遍)|多扣|重复扣|钱(呢|没|也没|还没)|钱[^，,。？?]{0,6}(都|还|也)没(回来|到|退|见|影)|(天|周|星期|礼拜|个月|小时|这么久|一直|都)了?还(没|不)(发|到|退|收到|回|更新|处理|动)",
-    r"卡在|\b(lost|stuck|held up)\b.{0,20}\b(parcel|package|order|delivery|in|at|for)\b"
+    r"卡在|(一直|还|都)卡(着|住)|\b(lost|stuck|held up)\b.{0,20}\b(parcel|package|order|delivery|in|at|for)\b"
     r"|\b(parcel|package|order|delivery|tin|box)\b.{0,20}\b(lost|stuck|held up)\b",
     r"\bnothing (here|at|in|arrived|came)\b|\b(says|shows|marked|status)\b.{0,12}\b(delivered|signed)\b",
     r"\b(charged|paid|payment went through)\b.{0,25}\bbut\b|\b(with|got|getting|and) no "
@@ -350,6 +350,7 @@ _UPSET = _any(
     r"|\bgross\b\s*[.!]|\b(so|that'?s|how) gross\b",
     r"\bangry\b|\bpissed\b|\bwtf\b|\bfed up\b|\bsick of\b|\buseless\b|\brip-?off\b|\bripped off\b",
     r"\brefund me\b|\b(give|want|need) (me )?(my|the) money back\b|\bnever again\b|\bdone with (you|u|ur|this)\b",
+    r"\bso[- ]called\b|\bwhat am i (even )?paying (you )?for\b|(太|好|真|很)尴尬|丢(死)?人了",
     r"\bthanks for nothing\b|\bseriously\s*[?!]|\b(are|r|do|did) " + _YOU + r" (guys )?even\b",
     r"\b(second|third|fourth|fifth|2nd|3rd|4th|5th|\d+th|umpteenth) time (i'?m |im |i'?ve |i have )?"
     r"(asking|asked|writing|written|messaging|messaged|contacting|telling|chasing)\b"

@@ -106,6 +106,9 @@ def test_risky_asks_in_other_words_are_risky(question: str) -> None:
         "下单时说好的送茶杯 结果盒子里啥也没有",
         "what kind of service is this, honestly",
         "the lucky draw is rigged, nobody i know ever wins",
+        # sarcasm and embarrassment
+        "your so-called express shipping, lol",
+        "请朋友喝 结果一股子陈味 真尴尬",
         "you promised it would ship monday but it's thursday now",
     ],
 )
