@@ -269,11 +269,11 @@ def markdown_chunks(name: str, text: str, where: Path | str | None = None) -> It
     the section); the block is never shown nor embedded with the section's text.
     """
     where = where if where is not None else name
+    lang = detect_language(_QUESTIONS_BLOCK.sub("", text))
     text, blocks = _take_question_blocks(text, where)
     splitter = MarkdownHeaderTextSplitter(
         headers_to_split_on=[("#", "h1"), ("##", "h2"), ("###", "h3")], strip_headers=True
     )
-    lang = detect_language(text)
     for section in splitter.split_text(text):
         path = [str(section.metadata[key]) for key in ("h1", "h2", "h3") if key in section.metadata]
         heading = path[-1] if path else ""
@@ -311,12 +311,8 @@ def _take_question_blocks(text: str, where: Path | str) -> tuple[str, dict[int, 
     behind each marker (read before splitting, so a ``#`` in a block is never a heading)."""
     blocks: dict[int, list[str]] = {}
 
-    def section_at(position: int) -> str:
-        headings = _HEADING.findall(text, 0, position)
-        return headings[-1] if headings else "(before the first heading)"
-
     def take(match: re.Match[str]) -> str:
-        section = section_at(match.start())
+        section = _section_at(text, match.start())
         body = textwrap.dedent(match.group(1).lstrip(" \t").removeprefix("\n"))
         try:
             value = safe_load(body) if body.strip() else None
@@ -339,13 +335,17 @@ def _take_question_blocks(text: str, where: Path | str) -> tuple[str, dict[int, 
     replaced = _QUESTIONS_BLOCK.sub(take, text)
     unclosed = _QUESTIONS_OPEN.search(replaced)
     if unclosed is not None:
-        # positions in the replaced text: find the heading there
-        headings = _HEADING.findall(replaced, 0, unclosed.start())
-        section = headings[-1] if headings else "(before the first heading)"
+        section = _section_at(replaced, unclosed.start())
         raise SourceError(
             f"{where}: section {section!r}: '<!-- questions:' is never closed with '-->'"
         )
     return replaced, blocks
+
+
+def _section_at(text: str, position: int) -> str:
+    """The heading of the section ``position`` is in (for an error message)."""
+    headings = _HEADING.findall(text, 0, position)
+    return headings[-1] if headings else "(before the first heading)"
 
 
 def _section_questions(content: str, blocks: dict[int, list[str]]) -> tuple[str, list[str]]:
