@@ -209,7 +209,7 @@ _DEFECT = _any(
     r"|\bwrong (item|tea|product|thing|one|flavou?r|kind|type|variety|tin|box|pack)",
     r"\b(sent|got|received|came|delivered)\b.{0,30}\binstead\b"
     r"|\b(sent|got|received)\b.{0,40}\bbut\b.{0,10}\b(i|we)\b.{0,10}\b(ordered|bought|paid for|asked for)\b",
-    r"\bmissing\b|\b(was|were|is|are|wasn'?t|weren'?t) ?n[o']t in\b|\bonly (got|received|came)\b|\bonly (\d+|one|two) (of|out of)\b",
+    r"\bmissing\b|\b(was|were|is|are|wasn'?t|weren'?t) ?n[o']t in\b|\b(wasnt|werent|isnt|arent) in\b|\bonly (got|received|came)\b|\bonly (\d+|one|two) (of|out of)\b",
     r"\b(fake|counterfeit|knock-?off)\b|\bnot (real|genuine|authentic)\b|\bout of date\b"
     r"|\b(tea|tin|pack|batch|leaves|date|it)\b.{0,20}\bexpired\b|\bexpired (tea|tin|pack|stock|goods)\b"
     r"|\bnot (as|what) (described|pictured|advertised|shown)\b|\bsecond-?hand\b|\btampered\b",

@@ -26,6 +26,7 @@ CATALOG = Catalog()
         ("half the oolong tasted of soap", "goods"),
         ("盒子里的茶有股烟味", "goods"),
         ("got a jasmine tin instead of the longjing", "goods"),
+        ("the tea towel i paid for wasnt in the parcel", "goods"),  # typed without the apostrophe
         ("still no refund and it's been 12 days", "money"),
         ("退款到现在还没到账", "money"),
         ("my parcel never arrived", "delivery"),
