@@ -85,6 +85,11 @@ class KnowledgeAnswerer:
             ),
             {term for bm25, _ in retriever.index.bm25.values() for term in bm25.vocab_dict},
         )
+        #: entries whose own question, in any language, is about refunds or payment: the
+        #: only after-sales entries a money complaint is shown (never the damaged-goods one)
+        self.money_entries = frozenset(
+            source for (source, _), title in retriever.titles.items() if about_money(title)
+        )
 
     async def answer(self, question: str, lang: str | None = None) -> Answer:
         decided = await asyncio.to_thread(self.decide, question, lang)
@@ -198,7 +203,7 @@ class KnowledgeAnswerer:
             entry = after_sales[0]
         elif problem in ("goods", "money"):
             if problem == "money":  # a double charge is not helped by the damaged-goods entry
-                after_sales = [c for c in after_sales if self._about_money(c.source)]
+                after_sales = [c for c in after_sales if c.source in self.money_entries]
             near = ranking.candidates[:COMPLAINT_ENTRY_RANK]
             entry = next(
                 (c for c in near if c in after_sales and c.fused >= COMPLAINT_ENTRY_FLOOR), None
@@ -214,14 +219,6 @@ class KnowledgeAnswerer:
             question, text, source, ranking.confidence, True, lang,
             candidates=self._suggestions(ranking), complaint=True, problem=problem,
         )  # fmt: skip
-
-    def _about_money(self, source: str) -> bool:
-        """The entry's own question, in any language, is about refunds or payment."""
-        return any(
-            about_money(title)
-            for (titled, _), title in self.retriever.titles.items()
-            if titled == source
-        )
 
     def _from_ranking(self, question: str, lang: str, ranking: Ranking, script: Script) -> Answer:
         suggestions = self._suggestions(ranking)
