@@ -72,7 +72,8 @@ def export(
 ) -> None:
     """Write the knowledge base, with the questions admins taught, in its source format."""
     from knowledge.chunks import SourceError
-    from knowledge.documents import discover, read_faq
+    from knowledge.documents import discover
+    from knowledge.faq import read_faq
     from knowledge.learning import LEARNED_FILE
     from knowledge.source_files import FAQ_SUFFIXES
 

@@ -42,6 +42,7 @@ def camellia_index_dir() -> Path:
     for module in (
         "chunks.py",
         "documents.py",
+        "faq.py",
         "index.py",
         "text.py",
         "embeddings.py",

