@@ -43,6 +43,7 @@ def camellia_index_dir() -> Path:
         "chunks.py",
         "documents.py",
         "faq.py",
+        "markdown.py",
         "index.py",
         "text.py",
         "embeddings.py",
