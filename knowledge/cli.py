@@ -38,7 +38,7 @@ def open_knowledge(cfg: WarmlineConfig, progress: Progress | None = None) -> Kno
     """Build (incrementally) or load the index, with what admins taught the bot (as the
     running bot does), or exit with a clear message."""
     from bot.i18n import Catalog
-    from knowledge.documents import SourceError
+    from knowledge.chunks import SourceError
     from knowledge.service import KnowledgeBase
 
     if not knowledge_config(cfg).sources:

@@ -71,7 +71,9 @@ def export(
     force: Annotated[bool, typer.Option("--force", help="Overwrite files already there")] = False,
 ) -> None:
     """Write the knowledge base, with the questions admins taught, in its source format."""
-    from knowledge.documents import SourceError, discover, read_faq
+    from knowledge.chunks import SourceError
+    from knowledge.documents import discover
+    from knowledge.faq import read_faq
     from knowledge.learning import LEARNED_FILE
     from knowledge.source_files import FAQ_SUFFIXES
 

@@ -23,7 +23,8 @@ import bm25s
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from knowledge.documents import Chunk, discover, file_digest, learned_chunks, load_file
+from knowledge.chunks import Chunk
+from knowledge.documents import discover, file_digest, learned_chunks, load_file
 from knowledge.embeddings import (
     SparseTerms,
     embed_passages,

@@ -38,7 +38,7 @@ def install_knowledge(app: App) -> None:
         app.services.provide(TagStore(app.database, app.services.signals))
     if not config.enabled or not config.sources:
         return
-    from knowledge.documents import SourceError
+    from knowledge.chunks import SourceError
     from knowledge.learning import Learned
     from knowledge.service import KnowledgeBase  # the models: not for `warmline -h`
 
@@ -71,7 +71,8 @@ def file_problems(config: WarmlineConfig) -> list[str]:
     knowledge = knowledge_config(config)
     if not knowledge.enabled or not knowledge.sources:
         return []
-    from knowledge.documents import SourceError, discover, load_file
+    from knowledge.chunks import SourceError
+    from knowledge.documents import discover, load_file
 
     try:
         for path in discover(knowledge.source_paths()):

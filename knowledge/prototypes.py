@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from knowledge.documents import Chunk
+from knowledge.chunks import Chunk
 
 BANK = Path(__file__).resolve().parent / "screen_bank.yaml"
 #: the cache file, in the index folder

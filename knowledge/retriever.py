@@ -21,7 +21,7 @@ from typing import Literal
 
 import numpy as np
 
-from knowledge.documents import Chunk
+from knowledge.chunks import Chunk
 from knowledge.embeddings import QueryEncoder, QueryVectors, SparseTerms
 from knowledge.index import FALLBACK_CALIBRATION, Calibration, KnowledgeIndex
 from knowledge.query import QueryNormaliser

