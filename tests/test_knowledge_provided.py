@@ -107,7 +107,7 @@ async def test_a_model_that_stops_answering_hands_the_question_over(tmp_path: Pa
     config = KnowledgeConfig(
         sources=[str(tmp_path / "faq.yaml")],
         index_dir=str(tmp_path / "index"),
-        second_opinion={"weight": 0, "confidence_share": 0},  # type: ignore[arg-type]
+        second_opinion={"weight": 0, "confidence_share": 0},
     )
     inner = Recorder()
     kb = KnowledgeBase(config, Catalog().t, embeddings=ProvidedEmbeddings(inner, "m:E"))

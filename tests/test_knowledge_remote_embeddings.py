@@ -231,19 +231,26 @@ def test_ingest_and_ask_through_the_server_then_reuse_the_index(
     off_topic = ask(config, "what's the capital of Peru?")
     assert off_topic["source"] is None
 
-    # a restart: the index is read back, nothing is embedded again
-    passages: list[int] = []
+    # a restart: the index is read back, the server is not called until a question comes
+    calls: list[str] = []
     embed_documents = ProvidedEmbeddings.embed_documents
+    embed_query = ProvidedEmbeddings.embed_query
 
-    def counted(self: ProvidedEmbeddings, texts: list[str]) -> list[list[float]]:
-        passages.append(len(texts))
+    def passages(self: ProvidedEmbeddings, texts: list[str]) -> list[list[float]]:
+        calls.extend(texts)
         return embed_documents(self, texts)
 
-    monkeypatch.setattr(ProvidedEmbeddings, "embed_documents", counted)
+    def query(self: ProvidedEmbeddings, text: str) -> list[float]:
+        calls.append(text)
+        return embed_query(self, text)
+
+    monkeypatch.setattr(ProvidedEmbeddings, "embed_documents", passages)
+    monkeypatch.setattr(ProvidedEmbeddings, "embed_query", query)
     kb = KnowledgeBase(knowledge_config(load_config(config, env={})), Catalog().t)
     report = kb.build()
-    assert (report.embedded, report.reused, passages) == (0, report.chunks, [])
+    assert (report.embedded, report.reused, calls) == (0, report.chunks, [])
     assert kb.decide("可以开发票吗").source == "faq.yaml#invoice"
+    assert calls == ["可以开发票吗"]
     assert list((tmp_path / "tiktoken-cache").glob("*")) == []
 
 
