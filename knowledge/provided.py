@@ -23,10 +23,10 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
+from knowledge.extras import install_hint
+
 #: attributes a langchain Embeddings names its model by (the first one set is used)
 MODEL_FIELDS = ("model", "model_name", "model_id")
-#: a provider module → the Warmline extra that installs it
-EXTRAS = {"langchain_openai": "openai"}
 
 
 class EmbeddingsUnavailable(RuntimeError):
@@ -114,8 +114,7 @@ def provided(provider: str, options: dict[str, Any], key: str, usage: str) -> ob
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as exc:
-        extra = EXTRAS.get(module_name.partition(".")[0])
-        hint = f" (pip install 'warmline[{extra}]')" if extra else ""
+        hint = install_hint(module_name)
         raise ValueError(f"{key}.provider: cannot import {provider!r}: {exc}{hint}") from None
     try:
         instance: object = cls(**options)
