@@ -230,6 +230,14 @@ def test_ingest_and_ask_through_the_server_then_reuse_the_index(
         assert answer["handoff"] is False and answer["confidence"] >= 0.6, answer
     off_topic = ask(config, "what's the capital of Peru?")
     assert off_topic["source"] is None
+    questions = tmp_path / "questions.yaml"
+    items = [{"q": q, "expect": source.partition("#")[2]} for q, source in QUESTIONS.items()]
+    questions.write_text(yaml.safe_dump(items, allow_unicode=True), encoding="utf-8")
+    result = runner.invoke(app, ["kb", "eval", "-c", str(config), str(questions)])
+    assert result.exit_code == 0, result.output
+    rows = [line.split("│")[1].strip() for line in result.stdout.splitlines() if "│ all" in line]
+    assert rows == ["hybrid", "dense", "bm25", "second"]  # no latent terms: no sparse row
+    assert "100.0% (4/4)" in next(line for line in result.stdout.splitlines() if "hybrid" in line)
 
     # a restart: the index is read back, the server is not called until a question comes
     calls: list[str] = []
