@@ -13,17 +13,21 @@ goes to a person.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 
 from knowledge.contract import Answer, Suggestion
 from knowledge.offtopic import OffTopic
 from knowledge.prototypes import PrototypeScreen
+from knowledge.provided import EmbeddingsUnavailable
 from knowledge.retriever import Mode, Ranking, Retriever
 from knowledge.rewording import Rewriter
 from knowledge.screening import Screen, about_money, screen
 from knowledge.script import Script, dominant_script, to_script
 from knowledge.text import detect_language, is_small_talk, normalise
+
+log = logging.getLogger("warmline.knowledge")
 
 #: ``phrase(lang, key)`` → member-facing text for ``knowledge.handoff`` / ``knowledge.small_talk``
 Phrasebook = Callable[[str, str], str]
@@ -92,7 +96,12 @@ class KnowledgeAnswerer:
         )
 
     async def answer(self, question: str, lang: str | None = None) -> Answer:
-        decided = await asyncio.to_thread(self.decide, question, lang)
+        try:
+            decided = await asyncio.to_thread(self.decide, question, lang)
+        except EmbeddingsUnavailable as exc:
+            # the model's server is down: a person takes the question, the bot goes on
+            log.error("%s; the question goes to a person", exc)
+            return self.unanswered(question, lang)
         if self.rewriter is None or decided.source is None or decided.handoff:
             return decided
         reworded = await self.rewriter.reword(question, decided.answer, decided.lang)
@@ -131,6 +140,15 @@ class KnowledgeAnswerer:
                     question, lang, ranking, script, verdict.problem, near_only=True
                 )
         return self._from_ranking(question, lang, ranking, script)
+
+    def unanswered(self, question: str, lang: str | None = None) -> Answer:
+        """The handoff of a question the KB could not be searched for."""
+        question = question.strip()[:MAX_QUESTION_CHARS]
+        member_lang = lang if lang in ("zh", "en") else self.default_lang
+        lang = detect_language(normalise(question), fallback=member_lang)
+        script = self._script_of(question, lang)
+        text = _in_script(self.phrase(lang, "knowledge.handoff"), script, LOCALE_SCRIPT)
+        return Answer(question, text, None, 0.0, True, lang)
 
     def answer_source(self, question: str, source: str, lang: str) -> Answer | None:
         """The answer of ``source`` (a clarifying button the member pressed), or None

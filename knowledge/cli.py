@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -24,6 +24,7 @@ from rich.table import Table
 from bot.commandline import ConfigOption, err, load_or_exit
 from knowledge.cli_export import export, read_learned
 from knowledge.config import knowledge_config
+from knowledge.provided import EmbeddingsUnavailable
 
 if TYPE_CHECKING:
     from bot.config import WarmlineConfig
@@ -58,14 +59,17 @@ def open_knowledge(cfg: WarmlineConfig, progress: Progress | None = None) -> Kno
             progress.update(tasks[stage], completed=done, total=max(total, 1))
 
         kb.build(report, read_learned(cfg))
-    except (SourceError, ValueError) as exc:
-        err.print(
-            f"[bold red]Knowledge base error:[/] {escape(str(exc))}",
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(2) from None
+    except (SourceError, ValueError, EmbeddingsUnavailable) as exc:
+        fail(exc)
     return kb
+
+
+def fail(exc: Exception) -> NoReturn:
+    """Exit 2 with the knowledge base's error, which names its config key."""
+    err.print(
+        f"[bold red]Knowledge base error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+    )
+    raise typer.Exit(2) from None
 
 
 @kb_app.command("ingest")
@@ -105,7 +109,10 @@ def ask(
     for line in lines:
         if question == "-" and not line.strip():
             continue
-        answer = kb.decide(line, lang)
+        try:
+            answer = kb.decide(line, lang)
+        except EmbeddingsUnavailable as exc:
+            fail(exc)
         if as_json:
             sys.stdout.write(json.dumps(answer.as_json(), ensure_ascii=False) + "\n")
             sys.stdout.flush()
@@ -143,10 +150,13 @@ def evaluate_set(
         table.add_column(column, justify="left" if column in ("retrieval", "slice") else "right")
     hybrid_report = None
     for mode in answerer.retriever.modes:
-        report = evaluate(
-            items,
-            lambda q, mode=mode: answerer.decide(q.text, q.lang or None, mode=mode),  # type: ignore[misc]
-        )
+        try:
+            report = evaluate(
+                items,
+                lambda q, mode=mode: answerer.decide(q.text, q.lang or None, mode=mode),  # type: ignore[misc]
+            )
+        except EmbeddingsUnavailable as exc:
+            fail(exc)
         if mode == "hybrid":
             hybrid_report = report
         for name, tally in [("all", report.overall), *sorted(report.by_lang.items())]:

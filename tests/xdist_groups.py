@@ -26,6 +26,7 @@ GROUPS = {
         "test_fault_outages.py",
         "test_fault_redis_loss.py",
         "test_fresh_clone.py",
+        "test_knowledge_remote_embeddings.py",
         "test_push_concurrency.py",
         "test_wecom_batch_process.py",
         "test_wecom_process.py",
