@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -301,6 +302,18 @@ async def test_the_bot_hands_the_question_over_while_the_server_is_down(
             assert [m.text for m in sent if m.chat.id == name.lower()] == [handoff]
             [to_admin] = [m for m in sent if m.chat.id == "admin"]
             assert question in to_admin.text
+
+        # an admin teaches a wording meanwhile: it is kept, and the reply says what failed
+        admin, t = bot.user("Admin"), partial(bot.app.services.catalog.t, "en")
+        wording, entry = "need a fapiao for my company", "faq.yaml#invoice"
+        [taught] = await bot.say(admin, f"/kb teach invoice {wording}")
+        saved = t("knowledge.learn.saved_paraphrase", question=wording, entry=entry)
+        reload_failed = t("knowledge.kb.reload_failed", error="knowledge.embeddings: ")
+        assert taught.text.startswith(f"{saved}\n{reload_failed}")
+        [again] = await bot.say(admin, f"/kb teach invoice {wording}")
+        already = t("knowledge.learn.already", question=wording, entry=entry)
+        cannot_try = t("knowledge.learn.cannot_try", error="knowledge.embeddings: ")
+        assert again.text.startswith(f"{already}\n{cannot_try}")
 
 
 def test_the_guard_refuses_tiktoken(server: str, monkeypatch: pytest.MonkeyPatch) -> None:

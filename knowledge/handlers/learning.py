@@ -183,9 +183,16 @@ async def _keep(ctx: Context, kb: KnowledgeBase, lesson: Lesson) -> None:
             await refresh(ctx, kb)
         except Exception as exc:  # the lesson is stored; the next reload picks it up
             log.exception("knowledge base rebuild after a lesson failed")
-            await ctx.reply(ctx.t("knowledge.kb.reload_failed", error=str(exc)[:300]))
+            lines.append(ctx.t("knowledge.kb.reload_failed", error=str(exc)[:300]))
+            await ctx.reply("\n".join(lines))
             return
-    now = await asyncio.to_thread(kb.decide, lesson.question, lesson.lang)
+    try:
+        now = await asyncio.to_thread(kb.decide, lesson.question, lesson.lang)
+    except Exception as exc:  # stored and indexed; the model cannot be asked (its server down)
+        log.exception("asking a lesson's question again failed")
+        lines.append(ctx.t("knowledge.learn.cannot_try", error=str(exc)[:300]))
+        await ctx.reply("\n".join(lines))
+        return
     if now.source is not None and not now.handoff:
         lines.append(
             ctx.t("knowledge.learn.now_answers", source=now.source, confidence=now.confidence)
