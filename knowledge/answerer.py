@@ -109,11 +109,7 @@ class KnowledgeAnswerer:
 
     def decide(self, question: str, lang: str | None = None, mode: Mode = "hybrid") -> Answer:
         """Synchronous core (the CLI and the benchmark call it directly)."""
-        question = question.strip()[:MAX_QUESTION_CHARS]
-        member_lang = lang if lang in ("zh", "en") else self.default_lang
-        # folded first, so full-width letters count as the Latin letters they are
-        lang = detect_language(normalise(question), fallback=member_lang)
-        script = self._script_of(question, lang)
+        question, lang, script = self._read(question, lang)
         screened = screen(question)
         if (
             not screened.risk
@@ -143,12 +139,17 @@ class KnowledgeAnswerer:
 
     def unanswered(self, question: str, lang: str | None = None) -> Answer:
         """The handoff of a question the KB could not be searched for."""
-        question = question.strip()[:MAX_QUESTION_CHARS]
-        member_lang = lang if lang in ("zh", "en") else self.default_lang
-        lang = detect_language(normalise(question), fallback=member_lang)
-        script = self._script_of(question, lang)
+        question, lang, script = self._read(question, lang)
         text = _in_script(self.phrase(lang, "knowledge.handoff"), script, LOCALE_SCRIPT)
         return Answer(question, text, None, 0.0, True, lang)
+
+    def _read(self, question: str, lang: str | None) -> tuple[str, str, Script]:
+        """The question as answered (trimmed), its language and the member's script."""
+        question = question.strip()[:MAX_QUESTION_CHARS]
+        member_lang = lang if lang in ("zh", "en") else self.default_lang
+        # folded first, so full-width letters count as the Latin letters they are
+        lang = detect_language(normalise(question), fallback=member_lang)
+        return question, lang, self._script_of(question, lang)
 
     def answer_source(self, question: str, source: str, lang: str) -> Answer | None:
         """The answer of ``source`` (a clarifying button the member pressed), or None
