@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.kb_sets import in_half
 from bot.config.loader import load_config
 from knowledge.cli import open_knowledge
 from knowledge.evaluation import handed_off, load_questions, matches
@@ -62,10 +62,8 @@ class Seen:
     candidates: tuple[tuple[tuple[float, ...], bool], ...]
     #: ``answer``, ``clarify`` or ``handoff``
     shipped: str
-
-    @property
-    def half(self) -> int:
-        return zlib.crc32(self.text.encode("utf-8")) % 2 + 1
+    #: 1 or 2: its half as ``kb_sets.py --half`` splits the sets
+    half: int
 
 
 def collect(paths: list[Path], config: Path) -> list[Seen]:
@@ -105,7 +103,8 @@ def collect(paths: list[Path], config: Path) -> list[Seen]:
             shipped = "clarify" if answer.clarify else "handoff" if handed_off(answer) else "answer"
             seen.append(
                 Seen(path.name, question.lang or "?", question.text, question.must_hand_off,
-                     ranking.confidence, bool(probe["off"]), tuple(rows), shipped)
+                     ranking.confidence, bool(probe["off"]), tuple(rows), shipped,
+                     1 if in_half(question, 1) else 2)
             )  # fmt: skip
     return seen
 
